@@ -1,0 +1,8 @@
+//! The HTTP API, AWS-free: requests and responses as plain values, handlers over the store
+//! port. The Lambda glue (`aws::lambda`) converts API Gateway events to and from these types.
+
+pub mod app;
+pub mod buckets;
+pub mod request;
+pub mod response;
+pub mod root;

@@ -1,0 +1,129 @@
+//! A request as the handlers see it, with the parsing every route shares.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use serde_json::Value;
+
+use crate::error::{ApiError, Location};
+
+/// Bodies larger than this are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// The path as received, starting with `/` (percent-encoding kept).
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// Scheme, host and path prefix under which clients reach the API (no trailing `/`).
+    pub base_url: String,
+}
+
+impl Request {
+    /// A header as text; a value that is not visible ASCII is treated as a bad input.
+    pub fn header(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        match self.headers.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .to_str()
+                .map(Some)
+                .map_err(|_| ApiError::invalid(Location::Header, name, "must be visible ASCII")),
+        }
+    }
+
+    /// The first value of a query parameter (percent-decoded).
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The path segments after the leading `/`.
+    pub fn segments(&self) -> Vec<&str> {
+        self.path.trim_start_matches('/').split('/').collect()
+    }
+
+    /// The body as JSON for POST/PUT: `None` when empty. Only JSON content types are accepted.
+    pub fn json_body(&self) -> Result<Option<Value>, ApiError> {
+        if let Some(ct) = self.header("content-type")? {
+            let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if essence != "application/json" && !essence.is_empty() {
+                return Err(ApiError::unsupported_media_type(&["application/json"]));
+            }
+        }
+        self.any_json_body()
+    }
+
+    /// The body as JSON whatever the declared type (PATCH checks its own types).
+    pub fn any_json_body(&self) -> Result<Option<Value>, ApiError> {
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::too_large(
+                Location::Body,
+                "body",
+                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&self.body)
+            .map(Some)
+            .map_err(|e| ApiError::malformed_json(e.to_string()))
+    }
+
+    /// The path prefix of the base URL (`""` on a custom domain, `/_aws/execute-api/<id>`
+    /// locally), for relative URLs that must still resolve for the client.
+    pub fn base_path(&self) -> &str {
+        let after_scheme = self.base_url.split_once("://").map(|(_, rest)| rest).unwrap_or(&self.base_url);
+        after_scheme.find('/').map(|i| &after_scheme[i..]).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_request(method: Method, path_and_query: &str, body: &str) -> Request {
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    Request {
+        method,
+        path: path.to_string(),
+        query: query.to_string(),
+        headers: HeaderMap::new(),
+        body: Bytes::from(body.to_string()),
+        base_url: "http://127.0.0.1:4566/_aws/execute-api/abc".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_are_decoded() {
+        let r = test_request(Method::GET, "/v1/buckets?_limit=5&after=a%2Db", "");
+        assert_eq!(r.query_param("_limit").as_deref(), Some("5"));
+        assert_eq!(r.query_param("after").as_deref(), Some("a-b"));
+        assert_eq!(r.query_param("x"), None);
+    }
+
+    #[test]
+    fn json_body_rules() {
+        assert_eq!(test_request(Method::POST, "/", "  ").json_body().unwrap(), None);
+        assert_eq!(test_request(Method::POST, "/", "{\"a\":1}").json_body().unwrap().unwrap()["a"], 1);
+        assert_eq!(test_request(Method::POST, "/", "{").json_body().unwrap_err().code, 400);
+        let mut r = test_request(Method::POST, "/", "{}");
+        r.headers.insert("content-type", "text/plain".parse().unwrap());
+        assert_eq!(r.json_body().unwrap_err().code, 415);
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        assert_eq!(test_request(Method::POST, "/", &big).json_body().unwrap_err().code, 413);
+    }
+
+    #[test]
+    fn base_path() {
+        let mut r = test_request(Method::GET, "/", "");
+        assert_eq!(r.base_path(), "/_aws/execute-api/abc");
+        r.base_url = "https://api.example.com".into();
+        assert_eq!(r.base_path(), "");
+    }
+}

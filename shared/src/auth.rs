@@ -1,0 +1,282 @@
+//! JWT bearer authentication (jsonwebtoken). Keys come from configuration only: an HS256
+//! secret, PEM public keys and/or an inline JWKS. Each key is bound to its algorithm family, so
+//! a token cannot pick a weaker algorithm for a key (no `none`, no HS256 with an RSA key).
+
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::Deserialize;
+
+use crate::config::AuthSettings;
+use crate::domain::access::Identity;
+use crate::error::ApiError;
+
+/// Seconds of clock skew accepted on `exp`.
+pub const LEEWAY_SECONDS: u64 = 5;
+const MAX_SUB_LEN: usize = 200;
+
+struct Key {
+    kid: Option<String>,
+    alg: Algorithm,
+    key: DecodingKey,
+}
+
+pub struct Verifier {
+    keys: Vec<Key>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    privileges: Vec<String>,
+}
+
+impl Verifier {
+    /// Builds the key set. A key that cannot be read is a deployment error, reported at init.
+    pub fn new(settings: &AuthSettings) -> Result<Verifier, String> {
+        let mut keys = Vec::new();
+        if let Some(secret) = &settings.hs256_secret {
+            keys.push(Key { kid: None, alg: Algorithm::HS256, key: DecodingKey::from_secret(secret.as_bytes()) });
+        }
+        if let Some(pems) = &settings.public_keys_pem {
+            for (i, pem) in split_pem_blocks(pems).into_iter().enumerate() {
+                keys.push(pem_key(&pem).map_err(|e| format!("JWT_PUBLIC_KEYS block {}: {e}", i + 1))?);
+            }
+        }
+        if let Some(jwks) = &settings.jwks {
+            let set: JwkSet = serde_json::from_str(jwks).map_err(|e| format!("JWT_JWKS is not a JWKS document: {e}"))?;
+            for jwk in &set.keys {
+                let alg = match &jwk.algorithm {
+                    AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                    AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                    _ => return Err("JWT_JWKS: only RSA (RS256) and EC P-256 (ES256) keys are supported".into()),
+                };
+                let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("JWT_JWKS key: {e}"))?;
+                keys.push(Key { kid: jwk.common.key_id.clone(), alg, key });
+            }
+        }
+        Ok(Verifier { keys, issuer: settings.issuer.clone(), audience: settings.audience.clone() })
+    }
+
+    /// The caller behind an `Authorization` header value: anonymous without one, 401 for any
+    /// header that is not a valid bearer token.
+    pub fn identify(&self, authorization: Option<&str>) -> Result<Identity, ApiError> {
+        let Some(header) = authorization else {
+            return Ok(Identity::anonymous());
+        };
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <JWT>'"))?;
+        let header = decode_header(token).map_err(|_| unauthorized("the token is malformed or its algorithm is not accepted"))?;
+        let candidates = self
+            .keys
+            .iter()
+            .filter(|k| k.alg == header.alg)
+            .filter(|k| match (&header.kid, &k.kid) {
+                (Some(want), Some(have)) => want == have,
+                _ => true,
+            });
+        let mut last_error = unauthorized("no key accepts tokens signed with this algorithm");
+        for key in candidates {
+            match decode::<Claims>(token, &key.key, &self.validation(key.alg)) {
+                Ok(data) => return identity_from(data.claims),
+                Err(e) => last_error = unauthorized(describe(&e)),
+            }
+        }
+        Err(last_error)
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.leeway = LEEWAY_SECONDS;
+        v.validate_exp = true;
+        let mut required = vec!["exp", "sub"];
+        match &self.issuer {
+            Some(iss) => {
+                v.set_issuer(&[iss]);
+                required.push("iss");
+            }
+            None => v.iss = None,
+        }
+        match &self.audience {
+            Some(aud) => {
+                v.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => v.validate_aud = false,
+        }
+        v.set_required_spec_claims(&required);
+        v
+    }
+}
+
+fn identity_from(claims: Claims) -> Result<Identity, ApiError> {
+    let sub = claims.sub;
+    if sub.is_empty() || sub.len() > MAX_SUB_LEN || sub.chars().any(char::is_control) {
+        return Err(unauthorized("the token's sub must be 1 to 200 printable characters"));
+    }
+    Ok(Identity { sub: Some(sub), privileges: claims.privileges })
+}
+
+fn describe(e: &jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind::*;
+    match e.kind() {
+        ExpiredSignature => "the token has expired",
+        InvalidSignature => "the token's signature is invalid",
+        InvalidIssuer => "the token's issuer is not accepted",
+        InvalidAudience => "the token's audience is not accepted",
+        MissingRequiredClaim(_) => "the token lacks a required claim (sub, exp)",
+        ImmatureSignature => "the token is not valid yet",
+        _ => "the token is invalid",
+    }
+}
+
+fn unauthorized(why: &str) -> ApiError {
+    ApiError::unauthorized(format!("Please authenticate yourself to use this endpoint: {why}."))
+}
+
+fn pem_key(pem: &str) -> Result<Key, String> {
+    if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+        return Ok(Key { kid: None, alg: Algorithm::RS256, key });
+    }
+    DecodingKey::from_ec_pem(pem.as_bytes())
+        .map(|key| Key { kid: None, alg: Algorithm::ES256, key })
+        .map_err(|e| format!("not an RSA or EC public key in PEM: {e}"))
+}
+
+/// Splits concatenated PEM documents into blocks.
+fn split_pem_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("-----BEGIN") {
+            current.clear();
+        }
+        current.push_str(line);
+        current.push('\n');
+        if line.starts_with("-----END") {
+            blocks.push(std::mem::take(&mut current));
+        }
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::json;
+
+    const SECRET: &str = "test-secret";
+
+    fn verifier(issuer: Option<&str>, audience: Option<&str>) -> Verifier {
+        Verifier::new(&AuthSettings {
+            hs256_secret: Some(SECRET.into()),
+            issuer: issuer.map(str::to_string),
+            audience: audience.map(str::to_string),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn now() -> i64 {
+        crate::domain::time::now_ms() / 1000
+    }
+
+    fn hs256(claims: serde_json::Value) -> String {
+        encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+    }
+
+    fn bearer(t: &str) -> String {
+        format!("Bearer {t}")
+    }
+
+    #[test]
+    fn no_header_is_anonymous() {
+        assert_eq!(verifier(None, None).identify(None).unwrap(), Identity::anonymous());
+    }
+
+    #[test]
+    fn valid_token_gives_sub_and_privileges() {
+        let t = hs256(json!({"sub": "alice", "exp": now() + 60, "privileges": ["admin"]}));
+        let id = verifier(None, None).identify(Some(&bearer(&t))).unwrap();
+        assert_eq!(id, Identity::user("alice", &["admin"]));
+    }
+
+    #[test]
+    fn refusals_are_401() {
+        let v = verifier(None, None);
+        let wrong_key = encode(
+            &Header::new(Algorithm::HS256),
+            &json!({"sub": "a", "exp": now() + 60}),
+            &EncodingKey::from_secret(b"other"),
+        )
+        .unwrap();
+        // alg: none, hand-made.
+        let none = format!(
+            "{}.{}.",
+            base64_url(&json!({"alg": "none", "typ": "JWT"})),
+            base64_url(&json!({"sub": "a", "exp": now() + 60}))
+        );
+        let cases = [
+            hs256(json!({"sub": "a", "exp": now() - 60})),
+            hs256(json!({"sub": "a"})),
+            hs256(json!({"exp": now() + 60})),
+            hs256(json!({"sub": "", "exp": now() + 60})),
+            hs256(json!({"sub": "a", "exp": now() + 60, "privileges": "admin"})),
+            wrong_key,
+            none,
+            "not.a.jwt".into(),
+        ];
+        for t in cases {
+            let err = v.identify(Some(&bearer(&t))).unwrap_err();
+            assert_eq!((err.code, err.errno), (401, 104), "{t}");
+        }
+        for header in ["Basic abc", "Bearer", "Bearer ", "token"] {
+            assert_eq!(v.identify(Some(header)).unwrap_err().code, 401, "{header}");
+        }
+    }
+
+    #[test]
+    fn issuer_and_audience_when_configured() {
+        let v = verifier(Some("iss1"), Some("aud1"));
+        let ok = hs256(json!({"sub": "a", "exp": now() + 60, "iss": "iss1", "aud": "aud1"}));
+        assert!(v.identify(Some(&bearer(&ok))).is_ok());
+        for claims in [
+            json!({"sub": "a", "exp": now() + 60, "iss": "other", "aud": "aud1"}),
+            json!({"sub": "a", "exp": now() + 60, "iss": "iss1", "aud": "other"}),
+            json!({"sub": "a", "exp": now() + 60, "aud": "aud1"}),
+        ] {
+            assert_eq!(v.identify(Some(&bearer(&hs256(claims)))).unwrap_err().code, 401);
+        }
+        // Without configuration, iss and aud are not checked.
+        let any = hs256(json!({"sub": "a", "exp": now() + 60, "iss": "x", "aud": "y"}));
+        assert!(verifier(None, None).identify(Some(&bearer(&any))).is_ok());
+    }
+
+    #[test]
+    fn hs256_token_is_refused_when_only_public_keys_are_configured() {
+        let v = Verifier::new(&AuthSettings::default()).unwrap();
+        let t = hs256(json!({"sub": "a", "exp": now() + 60}));
+        assert_eq!(v.identify(Some(&bearer(&t))).unwrap_err().code, 401);
+    }
+
+    #[test]
+    fn bad_key_configuration_is_reported() {
+        let bad_pem = AuthSettings { public_keys_pem: Some("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----".into()), ..Default::default() };
+        assert!(Verifier::new(&bad_pem).is_err());
+        let bad_jwks = AuthSettings { jwks: Some("{".into()), ..Default::default() };
+        assert!(Verifier::new(&bad_jwks).is_err());
+    }
+
+    fn base64_url(v: &serde_json::Value) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+}

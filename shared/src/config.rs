@@ -1,0 +1,126 @@
+//! Deployment settings, read once at Lambda init from the environment (no network).
+//! Every setting, its variable and its default is listed in the README.
+
+use crate::error::ApiError;
+
+/// xyOps's upload defaults: 100 files per bucket, 1 GiB per file, any type.
+pub const DEFAULT_MAX_FILES_PER_BUCKET: u64 = 100;
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSettings {
+    pub max_files_per_bucket: u64,
+    pub max_file_size: u64,
+    /// MIME types or patterns such as `image/*`; empty = any.
+    pub accepted_file_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub hs256_secret: Option<String>,
+    /// One or more PEM public keys (RSA → RS256, EC P-256 → ES256).
+    pub public_keys_pem: Option<String>,
+    /// A JWKS document given inline (never fetched).
+    pub jwks: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The public base URL (scheme, host and any path prefix) for absolute URLs in responses;
+    /// when unset it is taken from the request.
+    pub public_base_url: Option<String>,
+    /// `false` turns both DELETE bucket routes off (usebuckets' account setting).
+    pub api_delete_enabled: bool,
+    pub upload: UploadSettings,
+    pub auth: AuthSettings,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a map in tests).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let number = |name: &str, default: u64| -> Result<u64, String> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| format!("{name} must be a whole number, got {v:?}")),
+            }
+        };
+        let api_delete_enabled = match get("API_DELETE_ENABLED").as_deref() {
+            None | Some("true") | Some("1") | Some("yes") => true,
+            Some("false") | Some("0") | Some("no") => false,
+            Some(other) => return Err(format!("API_DELETE_ENABLED must be true or false, got {other:?}")),
+        };
+        Ok(Settings {
+            public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
+            api_delete_enabled,
+            upload: UploadSettings {
+                max_files_per_bucket: number("MAX_FILES_PER_BUCKET", DEFAULT_MAX_FILES_PER_BUCKET)?,
+                max_file_size: number("MAX_FILE_SIZE", DEFAULT_MAX_FILE_SIZE)?,
+                accepted_file_types: get("ACCEPTED_FILE_TYPES")
+                    .map(|v| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect())
+                    .unwrap_or_default(),
+            },
+            auth: AuthSettings {
+                hs256_secret: get("JWT_HS256_SECRET"),
+                public_keys_pem: get("JWT_PUBLIC_KEYS"),
+                jwks: get("JWT_JWKS"),
+                issuer: get("JWT_ISSUER"),
+                audience: get("JWT_AUDIENCE"),
+            },
+        })
+    }
+}
+
+/// A required setting (such as the table name) that is missing is a deployment error.
+pub fn required(name: &str) -> Result<String, ApiError> {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| {
+        tracing::error!(setting = name, "required setting is missing");
+        ApiError::internal()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let s = settings(&[]).unwrap();
+        assert!(s.api_delete_enabled);
+        assert_eq!(s.upload.max_files_per_bucket, 100);
+        assert_eq!(s.upload.max_file_size, 1 << 30);
+        assert!(s.upload.accepted_file_types.is_empty());
+        assert_eq!(s.public_base_url, None);
+        assert_eq!(s.auth, AuthSettings::default());
+    }
+
+    #[test]
+    fn values_and_errors() {
+        let s = settings(&[
+            ("API_DELETE_ENABLED", "false"),
+            ("PUBLIC_BASE_URL", "http://x/y/"),
+            ("ACCEPTED_FILE_TYPES", "image/*, text/csv"),
+            ("JWT_HS256_SECRET", "s"),
+        ])
+        .unwrap();
+        assert!(!s.api_delete_enabled);
+        assert_eq!(s.public_base_url.as_deref(), Some("http://x/y"));
+        assert_eq!(s.upload.accepted_file_types, vec!["image/*", "text/csv"]);
+        assert_eq!(s.auth.hs256_secret.as_deref(), Some("s"));
+        assert!(settings(&[("API_DELETE_ENABLED", "maybe")]).is_err());
+        assert!(settings(&[("MAX_FILE_SIZE", "big")]).is_err());
+    }
+}

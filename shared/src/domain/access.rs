@@ -1,0 +1,130 @@
+//! Who may do what: the caller's identity (principals and xyOps privileges) against a bucket.
+
+use super::permissions::{AUTHENTICATED, EVERYONE, Permissions};
+
+/// Global privileges carried by the JWT (xyOps).
+pub const CREATE_BUCKETS: &str = "create_buckets";
+pub const EDIT_BUCKETS: &str = "edit_buckets";
+pub const DELETE_BUCKETS: &str = "delete_buckets";
+pub const ADMIN: &str = "admin";
+
+/// The caller. Anonymous callers have no `sub`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub sub: Option<String>,
+    pub privileges: Vec<String>,
+}
+
+impl Identity {
+    pub fn anonymous() -> Self {
+        Identity::default()
+    }
+
+    pub fn user(sub: &str, privileges: &[&str]) -> Self {
+        Identity {
+            sub: Some(sub.to_string()),
+            privileges: privileges.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        self.sub.is_some()
+    }
+
+    /// `user:<sub>`, the principal that names this caller.
+    pub fn user_principal(&self) -> Option<String> {
+        self.sub.as_ref().map(|s| format!("user:{s}"))
+    }
+
+    /// `system.Everyone`, and when authenticated `system.Authenticated` and `user:<sub>`.
+    pub fn principals(&self) -> Vec<String> {
+        let mut out = vec![EVERYONE.to_string()];
+        if let Some(user) = self.user_principal() {
+            out.push(AUTHENTICATED.to_string());
+            out.push(user);
+        }
+        out
+    }
+
+    /// `admin` implies every privilege.
+    pub fn has(&self, privilege: &str) -> bool {
+        self.privileges.iter().any(|p| p == privilege || p == ADMIN)
+    }
+
+    pub fn may_create(&self) -> bool {
+        self.is_authenticated() && self.has(CREATE_BUCKETS)
+    }
+
+    /// Whether a global privilege lets this caller read every bucket (and so list them all).
+    pub fn reads_everything(&self) -> bool {
+        self.is_authenticated() && (self.has(EDIT_BUCKETS) || self.has(DELETE_BUCKETS))
+    }
+
+    pub fn may_read(&self, acl: &Permissions) -> bool {
+        self.reads_everything() || acl.can_read(&self.principals())
+    }
+
+    pub fn may_write(&self, acl: &Permissions) -> bool {
+        (self.is_authenticated() && self.has(EDIT_BUCKETS)) || acl.can_write(&self.principals())
+    }
+
+    /// ACL `write` covers delete (Kinto); globally, only `delete_buckets` (xyOps keeps it apart
+    /// from `edit_buckets`).
+    pub fn may_delete(&self, acl: &Permissions) -> bool {
+        (self.is_authenticated() && self.has(DELETE_BUCKETS)) || acl.can_write(&self.principals())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acl(read: &[&str], write: &[&str]) -> Permissions {
+        Permissions {
+            read: read.iter().map(|s| s.to_string()).collect(),
+            write: write.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn principals_of_anonymous_and_users() {
+        assert_eq!(Identity::anonymous().principals(), vec![EVERYONE]);
+        assert_eq!(
+            Identity::user("alice", &[]).principals(),
+            vec![EVERYONE, AUTHENTICATED, "user:alice"]
+        );
+    }
+
+    #[test]
+    fn acl_decides_for_plain_users() {
+        let a = acl(&["user:bob"], &["user:alice"]);
+        let alice = Identity::user("alice", &[]);
+        let bob = Identity::user("bob", &[]);
+        let carol = Identity::user("carol", &[]);
+        assert!(alice.may_read(&a) && alice.may_write(&a) && alice.may_delete(&a));
+        assert!(bob.may_read(&a) && !bob.may_write(&a) && !bob.may_delete(&a));
+        assert!(!carol.may_read(&a));
+    }
+
+    #[test]
+    fn everyone_and_authenticated_principals() {
+        let public = acl(&[EVERYONE], &["user:alice"]);
+        assert!(Identity::anonymous().may_read(&public));
+        let members = acl(&[AUTHENTICATED], &["user:alice"]);
+        assert!(!Identity::anonymous().may_read(&members));
+        assert!(Identity::user("x", &[]).may_read(&members));
+    }
+
+    #[test]
+    fn privileges() {
+        let a = acl(&[], &["user:alice"]);
+        let editor = Identity::user("e", &[EDIT_BUCKETS]);
+        assert!(editor.may_read(&a) && editor.may_write(&a) && !editor.may_delete(&a));
+        let deleter = Identity::user("d", &[DELETE_BUCKETS]);
+        assert!(deleter.may_read(&a) && !deleter.may_write(&a) && deleter.may_delete(&a));
+        let admin = Identity::user("r", &[ADMIN]);
+        assert!(admin.may_read(&a) && admin.may_write(&a) && admin.may_delete(&a) && admin.may_create());
+        assert!(!Identity::user("x", &[]).may_create());
+        assert!(Identity::user("x", &[CREATE_BUCKETS]).may_create());
+    }
+}

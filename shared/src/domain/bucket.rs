@@ -1,0 +1,186 @@
+//! The bucket: user attributes (Kinto allows any), the ACL, and server-managed fields.
+
+use serde_json::{Map, Value, json};
+
+use super::permissions::Permissions;
+use super::time::http_date;
+use crate::error::{ApiError, Location};
+
+/// Fields the server owns. Sent back by a client they are ignored (an `id` that differs from
+/// the path is an error).
+pub const SERVER_FIELDS: [&str; 7] = [
+    "id",
+    "created",
+    "last_modified",
+    "revision",
+    "owner",
+    "file_count",
+    "total_bytes",
+];
+
+/// The JSON size cap on a bucket's own attributes.
+pub const MAX_ATTRS_BYTES: usize = 64 * 1024;
+
+const STRING_FIELDS: [&str; 3] = ["title", "icon", "notes"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub id: String,
+    /// This incarnation's id: table keys and the S3 prefix of the bucket's content include it,
+    /// so a bucket re-created with the same id never meets its predecessor's leftovers.
+    pub generation: String,
+    /// User attributes, `title`, `icon`, `notes`, `active` included.
+    pub attrs: Map<String, Value>,
+    pub permissions: Permissions,
+    pub owner: String,
+    pub created: i64,
+    pub last_modified: i64,
+    pub revision: i64,
+    pub file_count: i64,
+    pub total_bytes: i64,
+}
+
+impl Bucket {
+    /// The `data` object of the API: attributes plus server fields; `active` defaults to true.
+    pub fn data(&self) -> Value {
+        let mut data = self.attrs.clone();
+        data.entry("active").or_insert(Value::Bool(true));
+        data.insert("id".into(), json!(self.id));
+        data.insert("created".into(), json!(self.created));
+        data.insert("last_modified".into(), json!(self.last_modified));
+        data.insert("revision".into(), json!(self.revision));
+        data.insert("owner".into(), json!(self.owner));
+        data.insert("file_count".into(), json!(self.file_count));
+        data.insert("total_bytes".into(), json!(self.total_bytes));
+        Value::Object(data)
+    }
+
+    /// `{"data": …, "permissions": …}`.
+    pub fn envelope(&self) -> Value {
+        json!({"data": self.data(), "permissions": self.permissions.to_json()})
+    }
+
+    /// Quoted `last_modified`, as Kinto.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.last_modified)
+    }
+
+    pub fn last_modified_http(&self) -> String {
+        http_date(self.last_modified)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
+    }
+
+    /// The trace a delete answers with.
+    pub fn tombstone(&self, deleted_at: i64) -> Value {
+        json!({"id": self.id, "deleted": true, "last_modified": deleted_at})
+    }
+}
+
+/// Turns the `data` of a request into stored attributes: drops server fields (refusing an `id`
+/// that is not `path_id`), checks the types of the known fields and the size cap.
+pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, ApiError> {
+    let Value::Object(map) = data else {
+        return Err(ApiError::invalid(Location::Body, "data", "must be an object"));
+    };
+    if let Some(id) = map.get("id")
+        && id.as_str() != Some(path_id)
+    {
+        return Err(ApiError::invalid(Location::Body, "data.id", "does not match the id in the path"));
+    }
+    let mut attrs = Map::new();
+    for (key, value) in map {
+        if SERVER_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        if STRING_FIELDS.contains(&key.as_str()) {
+            match value {
+                // Clearing an optional text field.
+                Value::Null => continue,
+                Value::String(_) => {}
+                _ => return Err(ApiError::invalid(Location::Body, &format!("data.{key}"), "must be a string")),
+            }
+        }
+        if key == "active" && !value.is_boolean() {
+            return Err(ApiError::invalid(Location::Body, "data.active", "must be a boolean"));
+        }
+        attrs.insert(key.clone(), value.clone());
+    }
+    let size = serde_json::to_vec(&attrs).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_ATTRS_BYTES {
+        return Err(ApiError::too_large(
+            Location::Body,
+            "data",
+            format!("bucket attributes are {size} bytes of JSON; at most {MAX_ATTRS_BYTES}"),
+        ));
+    }
+    Ok(attrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket() -> Bucket {
+        Bucket {
+            id: "b1".into(),
+            generation: "g".into(),
+            attrs: Map::new(),
+            permissions: Permissions { read: vec![], write: vec!["user:a".into()] },
+            owner: "user:a".into(),
+            created: 1,
+            last_modified: 2,
+            revision: 1,
+            file_count: 0,
+            total_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn data_has_server_fields_and_active_default() {
+        let d = bucket().data();
+        assert_eq!(d["id"], "b1");
+        assert_eq!(d["active"], true);
+        assert_eq!(d["revision"], 1);
+        assert_eq!(d["owner"], "user:a");
+        assert_eq!(bucket().etag(), "\"2\"");
+    }
+
+    #[test]
+    fn clean_drops_server_fields_and_keeps_user_attributes() {
+        let attrs = clean_attrs(
+            &json!({"id": "b1", "revision": 99, "title": "T", "color": {"x": 1}, "active": false}),
+            "b1",
+        )
+        .unwrap();
+        assert_eq!(attrs.get("revision"), None);
+        assert_eq!(attrs.get("id"), None);
+        assert_eq!(attrs["title"], "T");
+        assert_eq!(attrs["color"]["x"], 1);
+        assert_eq!(attrs["active"], false);
+    }
+
+    #[test]
+    fn clean_refuses_bad_inputs_naming_the_field() {
+        let cases = [
+            (json!([]), "data", 400),
+            (json!({"id": "other"}), "data.id", 400),
+            (json!({"title": 3}), "data.title", 400),
+            (json!({"active": "yes"}), "data.active", 400),
+            (json!({"big": "x".repeat(MAX_ATTRS_BYTES)}), "data", 413),
+        ];
+        for (data, field, code) in cases {
+            let err = clean_attrs(&data, "b1").unwrap_err();
+            assert_eq!(err.code, code, "{data}");
+            assert_eq!(err.details.unwrap()[0]["name"], field);
+        }
+    }
+
+    #[test]
+    fn null_clears_optional_text() {
+        let attrs = clean_attrs(&json!({"title": null}), "b1").unwrap();
+        assert!(attrs.is_empty());
+    }
+}

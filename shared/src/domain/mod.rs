@@ -1,0 +1,11 @@
+//! The domain: buckets, ids, permissions, pagination cursors, patches and preconditions.
+//! Pure rules, no I/O and no AWS crate, so every rule is unit-tested on its own.
+
+pub mod access;
+pub mod bucket;
+pub mod ids;
+pub mod pagination;
+pub mod patch;
+pub mod permissions;
+pub mod preconditions;
+pub mod time;

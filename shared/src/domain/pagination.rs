@@ -1,0 +1,112 @@
+//! Cursor pagination: `_limit`, `after=<id>` (exclusive) and the opaque `_token`, valid 600 s.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, Location};
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+pub const TOKEN_TTL_MS: i64 = 600_000;
+
+/// Where a page starts and how long it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Token {
+    /// The last id of the previous page.
+    a: String,
+    /// Expiry, ms since the epoch.
+    e: i64,
+}
+
+/// Reads `_limit`, `_token` and `after` from the query. `_token` wins over `after`.
+pub fn page_request(
+    limit: Option<&str>,
+    token: Option<&str>,
+    after: Option<&str>,
+    now_ms: i64,
+) -> Result<PageRequest, ApiError> {
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::invalid(
+                    Location::Querystring,
+                    "_limit",
+                    format!("must be an integer between 1 and {MAX_LIMIT}"),
+                ));
+            }
+        },
+    };
+    let after = match (token, after) {
+        (Some(token), _) => Some(decode_token(token, now_ms)?),
+        (None, Some(after)) if after.is_empty() => {
+            return Err(ApiError::invalid(Location::Querystring, "after", "must not be empty"));
+        }
+        (None, after) => after.map(str::to_string),
+    };
+    Ok(PageRequest { after, limit })
+}
+
+/// The token that continues after `last_id`.
+pub fn encode_token(last_id: &str, now_ms: i64) -> String {
+    let token = Token { a: last_id.to_string(), e: now_ms + TOKEN_TTL_MS };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
+}
+
+fn decode_token(raw: &str, now_ms: i64) -> Result<String, ApiError> {
+    let bad = |why: &str| ApiError::invalid(Location::Querystring, "_token", why.to_string());
+    let bytes = URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).map_err(|_| bad("is not a valid page token"))?;
+    let token: Token = serde_json::from_slice(&bytes).map_err(|_| bad("is not a valid page token"))?;
+    if token.a.is_empty() {
+        return Err(bad("is not a valid page token"));
+    }
+    if token.e < now_ms {
+        return Err(bad("has expired; list again from the first page"));
+    }
+    Ok(token.a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bounds() {
+        assert_eq!(page_request(None, None, None, 0).unwrap(), PageRequest { after: None, limit: 100 });
+        assert_eq!(page_request(Some("1000"), None, None, 0).unwrap().limit, 1000);
+        for bad in ["0", "1001", "-1", "x", ""] {
+            let err = page_request(Some(bad), None, None, 0).unwrap_err();
+            assert_eq!(err.details.unwrap()[0]["name"], "_limit");
+        }
+    }
+
+    #[test]
+    fn token_round_trips_and_expires() {
+        let t = encode_token("b123", 1_000);
+        assert_eq!(page_request(None, Some(&t), None, 1_000).unwrap().after.as_deref(), Some("b123"));
+        let err = page_request(None, Some(&t), None, 1_000 + TOKEN_TTL_MS + 1).unwrap_err();
+        assert_eq!(err.details.unwrap()[0]["name"], "_token");
+    }
+
+    #[test]
+    fn garbage_tokens_are_400() {
+        for bad in ["", "!!!", "e30", "bm90IGpzb24"] {
+            let err = page_request(None, Some(bad), None, 0).unwrap_err();
+            assert_eq!(err.code, 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn after_is_passed_through() {
+        assert_eq!(page_request(None, None, Some("b5"), 0).unwrap().after.as_deref(), Some("b5"));
+        assert!(page_request(None, None, Some(""), 0).is_err());
+    }
+}

@@ -1,0 +1,206 @@
+//! One error type for every route, rendered once as the Kinto error envelope
+//! `{code, errno, error, message, details?}`.
+
+use serde_json::{Value, json};
+
+/// Where a bad input was found, as Kinto names it in `details[].location`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Body,
+    Querystring,
+    Header,
+    Path,
+}
+
+impl Location {
+    fn as_str(self) -> &'static str {
+        match self {
+            Location::Body => "body",
+            Location::Querystring => "querystring",
+            Location::Header => "header",
+            Location::Path => "path",
+        }
+    }
+}
+
+/// An answer that is not a success. `code` is the HTTP status, `errno` Kinto's error number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: u16,
+    pub errno: u16,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    fn new(code: u16, errno: u16, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            errno,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// 400, errno 107: an input that breaks a rule. `name` is the field (`data.title`, `_limit`, …).
+    pub fn invalid(location: Location, name: &str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        ApiError::new(400, 107, format!("{name} in {}: {description}", location.as_str()))
+            .with_details(json!([{
+                "location": location.as_str(),
+                "name": name,
+                "description": description,
+            }]))
+    }
+
+    /// 400, errno 107 for a body that is not JSON at all.
+    pub fn malformed_json(description: impl Into<String>) -> Self {
+        Self::invalid(Location::Body, "body", format!("Invalid JSON: {}", description.into()))
+    }
+
+    /// 401, errno 104.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::new(401, 104, message)
+    }
+
+    /// 403, errno 121.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(403, 121, message)
+    }
+
+    /// 404, errno 111 for a resource, with its id.
+    pub fn not_found(resource: &str, id: &str) -> Self {
+        ApiError::new(404, 111, "The resource you are looking for could not be found.")
+            .with_details(json!({"id": id, "resource_name": resource}))
+    }
+
+    /// 404, errno 111 for a path no route serves.
+    pub fn no_route() -> Self {
+        ApiError::new(404, 111, "The resource you are looking for could not be found.")
+    }
+
+    /// 405, errno 115.
+    pub fn method_not_allowed(method: &str) -> Self {
+        ApiError::new(405, 115, format!("Method not allowed on this endpoint: {method}"))
+    }
+
+    /// 409, errno 122.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError::new(409, 122, message)
+    }
+
+    /// 412, errno 114. Kinto puts the current object under `details.existing`.
+    pub fn precondition_failed(existing: Option<Value>) -> Self {
+        let err = ApiError::new(412, 114, "Resource was modified meanwhile");
+        match existing {
+            Some(existing) => err.with_details(json!({ "existing": existing })),
+            None => err,
+        }
+    }
+
+    /// 413, errno 107, naming the field that is too large.
+    pub fn too_large(location: Location, name: &str, description: impl Into<String>) -> Self {
+        let mut err = Self::invalid(location, name, description);
+        err.code = 413;
+        err
+    }
+
+    /// 415, errno 107, naming the Content-Type header.
+    pub fn unsupported_media_type(accepted: &[&str]) -> Self {
+        let mut err = Self::invalid(
+            Location::Header,
+            "Content-Type",
+            format!("Unsupported media type; accepted: {}", accepted.join(", ")),
+        );
+        err.code = 415;
+        err
+    }
+
+    /// 503, errno 201: a dependency is throttling or unavailable; the client should retry.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError::new(503, 201, message)
+    }
+
+    /// 500, errno 999. The detail goes to the log, never to the client.
+    pub fn internal() -> Self {
+        ApiError::new(500, 999, "A programmatic error occured, developers have been notified")
+    }
+
+    /// The short HTTP reason Kinto puts in `error`.
+    pub fn reason(&self) -> &'static str {
+        match self.code {
+            400 => "Invalid parameters",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            409 => "Conflict",
+            412 => "Precondition Failed",
+            413 => "Request Entity Too Large",
+            415 => "Unsupported Media Type",
+            429 => "Too Many Requests",
+            503 => "Service Unavailable",
+            _ => "Internal Server Error",
+        }
+    }
+
+    /// The envelope body.
+    pub fn body(&self) -> Value {
+        let mut body = json!({
+            "code": self.code,
+            "errno": self.errno,
+            "error": self.reason(),
+            "message": self.message,
+        });
+        if let Some(details) = &self.details {
+            body["details"] = details.clone();
+        }
+        body
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.code, self.reason(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_names_the_field_in_message_and_details() {
+        let err = ApiError::invalid(Location::Querystring, "_limit", "must be between 1 and 1000");
+        let body = err.body();
+        assert_eq!(body["code"], 400);
+        assert_eq!(body["errno"], 107);
+        assert_eq!(body["error"], "Invalid parameters");
+        assert!(body["message"].as_str().unwrap().contains("_limit"));
+        assert_eq!(body["details"][0]["name"], "_limit");
+        assert_eq!(body["details"][0]["location"], "querystring");
+    }
+
+    #[test]
+    fn precondition_failed_carries_existing() {
+        let body = ApiError::precondition_failed(Some(json!({"id": "a"}))).body();
+        assert_eq!(body["code"], 412);
+        assert_eq!(body["errno"], 114);
+        assert_eq!(body["details"]["existing"]["id"], "a");
+    }
+
+    #[test]
+    fn size_and_media_errors_keep_errno_107() {
+        assert_eq!(ApiError::too_large(Location::Body, "data", "x").code, 413);
+        let e = ApiError::unsupported_media_type(&["application/json"]);
+        assert_eq!((e.code, e.errno), (415, 107));
+        assert_eq!(e.body()["details"][0]["name"], "Content-Type");
+    }
+}

@@ -1,0 +1,73 @@
+//! The storage port the API needs. The DynamoDB adapter (`aws::dynamodb`) implements it; the
+//! domain and the API never see an AWS type.
+
+use std::future::Future;
+
+use crate::domain::bucket::Bucket;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A condition failed: the object changed (or appeared, or vanished) since it was read.
+    Conflict,
+    /// The service is throttling or unavailable; the client may retry.
+    Unavailable(String),
+    /// Anything else; logged, never shown.
+    Other(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Conflict => ApiError::conflict("The object was modified concurrently; retry the request"),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "store unavailable");
+                ApiError::unavailable("Service temporarily unavailable, please retry")
+            }
+            StoreError::Other(why) => {
+                tracing::error!(error = %why, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// Whose buckets a listing covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListScope {
+    /// Every bucket (callers with a global privilege).
+    All,
+    /// Buckets whose ACL names one of these principals.
+    Principals(Vec<String>),
+}
+
+/// One page of buckets, sorted by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketPage {
+    pub buckets: Vec<Bucket>,
+    pub has_more: bool,
+}
+
+pub trait BucketStore: Send + Sync {
+    /// The live bucket with this id (strongly consistent).
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Bucket>, StoreError>> + Send;
+
+    /// Writes a new bucket and its index entries at once; `Conflict` if the id is taken.
+    fn create(&self, bucket: &Bucket) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces `old` by `new` (same id and generation) if `old` is still the stored revision,
+    /// moving index entries for principals added or removed; `Conflict` otherwise.
+    fn update(&self, old: &Bucket, new: &Bucket) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the bucket and its index entries if `bucket` is still the stored revision, and
+    /// leaves a durable record that its content must be cascaded; `Conflict` otherwise.
+    fn delete(&self, bucket: &Bucket, deleted_at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Up to `limit` buckets in `scope` with ids after `after`, sorted by id.
+    fn list(
+        &self,
+        scope: &ListScope,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<BucketPage, StoreError>> + Send;
+}
