@@ -1,0 +1,418 @@
+//! The DynamoDB adapter of the bucket store. One table, keys `pk`/`sk`:
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | bucket | `B#<id>` | `B` |
+//! | listing index, per principal in the ACL | `P#<principal>` | `<id>` |
+//! | listing index of all buckets | `ALL` | `<id>` |
+//! | pending cascade of a deleted incarnation | `CASCADE` | `<id>#<generation>` |
+//!
+//! A bucket and its index entries are written in one transaction, so listings never miss a
+//! bucket a principal can read. When an ACL change needs more items than one transaction holds,
+//! new entries are written before the bucket and stale ones removed after it; listings re-check
+//! each bucket's ACL, so a stale entry is never shown.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+
+use crate::domain::bucket::Bucket;
+use crate::domain::permissions::Permissions;
+use crate::store::{BucketPage, BucketStore, ListScope, StoreError};
+
+/// DynamoDB's limit of items in one TransactWriteItems.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+const MAX_BATCH_GET: usize = 100;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: String) -> Self {
+        DynamoStore { client, table }
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn bucket_key(id: &str) -> Item {
+    HashMap::from([("pk".into(), s(format!("B#{id}"))), ("sk".into(), s("B"))])
+}
+
+fn index_pk(principal: &str) -> String {
+    format!("P#{principal}")
+}
+
+const ALL_PK: &str = "ALL";
+
+fn index_key(pk: &str, id: &str) -> Item {
+    HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(id))])
+}
+
+fn to_item(b: &Bucket) -> Item {
+    let mut item = bucket_key(&b.id);
+    item.insert("id".into(), s(&b.id));
+    item.insert("gen".into(), s(&b.generation));
+    item.insert("attrs".into(), s(serde_json::to_string(&b.attrs).unwrap_or_else(|_| "{}".into())));
+    item.insert("acl".into(), s(serde_json::to_string(&b.permissions).unwrap_or_else(|_| "{}".into())));
+    item.insert("owner".into(), s(&b.owner));
+    item.insert("created".into(), n(b.created));
+    item.insert("last_modified".into(), n(b.last_modified));
+    item.insert("revision".into(), n(b.revision));
+    item.insert("file_count".into(), n(b.file_count));
+    item.insert("total_bytes".into(), n(b.total_bytes));
+    item
+}
+
+fn from_item(item: &Item) -> Result<Bucket, StoreError> {
+    let text = |k: &str| -> Result<String, StoreError> {
+        match item.get(k) {
+            Some(AttributeValue::S(v)) => Ok(v.clone()),
+            _ => Err(StoreError::Other(format!("bucket item lacks string attribute {k}"))),
+        }
+    };
+    let num = |k: &str| -> Result<i64, StoreError> {
+        match item.get(k) {
+            Some(AttributeValue::N(v)) => v.parse().map_err(|_| StoreError::Other(format!("bad number in {k}"))),
+            None => Ok(0),
+            _ => Err(StoreError::Other(format!("bucket item attribute {k} is not a number"))),
+        }
+    };
+    let json_err = |e: serde_json::Error| StoreError::Other(format!("bad JSON in bucket item: {e}"));
+    Ok(Bucket {
+        id: text("id")?,
+        generation: text("gen")?,
+        attrs: serde_json::from_str(&text("attrs")?).map_err(json_err)?,
+        permissions: serde_json::from_str::<Permissions>(&text("acl")?).map_err(json_err)?,
+        owner: text("owner")?,
+        created: num("created")?,
+        last_modified: num("last_modified")?,
+        revision: num("revision")?,
+        file_count: num("file_count")?,
+        total_bytes: num("total_bytes")?,
+    })
+}
+
+/// Maps an SDK error: failed conditions are conflicts, throttling and transport trouble are
+/// retryable, the rest is a fault.
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            match code {
+                "ConditionalCheckFailedException" | "TransactionConflictException" => StoreError::Conflict,
+                "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+                | "ThrottlingException"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "TransactionInProgressException" => StoreError::Unavailable(format!("{code}: {:?}", service.err().message())),
+                _ => StoreError::Other(format!("{code}: {:?}", service.err().message())),
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("{err:?}"))
+        }
+        _ => StoreError::Other(format!("{err:?}")),
+    }
+}
+
+fn classify_transaction<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, R>) -> StoreError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        let codes: Vec<&str> = e.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+        if codes.iter().any(|c| *c == "ConditionalCheckFailed" || *c == "TransactionConflict") {
+            return StoreError::Conflict;
+        }
+        if codes.iter().any(|c| *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded") {
+            return StoreError::Unavailable(format!("transaction throttled: {codes:?}"));
+        }
+        return StoreError::Other(format!("transaction cancelled: {codes:?}"));
+    }
+    classify(err)
+}
+
+impl DynamoStore {
+    fn put_index(&self, pk: &str, id: &str) -> TransactWriteItem {
+        let mut item = index_key(pk, id);
+        item.insert("bucket".into(), s(id));
+        TransactWriteItem::builder()
+            .put(Put::builder().table_name(&self.table).set_item(Some(item)).build().expect("table and item set"))
+            .build()
+    }
+
+    fn delete_index(&self, pk: &str, id: &str) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .delete(Delete::builder().table_name(&self.table).set_key(Some(index_key(pk, id))).build().expect("table and key set"))
+            .build()
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify_transaction)
+    }
+
+    /// Index writes that did not fit the bucket's transaction, in transactions of their own
+    /// (each item is idempotent, so a retry of the whole request repairs a partial run).
+    async fn transact_chunks(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let mut items = items;
+        while !items.is_empty() {
+            let rest = items.split_off(items.len().min(MAX_TRANSACTION_ITEMS));
+            self.transact(items).await?;
+            items = rest;
+        }
+        Ok(())
+    }
+
+    /// Writes `main` (the bucket change, which carries the condition) with `before` and `after`
+    /// index items: all in one transaction when they fit; else `before`, then `main`, then
+    /// `after`, so that a crash leaves extra entries (filtered on read), never missing ones.
+    async fn write_with_index(
+        &self,
+        main: Vec<TransactWriteItem>,
+        before: Vec<TransactWriteItem>,
+        after: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        if main.len() + before.len() + after.len() <= MAX_TRANSACTION_ITEMS {
+            let mut all = main;
+            all.extend(before);
+            all.extend(after);
+            return self.transact(all).await;
+        }
+        self.transact_chunks(before).await?;
+        self.transact(main).await?;
+        self.transact_chunks(after).await
+    }
+
+    async fn query_index(&self, pk: &str, after: Option<&str>, limit: usize) -> Result<(Vec<String>, bool), StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .projection_expression("sk")
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .expression_attribute_values(":pk", s(pk));
+        q = match after {
+            Some(after) => q.key_condition_expression("pk = :pk AND sk > :after").expression_attribute_values(":after", s(after)),
+            None => q.key_condition_expression("pk = :pk"),
+        };
+        let out = q.send().await.map_err(classify)?;
+        let ids = out
+            .items()
+            .iter()
+            .filter_map(|i| match i.get("sk") {
+                Some(AttributeValue::S(id)) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok((ids, out.last_evaluated_key().is_some()))
+    }
+
+    async fn batch_get(&self, ids: &[String]) -> Result<Vec<Bucket>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_BATCH_GET) {
+            let mut keys: Vec<Item> = chunk.iter().map(|id| bucket_key(id)).collect();
+            let mut attempt = 0u32;
+            while !keys.is_empty() {
+                let request = KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().expect("keys set");
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                    for item in items {
+                        found.push(from_item(item)?);
+                    }
+                }
+                keys = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Unavailable("BatchGetItem kept returning unprocessed keys".into()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(6))).await;
+                }
+            }
+        }
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+}
+
+impl BucketStore for DynamoStore {
+    async fn get(&self, id: &str) -> Result<Option<Bucket>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(bucket_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item().map(from_item).transpose()
+    }
+
+    async fn create(&self, bucket: &Bucket) -> Result<(), StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(bucket)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table and item set");
+        let main = vec![TransactWriteItem::builder().put(put).build(), self.put_index(ALL_PK, &bucket.id)];
+        let before = bucket
+            .permissions
+            .all_principals()
+            .iter()
+            .map(|p| self.put_index(&index_pk(p), &bucket.id))
+            .collect();
+        self.write_with_index(main, before, vec![]).await
+    }
+
+    async fn update(&self, old: &Bucket, new: &Bucket) -> Result<(), StoreError> {
+        // Update, not Put: the file counters on the item are not ours to overwrite.
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(bucket_key(&new.id)))
+            .update_expression("SET attrs = :attrs, acl = :acl, revision = :rev, last_modified = :lm")
+            .condition_expression("revision = :old_rev AND gen = :gen")
+            .expression_attribute_values(":attrs", s(serde_json::to_string(&new.attrs).unwrap_or_else(|_| "{}".into())))
+            .expression_attribute_values(":acl", s(serde_json::to_string(&new.permissions).unwrap_or_else(|_| "{}".into())))
+            .expression_attribute_values(":rev", n(new.revision))
+            .expression_attribute_values(":lm", n(new.last_modified))
+            .expression_attribute_values(":old_rev", n(old.revision))
+            .expression_attribute_values(":gen", s(&old.generation))
+            .build()
+            .expect("table, key and expression set");
+        let old_set: BTreeSet<String> = old.permissions.all_principals().into_iter().collect();
+        let new_set: BTreeSet<String> = new.permissions.all_principals().into_iter().collect();
+        let added = new_set.difference(&old_set).map(|p| self.put_index(&index_pk(p), &new.id)).collect();
+        let removed = old_set.difference(&new_set).map(|p| self.delete_index(&index_pk(p), &new.id)).collect();
+        self.write_with_index(vec![TransactWriteItem::builder().update(update).build()], added, removed).await
+    }
+
+    async fn delete(&self, bucket: &Bucket, deleted_at: i64) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(bucket_key(&bucket.id)))
+            .condition_expression("revision = :rev AND gen = :gen")
+            .expression_attribute_values(":rev", n(bucket.revision))
+            .expression_attribute_values(":gen", s(&bucket.generation))
+            .build()
+            .expect("table, key and condition set");
+        // The durable trace of what the cascade must remove (the stream record of the delete
+        // is the trigger; this item outlives the stream's 24 h retention).
+        let mut marker = index_key("CASCADE", &format!("{}#{}", bucket.id, bucket.generation));
+        marker.insert("id".into(), s(&bucket.id));
+        marker.insert("gen".into(), s(&bucket.generation));
+        marker.insert("deleted_at".into(), n(deleted_at));
+        marker.insert("acl".into(), s(serde_json::to_string(&bucket.permissions).unwrap_or_else(|_| "{}".into())));
+        let main = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder()
+                .put(Put::builder().table_name(&self.table).set_item(Some(marker)).build().expect("table and item set"))
+                .build(),
+            self.delete_index(ALL_PK, &bucket.id),
+        ];
+        let after = bucket
+            .permissions
+            .all_principals()
+            .iter()
+            .map(|p| self.delete_index(&index_pk(p), &bucket.id))
+            .collect();
+        self.write_with_index(main, vec![], after).await
+    }
+
+    async fn list(&self, scope: &ListScope, after: Option<&str>, limit: usize) -> Result<BucketPage, StoreError> {
+        let (partitions, principals): (Vec<String>, Option<&Vec<String>>) = match scope {
+            ListScope::All => (vec![ALL_PK.to_string()], None),
+            ListScope::Principals(ps) => (ps.iter().map(|p| index_pk(p)).collect(), Some(ps)),
+        };
+        // One query per partition, merged: each gives its first limit+1 ids after `after`, so
+        // the union holds the first limit+1 ids overall, unless a partition stopped early (1 MB),
+        // in which case nothing beyond its last id is certain.
+        let queries = partitions.iter().map(|pk| self.query_index(pk, after, limit + 1));
+        let results = futures_util::future::try_join_all(queries).await?;
+        let mut ids = BTreeSet::new();
+        let mut frontier: Option<String> = None;
+        for (part_ids, truncated) in results {
+            if truncated && part_ids.len() <= limit {
+                if let Some(last) = part_ids.last()
+                    && frontier.as_ref().is_none_or(|f| last < f)
+                {
+                    frontier = Some(last.clone());
+                }
+            }
+            ids.extend(part_ids);
+        }
+        let mut candidates: Vec<String> = ids
+            .into_iter()
+            .filter(|id| frontier.as_ref().is_none_or(|f| id <= f))
+            .collect();
+        let has_more = candidates.len() > limit || frontier.is_some();
+        candidates.truncate(limit);
+        let mut buckets = self.batch_get(&candidates).await?;
+        if let Some(principals) = principals {
+            buckets.retain(|b| b.permissions.can_read(principals));
+        }
+        Ok(BucketPage { buckets, has_more })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, json};
+
+    #[test]
+    fn items_round_trip() {
+        let mut attrs = Map::new();
+        attrs.insert("title".into(), json!("T"));
+        let b = Bucket {
+            id: "b1".into(),
+            generation: "g1".into(),
+            attrs,
+            permissions: Permissions { read: vec!["system.Everyone".into()], write: vec!["user:a".into()] },
+            owner: "user:a".into(),
+            created: 1,
+            last_modified: 2,
+            revision: 3,
+            file_count: 4,
+            total_bytes: 5,
+        };
+        let item = to_item(&b);
+        assert_eq!(item["pk"], s("B#b1"));
+        assert_eq!(from_item(&item).unwrap(), b);
+    }
+}

@@ -1,0 +1,4 @@
+//! The AWS side (feature `aws`): one adapter per service, and the Lambda glue.
+
+pub mod dynamodb;
+pub mod lambda;
