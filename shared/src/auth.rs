@@ -38,26 +38,45 @@ impl Verifier {
     pub fn new(settings: &AuthSettings) -> Result<Verifier, String> {
         let mut keys = Vec::new();
         if let Some(secret) = &settings.hs256_secret {
-            keys.push(Key { kid: None, alg: Algorithm::HS256, key: DecodingKey::from_secret(secret.as_bytes()) });
+            keys.push(Key {
+                kid: None,
+                alg: Algorithm::HS256,
+                key: DecodingKey::from_secret(secret.as_bytes()),
+            });
         }
         if let Some(pems) = &settings.public_keys_pem {
             for (i, pem) in split_pem_blocks(pems).into_iter().enumerate() {
-                keys.push(pem_key(&pem).map_err(|e| format!("JWT_PUBLIC_KEYS block {}: {e}", i + 1))?);
+                keys.push(
+                    pem_key(&pem).map_err(|e| format!("JWT_PUBLIC_KEYS block {}: {e}", i + 1))?,
+                );
             }
         }
         if let Some(jwks) = &settings.jwks {
-            let set: JwkSet = serde_json::from_str(jwks).map_err(|e| format!("JWT_JWKS is not a JWKS document: {e}"))?;
+            let set: JwkSet = serde_json::from_str(jwks)
+                .map_err(|e| format!("JWT_JWKS is not a JWKS document: {e}"))?;
             for jwk in &set.keys {
-                let alg = match &jwk.algorithm {
-                    AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                    AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
-                    _ => return Err("JWT_JWKS: only RSA (RS256) and EC P-256 (ES256) keys are supported".into()),
-                };
+                let alg =
+                    match &jwk.algorithm {
+                        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                        AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                        _ => return Err(
+                            "JWT_JWKS: only RSA (RS256) and EC P-256 (ES256) keys are supported"
+                                .into(),
+                        ),
+                    };
                 let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("JWT_JWKS key: {e}"))?;
-                keys.push(Key { kid: jwk.common.key_id.clone(), alg, key });
+                keys.push(Key {
+                    kid: jwk.common.key_id.clone(),
+                    alg,
+                    key,
+                });
             }
         }
-        Ok(Verifier { keys, issuer: settings.issuer.clone(), audience: settings.audience.clone() })
+        Ok(Verifier {
+            keys,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+        })
     }
 
     /// The caller behind an `Authorization` header value: anonymous without one, 401 for any
@@ -72,7 +91,8 @@ impl Verifier {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <JWT>'"))?;
-        let header = decode_header(token).map_err(|_| unauthorized("the token is malformed or its algorithm is not accepted"))?;
+        let header = decode_header(token)
+            .map_err(|_| unauthorized("the token is malformed or its algorithm is not accepted"))?;
         let candidates = self
             .keys
             .iter()
@@ -118,9 +138,14 @@ impl Verifier {
 fn identity_from(claims: Claims) -> Result<Identity, ApiError> {
     let sub = claims.sub;
     if sub.is_empty() || sub.len() > MAX_SUB_LEN || sub.chars().any(char::is_control) {
-        return Err(unauthorized("the token's sub must be 1 to 200 printable characters"));
+        return Err(unauthorized(
+            "the token's sub must be 1 to 200 printable characters",
+        ));
     }
-    Ok(Identity { sub: Some(sub), privileges: claims.privileges })
+    Ok(Identity {
+        sub: Some(sub),
+        privileges: claims.privileges,
+    })
 }
 
 fn describe(e: &jsonwebtoken::errors::Error) -> &'static str {
@@ -137,15 +162,25 @@ fn describe(e: &jsonwebtoken::errors::Error) -> &'static str {
 }
 
 fn unauthorized(why: &str) -> ApiError {
-    ApiError::unauthorized(format!("Please authenticate yourself to use this endpoint: {why}."))
+    ApiError::unauthorized(format!(
+        "Please authenticate yourself to use this endpoint: {why}."
+    ))
 }
 
 fn pem_key(pem: &str) -> Result<Key, String> {
     if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
-        return Ok(Key { kid: None, alg: Algorithm::RS256, key });
+        return Ok(Key {
+            kid: None,
+            alg: Algorithm::RS256,
+            key,
+        });
     }
     DecodingKey::from_ec_pem(pem.as_bytes())
-        .map(|key| Key { kid: None, alg: Algorithm::ES256, key })
+        .map(|key| Key {
+            kid: None,
+            alg: Algorithm::ES256,
+            key,
+        })
         .map_err(|e| format!("not an RSA or EC public key in PEM: {e}"))
 }
 
@@ -190,7 +225,12 @@ mod tests {
     }
 
     fn hs256(claims: serde_json::Value) -> String {
-        encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn bearer(t: &str) -> String {
@@ -199,7 +239,10 @@ mod tests {
 
     #[test]
     fn no_header_is_anonymous() {
-        assert_eq!(verifier(None, None).identify(None).unwrap(), Identity::anonymous());
+        assert_eq!(
+            verifier(None, None).identify(None).unwrap(),
+            Identity::anonymous()
+        );
     }
 
     #[test]
@@ -253,7 +296,10 @@ mod tests {
             json!({"sub": "a", "exp": now() + 60, "iss": "iss1", "aud": "other"}),
             json!({"sub": "a", "exp": now() + 60, "aud": "aud1"}),
         ] {
-            assert_eq!(v.identify(Some(&bearer(&hs256(claims)))).unwrap_err().code, 401);
+            assert_eq!(
+                v.identify(Some(&bearer(&hs256(claims)))).unwrap_err().code,
+                401
+            );
         }
         // Without configuration, iss and aud are not checked.
         let any = hs256(json!({"sub": "a", "exp": now() + 60, "iss": "x", "aud": "y"}));
@@ -269,9 +315,17 @@ mod tests {
 
     #[test]
     fn bad_key_configuration_is_reported() {
-        let bad_pem = AuthSettings { public_keys_pem: Some("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----".into()), ..Default::default() };
+        let bad_pem = AuthSettings {
+            public_keys_pem: Some(
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----".into(),
+            ),
+            ..Default::default()
+        };
         assert!(Verifier::new(&bad_pem).is_err());
-        let bad_jwks = AuthSettings { jwks: Some("{".into()), ..Default::default() };
+        let bad_jwks = AuthSettings {
+            jwks: Some("{".into()),
+            ..Default::default()
+        };
         assert!(Verifier::new(&bad_jwks).is_err());
     }
 

@@ -45,17 +45,27 @@ impl Settings {
     /// Reads settings through `lookup` (the environment in production, a map in tests).
     /// Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let number = |name: &str, default: u64| -> Result<u64, String> {
             match get(name) {
                 None => Ok(default),
-                Some(v) => v.parse().map_err(|_| format!("{name} must be a whole number, got {v:?}")),
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| format!("{name} must be a whole number, got {v:?}")),
             }
         };
         let api_delete_enabled = match get("API_DELETE_ENABLED").as_deref() {
             None | Some("true") | Some("1") | Some("yes") => true,
             Some("false") | Some("0") | Some("no") => false,
-            Some(other) => return Err(format!("API_DELETE_ENABLED must be true or false, got {other:?}")),
+            Some(other) => {
+                return Err(format!(
+                    "API_DELETE_ENABLED must be true or false, got {other:?}"
+                ));
+            }
         };
         Ok(Settings {
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
@@ -64,7 +74,12 @@ impl Settings {
                 max_files_per_bucket: number("MAX_FILES_PER_BUCKET", DEFAULT_MAX_FILES_PER_BUCKET)?,
                 max_file_size: number("MAX_FILE_SIZE", DEFAULT_MAX_FILE_SIZE)?,
                 accepted_file_types: get("ACCEPTED_FILE_TYPES")
-                    .map(|v| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect())
+                    .map(|v| {
+                        v.split(',')
+                            .map(|t| t.trim().to_string())
+                            .filter(|t| !t.is_empty())
+                            .collect()
+                    })
                     .unwrap_or_default(),
             },
             auth: AuthSettings {
@@ -80,10 +95,13 @@ impl Settings {
 
 /// A required setting (such as the table name) that is missing is a deployment error.
 pub fn required(name: &str) -> Result<String, ApiError> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| {
-        tracing::error!(setting = name, "required setting is missing");
-        ApiError::internal()
-    })
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            tracing::error!(setting = name, "required setting is missing");
+            ApiError::internal()
+        })
 }
 
 #[cfg(test)]
@@ -92,7 +110,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 

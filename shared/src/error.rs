@@ -50,17 +50,25 @@ impl ApiError {
     /// 400, errno 107: an input that breaks a rule. `name` is the field (`data.title`, `_limit`, …).
     pub fn invalid(location: Location, name: &str, description: impl Into<String>) -> Self {
         let description = description.into();
-        ApiError::new(400, 107, format!("{name} in {}: {description}", location.as_str()))
-            .with_details(json!([{
-                "location": location.as_str(),
-                "name": name,
-                "description": description,
-            }]))
+        ApiError::new(
+            400,
+            107,
+            format!("{name} in {}: {description}", location.as_str()),
+        )
+        .with_details(json!([{
+            "location": location.as_str(),
+            "name": name,
+            "description": description,
+        }]))
     }
 
     /// 400, errno 107 for a body that is not JSON at all.
     pub fn malformed_json(description: impl Into<String>) -> Self {
-        Self::invalid(Location::Body, "body", format!("Invalid JSON: {}", description.into()))
+        Self::invalid(
+            Location::Body,
+            "body",
+            format!("Invalid JSON: {}", description.into()),
+        )
     }
 
     /// 401, errno 104.
@@ -75,18 +83,30 @@ impl ApiError {
 
     /// 404, errno 111 for a resource, with its id.
     pub fn not_found(resource: &str, id: &str) -> Self {
-        ApiError::new(404, 111, "The resource you are looking for could not be found.")
-            .with_details(json!({"id": id, "resource_name": resource}))
+        ApiError::new(
+            404,
+            111,
+            "The resource you are looking for could not be found.",
+        )
+        .with_details(json!({"id": id, "resource_name": resource}))
     }
 
     /// 404, errno 111 for a path no route serves.
     pub fn no_route() -> Self {
-        ApiError::new(404, 111, "The resource you are looking for could not be found.")
+        ApiError::new(
+            404,
+            111,
+            "The resource you are looking for could not be found.",
+        )
     }
 
     /// 405, errno 115.
     pub fn method_not_allowed(method: &str) -> Self {
-        ApiError::new(405, 115, format!("Method not allowed on this endpoint: {method}"))
+        ApiError::new(
+            405,
+            115,
+            format!("Method not allowed on this endpoint: {method}"),
+        )
     }
 
     /// 409, errno 122.
@@ -128,7 +148,11 @@ impl ApiError {
 
     /// 500, errno 999. The detail goes to the log, never to the client.
     pub fn internal() -> Self {
-        ApiError::new(500, 999, "A programmatic error occured, developers have been notified")
+        ApiError::new(
+            500,
+            999,
+            "A programmatic error occured, developers have been notified",
+        )
     }
 
     /// The short HTTP reason Kinto puts in `error`.
@@ -178,7 +202,11 @@ mod tests {
 
     #[test]
     fn invalid_names_the_field_in_message_and_details() {
-        let err = ApiError::invalid(Location::Querystring, "_limit", "must be between 1 and 1000");
+        let err = ApiError::invalid(
+            Location::Querystring,
+            "_limit",
+            "must be between 1 and 1000",
+        );
         let body = err.body();
         assert_eq!(body["code"], 400);
         assert_eq!(body["errno"], 107);

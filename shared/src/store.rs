@@ -19,7 +19,9 @@ pub enum StoreError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::Conflict => ApiError::conflict("The object was modified concurrently; retry the request"),
+            StoreError::Conflict => {
+                ApiError::conflict("The object was modified concurrently; retry the request")
+            }
             StoreError::Unavailable(why) => {
                 tracing::warn!(error = %why, "store unavailable");
                 ApiError::unavailable("Service temporarily unavailable, please retry")
@@ -57,11 +59,19 @@ pub trait BucketStore: Send + Sync {
 
     /// Replaces `old` by `new` (same id and generation) if `old` is still the stored revision,
     /// moving index entries for principals added or removed; `Conflict` otherwise.
-    fn update(&self, old: &Bucket, new: &Bucket) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn update(
+        &self,
+        old: &Bucket,
+        new: &Bucket,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Removes the bucket and its index entries if `bucket` is still the stored revision, and
     /// leaves a durable record that its content must be cascaded; `Conflict` otherwise.
-    fn delete(&self, bucket: &Bucket, deleted_at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete(
+        &self,
+        bucket: &Bucket,
+        deleted_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Up to `limit` buckets in `scope` with ids after `after`, sorted by id.
     fn list(

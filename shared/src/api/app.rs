@@ -28,7 +28,11 @@ pub struct App<S> {
 impl<S: BucketStore> App<S> {
     pub fn new(settings: Settings, store: S) -> Result<App<S>, String> {
         let verifier = Verifier::new(&settings.auth)?;
-        Ok(App { settings, verifier, store })
+        Ok(App {
+            settings,
+            verifier,
+            store,
+        })
     }
 
     pub fn identify(&self, req: &Request) -> Result<Identity, ApiError> {
@@ -39,9 +43,9 @@ impl<S: BucketStore> App<S> {
     /// anonymous callers); anything else must be a valid id.
     pub fn resolve_id(&self, segment: &str, identity: &Identity) -> Result<String, ApiError> {
         if segment == DEFAULT_ALIAS {
-            let user = identity
-                .user_principal()
-                .ok_or_else(|| ApiError::unauthorized("Please authenticate yourself to use your default bucket."))?;
+            let user = identity.user_principal().ok_or_else(|| {
+                ApiError::unauthorized("Please authenticate yourself to use your default bucket.")
+            })?;
             return Ok(ids::default_bucket_id(&user));
         }
         if let Some(problem) = ids::id_problem(segment) {
@@ -52,13 +56,17 @@ impl<S: BucketStore> App<S> {
 
     /// True when `id` is the caller's own personal bucket.
     pub fn is_own_default(&self, id: &str, identity: &Identity) -> bool {
-        identity.user_principal().is_some_and(|u| ids::default_bucket_id(&u) == id)
+        identity
+            .user_principal()
+            .is_some_and(|u| ids::default_bucket_id(&u) == id)
     }
 
     /// The caller's personal bucket, created on first use (no privilege needed).
     pub async fn ensure_default(&self, identity: &Identity) -> Result<Bucket, ApiError> {
         let Some(user) = identity.user_principal() else {
-            return Err(ApiError::unauthorized("Please authenticate yourself to use your default bucket."));
+            return Err(ApiError::unauthorized(
+                "Please authenticate yourself to use your default bucket.",
+            ));
         };
         let id = ids::default_bucket_id(&user);
         for _ in 0..WRITE_ATTEMPTS {
@@ -73,7 +81,9 @@ impl<S: BucketStore> App<S> {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::conflict("The default bucket is being created concurrently; retry"))
+        Err(ApiError::conflict(
+            "The default bucket is being created concurrently; retry",
+        ))
     }
 
     /// The bucket the caller may read, or the error that never leaks existence: a missing
@@ -99,7 +109,13 @@ pub fn deny(identity: &Identity) -> ApiError {
 }
 
 /// A new bucket incarnation owned by `owner`, who is always in `write`.
-pub fn new_bucket(id: &str, owner: &str, attrs: Map<String, serde_json::Value>, mut permissions: Permissions, now: i64) -> Bucket {
+pub fn new_bucket(
+    id: &str,
+    owner: &str,
+    attrs: Map<String, serde_json::Value>,
+    mut permissions: Permissions,
+    now: i64,
+) -> Bucket {
     permissions.ensure_writer(owner);
     Bucket {
         id: id.to_string(),

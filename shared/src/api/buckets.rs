@@ -30,7 +30,11 @@ pub async fn collection<S: BucketStore>(app: &App<S>, req: &Request) -> Result<R
 }
 
 /// `/v1/buckets/{id}` (`default` included).
-pub async fn record<S: BucketStore>(app: &App<S>, req: &Request, segment: &str) -> Result<Response, ApiError> {
+pub async fn record<S: BucketStore>(
+    app: &App<S>,
+    req: &Request,
+    segment: &str,
+) -> Result<Response, ApiError> {
     let identity = app.identify(req)?;
     let id = app.resolve_id(segment, &identity)?;
     let pre = Preconditions::parse(req.header("if-match")?, req.header("if-none-match")?)?;
@@ -54,19 +58,27 @@ pub async fn record<S: BucketStore>(app: &App<S>, req: &Request, segment: &str) 
 }
 
 fn with_record_headers(resp: Response, bucket: &Bucket) -> Response {
-    resp.with_header("ETag", bucket.etag()).with_header("Last-Modified", bucket.last_modified_http())
+    resp.with_header("ETag", bucket.etag())
+        .with_header("Last-Modified", bucket.last_modified_http())
 }
 
 fn ok(status: u16, bucket: &Bucket) -> Response {
     with_record_headers(Response::json(status, bucket.envelope()), bucket)
 }
 
-async fn get<S: BucketStore>(app: &App<S>, identity: &Identity, id: &str, pre: &Preconditions) -> Result<Response, ApiError> {
+async fn get<S: BucketStore>(
+    app: &App<S>,
+    identity: &Identity,
+    id: &str,
+    pre: &Preconditions,
+) -> Result<Response, ApiError> {
     let bucket = app.readable_bucket(id, identity).await?;
     match pre.on_read(bucket.last_modified) {
-        Ok(ReadOutcome::Proceed) => Ok(ok(200, &bucket)),
-        Ok(ReadOutcome::NotModified) => Ok(with_record_headers(Response::empty(304), &bucket)),
-        Err(()) => Err(ApiError::precondition_failed(Some(bucket.envelope()))),
+        ReadOutcome::Proceed => Ok(ok(200, &bucket)),
+        ReadOutcome::NotModified => Ok(with_record_headers(Response::empty(304), &bucket)),
+        ReadOutcome::PreconditionFailed => {
+            Err(ApiError::precondition_failed(Some(bucket.envelope())))
+        }
     }
 }
 
@@ -75,7 +87,13 @@ fn parse_body(body: Option<Value>) -> Result<(Value, PartialPermissions), ApiErr
     let body = match body {
         None => return Ok((json!({}), PartialPermissions::default())),
         Some(Value::Object(map)) => map,
-        Some(_) => return Err(ApiError::invalid(Location::Body, "body", "must be an object with 'data' and/or 'permissions'")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                Location::Body,
+                "body",
+                "must be an object with 'data' and/or 'permissions'",
+            ));
+        }
     };
     let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
     let permissions = match body.get("permissions") {
@@ -87,7 +105,11 @@ fn parse_body(body: Option<Value>) -> Result<(Value, PartialPermissions), ApiErr
 
 /// Whether the caller may create a bucket with this id (the personal bucket needs no
 /// privilege; reserved ids belong to their users).
-fn check_create<S: BucketStore>(app: &App<S>, identity: &Identity, id: &str) -> Result<(), ApiError> {
+fn check_create<S: BucketStore>(
+    app: &App<S>,
+    identity: &Identity,
+    id: &str,
+) -> Result<(), ApiError> {
     if !identity.is_authenticated() {
         return Err(deny(identity));
     }
@@ -95,15 +117,25 @@ fn check_create<S: BucketStore>(app: &App<S>, identity: &Identity, id: &str) -> 
         return Ok(());
     }
     if ids::is_reserved(id) {
-        return Err(ApiError::invalid(Location::Path, "id", "is reserved for personal buckets"));
+        return Err(ApiError::invalid(
+            Location::Path,
+            "id",
+            "is reserved for personal buckets",
+        ));
     }
     if !identity.may_create() {
-        return Err(ApiError::forbidden("Creating buckets needs the create_buckets privilege."));
+        return Err(ApiError::forbidden(
+            "Creating buckets needs the create_buckets privilege.",
+        ));
     }
     Ok(())
 }
 
-async fn create<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity) -> Result<Response, ApiError> {
+async fn create<S: BucketStore>(
+    app: &App<S>,
+    req: &Request,
+    identity: &Identity,
+) -> Result<Response, ApiError> {
     if !identity.is_authenticated() {
         return Err(deny(identity));
     }
@@ -117,7 +149,13 @@ async fn create<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity
             }
             Some(id.clone())
         }
-        Some(_) => return Err(ApiError::invalid(Location::Body, "data.id", "must be a string")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                Location::Body,
+                "data.id",
+                "must be a string",
+            ));
+        }
     };
     let id = given_id.clone().unwrap_or_else(ids::generate_bucket_id);
     let attrs = clean_attrs(&data, &id)?;
@@ -139,7 +177,13 @@ async fn create<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity
             return Err(ApiError::precondition_failed(None));
         }
         let owner = identity.user_principal().unwrap_or_default();
-        let bucket = new_bucket(&id, &owner, attrs.clone(), Permissions::default().overlay(&partial), now_ms());
+        let bucket = new_bucket(
+            &id,
+            &owner,
+            attrs.clone(),
+            Permissions::default().overlay(&partial),
+            now_ms(),
+        );
         match app.store.create(&bucket).await {
             Ok(()) => return Ok(ok(201, &bucket)),
             // A generated id that collided: draw another. A given id: answer what exists now.
@@ -150,10 +194,18 @@ async fn create<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict("The bucket is being written concurrently; retry"))
+    Err(ApiError::conflict(
+        "The bucket is being written concurrently; retry",
+    ))
 }
 
-async fn put<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity, id: &str, pre: &Preconditions) -> Result<Response, ApiError> {
+async fn put<S: BucketStore>(
+    app: &App<S>,
+    req: &Request,
+    identity: &Identity,
+    id: &str,
+    pre: &Preconditions,
+) -> Result<Response, ApiError> {
     let (data, partial) = parse_body(req.json_body()?)?;
     let attrs = clean_attrs(&data, id)?;
     for _ in 0..WRITE_ATTEMPTS {
@@ -161,11 +213,13 @@ async fn put<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity, i
         let result = match &existing {
             Some(old) => {
                 if !identity.may_write(&old.permissions) {
-                    return Err(if identity.may_read(&old.permissions) || !identity.is_authenticated() {
-                        deny(identity)
-                    } else {
-                        ApiError::forbidden("This user cannot access this resource.")
-                    });
+                    return Err(
+                        if identity.may_read(&old.permissions) || !identity.is_authenticated() {
+                            deny(identity)
+                        } else {
+                            ApiError::forbidden("This user cannot access this resource.")
+                        },
+                    );
                 }
                 if !pre.allows_write(Some(old.last_modified)) {
                     return Err(ApiError::precondition_failed(Some(old.envelope())));
@@ -179,21 +233,37 @@ async fn put<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity, i
                     return Err(ApiError::precondition_failed(None));
                 }
                 let owner = identity.user_principal().unwrap_or_default();
-                let new = new_bucket(id, &owner, attrs.clone(), Permissions::default().overlay(&partial), now_ms());
+                let new = new_bucket(
+                    id,
+                    &owner,
+                    attrs.clone(),
+                    Permissions::default().overlay(&partial),
+                    now_ms(),
+                );
                 app.store.create(&new).await.map(|()| ok(201, &new))
             }
         };
         match result {
             Ok(resp) => return Ok(resp),
-            Err(StoreError::Conflict) if !pre.is_empty() => return Err(precondition_failed_now(app, id, identity).await),
+            Err(StoreError::Conflict) if !pre.is_empty() => {
+                return Err(precondition_failed_now(app, id, identity).await);
+            }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict("The bucket is being written concurrently; retry"))
+    Err(ApiError::conflict(
+        "The bucket is being written concurrently; retry",
+    ))
 }
 
-async fn patch<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity, id: &str, pre: &Preconditions) -> Result<Response, ApiError> {
+async fn patch<S: BucketStore>(
+    app: &App<S>,
+    req: &Request,
+    identity: &Identity,
+    id: &str,
+    pre: &Preconditions,
+) -> Result<Response, ApiError> {
     let kind = PatchKind::from_content_type(req.header("content-type")?)?;
     let body = req
         .any_json_body()?
@@ -215,15 +285,24 @@ async fn patch<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity,
         }
         match app.store.update(&old, &new).await {
             Ok(()) => return Ok(ok(200, &new)),
-            Err(StoreError::Conflict) if !pre.is_empty() => return Err(precondition_failed_now(app, id, identity).await),
+            Err(StoreError::Conflict) if !pre.is_empty() => {
+                return Err(precondition_failed_now(app, id, identity).await);
+            }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict("The bucket is being written concurrently; retry"))
+    Err(ApiError::conflict(
+        "The bucket is being written concurrently; retry",
+    ))
 }
 
-async fn delete<S: BucketStore>(app: &App<S>, identity: &Identity, id: &str, pre: &Preconditions) -> Result<Response, ApiError> {
+async fn delete<S: BucketStore>(
+    app: &App<S>,
+    identity: &Identity,
+    id: &str,
+    pre: &Preconditions,
+) -> Result<Response, ApiError> {
     check_delete_enabled(app)?;
     for _ in 0..WRITE_ATTEMPTS {
         let bucket = app.readable_bucket(id, identity).await?;
@@ -235,13 +314,22 @@ async fn delete<S: BucketStore>(app: &App<S>, identity: &Identity, id: &str, pre
         }
         let deleted_at = next_timestamp(Some(bucket.last_modified), now_ms());
         match app.store.delete(&bucket, deleted_at).await {
-            Ok(()) => return Ok(Response::json(200, json!({"data": bucket.tombstone(deleted_at)}))),
-            Err(StoreError::Conflict) if !pre.is_empty() => return Err(precondition_failed_now(app, id, identity).await),
+            Ok(()) => {
+                return Ok(Response::json(
+                    200,
+                    json!({"data": bucket.tombstone(deleted_at)}),
+                ));
+            }
+            Err(StoreError::Conflict) if !pre.is_empty() => {
+                return Err(precondition_failed_now(app, id, identity).await);
+            }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict("The bucket is being written concurrently; retry"))
+    Err(ApiError::conflict(
+        "The bucket is being written concurrently; retry",
+    ))
 }
 
 fn check_delete_enabled<S>(app: &App<S>) -> Result<(), ApiError> {
@@ -255,7 +343,11 @@ fn check_delete_enabled<S>(app: &App<S>) -> Result<(), ApiError> {
 }
 
 /// The 412 for a write that lost a race against another writer, with the object as it is now.
-async fn precondition_failed_now<S: BucketStore>(app: &App<S>, id: &str, identity: &Identity) -> ApiError {
+async fn precondition_failed_now<S: BucketStore>(
+    app: &App<S>,
+    id: &str,
+    identity: &Identity,
+) -> ApiError {
     let existing = match app.store.get(id).await {
         Ok(Some(b)) if identity.may_read(&b.permissions) => Some(b.envelope()),
         _ => None,
@@ -288,16 +380,37 @@ fn page_request(req: &Request) -> Result<PageRequest, ApiError> {
 fn next_page_links(req: &Request, limit: usize, last_id: &str) -> (String, String) {
     let token = pagination::encode_token(last_id, now_ms());
     let path_and_query = format!("/v1/buckets?_limit={limit}&_token={token}");
-    let host = req.base_url.strip_suffix(req.base_path()).unwrap_or(&req.base_url);
-    (format!("{host}{}{path_and_query}", req.base_path()), format!("{}{path_and_query}", req.base_path()))
+    let host = req
+        .base_url
+        .strip_suffix(req.base_path())
+        .unwrap_or(&req.base_url);
+    (
+        format!("{host}{}{path_and_query}", req.base_path()),
+        format!("{}{path_and_query}", req.base_path()),
+    )
 }
 
-async fn list<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity) -> Result<Response, ApiError> {
+async fn list<S: BucketStore>(
+    app: &App<S>,
+    req: &Request,
+    identity: &Identity,
+) -> Result<Response, ApiError> {
     let page = page_request(req)?;
-    let scope = if identity.reads_everything() { ListScope::All } else { ListScope::Principals(identity.principals()) };
-    let result = app.store.list(&scope, page.after.as_deref(), page.limit).await?;
+    let scope = if identity.reads_everything() {
+        ListScope::All
+    } else {
+        ListScope::Principals(identity.principals())
+    };
+    let result = app
+        .store
+        .list(&scope, page.after.as_deref(), page.limit)
+        .await?;
     let data: Vec<Value> = result.buckets.iter().map(Bucket::data).collect();
-    let last = result.buckets.last().map(|b| b.id.clone()).or(page.after.clone());
+    let last = result
+        .buckets
+        .last()
+        .map(|b| b.id.clone())
+        .or(page.after.clone());
     let mut body = json!({"data": data, "has_more": result.has_more, "next_uri": null});
     let mut resp_headers = vec![];
     if result.has_more
@@ -314,7 +427,11 @@ async fn list<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity) 
 
 /// Deletes up to `_limit` (default 100, max 1000) buckets writable by the caller's own
 /// principals; `Next-Page` says more remain.
-async fn delete_all<S: BucketStore>(app: &App<S>, req: &Request, identity: &Identity) -> Result<Response, ApiError> {
+async fn delete_all<S: BucketStore>(
+    app: &App<S>,
+    req: &Request,
+    identity: &Identity,
+) -> Result<Response, ApiError> {
     check_delete_enabled(app)?;
     if !identity.is_authenticated() {
         return Err(deny(identity));
@@ -326,10 +443,17 @@ async fn delete_all<S: BucketStore>(app: &App<S>, req: &Request, identity: &Iden
     let mut after = page.after.clone();
     let mut has_more = true;
     while tombstones.len() < page.limit && has_more {
-        let result = app.store.list(&scope, after.as_deref(), page.limit - tombstones.len()).await?;
+        let result = app
+            .store
+            .list(&scope, after.as_deref(), page.limit - tombstones.len())
+            .await?;
         has_more = result.has_more;
         after = result.buckets.last().map(|b| b.id.clone()).or(after);
-        for bucket in result.buckets.iter().filter(|b| b.permissions.can_write(&principals)) {
+        for bucket in result
+            .buckets
+            .iter()
+            .filter(|b| b.permissions.can_write(&principals))
+        {
             let deleted_at = next_timestamp(Some(bucket.last_modified), now_ms());
             match app.store.delete(bucket, deleted_at).await {
                 Ok(()) => tombstones.push(bucket.tombstone(deleted_at)),

@@ -49,7 +49,12 @@ impl Request {
     /// The body as JSON for POST/PUT: `None` when empty. Only JSON content types are accepted.
     pub fn json_body(&self) -> Result<Option<Value>, ApiError> {
         if let Some(ct) = self.header("content-type")? {
-            let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let essence = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if essence != "application/json" && !essence.is_empty() {
                 return Err(ApiError::unsupported_media_type(&["application/json"]));
             }
@@ -77,14 +82,23 @@ impl Request {
     /// The path prefix of the base URL (`""` on a custom domain, `/_aws/execute-api/<id>`
     /// locally), for relative URLs that must still resolve for the client.
     pub fn base_path(&self) -> &str {
-        let after_scheme = self.base_url.split_once("://").map(|(_, rest)| rest).unwrap_or(&self.base_url);
-        after_scheme.find('/').map(|i| &after_scheme[i..]).unwrap_or("")
+        let after_scheme = self
+            .base_url
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(&self.base_url);
+        after_scheme
+            .find('/')
+            .map(|i| &after_scheme[i..])
+            .unwrap_or("")
     }
 }
 
 #[cfg(test)]
 pub(crate) fn test_request(method: Method, path_and_query: &str, body: &str) -> Request {
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
     Request {
         method,
         path: path.to_string(),
@@ -109,14 +123,36 @@ mod tests {
 
     #[test]
     fn json_body_rules() {
-        assert_eq!(test_request(Method::POST, "/", "  ").json_body().unwrap(), None);
-        assert_eq!(test_request(Method::POST, "/", "{\"a\":1}").json_body().unwrap().unwrap()["a"], 1);
-        assert_eq!(test_request(Method::POST, "/", "{").json_body().unwrap_err().code, 400);
+        assert_eq!(
+            test_request(Method::POST, "/", "  ").json_body().unwrap(),
+            None
+        );
+        assert_eq!(
+            test_request(Method::POST, "/", "{\"a\":1}")
+                .json_body()
+                .unwrap()
+                .unwrap()["a"],
+            1
+        );
+        assert_eq!(
+            test_request(Method::POST, "/", "{")
+                .json_body()
+                .unwrap_err()
+                .code,
+            400
+        );
         let mut r = test_request(Method::POST, "/", "{}");
-        r.headers.insert("content-type", "text/plain".parse().unwrap());
+        r.headers
+            .insert("content-type", "text/plain".parse().unwrap());
         assert_eq!(r.json_body().unwrap_err().code, 415);
         let big = "x".repeat(MAX_BODY_BYTES + 1);
-        assert_eq!(test_request(Method::POST, "/", &big).json_body().unwrap_err().code, 413);
+        assert_eq!(
+            test_request(Method::POST, "/", &big)
+                .json_body()
+                .unwrap_err()
+                .code,
+            413
+        );
     }
 
     #[test]

@@ -15,11 +15,19 @@ pub struct Response {
 
 impl Response {
     pub fn json(status: u16, body: Value) -> Response {
-        Response { status, headers: vec![], body: Some(body) }
+        Response {
+            status,
+            headers: vec![],
+            body: Some(body),
+        }
     }
 
     pub fn empty(status: u16) -> Response {
-        Response { status, headers: vec![], body: None }
+        Response {
+            status,
+            headers: vec![],
+            body: None,
+        }
     }
 
     pub fn redirect(status: u16, location: String) -> Response {
@@ -32,18 +40,27 @@ impl Response {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as bytes, with the content type to send (none for an empty body).
     pub fn body_bytes(&self) -> Option<Vec<u8>> {
-        self.body.as_ref().map(|b| serde_json::to_vec(b).unwrap_or_default())
+        self.body
+            .as_ref()
+            .map(|b| serde_json::to_vec(b).unwrap_or_default())
     }
 }
 
 impl From<ApiError> for Response {
     fn from(err: ApiError) -> Response {
         let resp = Response::json(err.code, err.body());
-        if err.code >= 500 { resp.with_header("Retry-After", "5") } else { resp }
+        if err.code >= 500 {
+            resp.with_header("Retry-After", "5")
+        } else {
+            resp
+        }
     }
 }

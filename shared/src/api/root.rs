@@ -41,7 +41,11 @@ async fn route<S: BucketStore>(app: &App<S>, req: &Request) -> Result<Response, 
 
 /// `307` keeps the method and body (Kinto redirects unprefixed and trailing-slash paths).
 fn redirect(req: &Request, path: &str) -> Response {
-    let query = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
+    let query = if req.query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", req.query)
+    };
     Response::redirect(307, format!("{}{path}{query}", req.base_url))
 }
 

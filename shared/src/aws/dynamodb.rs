@@ -17,7 +17,9 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
 
 use crate::domain::bucket::Bucket;
 use crate::domain::permissions::Permissions;
@@ -67,8 +69,14 @@ fn to_item(b: &Bucket) -> Item {
     let mut item = bucket_key(&b.id);
     item.insert("id".into(), s(&b.id));
     item.insert("gen".into(), s(&b.generation));
-    item.insert("attrs".into(), s(serde_json::to_string(&b.attrs).unwrap_or_else(|_| "{}".into())));
-    item.insert("acl".into(), s(serde_json::to_string(&b.permissions).unwrap_or_else(|_| "{}".into())));
+    item.insert(
+        "attrs".into(),
+        s(serde_json::to_string(&b.attrs).unwrap_or_else(|_| "{}".into())),
+    );
+    item.insert(
+        "acl".into(),
+        s(serde_json::to_string(&b.permissions).unwrap_or_else(|_| "{}".into())),
+    );
     item.insert("owner".into(), s(&b.owner));
     item.insert("created".into(), n(b.created));
     item.insert("last_modified".into(), n(b.last_modified));
@@ -82,17 +90,24 @@ fn from_item(item: &Item) -> Result<Bucket, StoreError> {
     let text = |k: &str| -> Result<String, StoreError> {
         match item.get(k) {
             Some(AttributeValue::S(v)) => Ok(v.clone()),
-            _ => Err(StoreError::Other(format!("bucket item lacks string attribute {k}"))),
+            _ => Err(StoreError::Other(format!(
+                "bucket item lacks string attribute {k}"
+            ))),
         }
     };
     let num = |k: &str| -> Result<i64, StoreError> {
         match item.get(k) {
-            Some(AttributeValue::N(v)) => v.parse().map_err(|_| StoreError::Other(format!("bad number in {k}"))),
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map_err(|_| StoreError::Other(format!("bad number in {k}"))),
             None => Ok(0),
-            _ => Err(StoreError::Other(format!("bucket item attribute {k} is not a number"))),
+            _ => Err(StoreError::Other(format!(
+                "bucket item attribute {k} is not a number"
+            ))),
         }
     };
-    let json_err = |e: serde_json::Error| StoreError::Other(format!("bad JSON in bucket item: {e}"));
+    let json_err =
+        |e: serde_json::Error| StoreError::Other(format!("bad JSON in bucket item: {e}"));
     Ok(Bucket {
         id: text("id")?,
         generation: text("gen")?,
@@ -118,13 +133,17 @@ where
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
             match code {
-                "ConditionalCheckFailedException" | "TransactionConflictException" => StoreError::Conflict,
+                "ConditionalCheckFailedException" | "TransactionConflictException" => {
+                    StoreError::Conflict
+                }
                 "ProvisionedThroughputExceededException"
                 | "RequestLimitExceeded"
                 | "ThrottlingException"
                 | "InternalServerError"
                 | "ServiceUnavailable"
-                | "TransactionInProgressException" => StoreError::Unavailable(format!("{code}: {:?}", service.err().message())),
+                | "TransactionInProgressException" => {
+                    StoreError::Unavailable(format!("{code}: {:?}", service.err().message()))
+                }
                 _ => StoreError::Other(format!("{code}: {:?}", service.err().message())),
             }
         }
@@ -135,13 +154,25 @@ where
     }
 }
 
-fn classify_transaction<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, R>) -> StoreError {
+fn classify_transaction<R: std::fmt::Debug>(
+    err: SdkError<TransactWriteItemsError, R>,
+) -> StoreError {
     if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
-        let codes: Vec<&str> = e.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-        if codes.iter().any(|c| *c == "ConditionalCheckFailed" || *c == "TransactionConflict") {
+        let codes: Vec<&str> = e
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|r| r.code())
+            .collect();
+        if codes
+            .iter()
+            .any(|c| *c == "ConditionalCheckFailed" || *c == "TransactionConflict")
+        {
             return StoreError::Conflict;
         }
-        if codes.iter().any(|c| *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded") {
+        if codes
+            .iter()
+            .any(|c| *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded")
+        {
             return StoreError::Unavailable(format!("transaction throttled: {codes:?}"));
         }
         return StoreError::Other(format!("transaction cancelled: {codes:?}"));
@@ -154,13 +185,25 @@ impl DynamoStore {
         let mut item = index_key(pk, id);
         item.insert("bucket".into(), s(id));
         TransactWriteItem::builder()
-            .put(Put::builder().table_name(&self.table).set_item(Some(item)).build().expect("table and item set"))
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .build()
+                    .expect("table and item set"),
+            )
             .build()
     }
 
     fn delete_index(&self, pk: &str, id: &str) -> TransactWriteItem {
         TransactWriteItem::builder()
-            .delete(Delete::builder().table_name(&self.table).set_key(Some(index_key(pk, id))).build().expect("table and key set"))
+            .delete(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(index_key(pk, id)))
+                    .build()
+                    .expect("table and key set"),
+            )
             .build()
     }
 
@@ -206,7 +249,12 @@ impl DynamoStore {
         self.transact_chunks(after).await
     }
 
-    async fn query_index(&self, pk: &str, after: Option<&str>, limit: usize) -> Result<(Vec<String>, bool), StoreError> {
+    async fn query_index(
+        &self,
+        pk: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, bool), StoreError> {
         let mut q = self
             .client
             .query()
@@ -216,7 +264,9 @@ impl DynamoStore {
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .expression_attribute_values(":pk", s(pk));
         q = match after {
-            Some(after) => q.key_condition_expression("pk = :pk AND sk > :after").expression_attribute_values(":after", s(after)),
+            Some(after) => q
+                .key_condition_expression("pk = :pk AND sk > :after")
+                .expression_attribute_values(":after", s(after)),
             None => q.key_condition_expression("pk = :pk"),
         };
         let out = q.send().await.map_err(classify)?;
@@ -237,7 +287,11 @@ impl DynamoStore {
             let mut keys: Vec<Item> = chunk.iter().map(|id| bucket_key(id)).collect();
             let mut attempt = 0u32;
             while !keys.is_empty() {
-                let request = KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().expect("keys set");
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .expect("keys set");
                 let out = self
                     .client
                     .batch_get_item()
@@ -258,9 +312,12 @@ impl DynamoStore {
                 if !keys.is_empty() {
                     attempt += 1;
                     if attempt > 8 {
-                        return Err(StoreError::Unavailable("BatchGetItem kept returning unprocessed keys".into()));
+                        return Err(StoreError::Unavailable(
+                            "BatchGetItem kept returning unprocessed keys".into(),
+                        ));
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(6))).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(6)))
+                        .await;
                 }
             }
         }
@@ -290,7 +347,10 @@ impl BucketStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .expect("table and item set");
-        let main = vec![TransactWriteItem::builder().put(put).build(), self.put_index(ALL_PK, &bucket.id)];
+        let main = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.put_index(ALL_PK, &bucket.id),
+        ];
         let before = bucket
             .permissions
             .all_principals()
@@ -305,10 +365,18 @@ impl BucketStore for DynamoStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(bucket_key(&new.id)))
-            .update_expression("SET attrs = :attrs, acl = :acl, revision = :rev, last_modified = :lm")
+            .update_expression(
+                "SET attrs = :attrs, acl = :acl, revision = :rev, last_modified = :lm",
+            )
             .condition_expression("revision = :old_rev AND gen = :gen")
-            .expression_attribute_values(":attrs", s(serde_json::to_string(&new.attrs).unwrap_or_else(|_| "{}".into())))
-            .expression_attribute_values(":acl", s(serde_json::to_string(&new.permissions).unwrap_or_else(|_| "{}".into())))
+            .expression_attribute_values(
+                ":attrs",
+                s(serde_json::to_string(&new.attrs).unwrap_or_else(|_| "{}".into())),
+            )
+            .expression_attribute_values(
+                ":acl",
+                s(serde_json::to_string(&new.permissions).unwrap_or_else(|_| "{}".into())),
+            )
             .expression_attribute_values(":rev", n(new.revision))
             .expression_attribute_values(":lm", n(new.last_modified))
             .expression_attribute_values(":old_rev", n(old.revision))
@@ -317,9 +385,20 @@ impl BucketStore for DynamoStore {
             .expect("table, key and expression set");
         let old_set: BTreeSet<String> = old.permissions.all_principals().into_iter().collect();
         let new_set: BTreeSet<String> = new.permissions.all_principals().into_iter().collect();
-        let added = new_set.difference(&old_set).map(|p| self.put_index(&index_pk(p), &new.id)).collect();
-        let removed = old_set.difference(&new_set).map(|p| self.delete_index(&index_pk(p), &new.id)).collect();
-        self.write_with_index(vec![TransactWriteItem::builder().update(update).build()], added, removed).await
+        let added = new_set
+            .difference(&old_set)
+            .map(|p| self.put_index(&index_pk(p), &new.id))
+            .collect();
+        let removed = old_set
+            .difference(&new_set)
+            .map(|p| self.delete_index(&index_pk(p), &new.id))
+            .collect();
+        self.write_with_index(
+            vec![TransactWriteItem::builder().update(update).build()],
+            added,
+            removed,
+        )
+        .await
     }
 
     async fn delete(&self, bucket: &Bucket, deleted_at: i64) -> Result<(), StoreError> {
@@ -337,11 +416,20 @@ impl BucketStore for DynamoStore {
         marker.insert("id".into(), s(&bucket.id));
         marker.insert("gen".into(), s(&bucket.generation));
         marker.insert("deleted_at".into(), n(deleted_at));
-        marker.insert("acl".into(), s(serde_json::to_string(&bucket.permissions).unwrap_or_else(|_| "{}".into())));
+        marker.insert(
+            "acl".into(),
+            s(serde_json::to_string(&bucket.permissions).unwrap_or_else(|_| "{}".into())),
+        );
         let main = vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder()
-                .put(Put::builder().table_name(&self.table).set_item(Some(marker)).build().expect("table and item set"))
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(marker))
+                        .build()
+                        .expect("table and item set"),
+                )
                 .build(),
             self.delete_index(ALL_PK, &bucket.id),
         ];
@@ -354,7 +442,12 @@ impl BucketStore for DynamoStore {
         self.write_with_index(main, vec![], after).await
     }
 
-    async fn list(&self, scope: &ListScope, after: Option<&str>, limit: usize) -> Result<BucketPage, StoreError> {
+    async fn list(
+        &self,
+        scope: &ListScope,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<BucketPage, StoreError> {
         let (partitions, principals): (Vec<String>, Option<&Vec<String>>) = match scope {
             ListScope::All => (vec![ALL_PK.to_string()], None),
             ListScope::Principals(ps) => (ps.iter().map(|p| index_pk(p)).collect(), Some(ps)),
@@ -362,17 +455,19 @@ impl BucketStore for DynamoStore {
         // One query per partition, merged: each gives its first limit+1 ids after `after`, so
         // the union holds the first limit+1 ids overall, unless a partition stopped early (1 MB),
         // in which case nothing beyond its last id is certain.
-        let queries = partitions.iter().map(|pk| self.query_index(pk, after, limit + 1));
+        let queries = partitions
+            .iter()
+            .map(|pk| self.query_index(pk, after, limit + 1));
         let results = futures_util::future::try_join_all(queries).await?;
         let mut ids = BTreeSet::new();
         let mut frontier: Option<String> = None;
         for (part_ids, truncated) in results {
-            if truncated && part_ids.len() <= limit {
-                if let Some(last) = part_ids.last()
-                    && frontier.as_ref().is_none_or(|f| last < f)
-                {
-                    frontier = Some(last.clone());
-                }
+            if truncated
+                && part_ids.len() <= limit
+                && let Some(last) = part_ids.last()
+                && frontier.as_ref().is_none_or(|f| last < f)
+            {
+                frontier = Some(last.clone());
             }
             ids.extend(part_ids);
         }
@@ -403,7 +498,10 @@ mod tests {
             id: "b1".into(),
             generation: "g1".into(),
             attrs,
-            permissions: Permissions { read: vec!["system.Everyone".into()], write: vec!["user:a".into()] },
+            permissions: Permissions {
+                read: vec!["system.Everyone".into()],
+                write: vec!["user:a".into()],
+            },
             owner: "user:a".into(),
             created: 1,
             last_modified: 2,

@@ -3,7 +3,9 @@
 
 use std::future::Future;
 
-use lambda_http::{Body, Error, Request as LambdaRequest, RequestExt, Response as LambdaResponse, service_fn};
+use lambda_http::{
+    Body, Error, Request as LambdaRequest, RequestExt, Response as LambdaResponse, service_fn,
+};
 
 use crate::api::request::Request;
 use crate::api::response::{JSON_CONTENT_TYPE, Response};
@@ -11,14 +13,22 @@ use crate::config::Settings;
 
 /// JSON logs, level from `RUST_LOG` (default `info`). Cheap: no I/O.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().json().with_env_filter(filter).with_target(false).without_time().init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time()
+        .init();
 }
 
 /// The SDK configuration from the Lambda environment (region and credentials from variables;
 /// nothing is fetched until the first call).
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// Serves HTTP events with `handler` until the runtime stops.
@@ -59,7 +69,13 @@ fn to_request(settings: &Settings, event: LambdaRequest) -> Request {
 
 /// `https://<Host>` as the client addressed us (API Gateway sets Host and X-Forwarded-Proto).
 fn base_url_from(event: &LambdaRequest) -> String {
-    let header = |name: &str| event.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header = |name: &str| {
+        event
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let proto = header("x-forwarded-proto").unwrap_or_else(|| "https".into());
     let host = header("host").or_else(|| match event.request_context_ref() {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.domain_name.clone(),

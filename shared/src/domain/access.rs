@@ -123,7 +123,9 @@ mod tests {
         let deleter = Identity::user("d", &[DELETE_BUCKETS]);
         assert!(deleter.may_read(&a) && !deleter.may_write(&a) && deleter.may_delete(&a));
         let admin = Identity::user("r", &[ADMIN]);
-        assert!(admin.may_read(&a) && admin.may_write(&a) && admin.may_delete(&a) && admin.may_create());
+        assert!(
+            admin.may_read(&a) && admin.may_write(&a) && admin.may_delete(&a) && admin.may_create()
+        );
         assert!(!Identity::user("x", &[]).may_create());
         assert!(Identity::user("x", &[CREATE_BUCKETS]).may_create());
     }

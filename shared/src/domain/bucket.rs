@@ -70,7 +70,10 @@ impl Bucket {
     }
 
     pub fn is_active(&self) -> bool {
-        self.attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
+        self.attrs
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
     }
 
     /// The trace a delete answers with.
@@ -83,12 +86,20 @@ impl Bucket {
 /// that is not `path_id`), checks the types of the known fields and the size cap.
 pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, ApiError> {
     let Value::Object(map) = data else {
-        return Err(ApiError::invalid(Location::Body, "data", "must be an object"));
+        return Err(ApiError::invalid(
+            Location::Body,
+            "data",
+            "must be an object",
+        ));
     };
     if let Some(id) = map.get("id")
         && id.as_str() != Some(path_id)
     {
-        return Err(ApiError::invalid(Location::Body, "data.id", "does not match the id in the path"));
+        return Err(ApiError::invalid(
+            Location::Body,
+            "data.id",
+            "does not match the id in the path",
+        ));
     }
     let mut attrs = Map::new();
     for (key, value) in map {
@@ -100,15 +111,27 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ap
                 // Clearing an optional text field.
                 Value::Null => continue,
                 Value::String(_) => {}
-                _ => return Err(ApiError::invalid(Location::Body, &format!("data.{key}"), "must be a string")),
+                _ => {
+                    return Err(ApiError::invalid(
+                        Location::Body,
+                        &format!("data.{key}"),
+                        "must be a string",
+                    ));
+                }
             }
         }
         if key == "active" && !value.is_boolean() {
-            return Err(ApiError::invalid(Location::Body, "data.active", "must be a boolean"));
+            return Err(ApiError::invalid(
+                Location::Body,
+                "data.active",
+                "must be a boolean",
+            ));
         }
         attrs.insert(key.clone(), value.clone());
     }
-    let size = serde_json::to_vec(&attrs).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(&attrs)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_ATTRS_BYTES {
         return Err(ApiError::too_large(
             Location::Body,
@@ -128,7 +151,10 @@ mod tests {
             id: "b1".into(),
             generation: "g".into(),
             attrs: Map::new(),
-            permissions: Permissions { read: vec![], write: vec!["user:a".into()] },
+            permissions: Permissions {
+                read: vec![],
+                write: vec!["user:a".into()],
+            },
             owner: "user:a".into(),
             created: 1,
             last_modified: 2,

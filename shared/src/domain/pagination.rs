@@ -47,8 +47,12 @@ pub fn page_request(
     };
     let after = match (token, after) {
         (Some(token), _) => Some(decode_token(token, now_ms)?),
-        (None, Some(after)) if after.is_empty() => {
-            return Err(ApiError::invalid(Location::Querystring, "after", "must not be empty"));
+        (None, Some("")) => {
+            return Err(ApiError::invalid(
+                Location::Querystring,
+                "after",
+                "must not be empty",
+            ));
         }
         (None, after) => after.map(str::to_string),
     };
@@ -57,14 +61,20 @@ pub fn page_request(
 
 /// The token that continues after `last_id`.
 pub fn encode_token(last_id: &str, now_ms: i64) -> String {
-    let token = Token { a: last_id.to_string(), e: now_ms + TOKEN_TTL_MS };
+    let token = Token {
+        a: last_id.to_string(),
+        e: now_ms + TOKEN_TTL_MS,
+    };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
 fn decode_token(raw: &str, now_ms: i64) -> Result<String, ApiError> {
     let bad = |why: &str| ApiError::invalid(Location::Querystring, "_token", why.to_string());
-    let bytes = URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).map_err(|_| bad("is not a valid page token"))?;
-    let token: Token = serde_json::from_slice(&bytes).map_err(|_| bad("is not a valid page token"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(raw.trim_end_matches('='))
+        .map_err(|_| bad("is not a valid page token"))?;
+    let token: Token =
+        serde_json::from_slice(&bytes).map_err(|_| bad("is not a valid page token"))?;
     if token.a.is_empty() {
         return Err(bad("is not a valid page token"));
     }
@@ -80,8 +90,17 @@ mod tests {
 
     #[test]
     fn defaults_and_bounds() {
-        assert_eq!(page_request(None, None, None, 0).unwrap(), PageRequest { after: None, limit: 100 });
-        assert_eq!(page_request(Some("1000"), None, None, 0).unwrap().limit, 1000);
+        assert_eq!(
+            page_request(None, None, None, 0).unwrap(),
+            PageRequest {
+                after: None,
+                limit: 100
+            }
+        );
+        assert_eq!(
+            page_request(Some("1000"), None, None, 0).unwrap().limit,
+            1000
+        );
         for bad in ["0", "1001", "-1", "x", ""] {
             let err = page_request(Some(bad), None, None, 0).unwrap_err();
             assert_eq!(err.details.unwrap()[0]["name"], "_limit");
@@ -91,7 +110,13 @@ mod tests {
     #[test]
     fn token_round_trips_and_expires() {
         let t = encode_token("b123", 1_000);
-        assert_eq!(page_request(None, Some(&t), None, 1_000).unwrap().after.as_deref(), Some("b123"));
+        assert_eq!(
+            page_request(None, Some(&t), None, 1_000)
+                .unwrap()
+                .after
+                .as_deref(),
+            Some("b123")
+        );
         let err = page_request(None, Some(&t), None, 1_000 + TOKEN_TTL_MS + 1).unwrap_err();
         assert_eq!(err.details.unwrap()[0]["name"], "_token");
     }
@@ -106,7 +131,13 @@ mod tests {
 
     #[test]
     fn after_is_passed_through() {
-        assert_eq!(page_request(None, None, Some("b5"), 0).unwrap().after.as_deref(), Some("b5"));
+        assert_eq!(
+            page_request(None, None, Some("b5"), 0)
+                .unwrap()
+                .after
+                .as_deref(),
+            Some("b5")
+        );
         assert!(page_request(None, None, Some(""), 0).is_err());
     }
 }

@@ -24,7 +24,13 @@ impl PatchKind {
     /// From the `Content-Type` header (parameters such as `charset` ignored); absent = JSON.
     pub fn from_content_type(content_type: Option<&str>) -> Result<PatchKind, ApiError> {
         let essence = content_type
-            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         match essence.as_str() {
             "" | "application/json" => Ok(PatchKind::Merge),
@@ -44,16 +50,29 @@ pub struct Patched {
 }
 
 /// Applies `body` to the current `data` object and permissions.
-pub fn apply(kind: PatchKind, data: &Value, permissions: &Permissions, body: &Value) -> Result<Patched, ApiError> {
+pub fn apply(
+    kind: PatchKind,
+    data: &Value,
+    permissions: &Permissions,
+    body: &Value,
+) -> Result<Patched, ApiError> {
     match kind {
         PatchKind::Merge | PatchKind::MergePatch => {
             let Value::Object(body) = body else {
-                return Err(ApiError::invalid(Location::Body, "body", "must be an object with 'data' and/or 'permissions'"));
+                return Err(ApiError::invalid(
+                    Location::Body,
+                    "body",
+                    "must be an object with 'data' and/or 'permissions'",
+                ));
             };
             let mut new_data = data.clone();
             if let Some(changes) = body.get("data") {
                 let Value::Object(changes) = changes else {
-                    return Err(ApiError::invalid(Location::Body, "data", "must be an object"));
+                    return Err(ApiError::invalid(
+                        Location::Body,
+                        "data",
+                        "must be an object",
+                    ));
                 };
                 if kind == PatchKind::Merge {
                     shallow_merge(&mut new_data, changes);
@@ -65,20 +84,35 @@ pub fn apply(kind: PatchKind, data: &Value, permissions: &Permissions, body: &Va
                 None => permissions.clone(),
                 Some(value) => permissions.overlay(&partial_for(kind, value)?),
             };
-            Ok(Patched { data: new_data, permissions })
+            Ok(Patched {
+                data: new_data,
+                permissions,
+            })
         }
         PatchKind::JsonPatch => {
             let ops: json_patch::Patch = serde_json::from_value(body.clone()).map_err(|e| {
-                ApiError::invalid(Location::Body, "body", format!("must be a JSON Patch (RFC 6902) array of operations: {e}"))
+                ApiError::invalid(
+                    Location::Body,
+                    "body",
+                    format!("must be a JSON Patch (RFC 6902) array of operations: {e}"),
+                )
             })?;
-            let mut doc = serde_json::json!({"data": data, "permissions": permissions.to_patch_view()});
-            json_patch::patch(&mut doc, &ops)
-                .map_err(|e| ApiError::invalid(Location::Body, "body", format!("JSON Patch failed: {e}")))?;
+            let mut doc =
+                serde_json::json!({"data": data, "permissions": permissions.to_patch_view()});
+            json_patch::patch(&mut doc, &ops).map_err(|e| {
+                ApiError::invalid(Location::Body, "body", format!("JSON Patch failed: {e}"))
+            })?;
             let Value::Object(mut doc) = doc else {
-                return Err(ApiError::invalid(Location::Body, "body", "the patch must keep the document an object"));
+                return Err(ApiError::invalid(
+                    Location::Body,
+                    "body",
+                    "the patch must keep the document an object",
+                ));
             };
             let data = doc.remove("data").unwrap_or(Value::Object(Map::new()));
-            let permissions = Permissions::from_patch_view(doc.get("permissions").unwrap_or(&Value::Object(Map::new())))?;
+            let permissions = Permissions::from_patch_view(
+                doc.get("permissions").unwrap_or(&Value::Object(Map::new())),
+            )?;
             Ok(Patched { data, permissions })
         }
     }
@@ -104,7 +138,16 @@ fn partial_for(kind: PatchKind, value: &Value) -> Result<PartialPermissions, Api
         // RFC 7396: `null` removes a member; a removed list is an empty list.
         let cleaned: Map<String, Value> = map
             .iter()
-            .map(|(k, v)| (k.clone(), if v.is_null() { Value::Array(vec![]) } else { v.clone() }))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if v.is_null() {
+                        Value::Array(vec![])
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
             .collect();
         return Permissions::parse_partial(&Value::Object(cleaned));
     }
@@ -117,22 +160,48 @@ mod tests {
     use serde_json::json;
 
     fn perms() -> Permissions {
-        Permissions { read: vec!["user:r".into()], write: vec!["user:w".into()] }
+        Permissions {
+            read: vec!["user:r".into()],
+            write: vec!["user:w".into()],
+        }
     }
 
     #[test]
     fn content_types() {
-        assert_eq!(PatchKind::from_content_type(None).unwrap(), PatchKind::Merge);
-        assert_eq!(PatchKind::from_content_type(Some("application/json; charset=utf-8")).unwrap(), PatchKind::Merge);
-        assert_eq!(PatchKind::from_content_type(Some("application/merge-patch+json")).unwrap(), PatchKind::MergePatch);
-        assert_eq!(PatchKind::from_content_type(Some("Application/JSON-Patch+JSON")).unwrap(), PatchKind::JsonPatch);
-        assert_eq!(PatchKind::from_content_type(Some("text/plain")).unwrap_err().code, 415);
+        assert_eq!(
+            PatchKind::from_content_type(None).unwrap(),
+            PatchKind::Merge
+        );
+        assert_eq!(
+            PatchKind::from_content_type(Some("application/json; charset=utf-8")).unwrap(),
+            PatchKind::Merge
+        );
+        assert_eq!(
+            PatchKind::from_content_type(Some("application/merge-patch+json")).unwrap(),
+            PatchKind::MergePatch
+        );
+        assert_eq!(
+            PatchKind::from_content_type(Some("Application/JSON-Patch+JSON")).unwrap(),
+            PatchKind::JsonPatch
+        );
+        assert_eq!(
+            PatchKind::from_content_type(Some("text/plain"))
+                .unwrap_err()
+                .code,
+            415
+        );
     }
 
     #[test]
     fn json_merge_is_shallow() {
         let data = json!({"a": {"x": 1, "y": 2}, "b": 1});
-        let out = apply(PatchKind::Merge, &data, &perms(), &json!({"data": {"a": {"x": 5}, "c": null}})).unwrap();
+        let out = apply(
+            PatchKind::Merge,
+            &data,
+            &perms(),
+            &json!({"data": {"a": {"x": 5}, "c": null}}),
+        )
+        .unwrap();
         assert_eq!(out.data, json!({"a": {"x": 5}, "b": 1, "c": null}));
         assert_eq!(out.permissions, perms());
     }
@@ -140,16 +209,34 @@ mod tests {
     #[test]
     fn merge_patch_is_recursive_and_null_removes() {
         let data = json!({"a": {"x": 1, "y": 2}, "b": 1});
-        let out = apply(PatchKind::MergePatch, &data, &perms(), &json!({"data": {"a": {"x": 5}, "b": null}})).unwrap();
+        let out = apply(
+            PatchKind::MergePatch,
+            &data,
+            &perms(),
+            &json!({"data": {"a": {"x": 5}, "b": null}}),
+        )
+        .unwrap();
         assert_eq!(out.data, json!({"a": {"x": 5, "y": 2}}));
     }
 
     #[test]
     fn permissions_lists_replace() {
-        let out = apply(PatchKind::Merge, &json!({}), &perms(), &json!({"permissions": {"read": ["system.Everyone"]}})).unwrap();
+        let out = apply(
+            PatchKind::Merge,
+            &json!({}),
+            &perms(),
+            &json!({"permissions": {"read": ["system.Everyone"]}}),
+        )
+        .unwrap();
         assert_eq!(out.permissions.read, vec!["system.Everyone"]);
         assert_eq!(out.permissions.write, vec!["user:w"]);
-        let out = apply(PatchKind::MergePatch, &json!({}), &perms(), &json!({"permissions": {"read": null}})).unwrap();
+        let out = apply(
+            PatchKind::MergePatch,
+            &json!({}),
+            &perms(),
+            &json!({"permissions": {"read": null}}),
+        )
+        .unwrap();
         assert!(out.permissions.read.is_empty());
     }
 
@@ -170,8 +257,14 @@ mod tests {
     fn bad_patches_are_400() {
         let cases = [
             (PatchKind::JsonPatch, json!({"op": "add"})),
-            (PatchKind::JsonPatch, json!([{"op": "remove", "path": "/data/missing"}])),
-            (PatchKind::JsonPatch, json!([{"op": "test", "path": "/data/a", "value": 2}])),
+            (
+                PatchKind::JsonPatch,
+                json!([{"op": "remove", "path": "/data/missing"}]),
+            ),
+            (
+                PatchKind::JsonPatch,
+                json!([{"op": "test", "path": "/data/a", "value": 2}]),
+            ),
             (PatchKind::Merge, json!([1])),
             (PatchKind::Merge, json!({"data": 1})),
             (PatchKind::MergePatch, json!({"permissions": {"read": 1}})),

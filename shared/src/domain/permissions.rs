@@ -23,7 +23,11 @@ impl Permissions {
     /// bucket; each is a list of principal strings. Absent lists come back as `None`.
     pub fn parse_partial(value: &Value) -> Result<PartialPermissions, ApiError> {
         let Value::Object(map) = value else {
-            return Err(ApiError::invalid(Location::Body, "permissions", "must be an object"));
+            return Err(ApiError::invalid(
+                Location::Body,
+                "permissions",
+                "must be an object",
+            ));
         };
         let mut partial = PartialPermissions::default();
         for (key, list) in map {
@@ -78,7 +82,11 @@ impl Permissions {
     /// `/permissions/read/<principal>` is a path.
     pub fn to_patch_view(&self) -> Value {
         let as_obj = |list: &[String]| {
-            Value::Object(list.iter().map(|p| (p.clone(), Value::Bool(true))).collect::<Map<_, _>>())
+            Value::Object(
+                list.iter()
+                    .map(|p| (p.clone(), Value::Bool(true)))
+                    .collect::<Map<_, _>>(),
+            )
         };
         serde_json::json!({"read": as_obj(&self.read), "write": as_obj(&self.write)})
     }
@@ -86,12 +94,19 @@ impl Permissions {
     /// Reads back the JSON-Patch view (or plain lists, if a patch replaced a whole list).
     pub fn from_patch_view(value: &Value) -> Result<Permissions, ApiError> {
         let Value::Object(map) = value else {
-            return Err(ApiError::invalid(Location::Body, "permissions", "must be an object"));
+            return Err(ApiError::invalid(
+                Location::Body,
+                "permissions",
+                "must be an object",
+            ));
         };
         let mut out = Permissions::default();
         for (key, v) in map {
             let list = match v {
-                Value::Object(o) => parse_list(key, &Value::Array(o.keys().cloned().map(Value::String).collect()))?,
+                Value::Object(o) => parse_list(
+                    key,
+                    &Value::Array(o.keys().cloned().map(Value::String).collect()),
+                )?,
                 other => parse_list(key, other)?,
             };
             match key.as_str() {
@@ -124,15 +139,27 @@ pub struct PartialPermissions {
 fn parse_list(key: &str, value: &Value) -> Result<Vec<String>, ApiError> {
     let name = format!("permissions.{key}");
     let Value::Array(items) = value else {
-        return Err(ApiError::invalid(Location::Body, &name, "must be a list of principals"));
+        return Err(ApiError::invalid(
+            Location::Body,
+            &name,
+            "must be a list of principals",
+        ));
     };
     let mut out: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
         let Value::String(p) = item else {
-            return Err(ApiError::invalid(Location::Body, &name, "principals must be strings"));
+            return Err(ApiError::invalid(
+                Location::Body,
+                &name,
+                "principals must be strings",
+            ));
         };
         if let Some(problem) = principal_problem(p) {
-            return Err(ApiError::invalid(Location::Body, &name, format!("principal {p:?} {problem}")));
+            return Err(ApiError::invalid(
+                Location::Body,
+                &name,
+                format!("principal {p:?} {problem}"),
+            ));
         }
         if !out.contains(p) {
             out.push(p.clone());
@@ -201,17 +228,26 @@ mod tests {
 
     #[test]
     fn write_implies_read() {
-        let p = Permissions { read: vec![], write: strings(&["user:a"]) };
+        let p = Permissions {
+            read: vec![],
+            write: strings(&["user:a"]),
+        };
         assert!(p.can_read(&strings(&["user:a"])));
         assert!(!p.can_read(&strings(&["user:b"])));
-        let p = Permissions { read: strings(&[EVERYONE]), write: vec![] };
+        let p = Permissions {
+            read: strings(&[EVERYONE]),
+            write: vec![],
+        };
         assert!(p.can_read(&strings(&[EVERYONE])));
         assert!(!p.can_write(&strings(&[EVERYONE])));
     }
 
     #[test]
     fn owner_is_always_a_writer() {
-        let mut p = Permissions { read: vec![], write: strings(&["user:b"]) };
+        let mut p = Permissions {
+            read: vec![],
+            write: strings(&["user:b"]),
+        };
         p.ensure_writer("user:a");
         assert_eq!(p.write, strings(&["user:a", "user:b"]));
         p.ensure_writer("user:a");
@@ -220,14 +256,20 @@ mod tests {
 
     #[test]
     fn patch_view_round_trips() {
-        let p = Permissions { read: strings(&["x"]), write: strings(&["user:a"]) };
+        let p = Permissions {
+            read: strings(&["x"]),
+            write: strings(&["user:a"]),
+        };
         let back = Permissions::from_patch_view(&p.to_patch_view()).unwrap();
         assert_eq!(back, p);
     }
 
     #[test]
     fn all_principals_is_a_sorted_set() {
-        let p = Permissions { read: strings(&["b", "a"]), write: strings(&["a", "c"]) };
+        let p = Permissions {
+            read: strings(&["b", "a"]),
+            write: strings(&["a", "c"]),
+        };
         assert_eq!(p.all_principals(), strings(&["a", "b", "c"]));
     }
 }

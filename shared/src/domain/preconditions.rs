@@ -17,11 +17,20 @@ pub fn parse(header: &str, value: Option<&str>) -> Result<Option<Condition>, Api
         return Ok(Some(Condition::Any));
     }
     let inner = raw.strip_prefix("W/").unwrap_or(raw);
-    let inner = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(inner);
+    let inner = inner
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(inner);
     inner
         .parse::<i64>()
         .map(|v| Some(Condition::Version(v)))
-        .map_err(|_| ApiError::invalid(Location::Header, header, "must be * or a quoted ETag such as \"1700000000000\""))
+        .map_err(|_| {
+            ApiError::invalid(
+                Location::Header,
+                header,
+                "must be * or a quoted ETag such as \"1700000000000\"",
+            )
+        })
 }
 
 /// The request's two conditions.
@@ -36,6 +45,7 @@ pub struct Preconditions {
 pub enum ReadOutcome {
     Proceed,
     NotModified,
+    PreconditionFailed,
 }
 
 impl Preconditions {
@@ -51,7 +61,6 @@ impl Preconditions {
     }
 
     /// Before a write (PUT, PATCH, DELETE, POST): `current` is the version that exists, if any.
-    /// `Err(())` means 412.
     pub fn allows_write(&self, current: Option<i64>) -> bool {
         let match_ok = match self.if_match {
             None => true,
@@ -66,16 +75,13 @@ impl Preconditions {
         match_ok && none_match_ok
     }
 
-    /// Before a read of an existing object: `If-None-Match` equal to the current version → 304;
-    /// `If-Match` that differs → 412 (`Err`).
-    pub fn on_read(&self, current: i64) -> Result<ReadOutcome, ()> {
-        match self.if_match {
-            Some(Condition::Version(v)) if v != current => return Err(()),
-            _ => {}
-        }
-        match self.if_none_match {
-            Some(Condition::Version(v)) if v == current => Ok(ReadOutcome::NotModified),
-            _ => Ok(ReadOutcome::Proceed),
+    /// Before a read of an existing object: `If-Match` that differs → 412; `If-None-Match`
+    /// equal to the current version → 304.
+    pub fn on_read(&self, current: i64) -> ReadOutcome {
+        match (self.if_match, self.if_none_match) {
+            (Some(Condition::Version(v)), _) if v != current => ReadOutcome::PreconditionFailed,
+            (_, Some(Condition::Version(v))) if v == current => ReadOutcome::NotModified,
+            _ => ReadOutcome::Proceed,
         }
     }
 }
@@ -91,8 +97,14 @@ mod tests {
     #[test]
     fn parsing() {
         assert_eq!(parse("If-Match", Some("*")).unwrap(), Some(Condition::Any));
-        assert_eq!(parse("If-Match", Some("\"12\"")).unwrap(), Some(Condition::Version(12)));
-        assert_eq!(parse("If-Match", Some("12")).unwrap(), Some(Condition::Version(12)));
+        assert_eq!(
+            parse("If-Match", Some("\"12\"")).unwrap(),
+            Some(Condition::Version(12))
+        );
+        assert_eq!(
+            parse("If-Match", Some("12")).unwrap(),
+            Some(Condition::Version(12))
+        );
         assert_eq!(parse("If-Match", None).unwrap(), None);
         for bad in ["abc", "\"\"", "\"1", "1.5"] {
             let err = parse("If-Match", Some(bad)).unwrap_err();
@@ -118,17 +130,28 @@ mod tests {
             (None, Some("\"4\""), None, true),
         ];
         for (m, n, current, allowed) in cases {
-            assert_eq!(p(m, n).allows_write(current), allowed, "{m:?} {n:?} {current:?}");
+            assert_eq!(
+                p(m, n).allows_write(current),
+                allowed,
+                "{m:?} {n:?} {current:?}"
+            );
         }
     }
 
     #[test]
     fn read_table() {
-        assert_eq!(p(None, Some("\"5\"")).on_read(5), Ok(ReadOutcome::NotModified));
-        assert_eq!(p(None, Some("\"4\"")).on_read(5), Ok(ReadOutcome::Proceed));
-        assert_eq!(p(None, Some("*")).on_read(5), Ok(ReadOutcome::Proceed));
-        assert_eq!(p(Some("\"4\""), None).on_read(5), Err(()));
-        assert_eq!(p(Some("\"5\""), None).on_read(5), Ok(ReadOutcome::Proceed));
-        assert_eq!(p(Some("*"), None).on_read(5), Ok(ReadOutcome::Proceed));
+        assert_eq!(p(None, Some("\"5\"")).on_read(5), ReadOutcome::NotModified);
+        assert_eq!(p(None, Some("\"4\"")).on_read(5), ReadOutcome::Proceed);
+        assert_eq!(p(None, Some("*")).on_read(5), ReadOutcome::Proceed);
+        assert_eq!(
+            p(Some("\"4\""), None).on_read(5),
+            ReadOutcome::PreconditionFailed
+        );
+        assert_eq!(
+            p(Some("\"4\""), Some("\"5\"")).on_read(5),
+            ReadOutcome::PreconditionFailed
+        );
+        assert_eq!(p(Some("\"5\""), None).on_read(5), ReadOutcome::Proceed);
+        assert_eq!(p(Some("*"), None).on_read(5), ReadOutcome::Proceed);
     }
 }
