@@ -329,6 +329,103 @@ mod tests {
         assert!(Verifier::new(&bad_jwks).is_err());
     }
 
+    const RSA_PUBLIC: &str = include_str!("../testdata/test-only-rsa-public.pem");
+    const RSA_PRIVATE: &str = include_str!("../testdata/test-only-rsa-private.pem");
+    const EC_PUBLIC: &str = include_str!("../testdata/test-only-ec-public.pem");
+    const EC_PRIVATE: &str = include_str!("../testdata/test-only-ec-private.pem");
+
+    fn public_keys_verifier() -> Verifier {
+        Verifier::new(&AuthSettings {
+            public_keys_pem: Some(format!("{RSA_PUBLIC}{EC_PUBLIC}")),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn signed(alg: Algorithm, key: &EncodingKey, kid: Option<&str>) -> String {
+        let mut header = Header::new(alg);
+        header.kid = kid.map(str::to_string);
+        encode(&header, &json!({"sub": "svc", "exp": now() + 60}), key).unwrap()
+    }
+
+    #[test]
+    fn rs256_and_es256_with_pem_public_keys() {
+        let v = public_keys_verifier();
+        let rsa = EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).unwrap();
+        let ec = EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes()).unwrap();
+        assert_eq!(
+            v.identify(Some(&bearer(&signed(Algorithm::RS256, &rsa, None))))
+                .unwrap()
+                .sub
+                .as_deref(),
+            Some("svc")
+        );
+        assert_eq!(
+            v.identify(Some(&bearer(&signed(Algorithm::ES256, &ec, None))))
+                .unwrap()
+                .sub
+                .as_deref(),
+            Some("svc")
+        );
+        // Algorithms the keys are not bound to are refused, even with a valid signature.
+        assert_eq!(
+            v.identify(Some(&bearer(&signed(Algorithm::RS512, &rsa, None))))
+                .unwrap_err()
+                .code,
+            401
+        );
+    }
+
+    #[test]
+    fn hs256_signed_with_the_public_key_as_secret_is_refused() {
+        // The classic algorithm-confusion attack: the RSA public key (public knowledge) used as
+        // an HMAC secret.
+        let v = public_keys_verifier();
+        let forged = signed(
+            Algorithm::HS256,
+            &EncodingKey::from_secret(RSA_PUBLIC.as_bytes()),
+            None,
+        );
+        assert_eq!(v.identify(Some(&bearer(&forged))).unwrap_err().code, 401);
+        let forged = signed(
+            Algorithm::HS256,
+            &EncodingKey::from_secret(EC_PUBLIC.as_bytes()),
+            None,
+        );
+        assert_eq!(v.identify(Some(&bearer(&forged))).unwrap_err().code, 401);
+    }
+
+    #[test]
+    fn jwks_keys_match_by_kid() {
+        let rsa = EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).unwrap();
+        let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa, Algorithm::RS256).unwrap();
+        jwk.common.key_id = Some("k1".into());
+        let jwks = serde_json::to_string(&json!({"keys": [jwk]})).unwrap();
+        let v = Verifier::new(&AuthSettings {
+            jwks: Some(jwks),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(
+            v.identify(Some(&bearer(&signed(Algorithm::RS256, &rsa, Some("k1")))))
+                .is_ok()
+        );
+        assert!(
+            v.identify(Some(&bearer(&signed(Algorithm::RS256, &rsa, None))))
+                .is_ok()
+        );
+        assert_eq!(
+            v.identify(Some(&bearer(&signed(
+                Algorithm::RS256,
+                &rsa,
+                Some("other")
+            ))))
+            .unwrap_err()
+            .code,
+            401
+        );
+    }
+
     fn base64_url(v: &serde_json::Value) -> String {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 pub fn api_url() -> String {
     std::env::var("BUCKETS_API_URL")
-        .expect("BUCKETS_API_URL is not set: run `make local` and `. .local/env` (make test does both)")
+        .expect(
+            "BUCKETS_API_URL is not set: run `make local` and `. .local/env` (make test does both)",
+        )
         .trim_end_matches('/')
         .to_string()
 }
@@ -20,7 +22,10 @@ fn secret() -> String {
 }
 
 pub fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// A random suffix, so that tests sharing one stack never meet each other's users or buckets.
@@ -32,12 +37,20 @@ pub fn unique(prefix: &str) -> String {
 
 /// A token for `sub` with `privileges`, valid for an hour.
 pub fn token(sub: &str, privileges: &[&str]) -> String {
-    sign(&json!({"sub": sub, "exp": now_secs() + 3600, "privileges": privileges}), secret().as_bytes())
+    sign(
+        &json!({"sub": sub, "exp": now_secs() + 3600, "privileges": privileges}),
+        secret().as_bytes(),
+    )
 }
 
 /// Signs any claims with HS256 and `key` (for the attack cases).
 pub fn sign(claims: &Value, key: &[u8]) -> String {
-    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(key)).unwrap()
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(key),
+    )
+    .unwrap()
 }
 
 /// A response, read whole.
@@ -50,17 +63,24 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
     }
 
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Reply {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -70,7 +90,10 @@ impl Reply {
         let body = self.expect(status).json();
         assert_eq!(body["code"], status, "{body}");
         assert_eq!(body["errno"], errno, "{body}");
-        assert!(body["error"].is_string() && body["message"].is_string(), "{body}");
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{body}"
+        );
         body
     }
 }
@@ -90,11 +113,18 @@ impl Caller {
             .max_redirects(0)
             .build()
             .into();
-        Caller { token: None, base: api_url(), agent }
+        Caller {
+            token: None,
+            base: api_url(),
+            agent,
+        }
     }
 
     pub fn with_token(token: String) -> Caller {
-        Caller { token: Some(token), ..Caller::anonymous() }
+        Caller {
+            token: Some(token),
+            ..Caller::anonymous()
+        }
     }
 
     /// A new user, unique to this test, with these privileges.
@@ -105,7 +135,8 @@ impl Caller {
     pub fn sub(&self) -> String {
         let token = self.token.as_ref().expect("an authenticated caller");
         let claims = token.split('.').nth(1).unwrap();
-        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
         claims["sub"].as_str().unwrap().to_string()
     }
 
@@ -114,8 +145,18 @@ impl Caller {
     }
 
     /// Sends `method path` (path relative to the API base, or an absolute URL).
-    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
         let mut req = http::Request::builder().method(method).uri(&url);
         if let Some(t) = &self.token {
             req = req.header("Authorization", format!("Bearer {t}"));
@@ -129,11 +170,18 @@ impl Caller {
             req = req.header("Content-Type", "application/json");
         }
         let req = req.body(body.unwrap_or("").as_bytes().to_vec()).unwrap();
-        let mut resp = self.agent.run(req).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let mut resp = self
+            .agent
+            .run(req)
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Reply { status, headers, text }
+        Reply {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -153,11 +201,18 @@ impl Caller {
     }
 
     pub fn patch(&self, path: &str, content_type: &str, body: &Value) -> Reply {
-        self.send("PATCH", path, &[("Content-Type", content_type)], Some(&body.to_string()))
+        self.send(
+            "PATCH",
+            path,
+            &[("Content-Type", content_type)],
+            Some(&body.to_string()),
+        )
     }
 
     /// Creates a bucket with this id (PUT) and returns its envelope.
     pub fn create_bucket(&self, id: &str, body: &Value) -> Value {
-        self.put(&format!("/v1/buckets/{id}"), body).expect(201).json()
+        self.put(&format!("/v1/buckets/{id}"), body)
+            .expect(201)
+            .json()
     }
 }

@@ -54,14 +54,20 @@ fn unprefixed_paths_redirect_307_to_v1() {
 
 #[test]
 fn unknown_v1_paths_are_404_envelopes() {
-    Caller::anonymous().get("/v1/nothing-here").expect_error(404, 111);
+    Caller::anonymous()
+        .get("/v1/nothing-here")
+        .expect_error(404, 111);
 }
 
 #[test]
 fn methods_not_served_are_405() {
     let alice = Caller::user("alice", &[]);
-    alice.send("PUT", "/v1/buckets", &[], Some("{}")).expect_error(405, 115);
-    alice.send("POST", "/v1/", &[], Some("{}")).expect_error(405, 115);
+    alice
+        .send("PUT", "/v1/buckets", &[], Some("{}"))
+        .expect_error(405, 115);
+    alice
+        .send("POST", "/v1/", &[], Some("{}"))
+        .expect_error(405, 115);
 }
 
 #[test]
@@ -72,29 +78,68 @@ fn bad_tokens_are_401_with_the_kinto_envelope() {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
-    let alg_none = format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), b64(json!({"sub": sub, "exp": now_secs() + 600})));
+    let alg_none = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(json!({"sub": sub, "exp": now_secs() + 600}))
+    );
     let cases = vec![
         ("alg none", alg_none),
-        ("wrong key", sign(&json!({"sub": sub, "exp": now_secs() + 600}), b"not-the-secret")),
-        ("expired", sign(&json!({"sub": sub, "exp": now_secs() - 120}), secret.as_bytes())),
+        (
+            "wrong key",
+            sign(
+                &json!({"sub": sub, "exp": now_secs() + 600}),
+                b"not-the-secret",
+            ),
+        ),
+        (
+            "expired",
+            sign(
+                &json!({"sub": sub, "exp": now_secs() - 120}),
+                secret.as_bytes(),
+            ),
+        ),
         ("no exp", sign(&json!({"sub": sub}), secret.as_bytes())),
-        ("no sub", sign(&json!({"exp": now_secs() + 600}), secret.as_bytes())),
-        ("privileges not a list", sign(&json!({"sub": sub, "exp": now_secs() + 600, "privileges": "admin"}), secret.as_bytes())),
+        (
+            "no sub",
+            sign(&json!({"exp": now_secs() + 600}), secret.as_bytes()),
+        ),
+        (
+            "privileges not a list",
+            sign(
+                &json!({"sub": sub, "exp": now_secs() + 600, "privileges": "admin"}),
+                secret.as_bytes(),
+            ),
+        ),
         ("malformed", "abc.def.ghi".to_string()),
         ("garbage", "x".to_string()),
     ];
     for (name, t) in cases {
-        let body = Caller::with_token(t).get("/v1/buckets").expect_error(401, 104);
-        assert!(body["message"].as_str().unwrap().contains("authenticate"), "{name}: {body}");
+        let body = Caller::with_token(t)
+            .get("/v1/buckets")
+            .expect_error(401, 104);
+        assert!(
+            body["message"].as_str().unwrap().contains("authenticate"),
+            "{name}: {body}"
+        );
     }
     // Tampered payload: a valid token whose claims were edited.
     let good = token(&sub, &[]);
     let parts: Vec<&str> = good.split('.').collect();
-    let forged = format!("{}.{}.{}", parts[0], b64(json!({"sub": sub, "exp": now_secs() + 600, "privileges": ["admin"]})), parts[2]);
-    Caller::with_token(forged).get("/v1/").expect_error(401, 104);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(json!({"sub": sub, "exp": now_secs() + 600, "privileges": ["admin"]})),
+        parts[2]
+    );
+    Caller::with_token(forged)
+        .get("/v1/")
+        .expect_error(401, 104);
     // Other schemes.
     for header in ["Basic YWxpY2U6c2VjcmV0", "Bearer", "Token abc"] {
-        Caller::anonymous().send("GET", "/v1/buckets", &[("Authorization", header)], None).expect_error(401, 104);
+        Caller::anonymous()
+            .send("GET", "/v1/buckets", &[("Authorization", header)], None)
+            .expect_error(401, 104);
     }
 }
 
@@ -103,6 +148,7 @@ fn routes_that_need_identity_answer_401_to_anonymous_callers() {
     let anon = Caller::anonymous();
     anon.post("/v1/buckets", &json!({})).expect_error(401, 104);
     anon.get("/v1/buckets/default").expect_error(401, 104);
-    anon.put(&format!("/v1/buckets/{}", unique("anon")), &json!({})).expect_error(401, 104);
+    anon.put(&format!("/v1/buckets/{}", unique("anon")), &json!({}))
+        .expect_error(401, 104);
     anon.delete("/v1/buckets").expect_error(401, 104);
 }

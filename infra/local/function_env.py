@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Set environment variables of the deployed local Buckets function(s) (test use only).
+
+    function_env.py API_DELETE_ENABLED=false [NAME=VALUE ...]
+
+Used by the end-to-end test of deployment settings: it flips a setting on the running local
+stack and flips it back. Reads the function names from .local/env (BUCKETS_FUNCTION, and
+BUCKETS_FUNCTIONS when several). Waits until the new configuration is active.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def local_env() -> dict:
+    env = {}
+    for line in (ROOT / ".local" / "env").read_text().splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, value = line[len("export "):].split("=", 1)
+            env[key] = value.strip("'\"")
+    return env
+
+
+def main() -> int:
+    pairs = dict(arg.split("=", 1) for arg in sys.argv[1:])
+    env = local_env()
+    names = (env.get("BUCKETS_FUNCTIONS") or env["BUCKETS_FUNCTION"]).split(",")
+    client = boto3.client(
+        "lambda",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "test"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "test"),
+    )
+    for name in names:
+        current = client.get_function_configuration(FunctionName=name)
+        variables = current.get("Environment", {}).get("Variables", {})
+        variables.update(pairs)
+        client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+        for _ in range(100):
+            state = client.get_function_configuration(FunctionName=name)
+            if state.get("LastUpdateStatus", "Successful") == "Successful":
+                break
+            time.sleep(0.1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
