@@ -152,3 +152,47 @@ fn routes_that_need_identity_answer_401_to_anonymous_callers() {
         .expect_error(401, 104);
     anon.delete("/v1/buckets").expect_error(401, 104);
 }
+
+#[test]
+fn browsers_may_call_the_api_cors() {
+    let c = Caller::anonymous();
+    let pre = c
+        .send(
+            "OPTIONS",
+            "/v1/buckets",
+            &[
+                ("Origin", "https://console.example"),
+                ("Access-Control-Request-Method", "POST"),
+            ],
+            None,
+        )
+        .expect(204);
+    assert!(
+        pre.header("access-control-allow-methods")
+            .unwrap()
+            .contains("PATCH")
+    );
+    assert!(
+        pre.header("access-control-allow-headers")
+            .unwrap()
+            .contains("Authorization")
+    );
+    let r = c.get("/v1/").expect(200);
+    assert_eq!(
+        r.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    assert!(
+        r.header("access-control-expose-headers")
+            .unwrap()
+            .contains("Next-Page")
+    );
+}
+
+#[test]
+fn a_401_names_the_bearer_scheme() {
+    let r = Caller::with_token("x".into())
+        .get("/v1/buckets")
+        .expect(401);
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+}

@@ -7,6 +7,7 @@ use lambda_http::{
     Body, Error, Request as LambdaRequest, RequestExt, Response as LambdaResponse, service_fn,
 };
 
+use crate::api::cors;
 use crate::api::request::Request;
 use crate::api::response::{JSON_CONTENT_TYPE, Response};
 use crate::config::Settings;
@@ -39,8 +40,14 @@ where
 {
     lambda_http::run(service_fn(|event: LambdaRequest| {
         let request = to_request(settings, event);
-        let response = handler(request);
-        async move { Ok::<_, Error>(to_lambda_response(response.await)) }
+        let handler = &handler;
+        async move {
+            let response = match cors::preflight(&request) {
+                Some(preflight) => preflight,
+                None => handler(request).await,
+            };
+            Ok::<_, Error>(to_lambda_response(cors::decorate(response)))
+        }
     }))
     .await
 }
