@@ -14,5 +14,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table);
     let app: &'static App<DynamoStore> = Box::leak(Box::new(App::new(settings.clone(), store)?));
-    serve_http(&app.settings, |req| async move { root::handle(app, &req).await }).await
+    serve_http(
+        &app.settings,
+        |req| async move { root::handle(app, &req).await },
+    )
+    .await
 }

@@ -3,7 +3,6 @@
 
 pub mod app;
 pub mod buckets;
-pub mod cors;
 pub mod request;
 pub mod response;
 pub mod root;

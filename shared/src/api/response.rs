@@ -57,10 +57,10 @@ impl Response {
 impl From<ApiError> for Response {
     fn from(err: ApiError) -> Response {
         let resp = Response::json(err.code, err.body());
-        if err.code >= 500 {
-            resp.with_header("Retry-After", "5")
-        } else {
-            resp
+        match err.code {
+            401 => resp.with_header("WWW-Authenticate", "Bearer realm=\"buckets\""),
+            code if code >= 500 => resp.with_header("Retry-After", "5"),
+            _ => resp,
         }
     }
 }

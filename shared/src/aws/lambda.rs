@@ -7,7 +7,6 @@ use lambda_http::{
     Body, Error, Request as LambdaRequest, RequestExt, Response as LambdaResponse, service_fn,
 };
 
-use crate::api::cors;
 use crate::api::request::Request;
 use crate::api::response::{JSON_CONTENT_TYPE, Response};
 use crate::config::Settings;
@@ -39,15 +38,9 @@ where
     Fut: Future<Output = Response> + Send,
 {
     lambda_http::run(service_fn(|event: LambdaRequest| {
-        let request = to_request(settings, event);
-        let handler = &handler;
-        async move {
-            let response = match cors::preflight(&request) {
-                Some(preflight) => preflight,
-                None => handler(request).await,
-            };
-            Ok::<_, Error>(to_lambda_response(cors::decorate(response)))
-        }
+        // CORS (preflights and headers) is the HTTP API's job: see CorsConfiguration in the template.
+        let response = handler(to_request(settings, event));
+        async move { Ok::<_, Error>(to_lambda_response(response.await)) }
     }))
     .await
 }

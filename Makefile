@@ -1,0 +1,141 @@
+# Buckets: build, local stack, tests.
+#
+#   make tools          the two Python virtualenvs (.local/build, .local/stack), when their pins change
+#   make build          one `cargo lambda build --release` for every function; prints sizes
+#   make local          ministack on 127.0.0.1 + sam build + sam deploy; writes .local/env
+#   make token SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600
+#   make stop           stop the ministack that `make local` started
+#   make lint-template  sam validate --lint
+#   make test           fmt, clippy, unit tests, template lint, then end-to-end tests on the local stack
+#
+# `sam build` calls the build-<LogicalId> targets below (BuildMethod: makefile).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-print-directory
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+LOCAL := $(ROOT)/.local
+BUILD_VENV := $(LOCAL)/build
+STACK_VENV := $(LOCAL)/stack
+# The interpreter that creates the virtualenvs (resolved before PATH gets the venv).
+HOST_PYTHON := $(shell command -v python3)
+
+# cargo lambda (and the zig it links with) and sam live in the build virtualenv.
+export PATH := $(BUILD_VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+SAM := $(BUILD_VENV)/bin/sam
+PY := $(BUILD_VENV)/bin/python3
+
+# --- functions -------------------------------------------------------------------
+# Every package under functions/ is a Lambda function; all of them are compiled by one
+# `cargo lambda build --release` (the AWS SDKs are compiled once). Binaries land in
+# target/lambda/<bin>/bootstrap.
+FUNCTION_PACKAGES := $(foreach f,$(wildcard $(ROOT)/functions/*/Cargo.toml),\
+  $(shell sed -n '/^\[package\]/,/^\[/s/^name *= *"\([^"]*\)".*/\1/p' $(f)))
+# LAMBDA_DIR=<dir>: deploy prebuilt bootstraps from <dir>/<bin>/bootstrap, skip cargo.
+LAMBDA_DIR ?= target/lambda
+LAMBDA_OUT := $(abspath $(LAMBDA_DIR))
+CARGO_LAMBDA_BUILD := cargo lambda build --release $(addprefix --package ,$(FUNCTION_PACKAGES))
+
+# One line per function: SAM logical id -> binary name.
+FUNCTION_BINS :=
+define lambda_function
+FUNCTION_BINS += $(2)
+.PHONY: build-$(1)
+build-$(1): lambda-artifacts
+	@test -n "$$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
+	cp $(LAMBDA_OUT)/$(2)/bootstrap "$$(ARTIFACTS_DIR)/bootstrap"
+endef
+$(eval $(call lambda_function,BucketsFunction,buckets))
+
+.PHONY: lambda-artifacts
+lambda-artifacts: $(if $(filter $(ROOT)/target/lambda,$(LAMBDA_OUT)),cargo-lambda-build)
+	@for b in $(FUNCTION_BINS); do test -x "$(LAMBDA_OUT)/$$b/bootstrap" \
+	  || { echo "missing $(LAMBDA_OUT)/$$b/bootstrap" >&2; exit 1; }; done
+
+.PHONY: cargo-lambda-build
+cargo-lambda-build:
+	cd $(ROOT) && $(CARGO_LAMBDA_BUILD)
+
+# --- tools -----------------------------------------------------------------------
+
+.PHONY: tools
+tools: $(LOCAL)/build.stamp $(LOCAL)/stack.stamp
+
+$(LOCAL)/%.stamp: $(ROOT)/infra/local/requirements-%.txt
+	@mkdir -p $(LOCAL)
+	test -x $(LOCAL)/$*/bin/python3 || $(HOST_PYTHON) -m venv $(LOCAL)/$*
+	$(LOCAL)/$*/bin/python3 -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+# --- build -----------------------------------------------------------------------
+
+# Size of the deployment zip of one bootstrap (deflate, as sam deploy packs it).
+export ZIP_SIZE := import io, sys, zipfile; b = io.BytesIO(); z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED); z.write(sys.argv[1], "bootstrap"); z.close(); print(len(b.getvalue()))
+
+.PHONY: build
+build: tools lambda-artifacts
+	@printf '%-12s %12s %12s\n' function bootstrap zip
+	@for b in $(FUNCTION_BINS); do f="$(LAMBDA_OUT)/$$b/bootstrap"; \
+	  printf '%-12s %12s %12s\n' "$$b" "$$(stat -c %s "$$f")" "$$($(PY) -c "$$ZIP_SIZE" "$$f")"; done
+
+# --- local stack -----------------------------------------------------------------
+
+MINISTACK_PORT ?= 4566
+export MINISTACK_PORT
+# Extra template parameters for the local stack, e.g. LOCAL_PARAMETERS="LogLevel=debug".
+LOCAL_PARAMETERS ?=
+
+.PHONY: local
+local: tools build
+	$(ROOT)/infra/local/ministack.sh start
+	$(PY) $(ROOT)/infra/local/deploy.py --port $(MINISTACK_PORT) \
+	  --lambda-dir $(LAMBDA_OUT) --bins "$(FUNCTION_BINS)" --parameters "$(LOCAL_PARAMETERS)"
+
+.PHONY: stop
+stop:
+	$(ROOT)/infra/local/ministack.sh stop
+	rm -rf $(LOCAL)/env $(LOCAL)/deploy.stamp $(LOCAL)/sam-tmp
+
+SUB ?= dev
+PRIVILEGES ?=
+TTL ?= 3600
+.PHONY: token
+token:
+	@$(HOST_PYTHON) $(ROOT)/infra/local/mint_token.py --sub '$(SUB)' --privileges '$(PRIVILEGES)' --ttl '$(TTL)'
+
+# --- checks ----------------------------------------------------------------------
+
+.PHONY: lint-template
+lint-template: $(LOCAL)/build.stamp
+	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template $(ROOT)/infra/template.yaml
+
+.PHONY: test
+test: tools
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --features shared/aws -- -D warnings
+	cargo test -p buckets-shared
+	cargo test --workspace --lib --bins --features shared/aws
+	$(MAKE) lint-template
+	$(MAKE) e2e
+
+# End-to-end tests on the local stack. A stack that was already running is reused and
+# left running; one started here is stopped afterwards (pass, fail or interrupt).
+.PHONY: e2e
+e2e: tools
+	@if $(ROOT)/infra/local/ministack.sh status; then \
+	  echo "e2e: reusing the running local stack (left running)"; \
+	else \
+	  echo "e2e: starting a local stack (stopped at the end)"; \
+	  trap '$(MAKE) stop' EXIT; \
+	fi; \
+	$(MAKE) local; \
+	. $(LOCAL)/env; \
+	cargo test -p buckets-e2e --tests -- --test-threads=4
+
+.PHONY: help
+help:
+	@sed -n 's/^#   \(make .*\)/\1/p' $(firstword $(MAKEFILE_LIST))

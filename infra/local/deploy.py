@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Deploy the SAM stack to the local ministack and write .local/env (used by `make local`).
+
+Runs with the build virtualenv's interpreter (boto3 comes with the SAM CLI).
+
+1. Skips everything when the stack is deployed and nothing that goes into it changed
+   (template, samconfig.toml, Makefile, function bootstraps, parameters). Function
+   environments changed behind CloudFormation (infra/local/function_env.py) are put back.
+2. Otherwise `sam build --config-env local` (makefile targets copy the bootstraps that
+   `make build` produced) and `sam deploy --config-env local`.
+3. PublicBaseUrl must be the API's URL, whose id exists only after the first deploy: when
+   the URL deployed differs from the real one, it deploys again with the right value.
+4. Re-applies the API's CORS configuration the way ministack's data plane reads it (see
+   fix_cors: a ministack 1.5.33 bug).
+5. Writes .local/env (BUCKETS_API_URL, BUCKETS_JWT_SECRET, AWS_*, BUCKETS_TABLE, ...) and
+   prints the API URL and a 24 h admin token for user `dev`.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = ROOT / ".local"
+STAMP = LOCAL / "deploy.stamp"
+ENV_FILE = LOCAL / "env"
+LOG = LOCAL / "sam.log"
+SAM_TMP = LOCAL / "sam-tmp"
+DEV_SECRET = "local-dev-only-hs256-secret-not-for-production"
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import mint_token  # noqa: E402
+
+
+def aws_env(endpoint: str) -> dict:
+    env = dict(os.environ)
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        env.pop(key, None)
+    env.update({
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "SAM_CLI_TELEMETRY": "0",
+        # The emulator answers at once: poll the changeset and stack events often.
+        "SAM_CLI_POLL_DELAY": "0.5",
+        # sam deploy leaves an empty temporary directory per run: keep them in .local/.
+        "TMPDIR": str(SAM_TMP),
+    })
+    return env
+
+
+def run_logged(cmd: list[str], env: dict, what: str) -> None:
+    started = time.monotonic()
+    print(f"local: {what} ...", flush=True)
+    with LOG.open("a") as log:
+        log.write(f"\n$ {shlex.join(cmd)}\n")
+        log.flush()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        print(f"local: {what} failed (exit {proc.returncode}); end of {LOG.relative_to(ROOT)}:", file=sys.stderr)
+        lines = LOG.read_text(errors="replace").splitlines()
+        print("\n".join(lines[-40:]), file=sys.stderr)
+        sys.exit(proc.returncode)
+    print(f"local: {what} done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def describe(cfn, stack_name: str) -> dict | None:
+    """The stack's outputs and parameters when it is deployed and healthy, else None."""
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except Exception:  # noqa: BLE001 - missing stack or emulator restarted
+        return None
+    if not stacks:
+        return None
+    stack = stacks[0]
+    status = stack.get("StackStatus", "")
+    if not status.endswith("_COMPLETE") or "ROLLBACK" in status or status.startswith("DELETE"):
+        return None
+    return {
+        "outputs": {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
+        "parameters": {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])},
+    }
+
+
+def fingerprint(lambda_dir: Path, bins: list[str], parameters: list[str]) -> str:
+    h = hashlib.sha256()
+    for path in [ROOT / "infra" / "template.yaml", ROOT / "samconfig.toml", ROOT / "Makefile"]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in bins:
+        bootstrap = lambda_dir / name / "bootstrap"
+        h.update(name.encode() + b"\0")
+        with bootstrap.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    h.update(json.dumps(parameters).encode())
+    return h.hexdigest()
+
+
+def function_names(outputs: dict) -> list[str]:
+    return [v for k, v in sorted(outputs.items()) if k.endswith("FunctionName")]
+
+
+def read_stamp() -> dict:
+    try:
+        return json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def live_environment(lam, name: str) -> dict | None:
+    try:
+        config = lam.get_function_configuration(FunctionName=name)
+    except Exception:  # noqa: BLE001 - function gone (emulator restarted, stack replaced)
+        return None
+    return config.get("Environment", {}).get("Variables", {})
+
+
+def restore_environments(lam, recorded: dict) -> None:
+    """Undo environment changes made behind CloudFormation's back (the end-to-end tests flip
+    settings with infra/local/function_env.py): CloudFormation would not notice them."""
+    for name, variables in recorded.items():
+        live = live_environment(lam, name)
+        if live is None or live == variables:
+            continue
+        changed = sorted(k for k in set(live) | set(variables) if live.get(k) != variables.get(k))
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+        for _ in range(100):
+            if lam.get_function_configuration(FunctionName=name).get("LastUpdateStatus", "Successful") == "Successful":
+                break
+            time.sleep(0.1)
+        print(f"local: restored the deployed environment of {name} ({', '.join(changed)})")
+
+
+def fix_cors(cfn, apigw, stack_name: str) -> None:
+    """ministack 1.5.33 stores an AWS::ApiGatewayV2::Api CorsConfiguration with the template's
+    PascalCase keys while its data plane reads camelCase ones, so the API behaves as if it had
+    no CORS configuration (every preflight 403). Re-apply the template's configuration through
+    UpdateApi, which stores it the way the data plane reads it. Local workaround only."""
+    from samcli.yamlhelper import yaml_parse
+
+    template = yaml_parse((ROOT / "infra" / "template.yaml").read_text())
+    for logical_id, resource in template.get("Resources", {}).items():
+        cors = resource.get("Properties", {}).get("CorsConfiguration")
+        if resource.get("Type") != "AWS::ApiGatewayV2::Api" or not cors:
+            continue
+        api_id = cfn.describe_stack_resource(StackName=stack_name, LogicalResourceId=logical_id)[
+            "StackResourceDetail"]["PhysicalResourceId"]
+        if apigw.get_api(ApiId=api_id).get("CorsConfiguration") != cors:
+            apigw.update_api(ApiId=api_id, CorsConfiguration=cors)
+
+
+def api_url(port: int, api_id: str) -> str:
+    # Works for any HTTP client (glibc does not resolve *.localhost). Keep the stage
+    # segment: without it ministack 1.5.33 drops the trailing slash of one-segment paths
+    # (`/v1/` reaches the function as `/v1`, so `GET /v1/` never matches). With it, the
+    # function sees exactly the path after `/$default` (e.g. `/v1/buckets/x`).
+    return f"http://127.0.0.1:{port}/_aws/execute-api/{api_id}/$default"
+
+
+def sh_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--stack-name", default="buckets-local")
+    parser.add_argument("--lambda-dir", type=Path, default=ROOT / "target" / "lambda")
+    parser.add_argument("--bins", default="buckets", help="space-separated binary names")
+    parser.add_argument("--secret", default=DEV_SECRET)
+    parser.add_argument("--parameters", default="", help="extra Key=Value template parameters")
+    parser.add_argument("--force", action="store_true", help="build and deploy even when unchanged")
+    args = parser.parse_args()
+
+    import boto3  # from the SAM CLI's virtualenv
+
+    endpoint = f"http://127.0.0.1:{args.port}"
+    env = aws_env(endpoint)
+    def client(service: str):
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    cfn = client("cloudformation")
+    lam = client("lambda")
+
+    bins = args.bins.split()
+    extra = shlex.split(args.parameters)
+    base_parameters = [f"JwtHs256Secret={args.secret}", *extra]
+    digest = fingerprint(args.lambda_dir, bins, base_parameters)
+
+    current = describe(cfn, args.stack_name)
+    stamp = read_stamp()
+    if current is not None:
+        restore_environments(lam, stamp.get("environments", {}))
+    expected_url = api_url(args.port, current["outputs"]["ApiId"]) if current else ""
+    unchanged = (
+        not args.force
+        and current is not None
+        and stamp.get("digest") == digest
+        and current["parameters"].get("PublicBaseUrl") == expected_url
+    )
+
+    if unchanged:
+        print(f"local: stack {args.stack_name} is up to date (nothing to build or deploy)")
+    else:
+        LOCAL.mkdir(exist_ok=True)
+        LOG.write_text("")
+        shutil.rmtree(SAM_TMP, ignore_errors=True)
+        SAM_TMP.mkdir()
+        STAMP.unlink(missing_ok=True)
+        run_logged(["sam", "build", "--config-env", "local"], env, "sam build")
+        deploy = ["sam", "deploy", "--config-env", "local", "--stack-name", args.stack_name,
+                  "--no-progressbar", "--parameter-overrides"]
+        # (sam refuses an empty override value: the template's default "" covers a new stack.)
+        known_url = [f"PublicBaseUrl={expected_url}"] if expected_url else []
+        run_logged([*deploy, *base_parameters, *known_url], env, "sam deploy")
+        current = describe(cfn, args.stack_name)
+        if current is None:
+            print(f"local: stack {args.stack_name} is not deployed after sam deploy", file=sys.stderr)
+            return 1
+        url = api_url(args.port, current["outputs"]["ApiId"])
+        if current["parameters"].get("PublicBaseUrl") != url:
+            # First deploy: the API id (part of the public URL) did not exist before.
+            run_logged([*deploy, *base_parameters, f"PublicBaseUrl={url}"], env,
+                       "sam deploy (PublicBaseUrl = the new API's URL)")
+            current = describe(cfn, args.stack_name)
+        environments = {name: live_environment(lam, name) for name in function_names(current["outputs"])}
+        STAMP.write_text(json.dumps({"digest": digest, "environments": environments}, indent=1) + "\n")
+
+    fix_cors(cfn, client("apigatewayv2"), args.stack_name)
+
+    outputs = current["outputs"]
+    url = api_url(args.port, outputs["ApiId"])
+    values = {
+        "BUCKETS_API_URL": url,
+        "BUCKETS_API_ID": outputs["ApiId"],
+        "BUCKETS_JWT_SECRET": args.secret,
+        "BUCKETS_TABLE": outputs["TableName"],
+        "BUCKETS_FILES_BUCKET": outputs["FilesBucketName"],
+        "BUCKETS_FUNCTION": outputs["BucketsFunctionName"],
+        "BUCKETS_FUNCTIONS": ",".join(function_names(outputs)),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+    ENV_FILE.write_text(
+        "# Written by `make local`: the local Buckets stack on ministack. Source it: . .local/env\n"
+        + "".join(f"export {k}={sh_quote(v)}\n" for k, v in values.items())
+    )
+    token = mint_token.mint(args.secret, "dev", ["admin"], 86400)
+    print(f"""
+Buckets API (local): {url}
+  environment:  . .local/env        (BUCKETS_API_URL, BUCKETS_JWT_SECRET, AWS_* for ministack)
+  dev token (sub dev, privileges admin, 24 h):
+    {token}
+  try:  curl -s -H "Authorization: Bearer $(make -s token)" '{url}/v1/'
+""")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
