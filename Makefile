@@ -50,6 +50,8 @@ build-$(1): lambda-artifacts
 	cp $(LAMBDA_OUT)/$(2)/bootstrap "$$(ARTIFACTS_DIR)/bootstrap"
 endef
 $(eval $(call lambda_function,BucketsFunction,buckets))
+$(eval $(call lambda_function,FilesFunction,files))
+$(eval $(call lambda_function,UploadEventsFunction,upload-events))
 
 .PHONY: lambda-artifacts
 lambda-artifacts: $(if $(filter $(ROOT)/target/lambda,$(LAMBDA_OUT)),cargo-lambda-build)

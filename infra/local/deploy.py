@@ -249,6 +249,7 @@ def main() -> int:
         "BUCKETS_FILES_BUCKET": outputs["FilesBucketName"],
         "BUCKETS_FUNCTION": outputs["BucketsFunctionName"],
         "BUCKETS_FUNCTIONS": ",".join(function_names(outputs)),
+        "BUCKETS_UPLOAD_EVENTS_FUNCTION": outputs.get("UploadEventsFunctionName", ""),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",

@@ -35,6 +35,13 @@ pub struct Settings {
     pub api_delete_enabled: bool,
     pub upload: UploadSettings,
     pub auth: AuthSettings,
+    /// Lifetime of presigned upload URLs (default 15 min).
+    pub upload_url_ttl_secs: u64,
+    /// Lifetime of presigned download URLs (default 5 min).
+    pub download_url_ttl_secs: u64,
+    /// `true`: a permalink also needs read permission on the bucket (default: the link is a
+    /// capability, as in xyOps).
+    pub permalink_requires_read: bool,
 }
 
 impl Settings {
@@ -58,15 +65,15 @@ impl Settings {
                     .map_err(|_| format!("{name} must be a whole number, got {v:?}")),
             }
         };
-        let api_delete_enabled = match get("API_DELETE_ENABLED").as_deref() {
-            None | Some("true") | Some("1") | Some("yes") => true,
-            Some("false") | Some("0") | Some("no") => false,
-            Some(other) => {
-                return Err(format!(
-                    "API_DELETE_ENABLED must be true or false, got {other:?}"
-                ));
+        let flag = |name: &str, default: bool| -> Result<bool, String> {
+            match get(name).as_deref() {
+                None => Ok(default),
+                Some("true") | Some("1") | Some("yes") => Ok(true),
+                Some("false") | Some("0") | Some("no") => Ok(false),
+                Some(other) => Err(format!("{name} must be true or false, got {other:?}")),
             }
         };
+        let api_delete_enabled = flag("API_DELETE_ENABLED", true)?;
         Ok(Settings {
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
             api_delete_enabled,
@@ -89,6 +96,9 @@ impl Settings {
                 issuer: get("JWT_ISSUER"),
                 audience: get("JWT_AUDIENCE"),
             },
+            upload_url_ttl_secs: number("UPLOAD_URL_TTL", 900)?,
+            download_url_ttl_secs: number("DOWNLOAD_URL_TTL", 300)?,
+            permalink_requires_read: flag("PERMALINK_REQUIRES_READ", false)?,
         })
     }
 }
@@ -126,6 +136,8 @@ mod tests {
         assert!(s.upload.accepted_file_types.is_empty());
         assert_eq!(s.public_base_url, None);
         assert_eq!(s.auth, AuthSettings::default());
+        assert_eq!((s.upload_url_ttl_secs, s.download_url_ttl_secs), (900, 300));
+        assert!(!s.permalink_requires_read);
     }
 
     #[test]

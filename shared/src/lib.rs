@@ -10,7 +10,9 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod objects;
 pub mod store;
+pub mod uploads;
 
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use crate::domain::bucket::Bucket;
+use crate::domain::files::{FileRecord, Grant};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,4 +81,63 @@ pub trait BucketStore: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<BucketPage, StoreError>> + Send;
+}
+
+/// One page of file records, sorted by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilePage {
+    pub files: Vec<FileRecord>,
+    pub has_more: bool,
+}
+
+/// Why an upload was refused, kept so the uploader can find out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub upload_id: String,
+    pub name: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+/// The file records, upload grants and rejections of a bucket incarnation (`id` + generation).
+pub trait FileStore: Send + Sync {
+    fn get_file(&self, bucket_id: &str, generation: &str, name: &str) -> impl Future<Output = Result<Option<FileRecord>, StoreError>> + Send;
+
+    fn list_files(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<FilePage, StoreError>> + Send;
+
+    /// Names among `names` that have a record.
+    fn existing_names(&self, bucket_id: &str, generation: &str, names: &[String]) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    fn put_grants(&self, bucket_id: &str, generation: &str, grants: &[Grant]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_grant(&self, bucket_id: &str, generation: &str, upload_id: &str) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
+
+    /// Records `record` in one transaction: replaces `previous` (which must still be the stored
+    /// record, or none must exist), marks the grant recorded (it must be unspent), and moves the
+    /// bucket's counters; a new name only while the bucket (same generation) holds fewer than
+    /// `max_files`. `Conflict` if any condition fails.
+    fn record_upload(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        record: &FileRecord,
+        previous: Option<&FileRecord>,
+        max_files: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets `prev_key` once the replaced object is gone from S3.
+    fn clear_prev_key(&self, bucket_id: &str, generation: &str, name: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes `record` (if it is still the stored one) and takes it off the bucket's counters.
+    fn delete_file(&self, bucket_id: &str, generation: &str, record: &FileRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn put_rejection(&self, bucket_id: &str, generation: &str, rejection: &Rejection) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_rejection(&self, bucket_id: &str, generation: &str, upload_id: &str) -> impl Future<Output = Result<Option<Rejection>, StoreError>> + Send;
 }

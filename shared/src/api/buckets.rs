@@ -6,7 +6,6 @@ use serde_json::{Map, Value, json};
 use crate::domain::access::Identity;
 use crate::domain::bucket::{Bucket, clean_attrs};
 use crate::domain::ids;
-use crate::domain::pagination::{self, PageRequest};
 use crate::domain::patch::{self, PatchKind};
 use crate::domain::permissions::{PartialPermissions, Permissions};
 use crate::domain::preconditions::{Preconditions, ReadOutcome};
@@ -15,6 +14,7 @@ use crate::error::{ApiError, Location};
 use crate::store::{BucketStore, ListScope, StoreError};
 
 use super::app::{App, WRITE_ATTEMPTS, deny, new_bucket};
+use super::paging::{next_page_links, page_request};
 use super::request::Request;
 use super::response::Response;
 
@@ -367,29 +367,6 @@ fn replaced(old: &Bucket, attrs: Map<String, Value>, mut permissions: Permission
     }
 }
 
-fn page_request(req: &Request) -> Result<PageRequest, ApiError> {
-    pagination::page_request(
-        req.query_param("_limit").as_deref(),
-        req.query_param("_token").as_deref(),
-        req.query_param("after").as_deref(),
-        now_ms(),
-    )
-}
-
-/// `Next-Page` (absolute) and `next_uri` (relative to the host, keeping the base path).
-fn next_page_links(req: &Request, limit: usize, last_id: &str) -> (String, String) {
-    let token = pagination::encode_token(last_id, now_ms());
-    let path_and_query = format!("/v1/buckets?_limit={limit}&_token={token}");
-    let host = req
-        .base_url
-        .strip_suffix(req.base_path())
-        .unwrap_or(&req.base_url);
-    (
-        format!("{host}{}{path_and_query}", req.base_path()),
-        format!("{}{path_and_query}", req.base_path()),
-    )
-}
-
 async fn list<S: BucketStore>(
     app: &App<S>,
     req: &Request,
@@ -416,7 +393,7 @@ async fn list<S: BucketStore>(
     if result.has_more
         && let Some(last) = last
     {
-        let (absolute, relative) = next_page_links(req, page.limit, &last);
+        let (absolute, relative) = next_page_links(req, "/v1/buckets", &[], page.limit, &last);
         body["next_uri"] = json!(relative);
         resp_headers.push(("Next-Page".to_string(), absolute));
     }
@@ -465,7 +442,7 @@ async fn delete_all<S: BucketStore>(
     }
     let mut resp = Response::json(200, json!({"data": tombstones}));
     if has_more && let Some(last) = after {
-        resp = resp.with_header("Next-Page", next_page_links(req, page.limit, &last).0);
+        resp = resp.with_header("Next-Page", next_page_links(req, "/v1/buckets", &[], page.limit, &last).0);
     }
     Ok(resp)
 }

@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod buckets;
+pub mod files;
+pub mod paging;
 pub mod request;
 pub mod response;
 pub mod root;

@@ -103,3 +103,31 @@ fn to_lambda_response(resp: Response) -> LambdaResponse<Body> {
         r
     })
 }
+
+/// Serves S3 ObjectCreated events: `handler` gets each object key (decoded). A failed key fails
+/// the invocation, so Lambda retries the event; the handler must be idempotent.
+pub async fn serve_s3_events<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(String) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<crate::uploads::Outcome, crate::store::StoreError>> + Send,
+{
+    use aws_lambda_events::event::s3::S3Event;
+    use lambda_runtime::LambdaEvent;
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<S3Event>| async move {
+        for record in event.payload.records {
+            let Some(raw) = record.s3.object.key else { continue };
+            // Keys in S3 events are URL-encoded, with '+' for spaces.
+            let key = percent_encoding::percent_decode_str(&raw.replace('+', " ")).decode_utf8_lossy().into_owned();
+            match handler(key.clone()).await {
+                Ok(outcome) => tracing::info!(key, ?outcome, "upload event processed"),
+                Err(e) => {
+                    tracing::error!(key, error = ?e, "upload event failed; it will be retried");
+                    return Err(Error::from(format!("processing {key} failed: {e:?}")));
+                }
+            }
+        }
+        Ok::<(), Error>(())
+    }))
+    .await
+}

@@ -2,3 +2,4 @@
 
 pub mod dynamodb;
 pub mod lambda;
+pub mod s3;

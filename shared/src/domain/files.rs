@@ -1,5 +1,7 @@
 //! File names and upload limits (xyOps rules, enforced on the server).
 
+use serde_json::{Value, json};
+
 use crate::config::UploadSettings;
 use crate::error::{ApiError, Location};
 
@@ -115,8 +117,165 @@ pub fn check_file(
     Ok(())
 }
 
+/// A recorded file. `object_key` is the S3 object of its current content; `hash` is the stable
+/// part of its permalink, kept when the file is replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    pub etag: String,
+    pub sha256: Option<String>,
+    /// When the object was written (ms); orders competing uploads of one name.
+    pub modified: i64,
+    pub uploaded_by: String,
+    pub hash: String,
+    pub object_key: String,
+    pub upload_id: String,
+    /// The replaced object, until it is deleted from S3 (a crash in between is repaired by
+    /// the next delivery of the same event).
+    pub prev_key: Option<String>,
+}
+
+impl FileRecord {
+    /// The permalink path (xyOps: `files/bucket/<id>/<hash>/<name>`).
+    pub fn path(&self, bucket_id: &str) -> String {
+        format!("files/bucket/{bucket_id}/{}/{}", self.hash, self.name)
+    }
+
+    pub fn to_json(&self, bucket_id: &str) -> Value {
+        let mut v = json!({
+            "name": self.name,
+            "size": self.size,
+            "content_type": self.content_type,
+            "etag": self.etag,
+            "modified": self.modified,
+            "uploaded_by": self.uploaded_by,
+            "path": self.path(bucket_id),
+        });
+        if let Some(sha) = &self.sha256 {
+            v["sha256"] = json!(sha);
+        }
+        v
+    }
+}
+
+/// Permission to upload one object, issued with its presigned URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub upload_id: String,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    /// Base64 SHA-256 the client declared; S3 checks the body against it.
+    pub sha256: Option<String>,
+    pub uploaded_by: String,
+    pub expires_at: i64,
+    /// Set when the upload event recorded the file (the grant is then spent).
+    pub recorded: bool,
+}
+
+/// The S3 key of one upload: `<bucket id>/<generation>/<upload id>/<name>`. Every upload has its
+/// own key, so a rejected upload never clobbers the file it meant to replace.
+pub fn object_key(bucket_id: &str, generation: &str, upload_id: &str, name: &str) -> String {
+    format!("{bucket_id}/{generation}/{upload_id}/{name}")
+}
+
+/// The parts of an object key, if it has our shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectKey {
+    pub bucket_id: String,
+    pub generation: String,
+    pub upload_id: String,
+    pub name: String,
+}
+
+pub fn parse_object_key(key: &str) -> Option<ObjectKey> {
+    let mut parts = key.splitn(4, '/');
+    let (b, g, u, n) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if [b, g, u, n].iter().any(|p| p.is_empty()) || n.contains('/') {
+        return None;
+    }
+    Some(ObjectKey { bucket_id: b.into(), generation: g.into(), upload_id: u.into(), name: n.into() })
+}
+
+/// 128 random bits, hex: upload ids and permalink hashes (unguessable).
+pub fn random_token() -> String {
+    let mut raw = [0u8; 16];
+    super::ids::fill_random(&mut raw);
+    hex::encode(raw)
+}
+
+/// Checks a client-declared SHA-256: base64 of 32 bytes (the form S3's checksum header takes)
+/// or 64 hex digits (converted to base64).
+pub fn sha256_base64(value: &str, field: &str) -> Result<String, ApiError> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let bad = || ApiError::invalid(Location::Body, field, "must be a SHA-256 digest, base64 or hex");
+    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let bytes = hex::decode(value).map_err(|_| bad())?;
+        return Ok(STANDARD.encode(bytes));
+    }
+    match STANDARD.decode(value) {
+        Ok(bytes) if bytes.len() == 32 => Ok(value.to_string()),
+        _ => Err(bad()),
+    }
+}
+
+/// Whether `name` matches a glob (globset; `*` by default). A bad glob is a 400 naming `glob`.
+pub fn glob_matcher(glob: Option<&str>) -> Result<globset::GlobMatcher, ApiError> {
+    let pattern = glob.filter(|g| !g.is_empty()).unwrap_or("*");
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| ApiError::invalid(Location::Querystring, "glob", format!("is not a valid glob: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn object_keys_round_trip() {
+        let key = object_key("b1", "g1", "u1", "a.txt");
+        assert_eq!(
+            parse_object_key(&key),
+            Some(ObjectKey { bucket_id: "b1".into(), generation: "g1".into(), upload_id: "u1".into(), name: "a.txt".into() })
+        );
+        for bad in ["", "b1", "b1/g1/u1", "b1/g1/u1/", "b1//u1/a", "b1/g1/u1/a/b"] {
+            assert_eq!(parse_object_key(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sha256_forms() {
+        let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let b64 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        assert_eq!(sha256_base64(hex, "f").unwrap(), b64);
+        assert_eq!(sha256_base64(b64, "f").unwrap(), b64);
+        assert!(sha256_base64("abc", "f").is_err());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_matcher(None).unwrap().is_match("anything.bin"));
+        let csv = glob_matcher(Some("*.csv")).unwrap();
+        assert!(csv.is_match("a.csv") && !csv.is_match("a.txt"));
+        assert!(glob_matcher(Some("report-{a,b}.txt")).unwrap().is_match("report-b.txt"));
+        assert_eq!(glob_matcher(Some("[")).unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn record_json_has_the_permalink_path() {
+        let r = FileRecord {
+            name: "a.csv".into(), size: 3, content_type: "text/csv".into(), etag: "e".into(), sha256: None,
+            modified: 1, uploaded_by: "user:a".into(), hash: "h".into(), object_key: "k".into(), upload_id: "u".into(), prev_key: None,
+        };
+        let v = r.to_json("b1");
+        assert_eq!(v["path"], "files/bucket/b1/h/a.csv");
+        assert!(v.get("sha256").is_none());
+        assert!(v.get("object_key").is_none());
+    }
+
     use super::*;
 
     #[test]

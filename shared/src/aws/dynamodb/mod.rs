@@ -25,6 +25,8 @@ use crate::domain::bucket::Bucket;
 use crate::domain::permissions::Permissions;
 use crate::store::{BucketPage, BucketStore, ListScope, StoreError};
 
+mod files;
+
 /// DynamoDB's limit of items in one TransactWriteItems.
 const MAX_TRANSACTION_ITEMS: usize = 100;
 const MAX_BATCH_GET: usize = 100;

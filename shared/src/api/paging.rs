@@ -1,0 +1,46 @@
+//! Page links shared by every listing: `Next-Page` (absolute) and `next_uri` (the same, without
+//! scheme and host, keeping the base path so it resolves for the client).
+
+use crate::domain::pagination;
+use crate::domain::time::now_ms;
+
+use super::request::Request;
+
+/// `(absolute, relative)` links to the page after `last_key` of `path`, carrying `extra` query
+/// pairs (such as `glob`).
+pub fn next_page_links(req: &Request, path: &str, extra: &[(&str, &str)], limit: usize, last_key: &str) -> (String, String) {
+    let token = pagination::encode_token(last_key, now_ms());
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in extra {
+        query.append_pair(k, v);
+    }
+    query.append_pair("_limit", &limit.to_string()).append_pair("_token", &token);
+    let path_and_query = format!("{}{path}?{}", req.base_path(), query.finish());
+    let host = req.base_url.strip_suffix(req.base_path()).unwrap_or(&req.base_url);
+    (format!("{host}{path_and_query}"), path_and_query)
+}
+
+/// The page request of a listing (`_limit`, `_token`, `after`).
+pub fn page_request(req: &Request) -> Result<pagination::PageRequest, crate::error::ApiError> {
+    pagination::page_request(
+        req.query_param("_limit").as_deref(),
+        req.query_param("_token").as_deref(),
+        req.query_param("after").as_deref(),
+        now_ms(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::request::test_request;
+    use http::Method;
+
+    #[test]
+    fn links_keep_the_base_path_and_extra_query() {
+        let req = test_request(Method::GET, "/v1/buckets/b/files", "");
+        let (abs, rel) = next_page_links(&req, "/v1/buckets/b/files", &[("glob", "*.csv")], 5, "a.csv");
+        assert!(rel.starts_with("/_aws/execute-api/abc/v1/buckets/b/files?glob=*.csv&_limit=5&_token="), "{rel}");
+        assert_eq!(abs, format!("http://127.0.0.1:4566{rel}"));
+    }
+}

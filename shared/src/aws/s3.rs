@@ -1,0 +1,104 @@
+//! The S3 adapter of the object-storage port. Presigning is local computation (no network).
+
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::RequestChecksumCalculation;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use aws_sdk_s3::types::ChecksumMode;
+
+use crate::objects::{ObjectMeta, ObjectStore, Presigned, PutSpec};
+use crate::store::StoreError;
+
+#[derive(Clone)]
+pub struct S3Objects {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Objects {
+    /// The client for `sdk_config`. With a custom endpoint (the local emulator) it uses
+    /// path-style URLs; checksums are sent only when an operation requires them, so presigned
+    /// uploads carry exactly the headers we sign.
+    pub fn new(sdk_config: &aws_config::SdkConfig, bucket: String) -> Self {
+        let custom_endpoint = sdk_config.endpoint_url().is_some();
+        let config = aws_sdk_s3::config::Builder::from(sdk_config)
+            .force_path_style(custom_endpoint)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .build();
+        S3Objects { client: Client::from_conf(config), bucket }
+    }
+}
+
+fn presign_config(expires_in_secs: u64) -> Result<PresigningConfig, StoreError> {
+    PresigningConfig::expires_in(Duration::from_secs(expires_in_secs)).map_err(|e| StoreError::Other(format!("presigning config: {e}")))
+}
+
+fn presigned(p: PresignedRequest) -> Presigned {
+    Presigned {
+        method: p.method().to_string(),
+        url: p.uri().to_string(),
+        headers: p.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> StoreError {
+    match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => StoreError::Unavailable(format!("{err:?}")),
+        SdkError::ServiceError(e) if matches!(e.err().code(), Some("SlowDown" | "ServiceUnavailable" | "InternalError")) => {
+            StoreError::Unavailable(format!("{err:?}"))
+        }
+        _ => StoreError::Other(format!("{err:?}")),
+    }
+}
+
+impl ObjectStore for S3Objects {
+    async fn presign_put(&self, spec: &PutSpec<'_>) -> Result<Presigned, StoreError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(spec.key)
+            .content_length(i64::try_from(spec.size).unwrap_or(i64::MAX))
+            .content_type(spec.content_type)
+            .set_checksum_sha256(spec.sha256_base64.map(str::to_string))
+            .presigned(presign_config(spec.expires_in_secs)?)
+            .await
+            .map_err(|e| StoreError::Other(format!("presign put: {e:?}")))?;
+        Ok(presigned(request))
+    }
+
+    async fn presign_get(&self, key: &str, filename: &str, expires_in_secs: u64) -> Result<Presigned, StoreError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(format!("attachment; filename=\"{filename}\""))
+            .presigned(presign_config(expires_in_secs)?)
+            .await
+            .map_err(|e| StoreError::Other(format!("presign get: {e:?}")))?;
+        Ok(presigned(request))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        let result = self.client.head_object().bucket(&self.bucket).key(key).checksum_mode(ChecksumMode::Enabled).send().await;
+        match result {
+            Ok(out) => Ok(Some(ObjectMeta {
+                size: out.content_length().unwrap_or(0).max(0) as u64,
+                content_type: out.content_type().unwrap_or("application/octet-stream").to_string(),
+                etag: out.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+                sha256: out.checksum_sha256().map(str::to_string),
+                last_modified: out.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0),
+            })),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(classify)?;
+        Ok(())
+    }
+}

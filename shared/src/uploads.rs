@@ -1,0 +1,135 @@
+//! Processing of S3 ObjectCreated events: record the file, or delete the object and record why.
+//!
+//! Events are at-least-once and unordered, so every step is idempotent: an object already
+//! recorded is a duplicate; a grant already spent means the object was superseded; among two
+//! uploads of one name the later-written object wins (`modified`, then upload id); the record,
+//! the spent grant and the bucket's counters change in one conditional transaction, so counts
+//! stay exact and the file limit holds under concurrent uploads.
+
+use crate::config::UploadSettings;
+use crate::domain::files::{FileRecord, parse_object_key, random_token, type_accepted};
+use crate::domain::time::now_ms;
+use crate::objects::ObjectStore;
+use crate::store::{BucketStore, FileStore, Rejection, StoreError};
+
+/// What became of one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Recorded,
+    /// Already recorded (a repeated event).
+    Duplicate,
+    /// Deleted: an older upload than the recorded one.
+    Superseded,
+    /// Deleted, with the reason (also kept for the uploader).
+    Rejected(String),
+    /// The object no longer exists.
+    Gone,
+}
+
+const ATTEMPTS: usize = 5;
+
+pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
+    store: &S,
+    objects: &O,
+    limits: &UploadSettings,
+    key: &str,
+) -> Result<Outcome, StoreError> {
+    let Some(parts) = parse_object_key(key) else {
+        objects.delete(key).await?;
+        tracing::warn!(key, "deleted an object outside the bucket layout");
+        return Ok(Outcome::Rejected("the key does not belong to a bucket".into()));
+    };
+    let (id, generation, upload_id, name) = (&parts.bucket_id, &parts.generation, &parts.upload_id, &parts.name);
+    let reject = |reason: String| async move {
+        objects.delete(key).await?;
+        let rejection = Rejection { upload_id: upload_id.clone(), name: name.clone(), reason: reason.clone(), at: now_ms() };
+        store.put_rejection(id, generation, &rejection).await?;
+        tracing::info!(key, reason = %reason, "upload rejected");
+        Ok::<_, StoreError>(Outcome::Rejected(reason))
+    };
+    for _ in 0..ATTEMPTS {
+        let bucket = match store.get(id).await? {
+            Some(b) if &b.generation == generation => b,
+            _ => return reject("the bucket no longer exists".into()).await,
+        };
+        let existing = store.get_file(id, generation, name).await?;
+        if let Some(current) = &existing
+            && current.object_key == key
+        {
+            // Repeated event: finish what a crashed run may have left (the replaced object).
+            if let Some(prev) = &current.prev_key {
+                objects.delete(prev).await?;
+                store.clear_prev_key(id, generation, name).await?;
+            }
+            return Ok(Outcome::Duplicate);
+        }
+        let Some(grant) = store.get_grant(id, generation, upload_id).await? else {
+            return reject("no upload grant for this object".into()).await;
+        };
+        if grant.recorded {
+            // Recorded once and replaced since: this object is an old version.
+            objects.delete(key).await?;
+            return Ok(Outcome::Superseded);
+        }
+        let Some(meta) = objects.head(key).await? else {
+            return Ok(Outcome::Gone);
+        };
+        if grant.name != *name {
+            return reject("the object name differs from the grant".into()).await;
+        }
+        if meta.size != grant.size {
+            return reject(format!("{} bytes were uploaded but {} were granted", meta.size, grant.size)).await;
+        }
+        if meta.size == 0 || meta.size > limits.max_file_size {
+            return reject(format!("{} bytes is outside the file size limit (1 to {})", meta.size, limits.max_file_size)).await;
+        }
+        if !meta.content_type.eq_ignore_ascii_case(&grant.content_type) || !type_accepted(&limits.accepted_file_types, &meta.content_type, name) {
+            return reject(format!("content type {} is not the granted or an accepted type", meta.content_type)).await;
+        }
+        if let (Some(want), Some(got)) = (&grant.sha256, &meta.sha256)
+            && want != got
+        {
+            return reject("the SHA-256 checksum differs from the grant".into()).await;
+        }
+        if let Some(current) = &existing
+            && (current.modified, current.upload_id.as_str()) > (meta.last_modified, upload_id.as_str())
+        {
+            objects.delete(key).await?;
+            return Ok(Outcome::Superseded);
+        }
+        if existing.is_none() && bucket.file_count.max(0) as u64 >= limits.max_files_per_bucket {
+            return reject(format!("the bucket already holds {} files (the limit)", bucket.file_count)).await;
+        }
+        // A replaced record's own leftover must go before its key is overwritten.
+        if let Some(prev) = existing.as_ref().and_then(|e| e.prev_key.as_ref()) {
+            objects.delete(prev).await?;
+        }
+        let record = FileRecord {
+            name: name.clone(),
+            size: meta.size,
+            content_type: meta.content_type.clone(),
+            etag: meta.etag.clone(),
+            sha256: meta.sha256.clone().or(grant.sha256.clone()),
+            modified: meta.last_modified,
+            uploaded_by: grant.uploaded_by.clone(),
+            hash: existing.as_ref().map(|e| e.hash.clone()).unwrap_or_else(random_token),
+            object_key: key.to_string(),
+            upload_id: upload_id.clone(),
+            prev_key: existing.as_ref().map(|e| e.object_key.clone()),
+        };
+        match store.record_upload(id, generation, &record, existing.as_ref(), limits.max_files_per_bucket).await {
+            Ok(()) => {
+                if let Some(prev) = &record.prev_key {
+                    objects.delete(prev).await?;
+                    store.clear_prev_key(id, generation, name).await?;
+                }
+                tracing::info!(key, size = record.size, "file recorded");
+                return Ok(Outcome::Recorded);
+            }
+            // Something moved (another upload of the name, the counters, the bucket): look again.
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Unavailable(format!("{key}: too many concurrent changes; the event will be retried")))
+}
