@@ -12,6 +12,7 @@ Prints the function's answer. Reads names and endpoints from .local/env.
 
 import json
 import sys
+import time
 import urllib.parse
 
 import boto3
@@ -37,11 +38,20 @@ def main() -> int:
             "eventVersion": "2.1",
             "eventSource": "aws:s3",
             "awsRegion": env.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
             "eventName": "ObjectCreated:Put",
+            "userIdentity": {"principalId": "local"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": "local", "x-amz-id-2": "local"},
             "s3": {
                 "s3SchemaVersion": "1.0",
-                "bucket": {"name": env["BUCKETS_FILES_BUCKET"], "arn": "arn:aws:s3:::" + env["BUCKETS_FILES_BUCKET"]},
-                "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size, "sequencer": "0"},
+                "configurationId": "local-redelivery",
+                "bucket": {
+                    "name": env["BUCKETS_FILES_BUCKET"],
+                    "ownerIdentity": {"principalId": "local"},
+                    "arn": "arn:aws:s3:::" + env["BUCKETS_FILES_BUCKET"],
+                },
+                "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size, "eTag": "", "sequencer": "0"},
             },
         }]
     }

@@ -35,13 +35,24 @@ pub struct PutSpec<'a> {
 
 pub trait ObjectStore: Send + Sync {
     /// A URL that accepts one PUT of exactly this object. Signing is local: no S3 call.
-    fn presign_put(&self, spec: &PutSpec<'_>) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
+    fn presign_put(
+        &self,
+        spec: &PutSpec<'_>,
+    ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
 
     /// A short-lived download URL (no S3 call).
-    fn presign_get(&self, key: &str, filename: &str, expires_in_secs: u64) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
+    fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        expires_in_secs: u64,
+    ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
 
     /// The object's metadata, `None` if it does not exist.
-    fn head(&self, key: &str) -> impl Future<Output = Result<Option<ObjectMeta>, StoreError>> + Send;
+    fn head(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<ObjectMeta>, StoreError>> + Send;
 
     /// Deletes the object; deleting a missing object is not an error.
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -101,7 +101,12 @@ pub struct Rejection {
 
 /// The file records, upload grants and rejections of a bucket incarnation (`id` + generation).
 pub trait FileStore: Send + Sync {
-    fn get_file(&self, bucket_id: &str, generation: &str, name: &str) -> impl Future<Output = Result<Option<FileRecord>, StoreError>> + Send;
+    fn get_file(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<FileRecord>, StoreError>> + Send;
 
     fn list_files(
         &self,
@@ -112,11 +117,26 @@ pub trait FileStore: Send + Sync {
     ) -> impl Future<Output = Result<FilePage, StoreError>> + Send;
 
     /// Names among `names` that have a record.
-    fn existing_names(&self, bucket_id: &str, generation: &str, names: &[String]) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    fn existing_names(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
-    fn put_grants(&self, bucket_id: &str, generation: &str, grants: &[Grant]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_grants(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        grants: &[Grant],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    fn get_grant(&self, bucket_id: &str, generation: &str, upload_id: &str) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
+    fn get_grant(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
 
     /// Records `record` in one transaction: replaces `previous` (which must still be the stored
     /// record, or none must exist), marks the grant recorded (it must be unspent), and moves the
@@ -132,12 +152,32 @@ pub trait FileStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Forgets `prev_key` once the replaced object is gone from S3.
-    fn clear_prev_key(&self, bucket_id: &str, generation: &str, name: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn clear_prev_key(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Removes `record` (if it is still the stored one) and takes it off the bucket's counters.
-    fn delete_file(&self, bucket_id: &str, generation: &str, record: &FileRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_file(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        record: &FileRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    fn put_rejection(&self, bucket_id: &str, generation: &str, rejection: &Rejection) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_rejection(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        rejection: &Rejection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    fn get_rejection(&self, bucket_id: &str, generation: &str, upload_id: &str) -> impl Future<Output = Result<Option<Rejection>, StoreError>> + Send;
+    fn get_rejection(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<Option<Rejection>, StoreError>> + Send;
 }

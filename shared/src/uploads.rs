@@ -37,12 +37,24 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
     let Some(parts) = parse_object_key(key) else {
         objects.delete(key).await?;
         tracing::warn!(key, "deleted an object outside the bucket layout");
-        return Ok(Outcome::Rejected("the key does not belong to a bucket".into()));
+        return Ok(Outcome::Rejected(
+            "the key does not belong to a bucket".into(),
+        ));
     };
-    let (id, generation, upload_id, name) = (&parts.bucket_id, &parts.generation, &parts.upload_id, &parts.name);
+    let (id, generation, upload_id, name) = (
+        &parts.bucket_id,
+        &parts.generation,
+        &parts.upload_id,
+        &parts.name,
+    );
     let reject = |reason: String| async move {
         objects.delete(key).await?;
-        let rejection = Rejection { upload_id: upload_id.clone(), name: name.clone(), reason: reason.clone(), at: now_ms() };
+        let rejection = Rejection {
+            upload_id: upload_id.clone(),
+            name: name.clone(),
+            reason: reason.clone(),
+            at: now_ms(),
+        };
         store.put_rejection(id, generation, &rejection).await?;
         tracing::info!(key, reason = %reason, "upload rejected");
         Ok::<_, StoreError>(Outcome::Rejected(reason))
@@ -78,13 +90,27 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
             return reject("the object name differs from the grant".into()).await;
         }
         if meta.size != grant.size {
-            return reject(format!("{} bytes were uploaded but {} were granted", meta.size, grant.size)).await;
+            return reject(format!(
+                "{} bytes were uploaded but {} were granted",
+                meta.size, grant.size
+            ))
+            .await;
         }
         if meta.size == 0 || meta.size > limits.max_file_size {
-            return reject(format!("{} bytes is outside the file size limit (1 to {})", meta.size, limits.max_file_size)).await;
+            return reject(format!(
+                "{} bytes is outside the file size limit (1 to {})",
+                meta.size, limits.max_file_size
+            ))
+            .await;
         }
-        if !meta.content_type.eq_ignore_ascii_case(&grant.content_type) || !type_accepted(&limits.accepted_file_types, &meta.content_type, name) {
-            return reject(format!("content type {} is not the granted or an accepted type", meta.content_type)).await;
+        if !meta.content_type.eq_ignore_ascii_case(&grant.content_type)
+            || !type_accepted(&limits.accepted_file_types, &meta.content_type, name)
+        {
+            return reject(format!(
+                "content type {} is not the granted or an accepted type",
+                meta.content_type
+            ))
+            .await;
         }
         if let (Some(want), Some(got)) = (&grant.sha256, &meta.sha256)
             && want != got
@@ -92,13 +118,18 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
             return reject("the SHA-256 checksum differs from the grant".into()).await;
         }
         if let Some(current) = &existing
-            && (current.modified, current.upload_id.as_str()) > (meta.last_modified, upload_id.as_str())
+            && (current.modified, current.upload_id.as_str())
+                > (meta.last_modified, upload_id.as_str())
         {
             objects.delete(key).await?;
             return Ok(Outcome::Superseded);
         }
         if existing.is_none() && bucket.file_count.max(0) as u64 >= limits.max_files_per_bucket {
-            return reject(format!("the bucket already holds {} files (the limit)", bucket.file_count)).await;
+            return reject(format!(
+                "the bucket already holds {} files (the limit)",
+                bucket.file_count
+            ))
+            .await;
         }
         // A replaced record's own leftover must go before its key is overwritten.
         if let Some(prev) = existing.as_ref().and_then(|e| e.prev_key.as_ref()) {
@@ -112,12 +143,24 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
             sha256: meta.sha256.clone().or(grant.sha256.clone()),
             modified: meta.last_modified,
             uploaded_by: grant.uploaded_by.clone(),
-            hash: existing.as_ref().map(|e| e.hash.clone()).unwrap_or_else(random_token),
+            hash: existing
+                .as_ref()
+                .map(|e| e.hash.clone())
+                .unwrap_or_else(random_token),
             object_key: key.to_string(),
             upload_id: upload_id.clone(),
             prev_key: existing.as_ref().map(|e| e.object_key.clone()),
         };
-        match store.record_upload(id, generation, &record, existing.as_ref(), limits.max_files_per_bucket).await {
+        match store
+            .record_upload(
+                id,
+                generation,
+                &record,
+                existing.as_ref(),
+                limits.max_files_per_bucket,
+            )
+            .await
+        {
             Ok(()) => {
                 if let Some(prev) = &record.prev_key {
                     objects.delete(prev).await?;
@@ -131,5 +174,7 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
             Err(e) => return Err(e),
         }
     }
-    Err(StoreError::Unavailable(format!("{key}: too many concurrent changes; the event will be retried")))
+    Err(StoreError::Unavailable(format!(
+        "{key}: too many concurrent changes; the event will be retried"
+    )))
 }

@@ -146,13 +146,36 @@ impl Caller {
     }
 
     /// Sends `method path` (path relative to the API base, or an absolute URL).
-    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
-        self.send_bytes(method, path, headers, body.map(|b| b.as_bytes().to_vec()), body.is_some())
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        self.send_bytes(
+            method,
+            path,
+            headers,
+            body.map(|b| b.as_bytes().to_vec()),
+            body.is_some(),
+        )
     }
 
     /// Sends raw bytes; `json` adds `Content-Type: application/json` unless a type is given.
-    pub fn send_bytes(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>, json: bool) -> Reply {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+    pub fn send_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        json: bool,
+    ) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
         let mut req = http::Request::builder().method(method).uri(&url);
         if let Some(t) = &self.token {
             req = req.header("Authorization", format!("Bearer {t}"));
@@ -166,12 +189,25 @@ impl Caller {
             req = req.header("Content-Type", "application/json");
         }
         let req = req.body(body.unwrap_or_default()).unwrap();
-        let mut resp = self.agent.run(req).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let mut resp = self
+            .agent
+            .run(req)
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let bytes = resp.body_mut().with_config().limit(64 * 1024 * 1024).read_to_vec().unwrap_or_default();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        Reply { status, headers, bytes, text }
+        Reply {
+            status,
+            headers,
+            bytes,
+            text,
+        }
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -207,7 +243,6 @@ impl Caller {
     }
 }
 
-
 /// Runs a script of `infra/local/` with the build virtualenv's Python (it has boto3), for tests
 /// that change or poke the deployed stack.
 pub fn local_script(script: &str, args: &[&str]) -> String {
@@ -217,7 +252,11 @@ pub fn local_script(script: &str, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("run {script}: {e}"));
-    assert!(out.status.success(), "{script} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -258,10 +297,20 @@ impl Upload {
         let mut headers: Vec<(String, String)> = self
             .headers()
             .into_iter()
-            .filter(|(k, _)| !overrides.iter().any(|(o, _)| o.eq_ignore_ascii_case(k)) && !k.eq_ignore_ascii_case("content-length"))
+            .filter(|(k, _)| {
+                !overrides.iter().any(|(o, _)| o.eq_ignore_ascii_case(k))
+                    && !k.eq_ignore_ascii_case("content-length")
+            })
             .collect();
-        headers.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        headers.extend(
+            overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         Caller::anonymous().send_bytes("PUT", url, &refs, Some(body.to_vec()), false)
     }
 }
@@ -269,14 +318,25 @@ impl Upload {
 impl Caller {
     /// Asks for upload grants: `files` = [(name, size, content_type)].
     pub fn grant(&self, bucket: &str, files: &[(&str, usize, &str)]) -> Reply {
-        let files: Vec<Value> = files.iter().map(|(n, s, t)| json!({"name": n, "size": s, "content_type": t})).collect();
-        self.post(&format!("/v1/buckets/{bucket}/files"), &json!({"files": files}))
+        let files: Vec<Value> = files
+            .iter()
+            .map(|(n, s, t)| json!({"name": n, "size": s, "content_type": t}))
+            .collect();
+        self.post(
+            &format!("/v1/buckets/{bucket}/files"),
+            &json!({"files": files}),
+        )
     }
 
     /// One grant for `name`, uploaded with `body`, waited for until recorded.
     pub fn upload(&self, bucket: &str, name: &str, body: &[u8], content_type: &str) -> Value {
-        let grant = self.grant(bucket, &[(name, body.len(), content_type)]).expect(201).json();
-        let upload = Upload { grant: grant["data"][0].clone() };
+        let grant = self
+            .grant(bucket, &[(name, body.len(), content_type)])
+            .expect(201)
+            .json();
+        let upload = Upload {
+            grant: grant["data"][0].clone(),
+        };
         upload.put(body, &[]).expect(200);
         let status = self.wait_upload(bucket, &upload.upload_id());
         assert_eq!(status["status"], "recorded", "{status}");
@@ -286,7 +346,11 @@ impl Caller {
     /// Polls the upload's status until it is no longer pending (at most ~20 s).
     pub fn wait_upload(&self, bucket: &str, upload_id: &str) -> Value {
         for _ in 0..200 {
-            let status = self.get(&format!("/v1/buckets/{bucket}/uploads/{upload_id}")).expect(200).json()["data"].clone();
+            let status = self
+                .get(&format!("/v1/buckets/{bucket}/uploads/{upload_id}"))
+                .expect(200)
+                .json()["data"]
+                .clone();
             if status["status"] != "pending" {
                 return status;
             }

@@ -50,11 +50,16 @@ fn new_bucket(owner: &Caller) -> String {
 }
 
 fn grant(caller: &Caller, id: &str, name: &str, size: usize, ct: &str) -> Upload {
-    Upload { grant: caller.grant(id, &[(name, size, ct)]).expect(201).json()["data"][0].clone() }
+    Upload {
+        grant: caller.grant(id, &[(name, size, ct)]).expect(201).json()["data"][0].clone(),
+    }
 }
 
 fn file_names(caller: &Caller, id: &str) -> Vec<String> {
-    caller.get(&format!("/v1/buckets/{id}/files")).expect(200).json()["data"]
+    caller
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect(200)
+        .json()["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -73,12 +78,24 @@ fn both_delete_routes_answer_403_when_api_deletion_is_disabled() {
         let info = alice.get("/v1/").expect(200).json();
         assert_eq!(info["settings"]["api_delete_enabled"], false);
         let err = alice.delete(&path).expect_error(403, 121);
-        assert!(err["message"].as_str().unwrap().contains("disabled"), "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("disabled"),
+            "{err}"
+        );
         let err = alice.delete("/v1/buckets").expect_error(403, 121);
-        assert!(err["message"].as_str().unwrap().contains("disabled"), "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("disabled"),
+            "{err}"
+        );
         // Nothing was deleted; everything else still works.
         alice.get(&path).expect(200);
-        alice.patch(&path, "application/json", &json!({"data": {"still": "here"}})).expect(200);
+        alice
+            .patch(
+                &path,
+                "application/json",
+                &json!({"data": {"still": "here"}}),
+            )
+            .expect(200);
     }
     alice.delete(&path).expect(200);
 }
@@ -92,13 +109,26 @@ fn limits_hold_at_grant_time_and_again_on_the_upload_event() {
     let big = grant(&alice, &id, "big.bin", 50, "application/octet-stream");
     let png = grant(&alice, &id, "pic.png", 4, "image/png");
     let ok = grant(&alice, &id, "ok.txt", 2, "text/plain");
-    let _changed = Changed::to(&["MAX_FILE_SIZE=10", "ACCEPTED_FILE_TYPES=text/*", "MAX_FILES_PER_BUCKET=1"]);
+    let _changed = Changed::to(&[
+        "MAX_FILE_SIZE=10",
+        "ACCEPTED_FILE_TYPES=text/*",
+        "MAX_FILES_PER_BUCKET=1",
+    ]);
     // ... new grants follow the new limits ...
-    let err = alice.grant(&id, &[("x.bin", 11, "text/plain")]).expect_error(413, 107);
+    let err = alice
+        .grant(&id, &[("x.bin", 11, "text/plain")])
+        .expect_error(413, 107);
     assert_eq!(err["details"][0]["name"], "files[0].size");
-    let err = alice.grant(&id, &[("x.png", 1, "image/png")]).expect_error(400, 107);
+    let err = alice
+        .grant(&id, &[("x.png", 1, "image/png")])
+        .expect_error(400, 107);
     assert_eq!(err["details"][0]["name"], "files[0].content_type");
-    let err = alice.grant(&id, &[("a.txt", 1, "text/plain"), ("b.txt", 1, "text/plain")]).expect_error(400, 107);
+    let err = alice
+        .grant(
+            &id,
+            &[("a.txt", 1, "text/plain"), ("b.txt", 1, "text/plain")],
+        )
+        .expect_error(400, 107);
     assert_eq!(err["details"][0]["name"], "files");
     // ... and the old ones are refused by the event function, which deletes the objects.
     big.put(&[7u8; 50], &[]).expect(200);
@@ -107,16 +137,30 @@ fn limits_hold_at_grant_time_and_again_on_the_upload_event() {
         let status = alice.wait_upload(&id, &up.upload_id());
         assert_eq!(status["status"], "rejected", "{status}");
         assert!(status["reason"].as_str().is_some_and(|r| !r.is_empty()));
-        assert_eq!(local_script("object_exists.py", &[up.url().split('?').next().unwrap()]).trim(), "false");
+        assert_eq!(
+            local_script("object_exists.py", &[up.url().split('?').next().unwrap()]).trim(),
+            "false"
+        );
     }
     ok.put(b"ok", &[]).expect(200);
-    assert_eq!(alice.wait_upload(&id, &ok.upload_id())["status"], "recorded");
+    assert_eq!(
+        alice.wait_upload(&id, &ok.upload_id())["status"],
+        "recorded"
+    );
     // The file count limit, with the bucket now full.
-    let err = alice.grant(&id, &[("more.txt", 1, "text/plain")]).expect_error(400, 107);
+    let err = alice
+        .grant(&id, &[("more.txt", 1, "text/plain")])
+        .expect_error(400, 107);
     assert!(err["message"].as_str().unwrap().contains("limit"), "{err}");
     assert_eq!(file_names(&alice, &id), vec!["ok.txt"]);
     let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
-    assert_eq!((b["data"]["file_count"].as_i64(), b["data"]["total_bytes"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(
+        (
+            b["data"]["file_count"].as_i64(),
+            b["data"]["total_bytes"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
 }
 
 #[test]
@@ -125,7 +169,18 @@ fn concurrent_uploads_never_pass_the_file_count_limit() {
     let alice = Caller::user("alice", &["create_buckets"]);
     let id = new_bucket(&alice);
     let grants = alice
-        .grant(&id, &(0..6).map(|i| (["c0.txt", "c1.txt", "c2.txt", "c3.txt", "c4.txt", "c5.txt"][i], 1, "text/plain")).collect::<Vec<_>>())
+        .grant(
+            &id,
+            &(0..6)
+                .map(|i| {
+                    (
+                        ["c0.txt", "c1.txt", "c2.txt", "c3.txt", "c4.txt", "c5.txt"][i],
+                        1,
+                        "text/plain",
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
         .expect(201)
         .json()["data"]
         .as_array()
@@ -139,9 +194,25 @@ fn concurrent_uploads_never_pass_the_file_count_limit() {
             s.spawn(move || up.put(b"x", &[]).expect(200));
         }
     });
-    let statuses: Vec<String> = grants.iter().map(|g| alice.wait_upload(&id, &g.upload_id())["status"].as_str().unwrap().to_string()).collect();
-    assert_eq!(statuses.iter().filter(|s| *s == "recorded").count(), 3, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| *s == "rejected").count(), 3, "{statuses:?}");
+    let statuses: Vec<String> = grants
+        .iter()
+        .map(|g| {
+            alice.wait_upload(&id, &g.upload_id())["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "recorded").count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "rejected").count(),
+        3,
+        "{statuses:?}"
+    );
     assert_eq!(file_names(&alice, &id).len(), 3);
     let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
     assert_eq!(b["data"]["file_count"], 3);

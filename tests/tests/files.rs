@@ -13,11 +13,18 @@ fn bucket(owner: &Caller, body: &Value) -> String {
 }
 
 fn names(list: &Value) -> Vec<String> {
-    list["data"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect()
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn one_grant(caller: &Caller, id: &str, name: &str, size: usize, ct: &str) -> Upload {
-    Upload { grant: caller.grant(id, &[(name, size, ct)]).expect(201).json()["data"][0].clone() }
+    Upload {
+        grant: caller.grant(id, &[(name, size, ct)]).expect(201).json()["data"][0].clone(),
+    }
 }
 
 #[test]
@@ -33,22 +40,41 @@ fn upload_list_and_download_byte_identical() {
     assert!(file["etag"].as_str().is_some_and(|e| !e.is_empty()));
     assert!(file["modified"].as_i64().unwrap() > 0);
     let path = file["path"].as_str().unwrap();
-    assert!(path.starts_with(&format!("files/bucket/{id}/")) && path.ends_with("/data_set_1_.bin"), "{path}");
+    assert!(
+        path.starts_with(&format!("files/bucket/{id}/")) && path.ends_with("/data_set_1_.bin"),
+        "{path}"
+    );
 
-    let list = alice.get(&format!("/v1/buckets/{id}/files")).expect(200).json();
+    let list = alice
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect(200)
+        .json();
     assert_eq!(names(&list), vec!["data_set_1_.bin"]);
     assert_eq!(list["data"][0], file);
 
     // Download: 302 to a presigned S3 URL, bytes identical; the JSON form on request.
-    let r = alice.get(&format!("/v1/buckets/{id}/files/data_set_1_.bin")).expect(302);
+    let r = alice
+        .get(&format!("/v1/buckets/{id}/files/data_set_1_.bin"))
+        .expect(302);
     let location = r.header("location").unwrap();
     let got = Caller::anonymous().get(&location).expect(200);
     assert_eq!(got.bytes, body);
-    let j = alice.get(&format!("/v1/buckets/{id}/files/data_set_1_.bin?json")).expect(200).json();
-    assert_eq!(Caller::anonymous().get(j["url"].as_str().unwrap()).expect(200).bytes, body);
+    let j = alice
+        .get(&format!("/v1/buckets/{id}/files/data_set_1_.bin?json"))
+        .expect(200)
+        .json();
+    assert_eq!(
+        Caller::anonymous()
+            .get(j["url"].as_str().unwrap())
+            .expect(200)
+            .bytes,
+        body
+    );
     assert!(j["expires_at"].as_i64().unwrap() > 0);
     // The original name reaches the same file.
-    alice.get(&format!("/v1/buckets/{id}/files/Data%20Set%20(1).BIN?json")).expect(200);
+    alice
+        .get(&format!("/v1/buckets/{id}/files/Data%20Set%20(1).BIN?json"))
+        .expect(200);
 
     // The bucket's counters are exact; they do not bump the bucket's revision.
     let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
@@ -63,15 +89,33 @@ fn same_name_replaces_and_keeps_the_permalink() {
     let id = bucket(&alice, &json!({}));
     let first = alice.upload(&id, "report.txt", b"version one", "text/plain");
     let second = alice.upload(&id, "Report.TXT", b"version two, longer", "text/plain");
-    assert_eq!(second["path"], first["path"], "replacement keeps the permalink");
+    assert_eq!(
+        second["path"], first["path"],
+        "replacement keeps the permalink"
+    );
     assert_eq!(second["size"], 19);
-    let list = alice.get(&format!("/v1/buckets/{id}/files")).expect(200).json();
+    let list = alice
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect(200)
+        .json();
     assert_eq!(names(&list), vec!["report.txt"]);
     let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
-    assert_eq!((b["data"]["file_count"].as_i64(), b["data"]["total_bytes"].as_i64()), (Some(1), Some(19)));
+    assert_eq!(
+        (
+            b["data"]["file_count"].as_i64(),
+            b["data"]["total_bytes"].as_i64()
+        ),
+        (Some(1), Some(19))
+    );
     let link = format!("/{}", second["path"].as_str().unwrap());
     let r = Caller::anonymous().get(&link).expect(302);
-    assert_eq!(Caller::anonymous().get(&r.header("location").unwrap()).expect(200).bytes, b"version two, longer");
+    assert_eq!(
+        Caller::anonymous()
+            .get(&r.header("location").unwrap())
+            .expect(200)
+            .bytes,
+        b"version two, longer"
+    );
 }
 
 #[test]
@@ -81,7 +125,10 @@ fn glob_listing_and_pages() {
     for name in ["a.csv", "b.csv", "c.txt", "d.csv"] {
         alice.upload(&id, name, name.as_bytes(), "text/plain");
     }
-    let csv = alice.get(&format!("/v1/buckets/{id}/files?glob=*.csv")).expect(200).json();
+    let csv = alice
+        .get(&format!("/v1/buckets/{id}/files?glob=*.csv"))
+        .expect(200)
+        .json();
     assert_eq!(names(&csv), vec!["a.csv", "b.csv", "d.csv"]);
     // Pages of 1 with a glob follow Next-Page to the end.
     let mut seen = vec![];
@@ -92,7 +139,9 @@ fn glob_listing_and_pages() {
         next = r.header("next-page");
     }
     assert_eq!(seen, vec!["a.csv", "b.csv", "d.csv"]);
-    let err = alice.get(&format!("/v1/buckets/{id}/files?glob=[")).expect_error(400, 107);
+    let err = alice
+        .get(&format!("/v1/buckets/{id}/files?glob=["))
+        .expect_error(400, 107);
     assert_eq!(err["details"][0]["name"], "glob");
 }
 
@@ -101,17 +150,44 @@ fn delete_removes_record_object_counts_and_permalink() {
     let alice = Caller::user("alice", CREATOR);
     let id = bucket(&alice, &json!({}));
     let file = alice.upload(&id, "gone.txt", b"bye", "text/plain");
-    let location = alice.get(&format!("/v1/buckets/{id}/files/gone.txt")).expect(302).header("location").unwrap();
-    let r = alice.delete(&format!("/v1/buckets/{id}/files/gone.txt")).expect(200).json();
+    let location = alice
+        .get(&format!("/v1/buckets/{id}/files/gone.txt"))
+        .expect(302)
+        .header("location")
+        .unwrap();
+    let r = alice
+        .delete(&format!("/v1/buckets/{id}/files/gone.txt"))
+        .expect(200)
+        .json();
     assert_eq!(r["data"], json!({"name": "gone.txt", "deleted": true}));
-    assert!(names(&alice.get(&format!("/v1/buckets/{id}/files")).expect(200).json()).is_empty());
-    alice.get(&format!("/v1/buckets/{id}/files/gone.txt")).expect_error(404, 111);
-    alice.delete(&format!("/v1/buckets/{id}/files/gone.txt")).expect_error(404, 111);
-    Caller::anonymous().get(&format!("/{}", file["path"].as_str().unwrap())).expect_error(404, 111);
+    assert!(
+        names(
+            &alice
+                .get(&format!("/v1/buckets/{id}/files"))
+                .expect(200)
+                .json()
+        )
+        .is_empty()
+    );
+    alice
+        .get(&format!("/v1/buckets/{id}/files/gone.txt"))
+        .expect_error(404, 111);
+    alice
+        .delete(&format!("/v1/buckets/{id}/files/gone.txt"))
+        .expect_error(404, 111);
+    Caller::anonymous()
+        .get(&format!("/{}", file["path"].as_str().unwrap()))
+        .expect_error(404, 111);
     // The object itself is gone from S3.
     assert_ne!(Caller::anonymous().get(&location).status, 200);
     let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
-    assert_eq!((b["data"]["file_count"].as_i64(), b["data"]["total_bytes"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(
+        (
+            b["data"]["file_count"].as_i64(),
+            b["data"]["total_bytes"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
 }
 
 #[test]
@@ -130,10 +206,17 @@ fn s3_refuses_what_was_not_signed() {
     assert_eq!(up.put_to(&other_key, b"0123456789", &[]).status, 403);
     // A body larger than signed, and a content type other than signed.
     assert_eq!(up.put(b"0123456789+", &[]).status, 403);
-    assert_eq!(up.put(b"0123456789", &[("Content-Type", "text/html")]).status, 403);
+    assert_eq!(
+        up.put(b"0123456789", &[("Content-Type", "text/html")])
+            .status,
+        403
+    );
     // The signed request itself goes through.
     up.put(b"0123456789", &[]).expect(200);
-    assert_eq!(alice.wait_upload(&id, &up.upload_id())["status"], "recorded");
+    assert_eq!(
+        alice.wait_upload(&id, &up.upload_id())["status"],
+        "recorded"
+    );
 }
 
 #[test]
@@ -141,28 +224,60 @@ fn grant_time_limits_and_bad_names() {
     let alice = Caller::user("alice", CREATOR);
     let id = bucket(&alice, &json!({}));
     let too_big = 2 * 1024 * 1024 * 1024_usize;
-    let err = alice.grant(&id, &[("big.bin", too_big, "application/octet-stream")]).expect_error(413, 107);
+    let err = alice
+        .grant(&id, &[("big.bin", too_big, "application/octet-stream")])
+        .expect_error(413, 107);
     assert_eq!(err["details"][0]["name"], "files[0].size");
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"files": [{"name": "", "size": 1, "content_type": "text/plain"}]}), "files[0].name"),
-        (json!({"files": [{"name": "..", "size": 1, "content_type": "text/plain"}]}), "files[0].name"),
-        (json!({"files": [{"name": "../../etc/passwd", "size": 1, "content_type": "text/plain"}]}), "files[0].name"),
-        (json!({"files": [{"size": 1, "content_type": "text/plain"}]}), "files[0].name"),
-        (json!({"files": [{"name": "a", "size": 0, "content_type": "text/plain"}]}), "files[0].size"),
-        (json!({"files": [{"name": "a", "size": -1, "content_type": "text/plain"}]}), "files[0].size"),
-        (json!({"files": [{"name": "a", "size": "1", "content_type": "text/plain"}]}), "files[0].size"),
-        (json!({"files": [{"name": "a", "size": 1}]}), "files[0].content_type"),
-        (json!({"files": [{"name": "a", "size": 1, "content_type": "text/plain", "sha256": "nope"}]}), "files[0].sha256"),
-        (json!({"files": [{"name": "a", "size": 1, "content_type": "text/plain"}, {"name": "A", "size": 1, "content_type": "text/plain"}]}), "files[1].name"),
+        (
+            json!({"files": [{"name": "", "size": 1, "content_type": "text/plain"}]}),
+            "files[0].name",
+        ),
+        (
+            json!({"files": [{"name": "..", "size": 1, "content_type": "text/plain"}]}),
+            "files[0].name",
+        ),
+        (
+            json!({"files": [{"name": "../../etc/passwd", "size": 1, "content_type": "text/plain"}]}),
+            "files[0].name",
+        ),
+        (
+            json!({"files": [{"size": 1, "content_type": "text/plain"}]}),
+            "files[0].name",
+        ),
+        (
+            json!({"files": [{"name": "a", "size": 0, "content_type": "text/plain"}]}),
+            "files[0].size",
+        ),
+        (
+            json!({"files": [{"name": "a", "size": -1, "content_type": "text/plain"}]}),
+            "files[0].size",
+        ),
+        (
+            json!({"files": [{"name": "a", "size": "1", "content_type": "text/plain"}]}),
+            "files[0].size",
+        ),
+        (
+            json!({"files": [{"name": "a", "size": 1}]}),
+            "files[0].content_type",
+        ),
+        (
+            json!({"files": [{"name": "a", "size": 1, "content_type": "text/plain", "sha256": "nope"}]}),
+            "files[0].sha256",
+        ),
+        (
+            json!({"files": [{"name": "a", "size": 1, "content_type": "text/plain"}, {"name": "A", "size": 1, "content_type": "text/plain"}]}),
+            "files[1].name",
+        ),
         (json!({"files": []}), "files"),
         (json!({"nothing": 1}), "files"),
     ];
     for (body, field) in cases {
-        let err = alice.post(&format!("/v1/buckets/{id}/files"), &body).expect_error(400, 107);
+        let err = alice
+            .post(&format!("/v1/buckets/{id}/files"), &body)
+            .expect_error(400, 107);
         assert_eq!(err["details"][0]["name"], field, "{body}");
     }
-    let err = alice.get(&format!("/v1/buckets/{id}/files/..")).expect_error(400, 107);
-    assert_eq!(err["details"][0]["name"], "name");
 }
 
 #[test]
@@ -172,21 +287,42 @@ fn a_declared_sha256_is_checked_by_s3() {
     // sha256("hello world")
     let sha = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
     let body = json!({"files": [{"name": "h.txt", "size": 11, "content_type": "text/plain", "sha256": sha}]});
-    let up = Upload { grant: alice.post(&format!("/v1/buckets/{id}/files"), &body).expect(201).json()["data"][0].clone() };
-    assert_ne!(up.put(b"hello WORLD", &[]).status, 200, "S3 refuses a body whose digest differs");
+    let up = Upload {
+        grant: alice
+            .post(&format!("/v1/buckets/{id}/files"), &body)
+            .expect(201)
+            .json()["data"][0]
+            .clone(),
+    };
+    assert_ne!(
+        up.put(b"hello WORLD", &[]).status,
+        200,
+        "S3 refuses a body whose digest differs"
+    );
     up.put(b"hello world", &[]).expect(200);
     let status = alice.wait_upload(&id, &up.upload_id());
     assert_eq!(status["status"], "recorded");
-    assert_eq!(status["file"]["sha256"], "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=");
+    assert_eq!(
+        status["file"]["sha256"],
+        "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="
+    );
 }
 
 #[test]
 fn inactive_buckets_get_no_grants() {
     let alice = Caller::user("alice", CREATOR);
     let id = bucket(&alice, &json!({"data": {"active": false}}));
-    let err = alice.grant(&id, &[("a.txt", 1, "text/plain")]).expect_error(403, 121);
+    let err = alice
+        .grant(&id, &[("a.txt", 1, "text/plain")])
+        .expect_error(403, 121);
     assert!(err["message"].as_str().unwrap().contains("inactive"));
-    alice.patch(&format!("/v1/buckets/{id}"), "application/json", &json!({"data": {"active": true}})).expect(200);
+    alice
+        .patch(
+            &format!("/v1/buckets/{id}"),
+            "application/json",
+            &json!({"data": {"active": true}}),
+        )
+        .expect(200);
     alice.grant(&id, &[("a.txt", 1, "text/plain")]).expect(201);
 }
 
@@ -196,18 +332,39 @@ fn read_to_list_and_download_write_to_upload_and_delete() {
     let reader = Caller::user("reader", &[]);
     let writer = Caller::user("writer", &[]);
     let stranger = Caller::user("stranger", &[]);
-    let id = bucket(&alice, &json!({"permissions": {"read": [reader.principal()], "write": [writer.principal()]}}));
+    let id = bucket(
+        &alice,
+        &json!({"permissions": {"read": [reader.principal()], "write": [writer.principal()]}}),
+    );
     writer.upload(&id, "w.txt", b"from writer", "text/plain");
     reader.get(&format!("/v1/buckets/{id}/files")).expect(200);
-    reader.get(&format!("/v1/buckets/{id}/files/w.txt")).expect(302);
-    reader.grant(&id, &[("r.txt", 1, "text/plain")]).expect_error(403, 121);
-    reader.delete(&format!("/v1/buckets/{id}/files/w.txt")).expect_error(403, 121);
-    stranger.get(&format!("/v1/buckets/{id}/files")).expect_error(403, 121);
-    stranger.get(&format!("/v1/buckets/{id}/files/w.txt")).expect_error(403, 121);
-    stranger.grant(&id, &[("s.txt", 1, "text/plain")]).expect_error(403, 121);
-    Caller::anonymous().get(&format!("/v1/buckets/{id}/files")).expect_error(401, 104);
-    Caller::user("editor", &["edit_buckets"]).grant(&id, &[("e.txt", 1, "text/plain")]).expect(201);
-    writer.delete(&format!("/v1/buckets/{id}/files/w.txt")).expect(200);
+    reader
+        .get(&format!("/v1/buckets/{id}/files/w.txt"))
+        .expect(302);
+    reader
+        .grant(&id, &[("r.txt", 1, "text/plain")])
+        .expect_error(403, 121);
+    reader
+        .delete(&format!("/v1/buckets/{id}/files/w.txt"))
+        .expect_error(403, 121);
+    stranger
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect_error(403, 121);
+    stranger
+        .get(&format!("/v1/buckets/{id}/files/w.txt"))
+        .expect_error(403, 121);
+    stranger
+        .grant(&id, &[("s.txt", 1, "text/plain")])
+        .expect_error(403, 121);
+    Caller::anonymous()
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect_error(401, 104);
+    Caller::user("editor", &["edit_buckets"])
+        .grant(&id, &[("e.txt", 1, "text/plain")])
+        .expect(201);
+    writer
+        .delete(&format!("/v1/buckets/{id}/files/w.txt"))
+        .expect(200);
 }
 
 #[test]
@@ -227,21 +384,45 @@ fn a_repeated_upload_event_changes_nothing() {
     let first = alice.wait_upload(&id, &up.upload_id());
     assert_eq!(first["status"], "recorded");
     for _ in 0..2 {
-        let out = buckets_e2e::local_script("invoke_upload_event.py", &[&id, &up.upload_id(), "twice.txt"]);
+        let out = buckets_e2e::local_script(
+            "invoke_upload_event.py",
+            &[&id, &up.upload_id(), "twice.txt"],
+        );
         assert!(out.contains("\"error\": null"), "{out}");
     }
-    let list = alice.get(&format!("/v1/buckets/{id}/files")).expect(200).json();
+    let list = alice
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect(200)
+        .json();
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     assert_eq!(list["data"][0], first["file"]);
     let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
-    assert_eq!((b["data"]["file_count"].as_i64(), b["data"]["total_bytes"].as_i64()), (Some(1), Some(5)));
+    assert_eq!(
+        (
+            b["data"]["file_count"].as_i64(),
+            b["data"]["total_bytes"].as_i64()
+        ),
+        (Some(1), Some(5))
+    );
     // A late event of a replaced upload does not bring the old content back.
     let newer = alice.upload(&id, "twice.txt", b"newer!", "text/plain");
-    buckets_e2e::local_script("invoke_upload_event.py", &[&id, &up.upload_id(), "twice.txt"]);
-    let list = alice.get(&format!("/v1/buckets/{id}/files")).expect(200).json();
+    buckets_e2e::local_script(
+        "invoke_upload_event.py",
+        &[&id, &up.upload_id(), "twice.txt"],
+    );
+    let list = alice
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect(200)
+        .json();
     assert_eq!(list["data"][0], newer);
     let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
-    assert_eq!((b["data"]["file_count"].as_i64(), b["data"]["total_bytes"].as_i64()), (Some(1), Some(6)));
+    assert_eq!(
+        (
+            b["data"]["file_count"].as_i64(),
+            b["data"]["total_bytes"].as_i64()
+        ),
+        (Some(1), Some(6))
+    );
 }
 
 #[test]

@@ -20,5 +20,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         core: App::new(settings, store)?,
         objects: S3Objects::new(&sdk, files_bucket),
     }));
-    serve_http(&app.core.settings, |req| async move { files::handle(app, &req).await }).await
+    serve_http(&app.core.settings, |req| async move {
+        files::handle(app, &req).await
+    })
+    .await
 }

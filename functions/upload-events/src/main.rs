@@ -14,7 +14,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let files_bucket = std::env::var("FILES_BUCKET").map_err(|_| "FILES_BUCKET is not set")?;
     let sdk = sdk_config().await;
-    let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)));
+    let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table,
+    )));
     let objects: &'static S3Objects = Box::leak(Box::new(S3Objects::new(&sdk, files_bucket)));
     let limits: &'static _ = Box::leak(Box::new(settings.upload));
     serve_s3_events(|key| async move { uploads::process(store, objects, limits, &key).await }).await

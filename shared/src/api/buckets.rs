@@ -442,7 +442,10 @@ async fn delete_all<S: BucketStore>(
     }
     let mut resp = Response::json(200, json!({"data": tombstones}));
     if has_more && let Some(last) = after {
-        resp = resp.with_header("Next-Page", next_page_links(req, "/v1/buckets", &[], page.limit, &last).0);
+        resp = resp.with_header(
+            "Next-Page",
+            next_page_links(req, "/v1/buckets", &[], page.limit, &last).0,
+        );
     }
     Ok(resp)
 }

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use crate::domain::access::Identity;
 use crate::domain::bucket::Bucket;
-use crate::domain::files::{self, FileRecord, Grant, glob_matcher, normalize_name, object_key, random_token};
+use crate::domain::files::{
+    self, FileRecord, Grant, glob_matcher, normalize_name, object_key, random_token,
+};
 use crate::domain::ids;
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, Location};
@@ -28,30 +30,49 @@ pub struct FilesApp<S, O> {
 }
 
 /// Answers any request that reaches the files function.
-pub async fn handle<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request) -> Response {
+pub async fn handle<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+) -> Response {
     match route(app, req).await {
         Ok(resp) => resp,
         Err(err) => err.into(),
     }
 }
 
-async fn route<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request) -> Result<Response, ApiError> {
+async fn route<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let segments = req.segments();
     match (segments.as_slice(), &req.method) {
         (["v1", "buckets", id, "files"], &Method::GET) => list(app, req, id).await,
         (["v1", "buckets", id, "files"], &Method::POST) => grant(app, req, id).await,
         (["v1", "buckets", id, "files", name], &Method::GET) => download(app, req, id, name).await,
         (["v1", "buckets", id, "files", name], &Method::DELETE) => delete(app, req, id, name).await,
-        (["v1", "buckets", id, "uploads", upload_id], &Method::GET) => upload_status(app, req, id, upload_id).await,
-        (["files", "bucket", id, hash, filename], &Method::GET) => permalink(app, req, id, hash, filename).await,
-        (["v1", "buckets", _, "files"] | ["v1", "buckets", _, "files", _] | ["v1", "buckets", _, "uploads", _], m)
+        (["v1", "buckets", id, "uploads", upload_id], &Method::GET) => {
+            upload_status(app, req, id, upload_id).await
+        }
+        (["files", "bucket", id, hash, filename], &Method::GET) => {
+            permalink(app, req, id, hash, filename).await
+        }
+        (
+            ["v1", "buckets", _, "files"]
+            | ["v1", "buckets", _, "files", _]
+            | ["v1", "buckets", _, "uploads", _],
+            m,
+        )
         | (["files", "bucket", _, _, _], m) => Err(ApiError::method_not_allowed(m.as_str())),
         _ => Err(ApiError::no_route()),
     }
 }
 
 /// The bucket a file route names, for a caller who may read it (`default` created on first use).
-async fn bucket_for<S: BucketStore>(app: &App<S>, identity: &Identity, segment: &str) -> Result<Bucket, ApiError> {
+async fn bucket_for<S: BucketStore>(
+    app: &App<S>,
+    identity: &Identity,
+    segment: &str,
+) -> Result<Bucket, ApiError> {
     let id = app.resolve_id(segment, identity)?;
     if segment == ids::DEFAULT_ALIAS {
         app.ensure_default(identity).await?;
@@ -62,15 +83,26 @@ async fn bucket_for<S: BucketStore>(app: &App<S>, identity: &Identity, segment: 
 /// A file name from the path: percent-decoded, then normalized as on upload.
 fn name_from_path(segment: &str) -> Result<String, ApiError> {
     let decoded = percent_decode_str(segment).decode_utf8_lossy();
-    normalize_name(&decoded, "name").map_err(|e| ApiError { details: Some(json!([{"location": "path", "name": "name", "description": e.message}])), ..e })
+    normalize_name(&decoded, "name").map_err(|e| ApiError {
+        details: Some(json!([{"location": "path", "name": "name", "description": e.message}])),
+        ..e
+    })
 }
 
 fn wants_json(req: &Request) -> bool {
     req.query_param("json").is_some()
-        || req.header("accept").ok().flatten().is_some_and(|a| a.contains("application/json"))
+        || req
+            .header("accept")
+            .ok()
+            .flatten()
+            .is_some_and(|a| a.contains("application/json"))
 }
 
-async fn list<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request, segment: &str) -> Result<Response, ApiError> {
+async fn list<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+    segment: &str,
+) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
     let bucket = bucket_for(&app.core, &identity, segment).await?;
     let page = page_request(req)?;
@@ -81,10 +113,24 @@ async fn list<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, 
     let mut after = page.after.clone();
     let mut has_more = true;
     while out.len() < page.limit && has_more {
-        let chunk = app.core.store.list_files(&bucket.id, &bucket.generation, after.as_deref(), page.limit + 1 - out.len()).await?;
+        let chunk = app
+            .core
+            .store
+            .list_files(
+                &bucket.id,
+                &bucket.generation,
+                after.as_deref(),
+                page.limit + 1 - out.len(),
+            )
+            .await?;
         has_more = chunk.has_more;
         after = chunk.files.last().map(|f| f.name.clone()).or(after);
-        out.extend(chunk.files.into_iter().filter(|f| matcher.is_match(&f.name)));
+        out.extend(
+            chunk
+                .files
+                .into_iter()
+                .filter(|f| matcher.is_match(&f.name)),
+        );
     }
     if out.len() > page.limit {
         out.truncate(page.limit);
@@ -95,7 +141,10 @@ async fn list<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, 
     let mut resp_headers = vec![];
     if has_more && let Some(last) = out.last().map(|f| f.name.clone()).or(after) {
         let path = format!("/v1/buckets/{segment}/files");
-        let extra: Vec<(&str, &str)> = glob.as_deref().map(|g| vec![("glob", g)]).unwrap_or_default();
+        let extra: Vec<(&str, &str)> = glob
+            .as_deref()
+            .map(|g| vec![("glob", g)])
+            .unwrap_or_default();
         let (absolute, relative) = next_page_links(req, &path, &extra, page.limit, &last);
         body["next_uri"] = json!(relative);
         resp_headers.push(("Next-Page".to_string(), absolute));
@@ -106,44 +155,83 @@ async fn list<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, 
 }
 
 /// Parses and checks `{"files": [{name, size, content_type, sha256?}]}` against the limits.
-pub fn parse_wanted_files(value: Option<&Value>, limits: &crate::config::UploadSettings) -> Result<Vec<WantedFile>, ApiError> {
+pub fn parse_wanted_files(
+    value: Option<&Value>,
+    limits: &crate::config::UploadSettings,
+) -> Result<Vec<WantedFile>, ApiError> {
     let Some(Value::Array(items)) = value else {
-        return Err(ApiError::invalid(Location::Body, "files", "must be a list of {name, size, content_type}"));
+        return Err(ApiError::invalid(
+            Location::Body,
+            "files",
+            "must be a list of {name, size, content_type}",
+        ));
     };
     if items.is_empty() || items.len() > MAX_FILES_PER_REQUEST {
-        return Err(ApiError::invalid(Location::Body, "files", format!("must hold 1 to {MAX_FILES_PER_REQUEST} files")));
+        return Err(ApiError::invalid(
+            Location::Body,
+            "files",
+            format!("must hold 1 to {MAX_FILES_PER_REQUEST} files"),
+        ));
     }
     let mut out: Vec<WantedFile> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let field = format!("files[{i}]");
         let Value::Object(obj) = item else {
-            return Err(ApiError::invalid(Location::Body, &field, "must be an object"));
+            return Err(ApiError::invalid(
+                Location::Body,
+                &field,
+                "must be an object",
+            ));
         };
-        let original = obj
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(Location::Body, &format!("{field}.name"), "must be a string"))?;
+        let original = obj.get("name").and_then(Value::as_str).ok_or_else(|| {
+            ApiError::invalid(Location::Body, &format!("{field}.name"), "must be a string")
+        })?;
         let name = normalize_name(original, &format!("{field}.name"))?;
-        let size = obj
-            .get("size")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| ApiError::invalid(Location::Body, &format!("{field}.size"), "must be a whole number of bytes"))?;
+        let size = obj.get("size").and_then(Value::as_u64).ok_or_else(|| {
+            ApiError::invalid(
+                Location::Body,
+                &format!("{field}.size"),
+                "must be a whole number of bytes",
+            )
+        })?;
         let content_type = obj
             .get("content_type")
             .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(Location::Body, &format!("{field}.content_type"), "must be a string"))?
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    Location::Body,
+                    &format!("{field}.content_type"),
+                    "must be a string",
+                )
+            })?
             .trim()
             .to_string();
         let sha256 = match obj.get("sha256") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(files::sha256_base64(s, &format!("{field}.sha256"))?),
-            Some(_) => return Err(ApiError::invalid(Location::Body, &format!("{field}.sha256"), "must be a string")),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    Location::Body,
+                    &format!("{field}.sha256"),
+                    "must be a string",
+                ));
+            }
         };
         files::check_file(limits, &name, size, &content_type, &field)?;
         if out.iter().any(|w| w.name == name) {
-            return Err(ApiError::invalid(Location::Body, &format!("{field}.name"), format!("{name} is named twice in this request")));
+            return Err(ApiError::invalid(
+                Location::Body,
+                &format!("{field}.name"),
+                format!("{name} is named twice in this request"),
+            ));
         }
-        out.push(WantedFile { original: original.to_string(), name, size, content_type, sha256 });
+        out.push(WantedFile {
+            original: original.to_string(),
+            name,
+            size,
+            content_type,
+            sha256,
+        });
     }
     Ok(out)
 }
@@ -167,11 +255,17 @@ pub async fn issue_grants<S: BucketStore + FileStore, O: ObjectStore>(
     wanted: &[WantedFile],
 ) -> Result<Vec<Value>, ApiError> {
     if !bucket.is_active() {
-        return Err(ApiError::forbidden("This bucket is inactive (active: false): it accepts no uploads."));
+        return Err(ApiError::forbidden(
+            "This bucket is inactive (active: false): it accepts no uploads.",
+        ));
     }
     let limits = &app.core.settings.upload;
     let names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
-    let existing = app.core.store.existing_names(&bucket.id, &bucket.generation, &names).await?;
+    let existing = app
+        .core
+        .store
+        .existing_names(&bucket.id, &bucket.generation, &names)
+        .await?;
     let new_count = names.iter().filter(|n| !existing.contains(n)).count() as u64;
     if bucket.file_count.max(0) as u64 + new_count > limits.max_files_per_bucket {
         return Err(ApiError::invalid(
@@ -185,7 +279,9 @@ pub async fn issue_grants<S: BucketStore + FileStore, O: ObjectStore>(
     }
     let now = now_ms();
     let ttl = app.core.settings.upload_url_ttl_secs;
-    let uploaded_by = identity.user_principal().unwrap_or_else(|| "system.Everyone".into());
+    let uploaded_by = identity
+        .user_principal()
+        .unwrap_or_else(|| "system.Everyone".into());
     let grants: Vec<Grant> = wanted
         .iter()
         .map(|w| Grant {
@@ -199,15 +295,28 @@ pub async fn issue_grants<S: BucketStore + FileStore, O: ObjectStore>(
             recorded: false,
         })
         .collect();
-    app.core.store.put_grants(&bucket.id, &bucket.generation, &grants).await?;
+    app.core
+        .store
+        .put_grants(&bucket.id, &bucket.generation, &grants)
+        .await?;
     let mut out = Vec::with_capacity(grants.len());
     for (g, w) in grants.iter().zip(wanted) {
         let key = object_key(&bucket.id, &bucket.generation, &g.upload_id, &g.name);
         let presigned = app
             .objects
-            .presign_put(&PutSpec { key: &key, size: g.size, content_type: &g.content_type, sha256_base64: g.sha256.as_deref(), expires_in_secs: ttl })
+            .presign_put(&PutSpec {
+                key: &key,
+                size: g.size,
+                content_type: &g.content_type,
+                sha256_base64: g.sha256.as_deref(),
+                expires_in_secs: ttl,
+            })
             .await?;
-        let headers: serde_json::Map<String, Value> = presigned.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let headers: serde_json::Map<String, Value> = presigned
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         out.push(json!({
             "name": g.name,
             "original_name": w.original,
@@ -221,9 +330,15 @@ pub async fn issue_grants<S: BucketStore + FileStore, O: ObjectStore>(
     Ok(out)
 }
 
-async fn grant<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request, segment: &str) -> Result<Response, ApiError> {
+async fn grant<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+    segment: &str,
+) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
-    let body = req.json_body()?.ok_or_else(|| ApiError::invalid(Location::Body, "files", "is required"))?;
+    let body = req
+        .json_body()?
+        .ok_or_else(|| ApiError::invalid(Location::Body, "files", "is required"))?;
     let bucket = bucket_for(&app.core, &identity, segment).await?;
     if !identity.may_write(&bucket.permissions) {
         return Err(deny(&identity));
@@ -233,7 +348,12 @@ async fn grant<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>,
     Ok(Response::json(201, json!({"data": grants})))
 }
 
-async fn download<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request, segment: &str, raw_name: &str) -> Result<Response, ApiError> {
+async fn download<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+    segment: &str,
+    raw_name: &str,
+) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
     let bucket = bucket_for(&app.core, &identity, segment).await?;
     let name = name_from_path(raw_name)?;
@@ -246,18 +366,33 @@ async fn download<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, 
     redirect_to_object(app, req, &record).await
 }
 
-async fn redirect_to_object<S, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request, record: &FileRecord) -> Result<Response, ApiError> {
+async fn redirect_to_object<S, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+    record: &FileRecord,
+) -> Result<Response, ApiError> {
     let ttl = app.core.settings.download_url_ttl_secs;
-    let presigned = app.objects.presign_get(&record.object_key, &record.name, ttl).await?;
+    let presigned = app
+        .objects
+        .presign_get(&record.object_key, &record.name, ttl)
+        .await?;
     let expires_at = now_ms() + (ttl as i64) * 1000;
     if wants_json(req) {
-        Ok(Response::json(200, json!({"url": presigned.url, "expires_at": expires_at})))
+        Ok(Response::json(
+            200,
+            json!({"url": presigned.url, "expires_at": expires_at}),
+        ))
     } else {
         Ok(Response::redirect(302, presigned.url).with_header("Cache-Control", "no-store"))
     }
 }
 
-async fn delete<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request, segment: &str, raw_name: &str) -> Result<Response, ApiError> {
+async fn delete<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+    segment: &str,
+    raw_name: &str,
+) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
     let bucket = bucket_for(&app.core, &identity, segment).await?;
     if !identity.may_write(&bucket.permissions) {
@@ -265,39 +400,71 @@ async fn delete<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>
     }
     let name = name_from_path(raw_name)?;
     for _ in 0..WRITE_ATTEMPTS {
-        let Some(record) = app.core.store.get_file(&bucket.id, &bucket.generation, &name).await? else {
+        let Some(record) = app
+            .core
+            .store
+            .get_file(&bucket.id, &bucket.generation, &name)
+            .await?
+        else {
             return Err(ApiError::not_found("file", &name));
         };
-        match app.core.store.delete_file(&bucket.id, &bucket.generation, &record).await {
+        match app
+            .core
+            .store
+            .delete_file(&bucket.id, &bucket.generation, &record)
+            .await
+        {
             Ok(()) => {
                 // The record is gone first: a crash here leaves an object no record points to,
                 // which the bucket's cascade (same prefix) removes at the latest.
                 for key in std::iter::once(&record.object_key).chain(record.prev_key.as_ref()) {
                     app.objects.delete(key).await?;
                 }
-                return Ok(Response::json(200, json!({"data": {"name": name, "deleted": true}})));
+                return Ok(Response::json(
+                    200,
+                    json!({"data": {"name": name, "deleted": true}}),
+                ));
             }
             // Replaced meanwhile: delete what is there now.
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict("The file is being written concurrently; retry"))
+    Err(ApiError::conflict(
+        "The file is being written concurrently; retry",
+    ))
 }
 
-async fn upload_status<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request, segment: &str, upload_id: &str) -> Result<Response, ApiError> {
+async fn upload_status<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+    segment: &str,
+    upload_id: &str,
+) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
     let bucket = bucket_for(&app.core, &identity, segment).await?;
     if upload_id.len() != 32 || !upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::invalid(Location::Path, "upload_id", "is not an upload id"));
+        return Err(ApiError::invalid(
+            Location::Path,
+            "upload_id",
+            "is not an upload id",
+        ));
     }
     let store = &app.core.store;
-    let status = if let Some(r) = store.get_rejection(&bucket.id, &bucket.generation, upload_id).await? {
+    let status = if let Some(r) = store
+        .get_rejection(&bucket.id, &bucket.generation, upload_id)
+        .await?
+    {
         json!({"upload_id": upload_id, "status": "rejected", "name": r.name, "reason": r.reason, "at": r.at})
-    } else if let Some(g) = store.get_grant(&bucket.id, &bucket.generation, upload_id).await? {
+    } else if let Some(g) = store
+        .get_grant(&bucket.id, &bucket.generation, upload_id)
+        .await?
+    {
         if g.recorded {
             // Recorded; the file may since have been replaced by a later upload of its name.
-            let current = store.get_file(&bucket.id, &bucket.generation, &g.name).await?;
+            let current = store
+                .get_file(&bucket.id, &bucket.generation, &g.name)
+                .await?;
             match current {
                 Some(f) if f.upload_id == upload_id => {
                     json!({"upload_id": upload_id, "status": "recorded", "name": g.name, "file": f.to_json(&bucket.id)})
@@ -315,7 +482,13 @@ async fn upload_status<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesAp
     Ok(Response::json(200, json!({"data": status})))
 }
 
-async fn permalink<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S, O>, req: &Request, id: &str, hash: &str, filename: &str) -> Result<Response, ApiError> {
+async fn permalink<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    req: &Request,
+    id: &str,
+    hash: &str,
+    filename: &str,
+) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
     if ids::id_problem(id).is_some() {
         return Err(ApiError::not_found("file", filename));
@@ -323,10 +496,19 @@ async fn permalink<S: BucketStore + FileStore, O: ObjectStore>(app: &FilesApp<S,
     let bucket = if app.core.settings.permalink_requires_read {
         app.core.readable_bucket(id, &identity).await?
     } else {
-        app.core.store.get(id).await?.ok_or_else(|| ApiError::not_found("file", filename))?
+        app.core
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("file", filename))?
     };
     let name = name_from_path(filename)?;
-    match app.core.store.get_file(&bucket.id, &bucket.generation, &name).await? {
+    match app
+        .core
+        .store
+        .get_file(&bucket.id, &bucket.generation, &name)
+        .await?
+    {
         Some(record) if record.hash == hash => redirect_to_object(app, req, &record).await,
         _ => Err(ApiError::not_found("file", &name)),
     }

@@ -8,15 +8,26 @@ use super::request::Request;
 
 /// `(absolute, relative)` links to the page after `last_key` of `path`, carrying `extra` query
 /// pairs (such as `glob`).
-pub fn next_page_links(req: &Request, path: &str, extra: &[(&str, &str)], limit: usize, last_key: &str) -> (String, String) {
+pub fn next_page_links(
+    req: &Request,
+    path: &str,
+    extra: &[(&str, &str)],
+    limit: usize,
+    last_key: &str,
+) -> (String, String) {
     let token = pagination::encode_token(last_key, now_ms());
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in extra {
         query.append_pair(k, v);
     }
-    query.append_pair("_limit", &limit.to_string()).append_pair("_token", &token);
+    query
+        .append_pair("_limit", &limit.to_string())
+        .append_pair("_token", &token);
     let path_and_query = format!("{}{path}?{}", req.base_path(), query.finish());
-    let host = req.base_url.strip_suffix(req.base_path()).unwrap_or(&req.base_url);
+    let host = req
+        .base_url
+        .strip_suffix(req.base_path())
+        .unwrap_or(&req.base_url);
     (format!("{host}{path_and_query}"), path_and_query)
 }
 
@@ -39,8 +50,17 @@ mod tests {
     #[test]
     fn links_keep_the_base_path_and_extra_query() {
         let req = test_request(Method::GET, "/v1/buckets/b/files", "");
-        let (abs, rel) = next_page_links(&req, "/v1/buckets/b/files", &[("glob", "*.csv")], 5, "a.csv");
-        assert!(rel.starts_with("/_aws/execute-api/abc/v1/buckets/b/files?glob=*.csv&_limit=5&_token="), "{rel}");
+        let (abs, rel) = next_page_links(
+            &req,
+            "/v1/buckets/b/files",
+            &[("glob", "*.csv")],
+            5,
+            "a.csv",
+        );
+        assert!(
+            rel.starts_with("/_aws/execute-api/abc/v1/buckets/b/files?glob=*.csv&_limit=5&_token="),
+            "{rel}"
+        );
         assert_eq!(abs, format!("http://127.0.0.1:4566{rel}"));
     }
 }

@@ -114,20 +114,26 @@ where
     use aws_lambda_events::event::s3::S3Event;
     use lambda_runtime::LambdaEvent;
     let handler = &handler;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<S3Event>| async move {
-        for record in event.payload.records {
-            let Some(raw) = record.s3.object.key else { continue };
-            // Keys in S3 events are URL-encoded, with '+' for spaces.
-            let key = percent_encoding::percent_decode_str(&raw.replace('+', " ")).decode_utf8_lossy().into_owned();
-            match handler(key.clone()).await {
-                Ok(outcome) => tracing::info!(key, ?outcome, "upload event processed"),
-                Err(e) => {
-                    tracing::error!(key, error = ?e, "upload event failed; it will be retried");
-                    return Err(Error::from(format!("processing {key} failed: {e:?}")));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<S3Event>| async move {
+            for record in event.payload.records {
+                let Some(raw) = record.s3.object.key else {
+                    continue;
+                };
+                // Keys in S3 events are URL-encoded, with '+' for spaces.
+                let key = percent_encoding::percent_decode_str(&raw.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned();
+                match handler(key.clone()).await {
+                    Ok(outcome) => tracing::info!(key, ?outcome, "upload event processed"),
+                    Err(e) => {
+                        tracing::error!(key, error = ?e, "upload event failed; it will be retried");
+                        return Err(Error::from(format!("processing {key} failed: {e:?}")));
+                    }
                 }
             }
-        }
-        Ok::<(), Error>(())
-    }))
+            Ok::<(), Error>(())
+        },
+    ))
     .await
 }

@@ -27,26 +27,42 @@ impl S3Objects {
             .force_path_style(custom_endpoint)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .build();
-        S3Objects { client: Client::from_conf(config), bucket }
+        S3Objects {
+            client: Client::from_conf(config),
+            bucket,
+        }
     }
 }
 
 fn presign_config(expires_in_secs: u64) -> Result<PresigningConfig, StoreError> {
-    PresigningConfig::expires_in(Duration::from_secs(expires_in_secs)).map_err(|e| StoreError::Other(format!("presigning config: {e}")))
+    PresigningConfig::expires_in(Duration::from_secs(expires_in_secs))
+        .map_err(|e| StoreError::Other(format!("presigning config: {e}")))
 }
 
 fn presigned(p: PresignedRequest) -> Presigned {
     Presigned {
         method: p.method().to_string(),
         url: p.uri().to_string(),
-        headers: p.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        headers: p
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
-fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> StoreError {
+fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    err: SdkError<E, R>,
+) -> StoreError {
     match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => StoreError::Unavailable(format!("{err:?}")),
-        SdkError::ServiceError(e) if matches!(e.err().code(), Some("SlowDown" | "ServiceUnavailable" | "InternalError")) => {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("{err:?}"))
+        }
+        SdkError::ServiceError(e)
+            if matches!(
+                e.err().code(),
+                Some("SlowDown" | "ServiceUnavailable" | "InternalError")
+            ) =>
+        {
             StoreError::Unavailable(format!("{err:?}"))
         }
         _ => StoreError::Other(format!("{err:?}")),
@@ -69,7 +85,12 @@ impl ObjectStore for S3Objects {
         Ok(presigned(request))
     }
 
-    async fn presign_get(&self, key: &str, filename: &str, expires_in_secs: u64) -> Result<Presigned, StoreError> {
+    async fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        expires_in_secs: u64,
+    ) -> Result<Presigned, StoreError> {
         let request = self
             .client
             .get_object()
@@ -83,14 +104,31 @@ impl ObjectStore for S3Objects {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
-        let result = self.client.head_object().bucket(&self.bucket).key(key).checksum_mode(ChecksumMode::Enabled).send().await;
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await;
         match result {
             Ok(out) => Ok(Some(ObjectMeta {
                 size: out.content_length().unwrap_or(0).max(0) as u64,
-                content_type: out.content_type().unwrap_or("application/octet-stream").to_string(),
-                etag: out.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+                content_type: out
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_string(),
+                etag: out
+                    .e_tag()
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_string(),
                 sha256: out.checksum_sha256().map(str::to_string),
-                last_modified: out.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0),
+                last_modified: out
+                    .last_modified()
+                    .and_then(|t| t.to_millis().ok())
+                    .unwrap_or(0),
             })),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
             Err(e) => Err(classify(e)),
@@ -98,7 +136,13 @@ impl ObjectStore for S3Objects {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(classify)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(classify)?;
         Ok(())
     }
 }

@@ -196,7 +196,12 @@ pub fn parse_object_key(key: &str) -> Option<ObjectKey> {
     if [b, g, u, n].iter().any(|p| p.is_empty()) || n.contains('/') {
         return None;
     }
-    Some(ObjectKey { bucket_id: b.into(), generation: g.into(), upload_id: u.into(), name: n.into() })
+    Some(ObjectKey {
+        bucket_id: b.into(),
+        generation: g.into(),
+        upload_id: u.into(),
+        name: n.into(),
+    })
 }
 
 /// 128 random bits, hex: upload ids and permalink hashes (unguessable).
@@ -211,7 +216,13 @@ pub fn random_token() -> String {
 pub fn sha256_base64(value: &str, field: &str) -> Result<String, ApiError> {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
-    let bad = || ApiError::invalid(Location::Body, field, "must be a SHA-256 digest, base64 or hex");
+    let bad = || {
+        ApiError::invalid(
+            Location::Body,
+            field,
+            "must be a SHA-256 digest, base64 or hex",
+        )
+    };
     if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
         let bytes = hex::decode(value).map_err(|_| bad())?;
         return Ok(STANDARD.encode(bytes));
@@ -229,7 +240,13 @@ pub fn glob_matcher(glob: Option<&str>) -> Result<globset::GlobMatcher, ApiError
         .literal_separator(false)
         .build()
         .map(|g| g.compile_matcher())
-        .map_err(|e| ApiError::invalid(Location::Querystring, "glob", format!("is not a valid glob: {e}")))
+        .map_err(|e| {
+            ApiError::invalid(
+                Location::Querystring,
+                "glob",
+                format!("is not a valid glob: {e}"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -239,9 +256,21 @@ mod tests {
         let key = object_key("b1", "g1", "u1", "a.txt");
         assert_eq!(
             parse_object_key(&key),
-            Some(ObjectKey { bucket_id: "b1".into(), generation: "g1".into(), upload_id: "u1".into(), name: "a.txt".into() })
+            Some(ObjectKey {
+                bucket_id: "b1".into(),
+                generation: "g1".into(),
+                upload_id: "u1".into(),
+                name: "a.txt".into()
+            })
         );
-        for bad in ["", "b1", "b1/g1/u1", "b1/g1/u1/", "b1//u1/a", "b1/g1/u1/a/b"] {
+        for bad in [
+            "",
+            "b1",
+            "b1/g1/u1",
+            "b1/g1/u1/",
+            "b1//u1/a",
+            "b1/g1/u1/a/b",
+        ] {
             assert_eq!(parse_object_key(bad), None, "{bad}");
         }
     }
@@ -260,15 +289,28 @@ mod tests {
         assert!(glob_matcher(None).unwrap().is_match("anything.bin"));
         let csv = glob_matcher(Some("*.csv")).unwrap();
         assert!(csv.is_match("a.csv") && !csv.is_match("a.txt"));
-        assert!(glob_matcher(Some("report-{a,b}.txt")).unwrap().is_match("report-b.txt"));
+        assert!(
+            glob_matcher(Some("report-{a,b}.txt"))
+                .unwrap()
+                .is_match("report-b.txt")
+        );
         assert_eq!(glob_matcher(Some("[")).unwrap_err().code, 400);
     }
 
     #[test]
     fn record_json_has_the_permalink_path() {
         let r = FileRecord {
-            name: "a.csv".into(), size: 3, content_type: "text/csv".into(), etag: "e".into(), sha256: None,
-            modified: 1, uploaded_by: "user:a".into(), hash: "h".into(), object_key: "k".into(), upload_id: "u".into(), prev_key: None,
+            name: "a.csv".into(),
+            size: 3,
+            content_type: "text/csv".into(),
+            etag: "e".into(),
+            sha256: None,
+            modified: 1,
+            uploaded_by: "user:a".into(),
+            hash: "h".into(),
+            object_key: "k".into(),
+            upload_id: "u".into(),
+            prev_key: None,
         };
         let v = r.to_json("b1");
         assert_eq!(v["path"], "files/bucket/b1/h/a.csv");

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update, Delete};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
 
 use super::{DynamoStore, Item, classify, n, s};
 use crate::domain::files::{FileRecord, Grant};
@@ -19,7 +21,10 @@ const GRANT_KEEP_SECS: i64 = 7 * 24 * 3600;
 const REJECTION_KEEP_SECS: i64 = 30 * 24 * 3600;
 
 fn key(prefix: &str, id: &str, generation: &str, sk: &str) -> Item {
-    HashMap::from([("pk".into(), s(format!("{prefix}#{id}#{generation}"))), ("sk".into(), s(sk))])
+    HashMap::from([
+        ("pk".into(), s(format!("{prefix}#{id}#{generation}"))),
+        ("sk".into(), s(sk)),
+    ])
 }
 
 fn text(item: &Item, k: &str) -> Option<String> {
@@ -118,11 +123,26 @@ impl DynamoStore {
 }
 
 impl FileStore for DynamoStore {
-    async fn get_file(&self, id: &str, generation: &str, name: &str) -> Result<Option<FileRecord>, StoreError> {
-        self.get_item(key("F", id, generation, name)).await?.as_ref().map(record_from).transpose()
+    async fn get_file(
+        &self,
+        id: &str,
+        generation: &str,
+        name: &str,
+    ) -> Result<Option<FileRecord>, StoreError> {
+        self.get_item(key("F", id, generation, name))
+            .await?
+            .as_ref()
+            .map(record_from)
+            .transpose()
     }
 
-    async fn list_files(&self, id: &str, generation: &str, after: Option<&str>, limit: usize) -> Result<FilePage, StoreError> {
+    async fn list_files(
+        &self,
+        id: &str,
+        generation: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<FilePage, StoreError> {
         let mut q = self
             .client
             .query()
@@ -131,21 +151,35 @@ impl FileStore for DynamoStore {
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
             .expression_attribute_values(":pk", s(format!("F#{id}#{generation}")));
         q = match after {
-            Some(after) => q.key_condition_expression("pk = :pk AND sk > :after").expression_attribute_values(":after", s(after)),
+            Some(after) => q
+                .key_condition_expression("pk = :pk AND sk > :after")
+                .expression_attribute_values(":after", s(after)),
             None => q.key_condition_expression("pk = :pk"),
         };
         let out = q.send().await.map_err(classify)?;
-        let mut files = out.items().iter().map(record_from).collect::<Result<Vec<_>, _>>()?;
+        let mut files = out
+            .items()
+            .iter()
+            .map(record_from)
+            .collect::<Result<Vec<_>, _>>()?;
         let cut_short = out.last_evaluated_key().is_some() && files.len() <= limit;
         let has_more = files.len() > limit || cut_short;
         files.truncate(limit);
         Ok(FilePage { files, has_more })
     }
 
-    async fn existing_names(&self, id: &str, generation: &str, names: &[String]) -> Result<Vec<String>, StoreError> {
+    async fn existing_names(
+        &self,
+        id: &str,
+        generation: &str,
+        names: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         let mut found = Vec::new();
         for chunk in names.chunks(100) {
-            let mut keys: Vec<Item> = chunk.iter().map(|name| key("F", id, generation, name)).collect();
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|name| key("F", id, generation, name))
+                .collect();
             let mut attempt = 0u32;
             while !keys.is_empty() {
                 let request = KeysAndAttributes::builder()
@@ -154,49 +188,93 @@ impl FileStore for DynamoStore {
                     .projection_expression("sk")
                     .build()
                     .expect("keys set");
-                let out = self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(classify)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(classify)?;
                 if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
                     found.extend(items.iter().filter_map(|i| text(i, "sk")));
                 }
-                keys = out.unprocessed_keys().and_then(|u| u.get(&self.table)).map(|k| k.keys().to_vec()).unwrap_or_default();
+                keys = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
                 attempt += 1;
                 if !keys.is_empty() {
                     if attempt > 8 {
-                        return Err(StoreError::Unavailable("BatchGetItem kept returning unprocessed keys".into()));
+                        return Err(StoreError::Unavailable(
+                            "BatchGetItem kept returning unprocessed keys".into(),
+                        ));
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(6))).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(6)))
+                        .await;
                 }
             }
         }
         Ok(found)
     }
 
-    async fn put_grants(&self, id: &str, generation: &str, grants: &[Grant]) -> Result<(), StoreError> {
+    async fn put_grants(
+        &self,
+        id: &str,
+        generation: &str,
+        grants: &[Grant],
+    ) -> Result<(), StoreError> {
         let items = grants
             .iter()
             .map(|g| {
-                let put = Put::builder().table_name(&self.table).set_item(Some(grant_item(id, generation, g))).build().expect("table and item set");
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(grant_item(id, generation, g)))
+                    .build()
+                    .expect("table and item set");
                 TransactWriteItem::builder().put(put).build()
             })
             .collect();
         self.transact_chunks(items).await
     }
 
-    async fn get_grant(&self, id: &str, generation: &str, upload_id: &str) -> Result<Option<Grant>, StoreError> {
-        self.get_item(key("U", id, generation, upload_id)).await?.as_ref().map(grant_from).transpose()
+    async fn get_grant(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> Result<Option<Grant>, StoreError> {
+        self.get_item(key("U", id, generation, upload_id))
+            .await?
+            .as_ref()
+            .map(grant_from)
+            .transpose()
     }
 
-    async fn record_upload(&self, id: &str, generation: &str, record: &FileRecord, previous: Option<&FileRecord>, max_files: u64) -> Result<(), StoreError> {
-        let mut put = Put::builder().table_name(&self.table).set_item(Some(record_item(id, generation, record)));
+    async fn record_upload(
+        &self,
+        id: &str,
+        generation: &str,
+        record: &FileRecord,
+        previous: Option<&FileRecord>,
+        max_files: u64,
+    ) -> Result<(), StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record_item(id, generation, record)));
         put = match previous {
             None => put.condition_expression("attribute_not_exists(pk)"),
-            Some(prev) => put.condition_expression("object_key = :prev").expression_attribute_values(":prev", s(&prev.object_key)),
+            Some(prev) => put
+                .condition_expression("object_key = :prev")
+                .expression_attribute_values(":prev", s(&prev.object_key)),
         };
         let spend = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key("U", id, generation, &record.upload_id)))
             .update_expression("SET recorded = :yes")
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(recorded) OR recorded = :no)")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(recorded) OR recorded = :no)",
+            )
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .build()
@@ -211,21 +289,33 @@ impl FileStore for DynamoStore {
                 .condition_expression("gen = :gen AND file_count < :max")
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":size", n(record.size as i64))
-                .expression_attribute_values(":max", n(i64::try_from(max_files).unwrap_or(i64::MAX))),
+                .expression_attribute_values(
+                    ":max",
+                    n(i64::try_from(max_files).unwrap_or(i64::MAX)),
+                ),
             Some(prev) => counters
                 .update_expression("ADD total_bytes :delta")
                 .condition_expression("gen = :gen")
                 .expression_attribute_values(":delta", n(record.size as i64 - prev.size as i64)),
         };
         self.transact(vec![
-            TransactWriteItem::builder().put(put.build().expect("table and item set")).build(),
+            TransactWriteItem::builder()
+                .put(put.build().expect("table and item set"))
+                .build(),
             TransactWriteItem::builder().update(spend).build(),
-            TransactWriteItem::builder().update(counters.build().expect("table, key and expression set")).build(),
+            TransactWriteItem::builder()
+                .update(counters.build().expect("table, key and expression set"))
+                .build(),
         ])
         .await
     }
 
-    async fn clear_prev_key(&self, id: &str, generation: &str, name: &str) -> Result<(), StoreError> {
+    async fn clear_prev_key(
+        &self,
+        id: &str,
+        generation: &str,
+        name: &str,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
@@ -241,7 +331,12 @@ impl FileStore for DynamoStore {
         }
     }
 
-    async fn delete_file(&self, id: &str, generation: &str, record: &FileRecord) -> Result<(), StoreError> {
+    async fn delete_file(
+        &self,
+        id: &str,
+        generation: &str,
+        record: &FileRecord,
+    ) -> Result<(), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key("F", id, generation, &record.name)))
@@ -266,22 +361,41 @@ impl FileStore for DynamoStore {
         .await
     }
 
-    async fn put_rejection(&self, id: &str, generation: &str, r: &Rejection) -> Result<(), StoreError> {
+    async fn put_rejection(
+        &self,
+        id: &str,
+        generation: &str,
+        r: &Rejection,
+    ) -> Result<(), StoreError> {
         let mut item = key("R", id, generation, &r.upload_id);
         item.insert("name".into(), s(&r.name));
         item.insert("reason".into(), s(&r.reason));
         item.insert("at".into(), n(r.at));
         item.insert("ttl".into(), n(r.at / 1000 + REJECTION_KEEP_SECS));
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(classify)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
         Ok(())
     }
 
-    async fn get_rejection(&self, id: &str, generation: &str, upload_id: &str) -> Result<Option<Rejection>, StoreError> {
-        Ok(self.get_item(key("R", id, generation, upload_id)).await?.map(|item| Rejection {
-            upload_id: upload_id.to_string(),
-            name: text(&item, "name").unwrap_or_default(),
-            reason: text(&item, "reason").unwrap_or_default(),
-            at: num(&item, "at").unwrap_or(0),
-        }))
+    async fn get_rejection(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> Result<Option<Rejection>, StoreError> {
+        Ok(self
+            .get_item(key("R", id, generation, upload_id))
+            .await?
+            .map(|item| Rejection {
+                upload_id: upload_id.to_string(),
+                name: text(&item, "name").unwrap_or_default(),
+                reason: text(&item, "reason").unwrap_or_default(),
+                at: num(&item, "at").unwrap_or(0),
+            }))
     }
 }
