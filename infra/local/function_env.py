@@ -27,24 +27,29 @@ def local_env() -> dict:
     return env
 
 
-def main() -> int:
-    pairs = dict(arg.split("=", 1) for arg in sys.argv[1:])
-    env = local_env()
-    names = (env.get("BUCKETS_FUNCTIONS") or env["BUCKETS_FUNCTION"]).split(",")
-    client = boto3.client(
-        "lambda",
+def client(service: str, env: dict):
+    """A boto3 client for the local stack (the emulator's endpoint, dummy credentials)."""
+    return boto3.client(
+        service,
         endpoint_url=env["AWS_ENDPOINT_URL"],
         region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
         aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "test"),
         aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "test"),
     )
+
+
+def main() -> int:
+    pairs = dict(arg.split("=", 1) for arg in sys.argv[1:])
+    env = local_env()
+    names = (env.get("BUCKETS_FUNCTIONS") or env["BUCKETS_FUNCTION"]).split(",")
+    lam = client("lambda", env)
     for name in names:
-        current = client.get_function_configuration(FunctionName=name)
+        current = lam.get_function_configuration(FunctionName=name)
         variables = current.get("Environment", {}).get("Variables", {})
         variables.update(pairs)
-        client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
         for _ in range(100):
-            state = client.get_function_configuration(FunctionName=name)
+            state = lam.get_function_configuration(FunctionName=name)
             if state.get("LastUpdateStatus", "Successful") == "Successful":
                 break
             time.sleep(0.1)

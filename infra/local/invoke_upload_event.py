@@ -15,21 +15,13 @@ import sys
 import time
 import urllib.parse
 
-import boto3
-
-from function_env import local_env
+from function_env import client, local_env
 
 
 def main() -> int:
     bucket_id, upload_id, name = sys.argv[1:4]
     env = local_env()
-    table = boto3.client(
-        "dynamodb",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "test"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "test"),
-    )
+    table = client("dynamodb", env)
     item = table.get_item(TableName=env["BUCKETS_TABLE"], Key={"pk": {"S": f"B#{bucket_id}"}, "sk": {"S": "B"}})["Item"]
     key = f"{bucket_id}/{item['gen']['S']}/{upload_id}/{name}"
     size = 0
@@ -55,14 +47,8 @@ def main() -> int:
             },
         }]
     }
-    client = boto3.client(
-        "lambda",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "test"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "test"),
-    )
-    out = client.invoke(FunctionName=env["BUCKETS_UPLOAD_EVENTS_FUNCTION"], Payload=json.dumps(event).encode())
+    lam = client("lambda", env)
+    out = lam.invoke(FunctionName=env["BUCKETS_UPLOAD_EVENTS_FUNCTION"], Payload=json.dumps(event).encode())
     payload = out["Payload"].read().decode()
     print(json.dumps({"status": out.get("StatusCode"), "error": out.get("FunctionError"), "payload": payload}))
     return 0

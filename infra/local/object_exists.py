@@ -9,10 +9,9 @@ Takes a path-style object URL (`http://127.0.0.1:4566/<bucket>/<key>`) or a key.
 import sys
 import urllib.parse
 
-import boto3
 from botocore.exceptions import ClientError
 
-from function_env import local_env
+from function_env import client, local_env
 
 
 def main() -> int:
@@ -25,13 +24,7 @@ def main() -> int:
         key = urllib.parse.unquote(key)
     else:
         key = target
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "test"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "test"),
-    )
+    s3 = client("s3", env)
     try:
         s3.head_object(Bucket=bucket, Key=key)
         print("true")

@@ -2,7 +2,8 @@
 //!
 //! Events are at-least-once and unordered, so every step is idempotent: an object already
 //! recorded is a duplicate; a grant already spent means the object was superseded; among two
-//! uploads of one name the later-written object wins (`modified`, then upload id); the record,
+//! uploads of one name the later-written object wins (the event's `eventTime` in ms — S3's
+//! `Last-Modified` has only second precision — then upload id); the record,
 //! the spent grant and the bucket's counters change in one conditional transaction, so counts
 //! stay exact and the file limit holds under concurrent uploads.
 
@@ -33,6 +34,7 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
     objects: &O,
     limits: &UploadSettings,
     key: &str,
+    event_time_ms: Option<i64>,
 ) -> Result<Outcome, StoreError> {
     let Some(parts) = parse_object_key(key) else {
         objects.delete(key).await?;
@@ -117,9 +119,9 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
         {
             return reject("the SHA-256 checksum differs from the grant".into()).await;
         }
+        let written_at = event_time_ms.unwrap_or(meta.last_modified);
         if let Some(current) = &existing
-            && (current.modified, current.upload_id.as_str())
-                > (meta.last_modified, upload_id.as_str())
+            && (current.modified, current.upload_id.as_str()) > (written_at, upload_id.as_str())
         {
             objects.delete(key).await?;
             return Ok(Outcome::Superseded);
@@ -141,7 +143,7 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
             content_type: meta.content_type.clone(),
             etag: meta.etag.clone(),
             sha256: meta.sha256.clone().or(grant.sha256.clone()),
-            modified: meta.last_modified,
+            modified: written_at,
             uploaded_by: grant.uploaded_by.clone(),
             hash: existing
                 .as_ref()

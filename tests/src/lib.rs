@@ -343,9 +343,10 @@ impl Caller {
         status["file"].clone()
     }
 
-    /// Polls the upload's status until it is no longer pending (at most ~20 s).
+    /// Polls the upload's status until it is no longer pending (at most ~60 s: the emulator
+    /// delivers S3 events asynchronously and can be slow right after functions restart).
     pub fn wait_upload(&self, bucket: &str, upload_id: &str) -> Value {
-        for _ in 0..200 {
+        for _ in 0..600 {
             let status = self
                 .get(&format!("/v1/buckets/{bucket}/uploads/{upload_id}"))
                 .expect(200)
@@ -356,6 +357,6 @@ impl Caller {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("upload {upload_id} still pending after 20 s");
+        panic!("upload {upload_id} still pending after 60 s");
     }
 }

@@ -3,17 +3,15 @@
 
 use shared::api::app::App;
 use shared::api::root;
+use shared::aws::Resources;
 use shared::aws::dynamodb::DynamoStore;
-use shared::aws::lambda::{init_tracing, sdk_config, serve_http};
-use shared::config::Settings;
+use shared::aws::lambda::{init_tracing, serve_http};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let settings = Settings::from_env()?;
-    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config().await), table);
-    let app: &'static App<DynamoStore> = Box::leak(Box::new(App::new(settings.clone(), store)?));
+    let r = Resources::from_env().await?;
+    let app: &'static App<DynamoStore> = Box::leak(Box::new(App::new(r.settings, r.store)?));
     serve_http(
         &app.settings,
         |req| async move { root::handle(app, &req).await },

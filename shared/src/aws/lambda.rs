@@ -104,11 +104,12 @@ fn to_lambda_response(resp: Response) -> LambdaResponse<Body> {
     })
 }
 
-/// Serves S3 ObjectCreated events: `handler` gets each object key (decoded). A failed key fails
-/// the invocation, so Lambda retries the event; the handler must be idempotent.
+/// Serves S3 ObjectCreated events: `handler` gets each object key (decoded) and the event time
+/// (ms). A failed key fails the invocation, so Lambda retries the event; the handler must be
+/// idempotent.
 pub async fn serve_s3_events<F, Fut>(handler: F) -> Result<(), Error>
 where
-    F: Fn(String) -> Fut + Send + Sync,
+    F: Fn(String, Option<i64>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<crate::uploads::Outcome, crate::store::StoreError>> + Send,
 {
     use aws_lambda_events::event::s3::S3Event;
@@ -124,7 +125,8 @@ where
                 let key = percent_encoding::percent_decode_str(&raw.replace('+', " "))
                     .decode_utf8_lossy()
                     .into_owned();
-                match handler(key.clone()).await {
+                let event_time = Some(record.event_time.timestamp_millis()).filter(|t| *t > 0);
+                match handler(key.clone(), event_time).await {
                     Ok(outcome) => tracing::info!(key, ?outcome, "upload event processed"),
                     Err(e) => {
                         tracing::error!(key, error = ?e, "upload event failed; it will be retried");

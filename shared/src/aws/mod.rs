@@ -3,3 +3,29 @@
 pub mod dynamodb;
 pub mod lambda;
 pub mod s3;
+
+use crate::config::Settings;
+use dynamodb::DynamoStore;
+use s3::S3Objects;
+
+/// What every function builds once at init: settings, the table and the files bucket. Reads the
+/// environment only (no network).
+pub struct Resources {
+    pub settings: Settings,
+    pub store: DynamoStore,
+    pub objects: S3Objects,
+}
+
+impl Resources {
+    pub async fn from_env() -> Result<Resources, String> {
+        let settings = Settings::from_env()?;
+        let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+        let files_bucket = std::env::var("FILES_BUCKET").map_err(|_| "FILES_BUCKET is not set")?;
+        let sdk = lambda::sdk_config().await;
+        Ok(Resources {
+            settings,
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            objects: S3Objects::new(&sdk, files_bucket),
+        })
+    }
+}

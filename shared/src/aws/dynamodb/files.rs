@@ -8,9 +8,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::{DynamoStore, Item, classify, n, s};
 use crate::domain::files::{FileRecord, Grant};
@@ -174,48 +172,12 @@ impl FileStore for DynamoStore {
         generation: &str,
         names: &[String],
     ) -> Result<Vec<String>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in names.chunks(100) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .map(|name| key("F", id, generation, name))
-                .collect();
-            let mut attempt = 0u32;
-            while !keys.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .projection_expression("sk")
-                    .build()
-                    .expect("keys set");
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
-                    found.extend(items.iter().filter_map(|i| text(i, "sk")));
-                }
-                keys = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .map(|k| k.keys().to_vec())
-                    .unwrap_or_default();
-                attempt += 1;
-                if !keys.is_empty() {
-                    if attempt > 8 {
-                        return Err(StoreError::Unavailable(
-                            "BatchGetItem kept returning unprocessed keys".into(),
-                        ));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(6)))
-                        .await;
-                }
-            }
-        }
-        Ok(found)
+        let keys = names
+            .iter()
+            .map(|name| key("F", id, generation, name))
+            .collect();
+        let items = self.batch_get_items(keys, Some("sk")).await?;
+        Ok(items.iter().filter_map(|i| text(i, "sk")).collect())
     }
 
     async fn put_grants(

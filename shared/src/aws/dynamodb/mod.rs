@@ -283,15 +283,22 @@ impl DynamoStore {
         Ok((ids, out.last_evaluated_key().is_some()))
     }
 
-    async fn batch_get(&self, ids: &[String]) -> Result<Vec<Bucket>, StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(MAX_BATCH_GET) {
-            let mut keys: Vec<Item> = chunk.iter().map(|id| bucket_key(id)).collect();
+    /// Reads `keys` with strongly consistent BatchGetItems of at most 100 keys, retrying
+    /// unprocessed keys with backoff. `projection` limits the attributes read.
+    async fn batch_get_items(
+        &self,
+        keys: Vec<Item>,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_BATCH_GET) {
+            let mut pending = chunk.to_vec();
             let mut attempt = 0u32;
-            while !keys.is_empty() {
+            while !pending.is_empty() {
                 let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
+                    .set_keys(Some(pending))
                     .consistent_read(true)
+                    .set_projection_expression(projection.map(str::to_string))
                     .build()
                     .expect("keys set");
                 let out = self
@@ -302,16 +309,14 @@ impl DynamoStore {
                     .await
                     .map_err(classify)?;
                 if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
-                    for item in items {
-                        found.push(from_item(item)?);
-                    }
+                    found.extend(items.iter().cloned());
                 }
-                keys = out
+                pending = out
                     .unprocessed_keys()
                     .and_then(|u| u.get(&self.table))
                     .map(|k| k.keys().to_vec())
                     .unwrap_or_default();
-                if !keys.is_empty() {
+                if !pending.is_empty() {
                     attempt += 1;
                     if attempt > 8 {
                         return Err(StoreError::Unavailable(
@@ -323,6 +328,14 @@ impl DynamoStore {
                 }
             }
         }
+        Ok(found)
+    }
+
+    async fn batch_get(&self, ids: &[String]) -> Result<Vec<Bucket>, StoreError> {
+        let items = self
+            .batch_get_items(ids.iter().map(|id| bucket_key(id)).collect(), None)
+            .await?;
+        let mut found = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }
