@@ -126,7 +126,9 @@ impl ApiError {
     /// 413, errno 107, naming the field that is too large.
     pub fn too_large(location: Location, name: &str, description: impl Into<String>) -> Self {
         let mut err = Self::invalid(location, name, description);
+        // Kinto's REQUEST_TOO_LARGE.
         err.code = 413;
+        err.errno = 113;
         err
     }
 
@@ -225,8 +227,9 @@ mod tests {
     }
 
     #[test]
-    fn size_and_media_errors_keep_errno_107() {
-        assert_eq!(ApiError::too_large(Location::Body, "data", "x").code, 413);
+    fn size_and_media_errors_follow_kinto_errnos() {
+        let e = ApiError::too_large(Location::Body, "data", "x");
+        assert_eq!((e.code, e.errno), (413, 113));
         let e = ApiError::unsupported_media_type(&["application/json"]);
         assert_eq!((e.code, e.errno), (415, 107));
         assert_eq!(e.body()["details"][0]["name"], "Content-Type");

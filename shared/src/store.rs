@@ -49,6 +49,9 @@ pub enum ListScope {
 pub struct BucketPage {
     pub buckets: Vec<Bucket>,
     pub has_more: bool,
+    /// The last id this page looked at (the cursor of the next page), even when that bucket was
+    /// not shown (gone meanwhile, or a stale index entry).
+    pub last_key: Option<String>,
 }
 
 pub trait BucketStore: Send + Sync {

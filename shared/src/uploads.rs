@@ -49,8 +49,9 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
         &parts.upload_id,
         &parts.name,
     );
+    // The reason is kept before the object goes: a crash in between is retried and finds
+    // the object still there.
     let reject = |reason: String| async move {
-        objects.delete(key).await?;
         let rejection = Rejection {
             upload_id: upload_id.clone(),
             name: name.clone(),
@@ -58,6 +59,7 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
             at: now_ms(),
         };
         store.put_rejection(id, generation, &rejection).await?;
+        objects.delete(key).await?;
         tracing::info!(key, reason = %reason, "upload rejected");
         Ok::<_, StoreError>(Outcome::Rejected(reason))
     };
@@ -88,6 +90,9 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
         let Some(meta) = objects.head(key).await? else {
             return Ok(Outcome::Gone);
         };
+        if !bucket.is_active() {
+            return reject("the bucket is inactive (active: false)".into()).await;
+        }
         if grant.name != *name {
             return reject("the object name differs from the grant".into()).await;
         }

@@ -102,6 +102,41 @@ fn put_creates_then_replaces_and_bumps_revision() {
     assert_eq!(replaced["data"]["revision"], 2);
     assert_eq!(replaced["data"]["created"], created["data"]["created"]);
     assert!(replaced["data"]["last_modified"].as_i64() > created["data"]["last_modified"].as_i64());
+    // A PUT with permissions replaces them all (Kinto): lists it omits become empty, the
+    // owner stays a writer; a PUT without permissions keeps them.
+    alice
+        .put(
+            &path,
+            &json!({"permissions": {"read": ["system.Authenticated"], "write": ["user:x"]}}),
+        )
+        .expect(200);
+    let r = alice
+        .put(&path, &json!({"permissions": {"write": ["user:y"]}}))
+        .expect(200)
+        .json();
+    assert_eq!(r["permissions"]["read"], json!([]));
+    assert!(
+        r["permissions"]["write"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(alice.principal()))
+    );
+    assert!(
+        !r["permissions"]["write"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("user:x"))
+    );
+    let r = alice
+        .put(&path, &json!({"data": {"title": "C"}}))
+        .expect(200)
+        .json();
+    assert!(
+        r["permissions"]["write"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("user:y"))
+    );
     // An id in the body that differs from the path.
     let err = alice
         .put(&path, &json!({"data": {"id": "other"}}))
@@ -204,6 +239,18 @@ fn patch_application_json_merges_top_level() {
     alice.create_bucket(
         &id,
         &json!({"data": {"title": "T", "meta": {"a": 1, "b": 2}}}),
+    );
+    let same = alice
+        .patch(
+            &path,
+            "application/json",
+            &json!({"data": {"title": "T", "active": true}}),
+        )
+        .expect(200)
+        .json();
+    assert_eq!(
+        same["data"]["revision"], 1,
+        "an identical patch is not a change"
     );
     let r = alice
         .patch(
@@ -464,6 +511,13 @@ fn bad_inputs_are_4xx_naming_the_field() {
             400,
             "_token",
         ),
+        (
+            "GET",
+            format!("/v1/buckets?after={}", "a".repeat(2000)),
+            None,
+            400,
+            "after",
+        ),
     ];
     for (method, path, body, status, field) in cases {
         let err = alice
@@ -479,6 +533,6 @@ fn bad_inputs_are_4xx_naming_the_field() {
     let big = "x".repeat(70 * 1024);
     let err = alice
         .post("/v1/buckets", &json!({"data": {"blob": big}}))
-        .expect_error(413, 107);
+        .expect_error(413, 113);
     assert_eq!(err["details"][0]["name"], "data");
 }

@@ -117,7 +117,7 @@ fn limits_hold_at_grant_time_and_again_on_the_upload_event() {
     // ... new grants follow the new limits ...
     let err = alice
         .grant(&id, &[("x.bin", 11, "text/plain")])
-        .expect_error(413, 107);
+        .expect_error(413, 113);
     assert_eq!(err["details"][0]["name"], "files[0].size");
     let err = alice
         .grant(&id, &[("x.png", 1, "image/png")])

@@ -195,6 +195,17 @@ fn s3_refuses_what_was_not_signed() {
     let alice = Caller::user("alice", CREATOR);
     let id = bucket(&alice, &json!({}));
     let up = one_grant(&alice, &id, "signed.txt", 10, "text/plain");
+    // The status link resolves for the client as given.
+    let host_end = alice.base.find("://").unwrap() + 3;
+    let host = &alice.base[..host_end + alice.base[host_end..].find('/').unwrap()];
+    let status = alice
+        .get(&format!(
+            "{host}{}",
+            up.grant["status_uri"].as_str().unwrap()
+        ))
+        .expect(200)
+        .json();
+    assert_eq!(status["data"]["status"], "pending");
     // Tampered signature.
     let url = up.url();
     let pos = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
@@ -226,7 +237,7 @@ fn grant_time_limits_and_bad_names() {
     let too_big = 2 * 1024 * 1024 * 1024_usize;
     let err = alice
         .grant(&id, &[("big.bin", too_big, "application/octet-stream")])
-        .expect_error(413, 107);
+        .expect_error(413, 113);
     assert_eq!(err["details"][0]["name"], "files[0].size");
     let cases: Vec<(Value, &str)> = vec![
         (
@@ -259,6 +270,10 @@ fn grant_time_limits_and_bad_names() {
         ),
         (
             json!({"files": [{"name": "a", "size": 1}]}),
+            "files[0].content_type",
+        ),
+        (
+            json!({"files": [{"name": "a", "size": 1, "content_type": "text/c\nsv"}]}),
             "files[0].content_type",
         ),
         (

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::domain::access::Identity;
 use crate::domain::bucket::{Bucket, clean_attrs};
 use crate::domain::ids;
+use crate::domain::pagination;
 use crate::domain::patch::{self, PatchKind};
 use crate::domain::permissions::{PartialPermissions, Permissions};
 use crate::domain::preconditions::{Preconditions, ReadOutcome};
@@ -17,6 +18,9 @@ use super::app::{App, WRITE_ATTEMPTS, deny, new_bucket};
 use super::paging::{next_page_links, page_request};
 use super::request::Request;
 use super::response::Response;
+
+/// How long one `DELETE /v1/buckets` works before answering with a `Next-Page`.
+const DELETE_ALL_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// `/v1/buckets`.
 pub async fn collection<S: BucketStore>(app: &App<S>, req: &Request) -> Result<Response, ApiError> {
@@ -224,7 +228,14 @@ async fn put<S: BucketStore>(
                 if !pre.allows_write(Some(old.last_modified)) {
                     return Err(ApiError::precondition_failed(Some(old.envelope())));
                 }
-                let new = replaced(old, attrs.clone(), old.permissions.overlay(&partial));
+                // Kinto: a PUT that gives permissions replaces them all (lists it omits become
+                // empty); one that gives none keeps them.
+                let base = if partial == PartialPermissions::default() {
+                    old.permissions.clone()
+                } else {
+                    Permissions::default()
+                };
+                let new = replaced(old, attrs.clone(), base.overlay(&partial));
                 app.store.update(old, &new).await.map(|()| ok(200, &new))
             }
             None => {
@@ -383,11 +394,7 @@ async fn list<S: BucketStore>(
         .list(&scope, page.after.as_deref(), page.limit)
         .await?;
     let data: Vec<Value> = result.buckets.iter().map(Bucket::data).collect();
-    let last = result
-        .buckets
-        .last()
-        .map(|b| b.id.clone())
-        .or(page.after.clone());
+    let last = result.last_key.clone().or(page.after.clone());
     let mut body = json!({"data": data, "has_more": result.has_more, "next_uri": null});
     let mut resp_headers = vec![];
     if result.has_more
@@ -402,8 +409,9 @@ async fn list<S: BucketStore>(
     Ok(resp)
 }
 
-/// Deletes up to `_limit` (default 100, max 1000) buckets writable by the caller's own
-/// principals; `Next-Page` says more remain.
+/// Deletes every bucket writable by the caller's own principals (Kinto clients send one DELETE
+/// and read no `Next-Page`), or at most `_limit` when given. Work stops after
+/// `DELETE_ALL_BUDGET`; `Next-Page` then says more remain.
 async fn delete_all<S: BucketStore>(
     app: &App<S>,
     req: &Request,
@@ -414,18 +422,22 @@ async fn delete_all<S: BucketStore>(
         return Err(deny(identity));
     }
     let page = page_request(req)?;
+    let limit = if req.query_param("_limit").is_some() {
+        page.limit
+    } else {
+        usize::MAX
+    };
+    let started = std::time::Instant::now();
     let principals = identity.principals();
     let scope = ListScope::Principals(principals.clone());
     let mut tombstones = Vec::new();
     let mut after = page.after.clone();
     let mut has_more = true;
-    while tombstones.len() < page.limit && has_more {
-        let result = app
-            .store
-            .list(&scope, after.as_deref(), page.limit - tombstones.len())
-            .await?;
+    while tombstones.len() < limit && has_more && started.elapsed() < DELETE_ALL_BUDGET {
+        let want = (limit - tombstones.len()).min(pagination::MAX_LIMIT);
+        let result = app.store.list(&scope, after.as_deref(), want).await?;
         has_more = result.has_more;
-        after = result.buckets.last().map(|b| b.id.clone()).or(after);
+        after = result.last_key.clone().or(after);
         for bucket in result
             .buckets
             .iter()

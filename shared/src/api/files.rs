@@ -247,12 +247,14 @@ pub struct WantedFile {
 }
 
 /// Issues upload grants for `wanted` in `bucket` (the caller may write it): checks the file
-/// count limit, records the grants, presigns the URLs. Used by POST .../files and by store.
+/// count limit, records the grants, presigns the URLs. `base_path` prefixes the status link so it
+/// resolves for the client. Used by POST .../files and by store.
 pub async fn issue_grants<S: BucketStore + FileStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     identity: &Identity,
     bucket: &Bucket,
     wanted: &[WantedFile],
+    base_path: &str,
 ) -> Result<Vec<Value>, ApiError> {
     if !bucket.is_active() {
         return Err(ApiError::forbidden(
@@ -323,7 +325,7 @@ pub async fn issue_grants<S: BucketStore + FileStore, O: ObjectStore>(
             "size": g.size,
             "content_type": g.content_type,
             "upload_id": g.upload_id,
-            "status_uri": format!("/v1/buckets/{}/uploads/{}", bucket.id, g.upload_id),
+            "status_uri": format!("{base_path}/v1/buckets/{}/uploads/{}", bucket.id, g.upload_id),
             "upload": {"url": presigned.url, "method": presigned.method, "headers": headers, "expires_at": g.expires_at},
         }));
     }
@@ -344,7 +346,7 @@ async fn grant<S: BucketStore + FileStore, O: ObjectStore>(
         return Err(deny(&identity));
     }
     let wanted = parse_wanted_files(body.get("files"), &app.core.settings.upload)?;
-    let grants = issue_grants(app, &identity, &bucket, &wanted).await?;
+    let grants = issue_grants(app, &identity, &bucket, &wanted, req.base_path()).await?;
     Ok(Response::json(201, json!({"data": grants})))
 }
 

@@ -120,12 +120,19 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ap
                 }
             }
         }
-        if key == "active" && !value.is_boolean() {
-            return Err(ApiError::invalid(
-                Location::Body,
-                "data.active",
-                "must be a boolean",
-            ));
+        if key == "active" {
+            match value {
+                // The default: not stored, so data() and the stored attributes agree.
+                Value::Bool(true) => continue,
+                Value::Bool(false) => {}
+                _ => {
+                    return Err(ApiError::invalid(
+                        Location::Body,
+                        "data.active",
+                        "must be a boolean",
+                    ));
+                }
+            }
         }
         attrs.insert(key.clone(), value.clone());
     }
@@ -202,6 +209,22 @@ mod tests {
             assert_eq!(err.code, code, "{data}");
             assert_eq!(err.details.unwrap()[0]["name"], field);
         }
+    }
+
+    #[test]
+    fn active_true_is_the_default_and_not_stored() {
+        assert!(
+            clean_attrs(&json!({"active": true}), "b1")
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            clean_attrs(&json!({"active": false}), "b1").unwrap()["active"],
+            false
+        );
+        // So a patch of an unchanged bucket's data() changes nothing.
+        let b = bucket();
+        assert_eq!(clean_attrs(&b.data(), "b1").unwrap(), b.attrs);
     }
 
     #[test]

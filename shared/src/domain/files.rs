@@ -51,6 +51,24 @@ pub fn mime_essence(content_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// `type/subtype` of RFC 6838 token characters, optionally with `; parameters` of visible ASCII
+/// (the value becomes a signed S3 header, so nothing else may pass).
+pub fn is_mime_type(content_type: &str) -> bool {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    let (essence, params) = content_type.split_once(';').unwrap_or((content_type, ""));
+    let visible = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
+    content_type.len() <= 255
+        && essence
+            .trim()
+            .split_once('/')
+            .is_some_and(|(t, s)| token(t) && token(s))
+        && visible(params)
+}
+
 /// Whether a file of this type and normalized name is accepted. Entries are MIME types
 /// (`text/csv`), wildcards (`image/*`) or extensions (`.csv`), as in a browser `accept` string;
 /// no entries = any type.
@@ -97,7 +115,7 @@ pub fn check_file(
             ),
         ));
     }
-    if mime_essence(content_type).split('/').count() != 2 {
+    if !is_mime_type(content_type) {
         return Err(ApiError::invalid(
             Location::Body,
             &format!("{field}.content_type"),
@@ -386,6 +404,13 @@ mod tests {
             (11, "text/plain", 413, "files[0].size"),
             (5, "image/png", 400, "files[0].content_type"),
             (5, "nonsense", 400, "files[0].content_type"),
+            (5, "text/c\nsv", 400, "files[0].content_type"),
+            (
+                5,
+                "text/plain; charset=\u{7f}",
+                400,
+                "files[0].content_type",
+            ),
         ];
         for (size, ct, code, field) in cases {
             let err = check_file(&limits, "a.txt", size, ct, "files[0]").unwrap_err();

@@ -9,6 +9,8 @@ use crate::error::{ApiError, Location};
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 pub const TOKEN_TTL_MS: i64 = 600_000;
+/// Longest listing key (bucket ids are at most 64, file names at most 255 characters).
+const MAX_KEY_LEN: usize = 255;
 
 /// Where a page starts and how long it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +58,16 @@ pub fn page_request(
         }
         (None, after) => after.map(str::to_string),
     };
+    if let Some(key) = &after
+        && (key.len() > MAX_KEY_LEN || key.chars().any(char::is_control))
+    {
+        let name = if token.is_some() { "_token" } else { "after" };
+        return Err(ApiError::invalid(
+            Location::Querystring,
+            name,
+            "is not a key of this listing",
+        ));
+    }
     Ok(PageRequest { after, limit })
 }
 
@@ -139,5 +151,10 @@ mod tests {
             Some("b5")
         );
         assert!(page_request(None, None, Some(""), 0).is_err());
+        let long = "a".repeat(2000);
+        let err = page_request(None, None, Some(&long), 0).unwrap_err();
+        assert_eq!(err.details.unwrap()[0]["name"], "after");
+        let err = page_request(None, Some(&encode_token(&long, 0)), None, 0).unwrap_err();
+        assert_eq!(err.details.unwrap()[0]["name"], "_token");
     }
 }

@@ -492,11 +492,16 @@ impl BucketStore for DynamoStore {
             .collect();
         let has_more = candidates.len() > limit || frontier.is_some();
         candidates.truncate(limit);
+        let last_key = candidates.last().cloned();
         let mut buckets = self.batch_get(&candidates).await?;
         if let Some(principals) = principals {
             buckets.retain(|b| b.permissions.can_read(principals));
         }
-        Ok(BucketPage { buckets, has_more })
+        Ok(BucketPage {
+            buckets,
+            has_more,
+            last_key,
+        })
     }
 }
 
