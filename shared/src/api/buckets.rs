@@ -198,9 +198,7 @@ async fn create<S: BucketStore>(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict(
-        "The bucket is being written concurrently; retry",
-    ))
+    Err(busy())
 }
 
 async fn put<S: BucketStore>(
@@ -254,18 +252,11 @@ async fn put<S: BucketStore>(
                 app.store.create(&new).await.map(|()| ok(201, &new))
             }
         };
-        match result {
-            Ok(resp) => return Ok(resp),
-            Err(StoreError::Conflict) if !pre.is_empty() => {
-                return Err(precondition_failed_now(app, id, identity).await);
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+        if let Some(resp) = settle(app, id, identity, pre, result).await? {
+            return Ok(resp);
         }
     }
-    Err(ApiError::conflict(
-        "The bucket is being written concurrently; retry",
-    ))
+    Err(busy())
 }
 
 async fn patch<S: BucketStore>(
@@ -294,18 +285,12 @@ async fn patch<S: BucketStore>(
             // Nothing changed: no new revision (Kinto answers the object as it is).
             return Ok(ok(200, &old));
         }
-        match app.store.update(&old, &new).await {
-            Ok(()) => return Ok(ok(200, &new)),
-            Err(StoreError::Conflict) if !pre.is_empty() => {
-                return Err(precondition_failed_now(app, id, identity).await);
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+        let result = app.store.update(&old, &new).await.map(|()| ok(200, &new));
+        if let Some(resp) = settle(app, id, identity, pre, result).await? {
+            return Ok(resp);
         }
     }
-    Err(ApiError::conflict(
-        "The bucket is being written concurrently; retry",
-    ))
+    Err(busy())
 }
 
 async fn delete<S: BucketStore>(
@@ -324,23 +309,16 @@ async fn delete<S: BucketStore>(
             return Err(ApiError::precondition_failed(Some(bucket.envelope())));
         }
         let deleted_at = next_timestamp(Some(bucket.last_modified), now_ms());
-        match app.store.delete(&bucket, deleted_at).await {
-            Ok(()) => {
-                return Ok(Response::json(
-                    200,
-                    json!({"data": bucket.tombstone(deleted_at)}),
-                ));
-            }
-            Err(StoreError::Conflict) if !pre.is_empty() => {
-                return Err(precondition_failed_now(app, id, identity).await);
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+        let result = app
+            .store
+            .delete(&bucket, deleted_at)
+            .await
+            .map(|()| Response::json(200, json!({"data": bucket.tombstone(deleted_at)})));
+        if let Some(resp) = settle(app, id, identity, pre, result).await? {
+            return Ok(resp);
         }
     }
-    Err(ApiError::conflict(
-        "The bucket is being written concurrently; retry",
-    ))
+    Err(busy())
 }
 
 fn check_delete_enabled<S>(app: &App<S>) -> Result<(), ApiError> {
@@ -351,6 +329,30 @@ fn check_delete_enabled<S>(app: &App<S>) -> Result<(), ApiError> {
             "Deleting buckets through the API is disabled in this deployment (API_DELETE_ENABLED=false).",
         ))
     }
+}
+
+/// The outcome of one conditional write attempt: its response, or `None` to read again and
+/// retry. A lost race is the client's 412 when it sent a precondition.
+async fn settle<S: BucketStore>(
+    app: &App<S>,
+    id: &str,
+    identity: &Identity,
+    pre: &Preconditions,
+    result: Result<Response, StoreError>,
+) -> Result<Option<Response>, ApiError> {
+    match result {
+        Ok(resp) => Ok(Some(resp)),
+        Err(StoreError::Conflict) if !pre.is_empty() => {
+            Err(precondition_failed_now(app, id, identity).await)
+        }
+        Err(StoreError::Conflict) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every attempt lost a race: the bucket is being written by others right now.
+fn busy() -> ApiError {
+    ApiError::conflict("The bucket is being written concurrently; retry")
 }
 
 /// The 412 for a write that lost a race against another writer, with the object as it is now.

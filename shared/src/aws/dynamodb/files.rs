@@ -141,26 +141,13 @@ impl FileStore for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<FilePage, StoreError> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-            .expression_attribute_values(":pk", s(format!("F#{id}#{generation}")));
-        q = match after {
-            Some(after) => q
-                .key_condition_expression("pk = :pk AND sk > :after")
-                .expression_attribute_values(":after", s(after)),
-            None => q.key_condition_expression("pk = :pk"),
-        };
-        let out = q.send().await.map_err(classify)?;
-        let mut files = out
-            .items()
+        let pk = format!("F#{id}#{generation}");
+        let (items, stopped) = self.query_after(&pk, after, limit + 1, None).await?;
+        let mut files = items
             .iter()
             .map(record_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let cut_short = out.last_evaluated_key().is_some() && files.len() <= limit;
+        let cut_short = stopped && files.len() <= limit;
         let has_more = files.len() > limit || cut_short;
         files.truncate(limit);
         Ok(FilePage { files, has_more })

@@ -257,12 +257,32 @@ impl DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<String>, bool), StoreError> {
+        let (items, cut_short) = self.query_after(pk, after, limit, Some("sk")).await?;
+        let ids = items
+            .iter()
+            .filter_map(|i| match i.get("sk") {
+                Some(AttributeValue::S(id)) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok((ids, cut_short))
+    }
+
+    /// Up to `limit` items of partition `pk` with sort keys after `after`, in order (strongly
+    /// consistent), and whether DynamoDB stopped with more to read.
+    async fn query_after(
+        &self,
+        pk: &str,
+        after: Option<&str>,
+        limit: usize,
+        projection: Option<&str>,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
         let mut q = self
             .client
             .query()
             .table_name(&self.table)
             .consistent_read(true)
-            .projection_expression("sk")
+            .set_projection_expression(projection.map(str::to_string))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .expression_attribute_values(":pk", s(pk));
         q = match after {
@@ -272,15 +292,7 @@ impl DynamoStore {
             None => q.key_condition_expression("pk = :pk"),
         };
         let out = q.send().await.map_err(classify)?;
-        let ids = out
-            .items()
-            .iter()
-            .filter_map(|i| match i.get("sk") {
-                Some(AttributeValue::S(id)) => Some(id.clone()),
-                _ => None,
-            })
-            .collect();
-        Ok((ids, out.last_evaluated_key().is_some()))
+        Ok((out.items().to_vec(), out.last_evaluated_key().is_some()))
     }
 
     /// Reads `keys` with strongly consistent BatchGetItems of at most 100 keys, retrying
