@@ -51,6 +51,7 @@ build-$(1): lambda-artifacts
 endef
 $(eval $(call lambda_function,BucketsFunction,buckets))
 $(eval $(call lambda_function,FilesFunction,files))
+$(eval $(call lambda_function,DataFunction,data))
 $(eval $(call lambda_function,UploadEventsFunction,upload-events))
 
 .PHONY: lambda-artifacts

@@ -42,6 +42,10 @@ pub struct Settings {
     /// `true`: a permalink also needs read permission on the bucket (default: the link is a
     /// capability, as in xyOps).
     pub permalink_requires_read: bool,
+    /// Largest data document, in bytes of JSON (default 256 KiB).
+    pub data_max_bytes: u64,
+    /// Older revisions of a data document kept readable (default 10).
+    pub data_revisions_kept: u64,
 }
 
 impl Settings {
@@ -99,6 +103,8 @@ impl Settings {
             upload_url_ttl_secs: number("UPLOAD_URL_TTL", 900)?,
             download_url_ttl_secs: number("DOWNLOAD_URL_TTL", 300)?,
             permalink_requires_read: flag("PERMALINK_REQUIRES_READ", false)?,
+            data_max_bytes: number("DATA_MAX_BYTES", 256 * 1024)?,
+            data_revisions_kept: number("DATA_REVISIONS_KEPT", 10)?,
         })
     }
 }

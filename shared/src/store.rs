@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use crate::domain::bucket::Bucket;
+use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, Grant};
 use crate::error::ApiError;
 
@@ -183,4 +184,34 @@ pub trait FileStore: Send + Sync {
         generation: &str,
         upload_id: &str,
     ) -> impl Future<Output = Result<Option<Rejection>, StoreError>> + Send;
+}
+
+/// The data document of a bucket incarnation and its kept revisions.
+pub trait DataStore: Send + Sync {
+    /// The current document (`None` when never written).
+    fn get_data(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+    ) -> impl Future<Output = Result<Option<DataDoc>, StoreError>> + Send;
+
+    /// A kept revision.
+    fn get_data_revision(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        revision: i64,
+    ) -> impl Future<Output = Result<Option<DataDoc>, StoreError>> + Send;
+
+    /// Writes `new` (revision = previous + 1) if the stored revision is still `previous` (0 =
+    /// never written), keeps it as a revision and forgets the one `keep` revisions older, all
+    /// in one transaction; `Conflict` if another writer came first.
+    fn put_data(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        new: &DataDoc,
+        previous: i64,
+        keep: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -86,6 +86,20 @@ impl<S: BucketStore> App<S> {
         ))
     }
 
+    /// The bucket a sub-resource route names (`/v1/buckets/{segment}/…`), for a caller who may
+    /// read it; `default` is created on first use.
+    pub async fn route_bucket(
+        &self,
+        segment: &str,
+        identity: &Identity,
+    ) -> Result<Bucket, ApiError> {
+        let id = self.resolve_id(segment, identity)?;
+        if segment == DEFAULT_ALIAS {
+            self.ensure_default(identity).await?;
+        }
+        self.readable_bucket(&id, identity).await
+    }
+
     /// The bucket the caller may read, or the error that never leaks existence: a missing
     /// bucket is 404 only for callers who could read any bucket, 403 (401 when anonymous) else.
     pub async fn readable_bucket(&self, id: &str, identity: &Identity) -> Result<Bucket, ApiError> {

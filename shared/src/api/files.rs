@@ -67,19 +67,6 @@ async fn route<S: BucketStore + FileStore, O: ObjectStore>(
     }
 }
 
-/// The bucket a file route names, for a caller who may read it (`default` created on first use).
-async fn bucket_for<S: BucketStore>(
-    app: &App<S>,
-    identity: &Identity,
-    segment: &str,
-) -> Result<Bucket, ApiError> {
-    let id = app.resolve_id(segment, identity)?;
-    if segment == ids::DEFAULT_ALIAS {
-        app.ensure_default(identity).await?;
-    }
-    app.readable_bucket(&id, identity).await
-}
-
 /// A file name from the path: percent-decoded, then normalized as on upload.
 fn name_from_path(segment: &str) -> Result<String, ApiError> {
     let decoded = percent_decode_str(segment).decode_utf8_lossy();
@@ -104,7 +91,7 @@ async fn list<S: BucketStore + FileStore, O: ObjectStore>(
     segment: &str,
 ) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
-    let bucket = bucket_for(&app.core, &identity, segment).await?;
+    let bucket = app.core.route_bucket(segment, &identity).await?;
     let page = page_request(req)?;
     let glob = req.query_param("glob");
     let matcher = glob_matcher(glob.as_deref())?;
@@ -341,7 +328,7 @@ async fn grant<S: BucketStore + FileStore, O: ObjectStore>(
     let body = req
         .json_body()?
         .ok_or_else(|| ApiError::invalid(Location::Body, "files", "is required"))?;
-    let bucket = bucket_for(&app.core, &identity, segment).await?;
+    let bucket = app.core.route_bucket(segment, &identity).await?;
     if !identity.may_write(&bucket.permissions) {
         return Err(deny(&identity));
     }
@@ -357,7 +344,7 @@ async fn download<S: BucketStore + FileStore, O: ObjectStore>(
     raw_name: &str,
 ) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
-    let bucket = bucket_for(&app.core, &identity, segment).await?;
+    let bucket = app.core.route_bucket(segment, &identity).await?;
     let name = name_from_path(raw_name)?;
     let record = app
         .core
@@ -396,7 +383,7 @@ async fn delete<S: BucketStore + FileStore, O: ObjectStore>(
     raw_name: &str,
 ) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
-    let bucket = bucket_for(&app.core, &identity, segment).await?;
+    let bucket = app.core.route_bucket(segment, &identity).await?;
     if !identity.may_write(&bucket.permissions) {
         return Err(deny(&identity));
     }
@@ -444,7 +431,7 @@ async fn upload_status<S: BucketStore + FileStore, O: ObjectStore>(
     upload_id: &str,
 ) -> Result<Response, ApiError> {
     let identity = app.core.identify(req)?;
-    let bucket = bucket_for(&app.core, &identity, segment).await?;
+    let bucket = app.core.route_bucket(segment, &identity).await?;
     if upload_id.len() != 32 || !upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::invalid(
             Location::Path,

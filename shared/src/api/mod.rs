@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod buckets;
+pub mod data;
 pub mod files;
 pub mod paging;
 pub mod request;

@@ -106,7 +106,7 @@ fn grant_from(item: &Item) -> Result<Grant, StoreError> {
 }
 
 impl DynamoStore {
-    async fn get_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()

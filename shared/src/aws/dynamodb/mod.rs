@@ -25,6 +25,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::permissions::Permissions;
 use crate::store::{BucketPage, BucketStore, ListScope, StoreError};
 
+mod data;
 mod files;
 
 /// DynamoDB's limit of items in one TransactWriteItems.

@@ -1,0 +1,67 @@
+//! The bucket's JSON data document (the xyOps "Data" pane): a JSON object with its own revision
+//! counter, a size limit, and older revisions kept for reading.
+
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, Location};
+
+/// One revision of a data document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataDoc {
+    pub doc: Map<String, Value>,
+    /// 0 for a bucket whose document was never written (an empty object).
+    pub revision: i64,
+    pub modified: i64,
+}
+
+impl DataDoc {
+    pub fn empty() -> DataDoc {
+        DataDoc {
+            doc: Map::new(),
+            revision: 0,
+            modified: 0,
+        }
+    }
+
+    /// The quoted revision, the document's ETag.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.revision)
+    }
+}
+
+/// Checks a new document: an object of at most `max_bytes` of JSON (413 naming `data` beyond).
+pub fn check_document(value: &Value, max_bytes: u64) -> Result<Map<String, Value>, ApiError> {
+    let Value::Object(map) = value else {
+        return Err(ApiError::invalid(
+            Location::Body,
+            "data",
+            "must be an object",
+        ));
+    };
+    let size = serde_json::to_vec(map)
+        .map(|v| v.len() as u64)
+        .unwrap_or(u64::MAX);
+    if size > max_bytes {
+        return Err(ApiError::too_large(
+            Location::Body,
+            "data",
+            format!("the document is {size} bytes of JSON; at most {max_bytes}"),
+        ));
+    }
+    Ok(map.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn documents_are_objects_within_the_limit() {
+        assert!(check_document(&json!({"a": 1}), 100).is_ok());
+        assert_eq!(check_document(&json!([1]), 100).unwrap_err().code, 400);
+        let err = check_document(&json!({"a": "x".repeat(200)}), 100).unwrap_err();
+        assert_eq!((err.code, err.errno), (413, 113));
+        assert_eq!(DataDoc::empty().etag(), "\"0\"");
+    }
+}
