@@ -115,6 +115,34 @@ async fn write<S: BucketStore + DataStore>(
     if !identity.may_write(&bucket.permissions) {
         return Err(deny(&identity));
     }
+    let doc = write_doc(app, &bucket, &pre, is_patch, |current| match kind {
+        None => body
+            .get("data")
+            .cloned()
+            .ok_or_else(|| ApiError::invalid(Location::Body, "data", "is required")),
+        Some(kind) => Ok(patch::apply(
+            kind,
+            &Value::Object(current.doc.clone()),
+            &Permissions::default(),
+            &body,
+        )?
+        .data),
+    })
+    .await?;
+    Ok(answer(&doc))
+}
+
+/// Writes the document `change` computes from the current one, conditional on the revision
+/// read, retrying lost races (412 instead when the client sent a precondition). With
+/// `skip_unchanged`, a change that changes nothing writes nothing. Shared by the data routes
+/// and the job store.
+pub async fn write_doc<S: BucketStore + DataStore>(
+    app: &App<S>,
+    bucket: &crate::domain::bucket::Bucket,
+    pre: &Preconditions,
+    skip_unchanged: bool,
+    change: impl Fn(&DataDoc) -> Result<Value, ApiError>,
+) -> Result<DataDoc, ApiError> {
     let settings = &app.settings;
     for _ in 0..DATA_WRITE_ATTEMPTS {
         let current = app
@@ -127,24 +155,9 @@ async fn write<S: BucketStore + DataStore>(
                 json!({"data": current.doc}),
             )));
         }
-        let new_doc = match kind {
-            None => body
-                .get("data")
-                .ok_or_else(|| ApiError::invalid(Location::Body, "data", "is required"))?
-                .clone(),
-            Some(kind) => {
-                patch::apply(
-                    kind,
-                    &Value::Object(current.doc.clone()),
-                    &Permissions::default(),
-                    &body,
-                )?
-                .data
-            }
-        };
-        let doc = check_document(&new_doc, settings.data_max_bytes)?;
-        if is_patch && doc == current.doc {
-            return Ok(answer(&current));
+        let doc = check_document(&change(&current)?, settings.data_max_bytes)?;
+        if skip_unchanged && doc == current.doc {
+            return Ok(current);
         }
         let new = DataDoc {
             doc,
@@ -162,7 +175,7 @@ async fn write<S: BucketStore + DataStore>(
             )
             .await
         {
-            Ok(()) => return Ok(answer(&new)),
+            Ok(()) => return Ok(new),
             Err(StoreError::Conflict) if !pre.is_empty() => {
                 let now = app
                     .store

@@ -14,9 +14,10 @@ use crate::domain::ids;
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, Location};
 use crate::objects::{ObjectStore, PutSpec};
-use crate::store::{BucketStore, FileStore, StoreError};
+use crate::store::{BucketStore, DataStore, FileStore, StoreError};
 
 use super::app::{App, WRITE_ATTEMPTS, deny};
+use super::jobs;
 use super::paging::{next_page_links, page_request};
 use super::request::Request;
 use super::response::Response;
@@ -30,7 +31,7 @@ pub struct FilesApp<S, O> {
 }
 
 /// Answers any request that reaches the files function.
-pub async fn handle<S: BucketStore + FileStore, O: ObjectStore>(
+pub async fn handle<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     req: &Request,
 ) -> Response {
@@ -40,7 +41,7 @@ pub async fn handle<S: BucketStore + FileStore, O: ObjectStore>(
     }
 }
 
-async fn route<S: BucketStore + FileStore, O: ObjectStore>(
+async fn route<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     req: &Request,
 ) -> Result<Response, ApiError> {
@@ -55,6 +56,12 @@ async fn route<S: BucketStore + FileStore, O: ObjectStore>(
         }
         (["files", "bucket", id, hash, filename], &Method::GET) => {
             permalink(app, req, id, hash, filename).await
+        }
+        (["v1", "buckets", id, "fetch"], &Method::POST) => jobs::fetch(app, req, id).await,
+        (["v1", "buckets", id, "store"], &Method::POST) => jobs::store(app, req, id).await,
+        (["v1", "buckets", id, "empty"], &Method::POST) => jobs::empty(app, req, id).await,
+        (["v1", "buckets", _, "fetch" | "store" | "empty"], m) => {
+            Err(ApiError::method_not_allowed(m.as_str()))
         }
         (
             ["v1", "buckets", _, "files"]
@@ -233,8 +240,41 @@ pub struct WantedFile {
     pub sha256: Option<String>,
 }
 
-/// Issues upload grants for `wanted` in `bucket` (the caller may write it): checks the file
-/// count limit, records the grants, presigns the URLs. `base_path` prefixes the status link so it
+/// Whether `bucket` may take `wanted` now: active, and room for the names it does not hold yet
+/// under the file count limit (the upload event enforces it again, atomically).
+pub async fn check_room<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    bucket: &Bucket,
+    wanted: &[WantedFile],
+) -> Result<(), ApiError> {
+    if !bucket.is_active() {
+        return Err(ApiError::forbidden(
+            "This bucket is inactive (active: false): it accepts no uploads.",
+        ));
+    }
+    let limit = app.core.settings.upload.max_files_per_bucket;
+    let names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
+    let existing = app
+        .core
+        .store
+        .existing_names(&bucket.id, &bucket.generation, &names)
+        .await?;
+    let new_count = names.iter().filter(|n| !existing.contains(n)).count() as u64;
+    if bucket.file_count.max(0) as u64 + new_count > limit {
+        return Err(ApiError::invalid(
+            Location::Body,
+            "files",
+            format!(
+                "the bucket holds {} files and the limit is {limit}; {new_count} new files do not fit",
+                bucket.file_count
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Issues upload grants for `wanted` in `bucket` (the caller may write it, `check_room` passed):
+/// records the grants, presigns the URLs. `base_path` prefixes the status link so it
 /// resolves for the client. Used by POST .../files and by store.
 pub async fn issue_grants<S: BucketStore + FileStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
@@ -243,29 +283,6 @@ pub async fn issue_grants<S: BucketStore + FileStore, O: ObjectStore>(
     wanted: &[WantedFile],
     base_path: &str,
 ) -> Result<Vec<Value>, ApiError> {
-    if !bucket.is_active() {
-        return Err(ApiError::forbidden(
-            "This bucket is inactive (active: false): it accepts no uploads.",
-        ));
-    }
-    let limits = &app.core.settings.upload;
-    let names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
-    let existing = app
-        .core
-        .store
-        .existing_names(&bucket.id, &bucket.generation, &names)
-        .await?;
-    let new_count = names.iter().filter(|n| !existing.contains(n)).count() as u64;
-    if bucket.file_count.max(0) as u64 + new_count > limits.max_files_per_bucket {
-        return Err(ApiError::invalid(
-            Location::Body,
-            "files",
-            format!(
-                "the bucket holds {} files and the limit is {}; {new_count} new files do not fit",
-                bucket.file_count, limits.max_files_per_bucket
-            ),
-        ));
-    }
     let now = now_ms();
     let ttl = app.core.settings.upload_url_ttl_secs;
     let uploaded_by = identity
@@ -333,6 +350,7 @@ async fn grant<S: BucketStore + FileStore, O: ObjectStore>(
         return Err(deny(&identity));
     }
     let wanted = parse_wanted_files(body.get("files"), &app.core.settings.upload)?;
+    check_room(app, &bucket, &wanted).await?;
     let grants = issue_grants(app, &identity, &bucket, &wanted, req.base_path()).await?;
     Ok(Response::json(201, json!({"data": grants})))
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod buckets;
 pub mod data;
 pub mod files;
+pub mod jobs;
 pub mod paging;
 pub mod request;
 pub mod response;
