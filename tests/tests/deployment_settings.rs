@@ -228,3 +228,41 @@ fn an_expired_upload_url_is_refused_by_s3() {
     std::thread::sleep(std::time::Duration::from_millis(2500));
     assert_eq!(up.put(b"slow", &[]).status, 403);
 }
+
+#[test]
+fn a_store_past_the_file_count_limit_writes_nothing() {
+    let _lock = lock();
+    let alice = Caller::user("alice", &["create_buckets"]);
+    let id = new_bucket(&alice);
+    let _changed = Changed::to(&["MAX_FILES_PER_BUCKET=2"]);
+    alice.upload(&id, "one.csv", b"1", "text/csv");
+    let err = alice
+        .post(
+            &format!("/v1/buckets/{id}/store"),
+            &json!({
+                "sync": "data_and_files",
+                "data": {"should_not": "land"},
+                "files": [
+                    {"name": "two.csv", "size": 1, "content_type": "text/csv"},
+                    {"name": "three.csv", "size": 1, "content_type": "text/csv"},
+                ],
+            }),
+        )
+        .expect_error(400, 107);
+    assert_eq!(err["details"][0]["name"], "files");
+    assert_eq!(
+        alice
+            .get(&format!("/v1/buckets/{id}/data"))
+            .expect(200)
+            .json()["data"],
+        json!({})
+    );
+    assert_eq!(file_names(&alice, &id), vec!["one.csv"]);
+    // Replacing an existing name needs no room.
+    alice
+        .post(
+            &format!("/v1/buckets/{id}/store"),
+            &json!({"sync": "files", "files": [{"name": "one.csv", "size": 1, "content_type": "text/csv"}, {"name": "two.csv", "size": 1, "content_type": "text/csv"}]}),
+        )
+        .expect(200);
+}
