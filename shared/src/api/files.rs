@@ -415,31 +415,42 @@ async fn delete<S: BucketStore + FileStore, O: ObjectStore>(
         else {
             return Err(ApiError::not_found("file", &name));
         };
-        match app
-            .core
-            .store
-            .delete_file(&bucket.id, &bucket.generation, &record)
-            .await
-        {
-            Ok(()) => {
-                // The record is gone first: a crash here leaves an object no record points to,
-                // which the bucket's cascade (same prefix) removes at the latest.
-                for key in std::iter::once(&record.object_key).chain(record.prev_key.as_ref()) {
-                    app.objects.delete(key).await?;
-                }
-                return Ok(Response::json(
-                    200,
-                    json!({"data": {"name": name, "deleted": true}}),
-                ));
-            }
-            // Replaced meanwhile: delete what is there now.
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+        // Replaced meanwhile (false): delete what is there now.
+        if remove_file(app, &bucket, &record).await? {
+            return Ok(Response::json(
+                200,
+                json!({"data": {"name": name, "deleted": true}}),
+            ));
         }
     }
     Err(ApiError::conflict(
         "The file is being written concurrently; retry",
     ))
+}
+
+/// Deletes `record` (if it is still the stored one, else `false`) and then its objects. The
+/// record goes first: a crash in between leaves an object no record points to, under the
+/// bucket's prefix, which the cascade removes at the latest. Used by DELETE and by empty.
+pub async fn remove_file<S: BucketStore + FileStore, O: ObjectStore>(
+    app: &FilesApp<S, O>,
+    bucket: &Bucket,
+    record: &FileRecord,
+) -> Result<bool, ApiError> {
+    match app
+        .core
+        .store
+        .delete_file(&bucket.id, &bucket.generation, record)
+        .await
+    {
+        Ok(()) => {
+            for key in std::iter::once(&record.object_key).chain(record.prev_key.as_ref()) {
+                app.objects.delete(key).await?;
+            }
+            Ok(true)
+        }
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn upload_status<S: BucketStore + FileStore, O: ObjectStore>(

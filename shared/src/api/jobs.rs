@@ -16,7 +16,7 @@ use crate::store::{BucketStore, DataStore, FileStore, StoreError};
 
 use super::app::deny;
 use super::data::write_doc;
-use super::files::{FilesApp, check_room, issue_grants, parse_wanted_files};
+use super::files::{FilesApp, check_room, issue_grants, parse_wanted_files, remove_file};
 use super::request::Request;
 use super::response::Response;
 
@@ -269,21 +269,9 @@ pub async fn empty<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
     let mut deleted = 0u64;
     if files {
         for record in all_files(&app.core.store, &bucket.id, &bucket.generation).await? {
-            match app
-                .core
-                .store
-                .delete_file(&bucket.id, &bucket.generation, &record)
-                .await
-            {
-                Ok(()) => {
-                    for key in std::iter::once(&record.object_key).chain(record.prev_key.as_ref()) {
-                        app.objects.delete(key).await?;
-                    }
-                    deleted += 1;
-                }
-                // Replaced or deleted meanwhile: it is someone else's newer file now.
-                Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
+            // false: replaced or deleted meanwhile, it is someone else's newer file now.
+            if remove_file(app, &bucket, &record).await? {
+                deleted += 1;
             }
         }
     }
