@@ -53,6 +53,7 @@ $(eval $(call lambda_function,BucketsFunction,buckets))
 $(eval $(call lambda_function,FilesFunction,files))
 $(eval $(call lambda_function,DataFunction,data))
 $(eval $(call lambda_function,UploadEventsFunction,upload-events))
+$(eval $(call lambda_function,CascadeFunction,cascade))
 
 .PHONY: lambda-artifacts
 lambda-artifacts: $(if $(filter $(ROOT)/target/lambda,$(LAMBDA_OUT)),cargo-lambda-build)

@@ -250,6 +250,8 @@ def main() -> int:
         "BUCKETS_FUNCTION": outputs["BucketsFunctionName"],
         "BUCKETS_FUNCTIONS": ",".join(function_names(outputs)),
         "BUCKETS_UPLOAD_EVENTS_FUNCTION": outputs.get("UploadEventsFunctionName", ""),
+        "BUCKETS_CASCADE_FUNCTION": outputs.get("CascadeFunctionName", ""),
+        "BUCKETS_CASCADE_DLQ_URL": outputs.get("CascadeDeadLetterQueueUrl", ""),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",

@@ -46,6 +46,18 @@ pub struct Settings {
     pub data_max_bytes: u64,
     /// Older revisions of a data document kept readable (default 10).
     pub data_revisions_kept: u64,
+    pub cascade: CascadeSettings,
+}
+
+/// The delete cascade's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CascadeSettings {
+    /// Seconds of work one pass (one invocation) does before it saves its progress and hands
+    /// over to the next (default 300; the function's timeout is 900).
+    pub pass_secs: u64,
+    /// TEST ONLY: when > 0 the cascade process dies after this many delete calls, to show that
+    /// a cascade killed mid-way is redelivered and completes. 0 (default) = off.
+    pub fault_after_deletes: u64,
 }
 
 impl Settings {
@@ -105,6 +117,10 @@ impl Settings {
             permalink_requires_read: flag("PERMALINK_REQUIRES_READ", false)?,
             data_max_bytes: number("DATA_MAX_BYTES", 256 * 1024)?,
             data_revisions_kept: number("DATA_REVISIONS_KEPT", 10)?,
+            cascade: CascadeSettings {
+                pass_secs: number("CASCADE_PASS_SECONDS", 300)?,
+                fault_after_deletes: number("CASCADE_FAULT_AFTER_DELETES", 0)?,
+            },
         })
     }
 }
@@ -144,6 +160,8 @@ mod tests {
         assert_eq!(s.auth, AuthSettings::default());
         assert_eq!((s.upload_url_ttl_secs, s.download_url_ttl_secs), (900, 300));
         assert!(!s.permalink_requires_read);
+        assert_eq!(s.cascade.pass_secs, 300);
+        assert_eq!(s.cascade.fault_after_deletes, 0);
     }
 
     #[test]

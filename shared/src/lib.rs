@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cascade;
 pub mod config;
 pub mod domain;
 pub mod error;

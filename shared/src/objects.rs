@@ -33,6 +33,20 @@ pub struct PutSpec<'a> {
     pub expires_in_secs: u64,
 }
 
+/// One page of object keys; `next` continues the listing (`None`: no more).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectPage {
+    pub keys: Vec<String>,
+    pub next: Option<String>,
+}
+
+/// A key a batch deletion did not delete, with S3's error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedKey {
+    pub key: String,
+    pub code: String,
+}
+
 pub trait ObjectStore: Send + Sync {
     /// A URL that accepts one PUT of exactly this object. Signing is local: no S3 call.
     fn presign_put(
@@ -56,4 +70,19 @@ pub trait ObjectStore: Send + Sync {
 
     /// Deletes the object; deleting a missing object is not an error.
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Up to `max` keys under `prefix`, continuing after `token` (one ListObjectsV2).
+    fn list_keys(
+        &self,
+        prefix: &str,
+        token: Option<String>,
+        max: usize,
+    ) -> impl Future<Output = Result<ObjectPage, StoreError>> + Send;
+
+    /// Deletes up to 1000 keys in one call (DeleteObjects); returns the keys S3 did not delete.
+    /// Missing keys count as deleted.
+    fn delete_keys(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<FailedKey>, StoreError>> + Send;
 }

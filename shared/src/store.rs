@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use crate::cascade::Marker;
 use crate::domain::bucket::Bucket;
 use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, Grant};
@@ -163,7 +164,9 @@ pub trait FileStore: Send + Sync {
         name: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Removes `record` (if it is still the stored one) and takes it off the bucket's counters.
+    /// Removes `record` (if it is still the stored one), takes it off the bucket's counters and
+    /// leaves the marker of a cascade of its objects (`cascade::file_marker_key`), all in one
+    /// transaction: the objects go even if the caller dies before removing them itself.
     fn delete_file(
         &self,
         bucket_id: &str,
@@ -171,6 +174,8 @@ pub trait FileStore: Send + Sync {
         record: &FileRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Keeps why an upload was refused; `Conflict` when the incarnation is gone (nobody could
+    /// read the reason, and it would outlive the cascade).
     fn put_rejection(
         &self,
         bucket_id: &str,
@@ -214,4 +219,77 @@ pub trait DataStore: Send + Sync {
         previous: i64,
         keep: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The key of one table item, as the cascade lists and deletes them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ItemKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// A set of items a bucket incarnation owns: a partition, or the part of one whose sort keys
+/// start with `sk_prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemSet {
+    pub pk: String,
+    pub sk_prefix: Option<String>,
+}
+
+/// One page of item keys; `last` is where the next page starts (`None`: no more).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPage {
+    pub keys: Vec<ItemKey>,
+    pub last: Option<ItemKey>,
+}
+
+/// The table side of delete cascades (`crate::cascade`). Each method is one AWS call, except
+/// where it says otherwise.
+pub trait CascadeStore: Send + Sync {
+    /// The pending cascade with this marker key; `None` once it has finished.
+    fn get_marker(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Marker>, StoreError>> + Send;
+
+    /// Saves a finished pass (count and tally) on the marker, if it still exists. The write is
+    /// what triggers the next pass.
+    fn save_pass(&self, marker: &Marker) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn delete_marker(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keys of pending cascades after `after`, and whether more follow.
+    fn list_markers(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<String>, bool), StoreError>> + Send;
+
+    /// Rewrites the marker so that its trigger fires again; `false` if it is gone.
+    fn touch_marker(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every set of items a bucket incarnation owns (no call: the table layout).
+    fn incarnation_items(&self, id: &str, generation: &str) -> Vec<ItemSet>;
+
+    /// Up to `limit` keys of `set` after `after`.
+    fn item_keys(
+        &self,
+        set: &ItemSet,
+        after: Option<ItemKey>,
+        limit: usize,
+    ) -> impl Future<Output = Result<KeyPage, StoreError>> + Send;
+
+    /// Deletes up to 25 items in one batch; returns those left unprocessed.
+    fn delete_items(
+        &self,
+        keys: &[ItemKey],
+    ) -> impl Future<Output = Result<Vec<ItemKey>, StoreError>> + Send;
+
+    /// Removes the listing entries of `principals` for bucket `id`, unless a bucket with that id
+    /// exists again (its entries are its own then). Returns the calls made.
+    fn delete_stale_index(
+        &self,
+        id: &str,
+        principals: &[String],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -58,7 +58,11 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
             reason: reason.clone(),
             at: now_ms(),
         };
-        store.put_rejection(id, generation, &rejection).await?;
+        match store.put_rejection(id, generation, &rejection).await {
+            // The incarnation went meanwhile: nobody can ask, and nothing may outlive its cascade.
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
         objects.delete(key).await?;
         tracing::info!(key, reason = %reason, "upload rejected");
         Ok::<_, StoreError>(Outcome::Rejected(reason))
@@ -66,7 +70,13 @@ pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
     for _ in 0..ATTEMPTS {
         let bucket = match store.get(id).await? {
             Some(b) if &b.generation == generation => b,
-            _ => return reject("the bucket no longer exists".into()).await,
+            // Uploaded after the bucket was deleted (its cascade may be over): no record is
+            // kept, since none could be read and it would be left behind.
+            _ => {
+                objects.delete(key).await?;
+                tracing::info!(key, "deleted an object of a deleted bucket");
+                return Ok(Outcome::Rejected("the bucket no longer exists".into()));
+            }
         };
         let existing = store.get_file(id, generation, name).await?;
         if let Some(current) = &existing

@@ -5,6 +5,7 @@ use http::Method;
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
+use crate::cascade::{self, Budget, Job, Tally, file_marker_key};
 use crate::domain::access::Identity;
 use crate::domain::bucket::Bucket;
 use crate::domain::files::{
@@ -14,13 +15,16 @@ use crate::domain::ids;
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, Location};
 use crate::objects::{ObjectStore, PutSpec};
-use crate::store::{BucketStore, DataStore, FileStore, StoreError};
+use crate::store::{BucketStore, CascadeStore, DataStore, FileStore, StoreError};
 
 use super::app::{App, WRITE_ATTEMPTS, deny};
 use super::jobs;
 use super::paging::{next_page_links, page_request};
 use super::request::Request;
 use super::response::Response;
+
+/// How long a file deletion works on its objects before leaving them to the cascade.
+const INLINE_PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Files one grant request may ask for.
 pub const MAX_FILES_PER_REQUEST: usize = 100;
@@ -31,7 +35,7 @@ pub struct FilesApp<S, O> {
 }
 
 /// Answers any request that reaches the files function.
-pub async fn handle<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
+pub async fn handle<S: BucketStore + FileStore + DataStore + CascadeStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     req: &Request,
 ) -> Response {
@@ -41,7 +45,7 @@ pub async fn handle<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
     }
 }
 
-async fn route<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
+async fn route<S: BucketStore + FileStore + DataStore + CascadeStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     req: &Request,
 ) -> Result<Response, ApiError> {
@@ -394,7 +398,7 @@ async fn redirect_to_object<S, O: ObjectStore>(
     }
 }
 
-async fn delete<S: BucketStore + FileStore, O: ObjectStore>(
+async fn delete<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     req: &Request,
     segment: &str,
@@ -429,22 +433,40 @@ async fn delete<S: BucketStore + FileStore, O: ObjectStore>(
 }
 
 /// Deletes `record` (if it is still the stored one, else `false`) and then its objects. The
-/// record goes first: a crash in between leaves an object no record points to, under the
-/// bucket's prefix, which the cascade removes at the latest. Used by DELETE and by empty.
-pub async fn remove_file<S: BucketStore + FileStore, O: ObjectStore>(
+/// record goes in one transaction with a cascade marker for its objects, so a crash or an S3
+/// failure after it leaves work for the cascade function, never an orphan. Used by DELETE and
+/// by empty.
+pub async fn remove_file<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     bucket: &Bucket,
     record: &FileRecord,
 ) -> Result<bool, ApiError> {
-    match app
-        .core
-        .store
+    let store = &app.core.store;
+    match store
         .delete_file(&bucket.id, &bucket.generation, record)
         .await
     {
         Ok(()) => {
-            for key in std::iter::once(&record.object_key).chain(record.prev_key.as_ref()) {
-                app.objects.delete(key).await?;
+            let job = Job::Objects {
+                keys: std::iter::once(&record.object_key)
+                    .chain(record.prev_key.as_ref())
+                    .cloned()
+                    .collect(),
+            };
+            let budget = Budget {
+                until: std::time::Instant::now() + INLINE_PURGE_BUDGET,
+                after_delete_call: &|| {},
+            };
+            let marker = file_marker_key(&bucket.id, &bucket.generation, &record.upload_id);
+            let mut tally = Tally::default();
+            // The same pass the cascade function would run; if it fails, the function does.
+            let purged =
+                match cascade::run_pass(store, &app.objects, &job, &budget, &mut tally).await {
+                    Ok(_) => store.delete_marker(&marker).await,
+                    Err(e) => Err(e),
+                };
+            if let Err(e) = purged {
+                tracing::warn!(marker, error = ?e, "file objects left to the cascade");
             }
             Ok(true)
         }

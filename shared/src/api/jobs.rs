@@ -12,7 +12,7 @@ use crate::domain::preconditions::Preconditions;
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, Location};
 use crate::objects::ObjectStore;
-use crate::store::{BucketStore, DataStore, FileStore, StoreError};
+use crate::store::{BucketStore, CascadeStore, DataStore, FileStore, StoreError};
 
 use super::app::deny;
 use super::data::write_doc;
@@ -98,7 +98,7 @@ async fn all_files<S: FileStore>(
 
 /// `POST /v1/buckets/{id}/fetch` `{sync, glob}`: the data and/or download URLs of the files
 /// whose names match the glob. Read permission.
-pub async fn fetch<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
+pub async fn fetch<S: BucketStore + FileStore + DataStore + CascadeStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     req: &Request,
     segment: &str,
@@ -143,7 +143,7 @@ pub async fn fetch<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
 /// bucket's document, upload grants for the files matching the glob (others reported as
 /// skipped). Every file is checked first: if one breaks a limit, or they would pass the file
 /// count, nothing is written. Write permission.
-pub async fn store<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
+pub async fn store<S: BucketStore + FileStore + DataStore + CascadeStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     req: &Request,
     segment: &str,
@@ -238,7 +238,7 @@ pub async fn store<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
 
 /// `POST /v1/buckets/{id}/empty` `{"files": bool, "data": bool}` (xyOps empty_bucket): clears the
 /// data document and/or deletes every file. Write permission.
-pub async fn empty<S: BucketStore + FileStore + DataStore, O: ObjectStore>(
+pub async fn empty<S: BucketStore + FileStore + DataStore + CascadeStore, O: ObjectStore>(
     app: &FilesApp<S, O>,
     req: &Request,
     segment: &str,

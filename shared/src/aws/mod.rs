@@ -1,5 +1,6 @@
 //! The AWS side (feature `aws`): one adapter per service, and the Lambda glue.
 
+pub mod cascade;
 pub mod dynamodb;
 pub mod lambda;
 pub mod s3;

@@ -6,9 +6,9 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::RequestChecksumCalculation;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
-use aws_sdk_s3::types::ChecksumMode;
+use aws_sdk_s3::types::{ChecksumMode, Delete, ObjectIdentifier};
 
-use crate::objects::{ObjectMeta, ObjectStore, Presigned, PutSpec};
+use crate::objects::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
 use crate::store::StoreError;
 
 #[derive(Clone)]
@@ -144,5 +144,69 @@ impl ObjectStore for S3Objects {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn list_keys(
+        &self,
+        prefix: &str,
+        token: Option<String>,
+        max: usize,
+    ) -> Result<ObjectPage, StoreError> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_continuation_token(token)
+            .max_keys(i32::try_from(max).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(ObjectPage {
+            keys: out
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string))
+                .collect(),
+            next: out
+                .is_truncated()
+                .unwrap_or(false)
+                .then(|| out.next_continuation_token().map(str::to_string))
+                .flatten(),
+        })
+    }
+
+    async fn delete_keys(&self, keys: &[String]) -> Result<Vec<FailedKey>, StoreError> {
+        if keys.is_empty() {
+            return Ok(vec![]);
+        }
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Other(format!("object identifier: {e}")))?;
+        // Quiet: S3 answers only the keys it could not delete.
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| StoreError::Other(format!("delete request: {e}")))?;
+        let out = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .errors()
+            .iter()
+            .filter(|e| e.code() != Some("NoSuchKey"))
+            .map(|e| FailedKey {
+                key: e.key().unwrap_or_default().to_string(),
+                code: e.code().unwrap_or("unknown").to_string(),
+            })
+            .collect())
     }
 }

@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
-use super::{DynamoStore, Item, bucket_key, n, s};
+use super::{DynamoStore, Item, n, s};
 use crate::domain::data::DataDoc;
 use crate::store::{DataStore, StoreError};
 
@@ -104,20 +104,12 @@ impl DataStore for DynamoStore {
             )))
             .build()
             .expect("table and item set");
-        // The bucket incarnation must still be live: no document is written for a deleted one.
-        let live = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(bucket_key(id)))
-            .condition_expression("gen = :gen")
-            .expression_attribute_values(":gen", s(generation))
-            .build()
-            .expect("table, key and condition set");
         let mut items = vec![
             TransactWriteItem::builder()
                 .put(head.build().expect("table and item set"))
                 .build(),
             TransactWriteItem::builder().put(kept).build(),
-            TransactWriteItem::builder().condition_check(live).build(),
+            self.live_check(id, generation),
         ];
         let forget = new.revision - i64::try_from(keep).unwrap_or(i64::MAX);
         if forget >= 1 {

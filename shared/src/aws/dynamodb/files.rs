@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::{DynamoStore, Item, classify, n, s};
+use crate::cascade::{Job, Marker, file_marker_key};
 use crate::domain::files::{FileRecord, Grant};
+use crate::domain::time::now_ms;
 use crate::store::{FilePage, FileStore, Rejection, StoreError};
 
 /// Grants and rejections stay readable this long after they stop mattering.
@@ -173,18 +175,20 @@ impl FileStore for DynamoStore {
         generation: &str,
         grants: &[Grant],
     ) -> Result<(), StoreError> {
-        let items = grants
-            .iter()
-            .map(|g| {
+        // No grant under a deleted incarnation: its cascade may have passed already.
+        for chunk in grants.chunks(super::MAX_TRANSACTION_ITEMS - 1) {
+            let mut items = vec![self.live_check(id, generation)];
+            items.extend(chunk.iter().map(|g| {
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(grant_item(id, generation, g)))
                     .build()
                     .expect("table and item set");
                 TransactWriteItem::builder().put(put).build()
-            })
-            .collect();
-        self.transact_chunks(items).await
+            }));
+            self.transact(items).await?;
+        }
+        Ok(())
     }
 
     async fn get_grant(
@@ -303,9 +307,21 @@ impl FileStore for DynamoStore {
             .expression_attribute_values(":minus_size", n(-(record.size as i64)))
             .build()
             .expect("table, key and expression set");
+        let marker = Marker {
+            key: file_marker_key(id, generation, &record.upload_id),
+            job: Job::Objects {
+                keys: std::iter::once(&record.object_key)
+                    .chain(record.prev_key.as_ref())
+                    .cloned()
+                    .collect(),
+            },
+            passes: 0,
+            tally: Default::default(),
+        };
         self.transact(vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().update(counters).build(),
+            super::cascade::put_marker(&self.table, &marker, now_ms()),
         ])
         .await
     }
@@ -321,14 +337,16 @@ impl FileStore for DynamoStore {
         item.insert("reason".into(), s(&r.reason));
         item.insert("at".into(), n(r.at));
         item.insert("ttl".into(), n(r.at / 1000 + REJECTION_KEEP_SECS));
-        self.client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+            .build()
+            .expect("table and item set");
+        self.transact(vec![
+            self.live_check(id, generation),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await
     }
 
     async fn get_rejection(

@@ -18,13 +18,15 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
+use crate::cascade::{Job, Marker, bucket_marker_key};
 use crate::domain::bucket::Bucket;
 use crate::domain::permissions::Permissions;
 use crate::store::{BucketPage, BucketStore, ListScope, StoreError};
 
+mod cascade;
 mod data;
 mod files;
 
@@ -206,6 +208,22 @@ impl DynamoStore {
                     .set_key(Some(index_key(pk, id)))
                     .build()
                     .expect("table and key set"),
+            )
+            .build()
+    }
+
+    /// A transaction item that holds only while incarnation `generation` of bucket `id` is
+    /// live: nothing is written under a deleted incarnation (its cascade would miss it).
+    fn live_check(&self, id: &str, generation: &str) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .condition_check(
+                ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(bucket_key(id)))
+                    .condition_expression("gen = :gen")
+                    .expression_attribute_values(":gen", s(generation))
+                    .build()
+                    .expect("table, key and condition set"),
             )
             .build()
     }
@@ -438,32 +456,27 @@ impl BucketStore for DynamoStore {
             .expression_attribute_values(":gen", s(&bucket.generation))
             .build()
             .expect("table, key and condition set");
-        // The durable trace of what the cascade must remove (the stream record of the delete
-        // is the trigger; this item outlives the stream's 24 h retention).
-        let mut marker = index_key("CASCADE", &format!("{}#{}", bucket.id, bucket.generation));
-        marker.insert("id".into(), s(&bucket.id));
-        marker.insert("gen".into(), s(&bucket.generation));
-        marker.insert("deleted_at".into(), n(deleted_at));
-        marker.insert(
-            "acl".into(),
-            s(serde_json::to_string(&bucket.permissions).unwrap_or_else(|_| "{}".into())),
-        );
+        let principals = bucket.permissions.all_principals();
+        // Deletion, marker and the ALL entry: 3 items, then one per principal. When they do not
+        // fit one transaction the principals' entries are removed after the bucket, and a crash
+        // in between would leave them: the marker then names them for the cascade.
+        let staged = 3 + principals.len() > MAX_TRANSACTION_ITEMS;
+        let marker = Marker {
+            key: bucket_marker_key(&bucket.id, &bucket.generation),
+            job: Job::Bucket {
+                id: bucket.id.clone(),
+                generation: bucket.generation.clone(),
+                stale_index: if staged { principals.clone() } else { vec![] },
+            },
+            passes: 0,
+            tally: Default::default(),
+        };
         let main = vec![
             TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(marker))
-                        .build()
-                        .expect("table and item set"),
-                )
-                .build(),
+            cascade::put_marker(&self.table, &marker, deleted_at),
             self.delete_index(ALL_PK, &bucket.id),
         ];
-        let after = bucket
-            .permissions
-            .all_principals()
+        let after = principals
             .iter()
             .map(|p| self.delete_index(&index_pk(p), &bucket.id))
             .collect();

@@ -1,0 +1,188 @@
+//! The Lambda glue of the cascade function. Two kinds of event:
+//! - DynamoDB stream records of cascade markers (INSERT when something is deleted, MODIFY when
+//!   a pass saved its progress or an operator replayed it): one pass per marker;
+//! - `{"replay": true}`, invoked by an operator: re-triggers every pending cascade (after
+//!   failures went to the dead-letter queue, or the stream's 24 h retention passed).
+//!
+//! A marker whose pass fails fails the invocation, so the event source mapping retries the batch
+//! (every pass is idempotent) and, once its retries are spent, sends the batch's description
+//! to the dead-letter queue; the marker itself stays in the table until replayed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+use super::Resources;
+use crate::cascade::{self, Budget, Outcome};
+use crate::config::CascadeSettings;
+use crate::domain::time::now_ms;
+
+/// Markers of one batch worked on at once (each with its own parallel deletes).
+const PARALLEL_MARKERS: usize = 4;
+/// Time kept back from the invocation's deadline for the last calls and the progress write.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+
+/// The marker keys a stream event names, in order and once each; `None` when the event is not
+/// a stream event. Deletions of markers (REMOVE) and other items are not work.
+pub fn stream_marker_keys(event: &Value) -> Option<Vec<String>> {
+    let records = event.get("Records")?.as_array()?;
+    let mut keys: Vec<String> = Vec::new();
+    for record in records {
+        let name = record.get("eventName").and_then(Value::as_str);
+        if !matches!(name, Some("INSERT" | "MODIFY")) {
+            continue;
+        }
+        let item_keys = &record["dynamodb"]["Keys"];
+        if item_keys["pk"]["S"].as_str() != Some("CASCADE") {
+            continue;
+        }
+        if let Some(sk) = item_keys["sk"]["S"].as_str()
+            && !keys.iter().any(|k| k == sk)
+        {
+            keys.push(sk.to_string());
+        }
+    }
+    Some(keys)
+}
+
+/// When a pass must stop: `pass_secs` from now, and well before the invocation's deadline.
+fn pass_end(deadline_ms: u64, pass_secs: u64) -> Instant {
+    let left_ms = (deadline_ms as i64 - now_ms()).max(0) as u64;
+    let left = Duration::from_millis(left_ms).saturating_sub(DEADLINE_MARGIN);
+    Instant::now() + left.min(Duration::from_secs(pass_secs))
+}
+
+static DELETE_CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// The test-only fault: the process dies after `after` delete calls, as a killed invocation.
+fn fault_hook(settings: &CascadeSettings) -> impl Fn() + Send + Sync + use<> {
+    let after = settings.fault_after_deletes;
+    move || {
+        if after > 0 && DELETE_CALLS.fetch_add(1, Ordering::SeqCst) + 1 >= after {
+            tracing::error!(
+                after,
+                "CASCADE_FAULT_AFTER_DELETES: killing the process mid-cascade (test setting)"
+            );
+            std::process::abort();
+        }
+    }
+}
+
+pub async fn serve_cascade(r: &'static Resources) -> Result<(), Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(r, event.payload, event.context.deadline).await
+    }))
+    .await
+}
+
+async fn handle(r: &Resources, payload: Value, deadline_ms: u64) -> Result<Value, Error> {
+    if payload.get("replay").and_then(Value::as_bool) == Some(true) {
+        let touched = cascade::replay(&r.store)
+            .await
+            .map_err(|e| Error::from(format!("replay failed: {e:?}")))?;
+        tracing::info!(touched, "pending cascades replayed");
+        return Ok(json!({"replayed": touched}));
+    }
+    let Some(keys) = stream_marker_keys(&payload) else {
+        return Err(Error::from(
+            "not a DynamoDB stream event nor {\"replay\": true}",
+        ));
+    };
+    let hook = fault_hook(&r.settings.cascade);
+    let budget = Budget {
+        until: pass_end(deadline_ms, r.settings.cascade.pass_secs),
+        after_delete_call: &hook,
+    };
+    let budget = &budget;
+    let results: Vec<_> = stream::iter(keys)
+        .map(|key| async move {
+            let started = Instant::now();
+            let result = cascade::process_marker(&r.store, &r.objects, &key, budget).await;
+            (key, started.elapsed(), result)
+        })
+        .buffer_unordered(PARALLEL_MARKERS)
+        .collect()
+        .await;
+    let mut failed = Vec::new();
+    for (marker, elapsed, result) in results {
+        let ms = elapsed.as_millis() as u64;
+        match result {
+            Ok(Outcome::Finished { passes, tally }) => tracing::info!(
+                marker,
+                passes,
+                last_pass_ms = ms,
+                calls = tally.calls(),
+                list_objects = tally.list_objects,
+                delete_objects = tally.delete_objects,
+                query = tally.query,
+                batch_write_item = tally.batch_write_item,
+                other_calls = tally.other_calls,
+                objects_deleted = tally.objects_deleted,
+                items_deleted = tally.items_deleted,
+                "cascade finished"
+            ),
+            Ok(Outcome::Continued { passes }) => {
+                tracing::info!(
+                    marker,
+                    passes,
+                    pass_ms = ms,
+                    "cascade continues in a new pass"
+                )
+            }
+            Ok(Outcome::AlreadyDone) => tracing::debug!(marker, "cascade already finished"),
+            Err(e) => {
+                tracing::error!(marker, error = ?e, "cascade pass failed; it will be retried");
+                failed.push(marker);
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(json!({"failed": []}))
+    } else {
+        // The whole batch is retried: finished markers are gone, so only the failed ones work.
+        Err(Error::from(format!("cascade passes failed: {failed:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_events_name_the_markers_to_work_on() {
+        let event = json!({"Records": [
+            {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "CASCADE"}, "sk": {"S": "b1#g1"}}}},
+            {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "CASCADE"}, "sk": {"S": "b1#g1"}}}},
+            {"eventName": "REMOVE", "dynamodb": {"Keys": {"pk": {"S": "CASCADE"}, "sk": {"S": "b2#g1"}}}},
+            {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "B#b3"}, "sk": {"S": "B"}}}},
+            {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "CASCADE"}, "sk": {"S": "b1#g1#u1"}}}}
+        ]});
+        assert_eq!(
+            stream_marker_keys(&event).unwrap(),
+            vec!["b1#g1".to_string(), "b1#g1#u1".to_string()]
+        );
+        assert_eq!(stream_marker_keys(&json!({"replay": true})), None);
+        assert_eq!(
+            stream_marker_keys(&json!({"Records": []})).unwrap().len(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_pass_ends_before_the_deadline_and_within_its_seconds() {
+        let now = now_ms() as u64;
+        let soon = pass_end(now + 900_000, 300);
+        let d = soon.duration_since(Instant::now());
+        assert!(
+            d <= Duration::from_secs(300) && d > Duration::from_secs(290),
+            "{d:?}"
+        );
+        let tight = pass_end(now + 30_000, 300);
+        assert!(tight.duration_since(Instant::now()) <= Duration::from_secs(10));
+        // Past the deadline: no time, but still a pass (each pass gets through one page).
+        assert!(pass_end(now - 1_000, 300) <= Instant::now() + Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,431 @@
+//! Delete cascades: removing everything under a deleted bucket incarnation (S3 objects under its
+//! prefix, its data document and revisions, file records, grants, rejections, file markers and
+//! any stale index entries), or the objects of one deleted file.
+//!
+//! A cascade is described by a durable **marker** item written in the same transaction as the
+//! deletion itself (see `store::CascadeStore`). The marker's stream record triggers the cascade
+//! function; each invocation runs one **pass** within a time budget. A pass that runs out of time
+//! saves its progress on the marker, and that write is the trigger of the next pass, so a bucket
+//! of any size finishes over as many invocations as it needs. A pass deletes what it lists, so a
+//! pass that is killed at any step and redelivered simply lists what is left: every step is
+//! idempotent. The marker is deleted last, once nothing is left.
+//!
+//! Calls are batched at the services' limits (DeleteObjects: 1000 keys, BatchWriteItem: 25
+//! requests, carried across partitions so the count stays at the floor), run with bounded
+//! parallelism, and partial failures (per-key S3 errors, unprocessed items) are retried with
+//! backoff. Every port call is one AWS call, and each is counted in a [`Tally`].
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::objects::ObjectStore;
+use crate::store::{CascadeStore, ItemKey, StoreError};
+
+/// DeleteObjects takes at most 1000 keys.
+pub const OBJECT_BATCH: usize = 1000;
+/// BatchWriteItem takes at most 25 requests.
+pub const ITEM_BATCH: usize = 25;
+/// Keys read per Query page (DynamoDB also stops at 1 MB).
+pub const QUERY_PAGE: usize = 1000;
+/// Delete calls one cascade keeps in flight at once.
+pub const PARALLEL_DELETES: usize = 4;
+/// Attempts for a batch whose keys or items keep coming back unprocessed.
+const BATCH_ATTEMPTS: u32 = 8;
+
+/// What a marker asks to remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Everything under a deleted bucket incarnation. `stale_index` names the principals whose
+    /// listing entries may have outlived the bucket (only when its deletion was too large for one
+    /// transaction); they are removed only while no bucket with that id exists again.
+    Bucket {
+        id: String,
+        generation: String,
+        stale_index: Vec<String>,
+    },
+    /// The objects of one deleted file (its record is already gone).
+    Objects { keys: Vec<String> },
+}
+
+/// A pending cascade, as its marker item holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub key: String,
+    pub job: Job,
+    /// Passes finished so far (each one saved on the marker).
+    pub passes: u64,
+    /// What the earlier passes did.
+    pub tally: Tally,
+}
+
+/// The marker key of a bucket incarnation's cascade.
+pub fn bucket_marker_key(id: &str, generation: &str) -> String {
+    format!("{id}#{generation}")
+}
+
+/// The marker key of a deleted file's objects (under its bucket's, so a bucket cascade finds the
+/// file markers of its incarnation by prefix).
+pub fn file_marker_key(id: &str, generation: &str, upload_id: &str) -> String {
+    format!("{id}#{generation}#{upload_id}")
+}
+
+/// The S3 prefix of every object of a bucket incarnation.
+pub fn object_prefix(id: &str, generation: &str) -> String {
+    format!("{id}/{generation}/")
+}
+
+/// AWS calls made and things deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub list_objects: u64,
+    pub delete_objects: u64,
+    pub query: u64,
+    pub batch_write_item: u64,
+    /// Marker reads and writes, stale index removals.
+    pub other_calls: u64,
+    pub objects_deleted: u64,
+    pub items_deleted: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Tally) {
+        self.list_objects += o.list_objects;
+        self.delete_objects += o.delete_objects;
+        self.query += o.query;
+        self.batch_write_item += o.batch_write_item;
+        self.other_calls += o.other_calls;
+        self.objects_deleted += o.objects_deleted;
+        self.items_deleted += o.items_deleted;
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.list_objects
+            + self.delete_objects
+            + self.query
+            + self.batch_write_item
+            + self.other_calls
+    }
+}
+
+/// How a pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Nothing is left.
+    Done,
+    /// Out of time: another pass must follow.
+    More,
+}
+
+/// What a pass may spend, and a hook after each successful delete call (the test-only fault
+/// setting uses it to kill the process mid-way).
+pub struct Budget<'a> {
+    pub until: Instant,
+    pub after_delete_call: &'a (dyn Fn() + Send + Sync),
+}
+
+impl Budget<'_> {
+    fn spent(&self) -> bool {
+        Instant::now() >= self.until
+    }
+}
+
+/// Backoff before retry `attempt` (1-based): 50 ms doubling, at most ~3 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(50u64 << attempt.min(6))
+}
+
+/// Runs one pass of `job`, adding what it did to `tally`.
+pub async fn run_pass<S: CascadeStore, O: ObjectStore>(
+    store: &S,
+    objects: &O,
+    job: &Job,
+    budget: &Budget<'_>,
+    tally: &mut Tally,
+) -> Result<Pass, StoreError> {
+    match job {
+        Job::Objects { keys } => {
+            let mut in_flight = FuturesUnordered::new();
+            for chunk in keys.chunks(OBJECT_BATCH) {
+                in_flight.push(delete_objects(objects, chunk.to_vec(), budget));
+                drain(&mut in_flight, PARALLEL_DELETES - 1, tally).await?;
+            }
+            drain(&mut in_flight, 0, tally).await?;
+            Ok(Pass::Done)
+        }
+        Job::Bucket {
+            id,
+            generation,
+            stale_index,
+        } => {
+            if purge_prefix(objects, &object_prefix(id, generation), budget, tally).await?
+                == Pass::More
+            {
+                return Ok(Pass::More);
+            }
+            if purge_items(store, id, generation, budget, tally).await? == Pass::More {
+                return Ok(Pass::More);
+            }
+            if !stale_index.is_empty() {
+                tally.other_calls += store.delete_stale_index(id, stale_index).await?;
+            }
+            Ok(Pass::Done)
+        }
+    }
+}
+
+/// Deletes every object under `prefix`: pages are listed one after another while up to
+/// `PARALLEL_DELETES` DeleteObjects calls run. A later pass lists from the start again.
+async fn purge_prefix<O: ObjectStore>(
+    objects: &O,
+    prefix: &str,
+    budget: &Budget<'_>,
+    tally: &mut Tally,
+) -> Result<Pass, StoreError> {
+    let mut in_flight = FuturesUnordered::new();
+    let mut token: Option<String> = None;
+    // Every pass gets through at least one page, so even a tiny budget makes progress.
+    loop {
+        let page = objects
+            .list_keys(prefix, token.take(), OBJECT_BATCH)
+            .await?;
+        tally.list_objects += 1;
+        if !page.keys.is_empty() {
+            in_flight.push(delete_objects(objects, page.keys, budget));
+            drain(&mut in_flight, PARALLEL_DELETES - 1, tally).await?;
+        }
+        match page.next {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+        if budget.spent() {
+            drain(&mut in_flight, 0, tally).await?;
+            return Ok(Pass::More);
+        }
+    }
+    drain(&mut in_flight, 0, tally).await?;
+    Ok(Pass::Done)
+}
+
+/// Deletes every table item of the incarnation, partition by partition, in BatchWriteItems of
+/// 25 filled across partitions.
+async fn purge_items<S: CascadeStore>(
+    store: &S,
+    id: &str,
+    generation: &str,
+    budget: &Budget<'_>,
+    tally: &mut Tally,
+) -> Result<Pass, StoreError> {
+    let mut in_flight = FuturesUnordered::new();
+    let mut pending: Vec<ItemKey> = Vec::with_capacity(ITEM_BATCH);
+    // A pass stops for time only once it has found something to delete, so each one progresses.
+    let mut found = false;
+    for set in store.incarnation_items(id, generation) {
+        let mut after: Option<ItemKey> = None;
+        loop {
+            // Out of time: send what was listed and finish what is in flight.
+            if found && budget.spent() {
+                if !pending.is_empty() {
+                    in_flight.push(delete_items(store, std::mem::take(&mut pending), budget));
+                }
+                drain(&mut in_flight, 0, tally).await?;
+                return Ok(Pass::More);
+            }
+            let page = store.item_keys(&set, after.take(), QUERY_PAGE).await?;
+            tally.query += 1;
+            found |= !page.keys.is_empty();
+            for key in page.keys {
+                pending.push(key);
+                if pending.len() == ITEM_BATCH {
+                    let batch = std::mem::replace(&mut pending, Vec::with_capacity(ITEM_BATCH));
+                    in_flight.push(delete_items(store, batch, budget));
+                    drain(&mut in_flight, PARALLEL_DELETES - 1, tally).await?;
+                }
+            }
+            match page.last {
+                Some(last) => after = Some(last),
+                None => break,
+            }
+        }
+    }
+    if !pending.is_empty() {
+        in_flight.push(delete_items(store, pending, budget));
+    }
+    drain(&mut in_flight, 0, tally).await?;
+    Ok(Pass::Done)
+}
+
+/// Awaits in-flight batches until at most `keep` remain, adding their tallies; the first error
+/// stops the pass (after the others in flight have ended, so nothing runs on unobserved).
+async fn drain<F>(
+    in_flight: &mut FuturesUnordered<F>,
+    keep: usize,
+    tally: &mut Tally,
+) -> Result<(), StoreError>
+where
+    F: Future<Output = Result<Tally, (Tally, StoreError)>>,
+{
+    let mut failure = None;
+    while in_flight.len() > keep || (failure.is_some() && !in_flight.is_empty()) {
+        match in_flight.next().await {
+            Some(Ok(t)) => tally.add(&t),
+            Some(Err((t, e))) => {
+                tally.add(&t);
+                failure.get_or_insert(e);
+            }
+            None => break,
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// One DeleteObjects batch, retrying the keys S3 reports as failed.
+async fn delete_objects<O: ObjectStore>(
+    objects: &O,
+    mut keys: Vec<String>,
+    budget: &Budget<'_>,
+) -> Result<Tally, (Tally, StoreError)> {
+    let mut t = Tally::default();
+    for attempt in 1..=BATCH_ATTEMPTS {
+        let asked = keys.len() as u64;
+        let failed = match objects.delete_keys(&keys).await {
+            Ok(failed) => failed,
+            Err(e) if attempt < BATCH_ATTEMPTS && matches!(e, StoreError::Unavailable(_)) => {
+                t.delete_objects += 1;
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            Err(e) => {
+                t.delete_objects += 1;
+                return Err((t, e));
+            }
+        };
+        t.delete_objects += 1;
+        t.objects_deleted += asked - failed.len() as u64;
+        (budget.after_delete_call)();
+        if failed.is_empty() {
+            return Ok(t);
+        }
+        tracing::warn!(failed = failed.len(), first = ?failed.first(), attempt, "S3 refused some deletions; retrying them");
+        keys = failed.into_iter().map(|f| f.key).collect();
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+    Err((
+        t,
+        StoreError::Unavailable(format!(
+            "{} objects could not be deleted after {BATCH_ATTEMPTS} attempts",
+            keys.len()
+        )),
+    ))
+}
+
+/// One BatchWriteItem of deletions, retrying unprocessed items.
+async fn delete_items<S: CascadeStore>(
+    store: &S,
+    mut keys: Vec<ItemKey>,
+    budget: &Budget<'_>,
+) -> Result<Tally, (Tally, StoreError)> {
+    let mut t = Tally::default();
+    for attempt in 1..=BATCH_ATTEMPTS {
+        let asked = keys.len() as u64;
+        let unprocessed = match store.delete_items(&keys).await {
+            Ok(u) => u,
+            Err(e) if attempt < BATCH_ATTEMPTS && matches!(e, StoreError::Unavailable(_)) => {
+                t.batch_write_item += 1;
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            Err(e) => {
+                t.batch_write_item += 1;
+                return Err((t, e));
+            }
+        };
+        t.batch_write_item += 1;
+        t.items_deleted += asked - unprocessed.len() as u64;
+        (budget.after_delete_call)();
+        if unprocessed.is_empty() {
+            return Ok(t);
+        }
+        keys = unprocessed;
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+    Err((
+        t,
+        StoreError::Unavailable(format!(
+            "{} items stayed unprocessed after {BATCH_ATTEMPTS} attempts",
+            keys.len()
+        )),
+    ))
+}
+
+/// What became of one marker in an invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Finished: nothing is left and the marker is gone. `tally` covers every pass.
+    Finished { passes: u64, tally: Tally },
+    /// Out of time: progress saved, the next pass follows.
+    Continued { passes: u64 },
+    /// The marker was already gone (a repeated or late trigger).
+    AlreadyDone,
+}
+
+/// Runs one pass of the cascade `marker_key` names: on `Done` the marker goes, on `More` the
+/// pass is saved (which triggers the next). Errors leave the marker as it was, to be retried.
+pub async fn process_marker<S: CascadeStore, O: ObjectStore>(
+    store: &S,
+    objects: &O,
+    marker_key: &str,
+    budget: &Budget<'_>,
+) -> Result<Outcome, StoreError> {
+    let Some(mut marker) = store.get_marker(marker_key).await? else {
+        return Ok(Outcome::AlreadyDone);
+    };
+    let mut pass = Tally {
+        other_calls: 1,
+        ..Tally::default()
+    };
+    let result = run_pass(store, objects, &marker.job, budget, &mut pass).await?;
+    marker.passes += 1;
+    pass.other_calls += 1;
+    marker.tally.add(&pass);
+    match result {
+        Pass::Done => {
+            store.delete_marker(marker_key).await?;
+            Ok(Outcome::Finished {
+                passes: marker.passes,
+                tally: marker.tally,
+            })
+        }
+        Pass::More => {
+            store.save_pass(&marker).await?;
+            Ok(Outcome::Continued {
+                passes: marker.passes,
+            })
+        }
+    }
+}
+
+/// Re-triggers every pending cascade (for an operator after failures went to the dead-letter
+/// queue, or after the stream's retention passed): each marker is touched, which the stream
+/// delivers again. Returns how many were touched.
+pub async fn replay<S: CascadeStore>(store: &S) -> Result<u64, StoreError> {
+    let mut touched = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let (keys, more) = store.list_markers(after.as_deref(), 100).await?;
+        for key in &keys {
+            if store.touch_marker(key).await? {
+                touched += 1;
+            }
+        }
+        after = keys.last().cloned();
+        if !more || after.is_none() {
+            return Ok(touched);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
