@@ -360,3 +360,58 @@ impl Caller {
         panic!("upload {upload_id} still pending after 60 s");
     }
 }
+
+impl Upload {
+    /// The bucket incarnation (generation) the upload belongs to, from its object key
+    /// (`<files bucket>/<id>/<generation>/<upload id>/<name>` in the path-style URL).
+    pub fn generation(&self) -> String {
+        let url = self.url();
+        let path = url.split('?').next().unwrap();
+        let mut segments = path.split('/').skip(3);
+        let (_files_bucket, _id, generation) = (
+            segments.next().unwrap(),
+            segments.next().unwrap(),
+            segments.next().unwrap(),
+        );
+        generation.to_string()
+    }
+}
+
+/// What is left of a bucket incarnation in S3 and the table: `{"objects": [...], "items": [...]}`.
+pub fn leftovers(id: &str, generation: &str) -> Value {
+    serde_json::from_str(&local_script("leftovers.py", &[id, generation])).unwrap()
+}
+
+/// Waits until nothing is left of the incarnation (its cascade is over), at most `secs`.
+pub fn wait_until_gone(id: &str, generation: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = leftovers(id, generation);
+        let empty = left["objects"].as_array().unwrap().is_empty()
+            && left["items"].as_array().unwrap().is_empty();
+        if empty {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id}/{generation} still has {left} after {secs} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// Log lines (their JSON fields) of a deployed function containing `text`, written since
+/// `since_ms`; `function` is its key in `.local/env`, e.g. `BUCKETS_CASCADE_FUNCTION`.
+pub fn function_logs(function: &str, since_ms: i64, text: &str) -> Vec<Value> {
+    local_script("function_logs.py", &[function, &since_ms.to_string(), text])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}

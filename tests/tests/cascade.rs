@@ -1,0 +1,311 @@
+//! Delete cascades on the local stack: after a bucket is deleted nothing of it is left in S3 or
+//! the table, even when the cascade is killed mid-way, when the bucket is re-created while the
+//! old cascade runs, or when an upload lands after the delete. The tests that change the
+//! cascade function's settings or pause its trigger take a lock and restore them when done.
+
+use std::sync::Mutex;
+
+use buckets_e2e::{
+    Caller, Upload, function_logs, leftovers, local_script, now_ms, unique, wait_until_gone,
+};
+use serde_json::{Value, json};
+
+static CASCADE_SETTINGS: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    CASCADE_SETTINGS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The test-only fault: the cascade process kills itself after every `n` delete calls.
+/// Switched off again when dropped, even when an assertion fails.
+struct Fault;
+
+impl Fault {
+    fn after_deletes(n: u32) -> Fault {
+        local_script(
+            "function_env.py",
+            &[&format!("CASCADE_FAULT_AFTER_DELETES={n}")],
+        );
+        Fault
+    }
+}
+
+impl Drop for Fault {
+    fn drop(&mut self) {
+        local_script("function_env.py", &["CASCADE_FAULT_AFTER_DELETES=0"]);
+    }
+}
+
+/// The cascade's stream trigger, paused until dropped.
+struct Paused;
+
+impl Paused {
+    fn trigger() -> Paused {
+        local_script("cascade_trigger.py", &["disable"]);
+        Paused
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        local_script("cascade_trigger.py", &["enable"]);
+    }
+}
+
+fn owner() -> Caller {
+    Caller::user("casc", &["create_buckets"])
+}
+
+/// A grant that is never used (a pending upload), which also tells the incarnation.
+fn generation(caller: &Caller, id: &str) -> String {
+    Upload {
+        grant: caller
+            .grant(id, &[("never-uploaded.bin", 3, "application/octet-stream")])
+            .expect(201)
+            .json()["data"][0]
+            .clone(),
+    }
+    .generation()
+}
+
+/// A bucket with `files` files, 12 data revisions (more than the 10 kept), a deleted file and
+/// a pending grant; returns its generation.
+fn filled_bucket(caller: &Caller, id: &str, files: usize) -> String {
+    caller.create_bucket(id, &json!({"data": {"title": "doomed"}}));
+    for i in 0..files {
+        caller.upload(
+            id,
+            &format!("f{i}.csv"),
+            format!("{i},x\n").as_bytes(),
+            "text/csv",
+        );
+    }
+    caller.upload(id, "deleted.txt", b"bye", "text/plain");
+    caller
+        .delete(&format!("/v1/buckets/{id}/files/deleted.txt"))
+        .expect(200);
+    for r in 0..12 {
+        caller
+            .patch(
+                &format!("/v1/buckets/{id}/data"),
+                "application/json",
+                &json!({"data": {format!("k{r}"): r}}),
+            )
+            .expect(200);
+    }
+    generation(caller, id)
+}
+
+fn count(v: &Value) -> usize {
+    v.as_array().unwrap().len()
+}
+
+#[test]
+fn a_deleted_bucket_leaves_nothing_in_s3_or_the_table() {
+    let _lock = lock();
+    let alice = owner();
+    let id = unique("casc-");
+    let generation = filled_bucket(&alice, &id, 4);
+    let before = leftovers(&id, &generation);
+    assert_eq!(count(&before["objects"]), 4, "{before}");
+    // 4 records, 6 grants (5 spent, 1 pending), HEAD + 10 kept revisions, the bucket.
+    assert_eq!(count(&before["items"]), 4 + 6 + 11 + 1, "{before}");
+
+    alice.delete(&format!("/v1/buckets/{id}")).expect(200);
+    wait_until_gone(&id, &generation, 60);
+    alice.get(&format!("/v1/buckets/{id}")).expect(403);
+    let listed = alice.get("/v1/buckets").expect(200).json();
+    assert!(
+        !listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["id"] == id.as_str())
+    );
+}
+
+#[test]
+fn a_cascade_killed_mid_way_is_redelivered_and_completes() {
+    let _lock = lock();
+    let alice = owner();
+    let id = unique("kill-");
+    let generation = filled_bucket(&alice, &id, 10);
+    // 1 DeleteObjects and 2 BatchWriteItems (10 + 11 + 11 + 1 marker... items): every run dies
+    // after its first delete call, so finishing takes several deliveries.
+    let _fault = Fault::after_deletes(1);
+    let since = now_ms();
+    alice.delete(&format!("/v1/buckets/{id}")).expect(200);
+    wait_until_gone(&id, &generation, 120);
+    let kills = function_logs(
+        "BUCKETS_CASCADE_FUNCTION",
+        since,
+        "CASCADE_FAULT_AFTER_DELETES",
+    );
+    assert!(
+        kills.len() >= 2,
+        "the cascade was not killed mid-way: {kills:?}"
+    );
+    let finished = function_logs("BUCKETS_CASCADE_FUNCTION", since, "cascade finished");
+    assert!(
+        finished
+            .iter()
+            .any(|f| f["marker"] == format!("{id}#{generation}").as_str()),
+        "{finished:?}"
+    );
+}
+
+#[test]
+fn re_creating_a_bucket_while_its_old_cascade_runs_keeps_the_new_content() {
+    let _lock = lock();
+    let alice = owner();
+    let id = unique("again-");
+    let old_generation = {
+        let _paused = Paused::trigger();
+        let old = filled_bucket(&alice, &id, 2);
+        alice.delete(&format!("/v1/buckets/{id}")).expect(200);
+        // Same id, new incarnation, same file names, while the old cascade waits.
+        alice.create_bucket(&id, &json!({"data": {"title": "reborn"}}));
+        alice.upload(&id, "f0.csv", b"new content", "text/csv");
+        alice.upload(&id, "extra.txt", b"extra", "text/plain");
+        alice
+            .patch(
+                &format!("/v1/buckets/{id}/data"),
+                "application/json",
+                &json!({"data": {"fresh": true}}),
+            )
+            .expect(200);
+        let left = leftovers(&id, &old);
+        assert_eq!(
+            count(&left["objects"]),
+            2,
+            "the old cascade ran early: {left}"
+        );
+        old
+        // The trigger resumes here; the old cascade runs, killed after every delete call.
+    };
+    let _fault = Fault::after_deletes(1);
+    wait_until_gone(&id, &old_generation, 120);
+
+    let files = alice
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect(200)
+        .json();
+    let names: Vec<&str> = files["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["extra.txt", "f0.csv"]);
+    let link = alice
+        .get(&format!("/v1/buckets/{id}/files/f0.csv?json"))
+        .expect(200)
+        .json();
+    let body = Caller::anonymous()
+        .get(link["url"].as_str().unwrap())
+        .expect(200);
+    assert_eq!(body.bytes, b"new content");
+    let data = alice
+        .get(&format!("/v1/buckets/{id}/data"))
+        .expect(200)
+        .json();
+    assert_eq!(data["data"], json!({"fresh": true}));
+    let bucket = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
+    assert_eq!(bucket["data"]["file_count"], 2);
+}
+
+#[test]
+fn an_upload_after_the_delete_leaves_no_object_behind() {
+    let alice = owner();
+    let id = unique("late-");
+    alice.create_bucket(&id, &json!({}));
+    let upload = Upload {
+        grant: alice
+            .grant(&id, &[("late.txt", 4, "text/plain")])
+            .expect(201)
+            .json()["data"][0]
+            .clone(),
+    };
+    let generation = upload.generation();
+    alice.delete(&format!("/v1/buckets/{id}")).expect(200);
+    wait_until_gone(&id, &generation, 60);
+    // The presigned URL still works at S3 (it has not expired)...
+    upload.put(b"late", &[]).expect(200);
+    // ...but the upload-events function removes what no live bucket owns, and records nothing.
+    wait_until_gone(&id, &generation, 60);
+}
+
+#[test]
+fn delete_all_removes_only_the_callers_writable_buckets_and_their_content() {
+    let alice = owner();
+    let bob = owner();
+    let a1 = unique("a1-");
+    let a2 = unique("a2-");
+    let b_read = unique("bread-");
+    let b_write = unique("bwrite-");
+    let b_own = unique("bown-");
+    alice.create_bucket(&a1, &json!({}));
+    alice.upload(&a1, "mine.txt", b"alice", "text/plain");
+    let a1_generation = generation(&alice, &a1);
+    alice.create_bucket(&a2, &json!({}));
+    bob.create_bucket(
+        &b_read,
+        &json!({"permissions": {"read": [alice.principal()]}}),
+    );
+    bob.upload(&b_read, "bobs.txt", b"bob", "text/plain");
+    let b_read_generation = generation(&bob, &b_read);
+    bob.create_bucket(
+        &b_write,
+        &json!({"permissions": {"write": [alice.principal()]}}),
+    );
+    bob.create_bucket(&b_own, &json!({}));
+
+    let deleted = alice.delete("/v1/buckets").expect(200).json();
+    let ids: Vec<&str> = deleted["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert_eq!(t["deleted"], true, "{t}");
+            t["id"].as_str().unwrap()
+        })
+        .collect();
+    for gone in [&a1, &a2, &b_write] {
+        assert!(ids.contains(&gone.as_str()), "{gone} not in {ids:?}");
+    }
+    for kept in [&b_read, &b_own] {
+        assert!(!ids.contains(&kept.as_str()), "{kept} was deleted");
+        bob.get(&format!("/v1/buckets/{kept}")).expect(200);
+    }
+    wait_until_gone(&a1, &a1_generation, 60);
+    // Bob's readable bucket keeps its file and everything under it.
+    let kept = leftovers(&b_read, &b_read_generation);
+    assert_eq!(count(&kept["objects"]), 1, "{kept}");
+    bob.get(&format!("/v1/buckets/{b_read}/files/bobs.txt?json"))
+        .expect(200);
+}
+
+#[test]
+fn deleting_a_file_removes_its_object_and_leaves_no_marker() {
+    let alice = owner();
+    let id = unique("fdel-");
+    alice.create_bucket(&id, &json!({}));
+    alice.upload(&id, "a.txt", b"aaa", "text/plain");
+    alice.upload(&id, "a.txt", b"aaaa", "text/plain"); // replaces: one object remains
+    let generation = generation(&alice, &id);
+    assert_eq!(count(&leftovers(&id, &generation)["objects"]), 1);
+    alice
+        .delete(&format!("/v1/buckets/{id}/files/a.txt"))
+        .expect(200);
+    // The object goes before the answer; the marker of its cascade is gone at once too.
+    let left = leftovers(&id, &generation);
+    assert_eq!(count(&left["objects"]), 0, "{left}");
+    assert!(
+        !left["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i[0] == "CASCADE"),
+        "{left}"
+    );
+}
