@@ -6,6 +6,8 @@
 #   make token SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600
 #   make stop           stop the ministack that `make local` started
 #   make lint-template  sam validate --lint
+#   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
+#   make cascade-replay re-trigger every pending delete cascade (after dead-lettered failures)
 #   make test           fmt, clippy, unit tests, template lint, then end-to-end tests on the local stack
 #
 # `sam build` calls the build-<LogicalId> targets below (BuildMethod: makefile).
@@ -139,6 +141,17 @@ e2e: tools
 	$(MAKE) local; \
 	. $(LOCAL)/env; \
 	cargo test -p buckets-e2e --tests -- --test-threads=4
+
+# --- benchmarks and operations ----------------------------------------------------
+
+N ?= 5000
+.PHONY: bench-cascade
+bench-cascade: local
+	$(PY) $(ROOT)/infra/local/bench_cascade.py --files $(N)
+
+.PHONY: cascade-replay
+cascade-replay: tools
+	$(PY) $(ROOT)/infra/local/cascade_replay.py
 
 .PHONY: help
 help:

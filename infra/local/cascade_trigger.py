@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Pause or resume the delete cascade's stream trigger on the local stack (test use only).
+"""Pause, resume or tune the delete cascade's stream trigger on the local stack (test use only).
 
     cascade_trigger.py disable|enable
+    cascade_trigger.py max-age SECONDS
 
 While disabled, cascade markers wait in the stream; enabling resumes from where it stopped.
-Lets a test put a deleted bucket's cascade exactly where it wants it.
+max-age sets MaximumRecordAgeInSeconds: a failing batch older than that goes to the dead-letter
+queue (the template sets 21600; a test sets 1 to see a failure dead-lettered at once).
 """
 
 import sys
@@ -14,12 +16,15 @@ from function_env import client, local_env
 
 
 def main() -> int:
-    enabled = {"enable": True, "disable": False}[sys.argv[1]]
+    if sys.argv[1] == "max-age":
+        change = {"MaximumRecordAgeInSeconds": int(sys.argv[2])}
+    else:
+        change = {"Enabled": {"enable": True, "disable": False}[sys.argv[1]]}
     env = local_env()
     lam = client("lambda", env)
     mappings = lam.list_event_source_mappings(FunctionName=env["BUCKETS_CASCADE_FUNCTION"])
     for m in mappings["EventSourceMappings"]:
-        lam.update_event_source_mapping(UUID=m["UUID"], Enabled=enabled)
+        lam.update_event_source_mapping(UUID=m["UUID"], **change)
     # The emulator's poller reads the flag on its next pass (at most ~1 s).
     time.sleep(1.2)
     return 0

@@ -38,9 +38,8 @@ def client(service: str, env: dict):
     )
 
 
-def main() -> int:
-    pairs = dict(arg.split("=", 1) for arg in sys.argv[1:])
-    env = local_env()
+def set_env(env: dict, pairs: dict) -> None:
+    """Sets `pairs` in the environment of every deployed function and waits until active."""
     names = (env.get("BUCKETS_FUNCTIONS") or env["BUCKETS_FUNCTION"]).split(",")
     lam = client("lambda", env)
     for name in names:
@@ -53,6 +52,10 @@ def main() -> int:
             if state.get("LastUpdateStatus", "Successful") == "Successful":
                 break
             time.sleep(0.1)
+
+
+def main() -> int:
+    set_env(local_env(), dict(arg.split("=", 1) for arg in sys.argv[1:]))
     return 0
 
 

@@ -1,7 +1,9 @@
 //! Delete cascades on the local stack: after a bucket is deleted nothing of it is left in S3 or
 //! the table, even when the cascade is killed mid-way, when the bucket is re-created while the
-//! old cascade runs, or when an upload lands after the delete. The tests that change the
-//! cascade function's settings or pause its trigger take a lock and restore them when done.
+//! old cascade runs, or when an upload lands after the delete; a cascade that keeps failing is
+//! dead-lettered and finishes when replayed. Some tests change the cascade function's settings
+//! or its trigger (and restore them), and a dead-lettered batch may hold other tests' markers,
+//! so every test here takes one lock: they run one after another.
 
 use std::sync::Mutex;
 
@@ -33,6 +35,23 @@ impl Fault {
 impl Drop for Fault {
     fn drop(&mut self) {
         local_script("function_env.py", &["CASCADE_FAULT_AFTER_DELETES=0"]);
+    }
+}
+
+/// The trigger's MaximumRecordAgeInSeconds, lowered so that a failing batch is dead-lettered at
+/// once; the template's value again when dropped.
+struct MaxRecordAge;
+
+impl MaxRecordAge {
+    fn seconds(s: u32) -> MaxRecordAge {
+        local_script("cascade_trigger.py", &["max-age", &s.to_string()]);
+        MaxRecordAge
+    }
+}
+
+impl Drop for MaxRecordAge {
+    fn drop(&mut self) {
+        local_script("cascade_trigger.py", &["max-age", "21600"]);
     }
 }
 
@@ -216,6 +235,7 @@ fn re_creating_a_bucket_while_its_old_cascade_runs_keeps_the_new_content() {
 
 #[test]
 fn an_upload_after_the_delete_leaves_no_object_behind() {
+    let _lock = lock();
     let alice = owner();
     let id = unique("late-");
     alice.create_bucket(&id, &json!({}));
@@ -237,6 +257,7 @@ fn an_upload_after_the_delete_leaves_no_object_behind() {
 
 #[test]
 fn delete_all_removes_only_the_callers_writable_buckets_and_their_content() {
+    let _lock = lock();
     let alice = owner();
     let bob = owner();
     let a1 = unique("a1-");
@@ -287,6 +308,7 @@ fn delete_all_removes_only_the_callers_writable_buckets_and_their_content() {
 
 #[test]
 fn deleting_a_file_removes_its_object_and_leaves_no_marker() {
+    let _lock = lock();
     let alice = owner();
     let id = unique("fdel-");
     alice.create_bucket(&id, &json!({}));
@@ -308,4 +330,50 @@ fn deleting_a_file_removes_its_object_and_leaves_no_marker() {
             .any(|i| i[0] == "CASCADE"),
         "{left}"
     );
+}
+
+#[test]
+fn a_cascade_that_keeps_failing_is_dead_lettered_and_finishes_when_replayed() {
+    let _lock = lock();
+    let alice = owner();
+    let id = unique("dlq-");
+    let generation = filled_bucket(&alice, &id, 2);
+    local_script("dead_letters.py", &[]); // start from an empty queue
+    {
+        // Every run dies after one delete call, and a failing batch older than 1 s is given up.
+        let _age = MaxRecordAge::seconds(1);
+        let _fault = Fault::after_deletes(1);
+        alice.delete(&format!("/v1/buckets/{id}")).expect(200);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let letters = loop {
+            let out = local_script("dead_letters.py", &[]);
+            if !out.trim().is_empty() {
+                break out;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing was dead-lettered"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        };
+        let letter: Value = serde_json::from_str(letters.lines().next().unwrap()).unwrap();
+        assert!(
+            letter["DDBStreamBatchInfo"]["streamArn"].is_string(),
+            "{letter}"
+        );
+        // The marker stays: the cascade is pending, not lost.
+        let left = leftovers(&id, &generation);
+        assert!(
+            left["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i[0] == "CASCADE" && i[1] == format!("{id}#{generation}").as_str()),
+            "{left}"
+        );
+    }
+    // The operator's replay re-triggers it; with the fault gone it finishes.
+    let replayed: Value = serde_json::from_str(&local_script("cascade_replay.py", &[])).unwrap();
+    assert!(replayed["replayed"].as_u64().unwrap() >= 1, "{replayed}");
+    wait_until_gone(&id, &generation, 60);
 }

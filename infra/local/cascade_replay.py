@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Re-trigger every pending delete cascade of the local stack (`make cascade-replay`).
+
+Invokes the cascade function with {"replay": true}: it touches each pending marker, so the
+table's stream delivers it again. The same works on AWS:
+    aws lambda invoke --function-name <CascadeFunctionName> --payload '{"replay":true}' out.json
+"""
+
+import json
+import sys
+
+from function_env import client, local_env
+
+
+def main() -> int:
+    env = local_env()
+    out = client("lambda", env).invoke(
+        FunctionName=env["BUCKETS_CASCADE_FUNCTION"], Payload=json.dumps({"replay": True})
+    )
+    body = out["Payload"].read().decode()
+    print(body)
+    return 1 if out.get("FunctionError") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
