@@ -145,9 +145,11 @@ e2e: tools
 # --- benchmarks and operations ----------------------------------------------------
 
 N ?= 5000
+# PASS=<seconds>: shorter cascade passes for the run (shows a cascade spanning invocations).
+PASS ?=
 .PHONY: bench-cascade
 bench-cascade: local
-	$(PY) $(ROOT)/infra/local/bench_cascade.py --files $(N)
+	$(PY) $(ROOT)/infra/local/bench_cascade.py --files $(N) $(if $(PASS),--pass-seconds $(PASS))
 
 .PHONY: cascade-replay
 cascade-replay: tools
