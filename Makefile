@@ -6,6 +6,7 @@
 #   make token SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600
 #   make stop           stop the ministack that `make local` started
 #   make lint-template  sam validate --lint
+#   make bench         every function's size, init, CPU/RSS per request, AWS calls; Kinto beside
 #   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
 #   make cascade-replay re-trigger every pending delete cascade (after dead-lettered failures)
 #   make test           fmt, clippy, unit tests, template lint, then end-to-end tests on the local stack
@@ -143,6 +144,10 @@ e2e: tools
 	cargo test -p buckets-e2e --tests -- --test-threads=4
 
 # --- benchmarks and operations ----------------------------------------------------
+
+.PHONY: bench
+bench: local $(LOCAL)/kinto.stamp
+	$(PY) $(ROOT)/infra/local/bench_functions.py
 
 N ?= 5000
 # PASS=<seconds>: shorter cascade passes for the run (shows a cascade spanning invocations).
