@@ -257,6 +257,11 @@ pub async fn check_room<S: BucketStore + FileStore, O: ObjectStore>(
         ));
     }
     let limit = app.core.settings.upload.max_files_per_bucket;
+    let held = bucket.file_count.max(0) as u64;
+    // Room even if every name were new: no need to read which ones replace a file.
+    if held + wanted.len() as u64 <= limit {
+        return Ok(());
+    }
     let names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
     let existing = app
         .core
@@ -264,7 +269,7 @@ pub async fn check_room<S: BucketStore + FileStore, O: ObjectStore>(
         .existing_names(&bucket.id, &bucket.generation, &names)
         .await?;
     let new_count = names.iter().filter(|n| !existing.contains(n)).count() as u64;
-    if bucket.file_count.max(0) as u64 + new_count > limit {
+    if held + new_count > limit {
         return Err(ApiError::invalid(
             Location::Body,
             "files",

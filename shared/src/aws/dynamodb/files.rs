@@ -118,7 +118,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        Ok(out.item().cloned())
+        Ok(out.item)
     }
 }
 

@@ -311,7 +311,8 @@ impl DynamoStore {
             None => q.key_condition_expression("pk = :pk"),
         };
         let out = q.send().await.map_err(classify)?;
-        Ok((out.items().to_vec(), out.last_evaluated_key().is_some()))
+        let more = out.last_evaluated_key.is_some();
+        Ok((out.items.unwrap_or_default(), more))
     }
 
     /// Reads `keys` with strongly consistent BatchGetItems of at most 100 keys, retrying
@@ -332,20 +333,22 @@ impl DynamoStore {
                     .set_projection_expression(projection.map(str::to_string))
                     .build()
                     .expect("keys set");
-                let out = self
+                let mut out = self
                     .client
                     .batch_get_item()
                     .request_items(&self.table, request)
                     .send()
                     .await
                     .map_err(classify)?;
-                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
-                    found.extend(items.iter().cloned());
+                // Moved out, not cloned: a page of 100 buckets is most of a listing's work.
+                if let Some(items) = out.responses.as_mut().and_then(|r| r.remove(&self.table)) {
+                    found.extend(items);
                 }
                 pending = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .map(|k| k.keys().to_vec())
+                    .unprocessed_keys
+                    .as_mut()
+                    .and_then(|u| u.remove(&self.table))
+                    .map(|k| k.keys)
                     .unwrap_or_default();
                 if !pending.is_empty() {
                     attempt += 1;
