@@ -492,7 +492,7 @@ def main() -> int:
         floor_text = "" if floor is None else " (" + ", ".join(
             f"{c.split(':')[1]} {v}" for c, v in floor.items()) + ")"
         print(f"{op:<25}{m['cpu_ms_per_request']:>11.3f}"
-              f"{(k['cpu_ms_per_request'] if k else float('nan')):>9.3f}"
+              f"{(format(k['cpu_ms_per_request'], '.3f') if k else '-'):>9}"
               f"{(f'1:{1 / ratio:.0f}' if ratio else '-'):>8}"
               f"{m['peak_rss_bytes'] / 1e6:>8.1f}  {call_text}{floor_text}"
               f"  {'pass' if not verdicts else 'FAIL ' + '/'.join(verdicts)}")
