@@ -10,9 +10,10 @@ header too, so signatures still verify).
 
 import collections
 import http.client
-import http.server
 import threading
 import urllib.parse
+
+from quiet_http import QuietHandler, serve
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
               "proxy-authorization", "proxy-authenticate"}
@@ -41,16 +42,9 @@ def operation(method: str, path: str, headers) -> str:
     return f"{method.lower()}:{parsed.path}"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: "_Server"
-
-    def log_message(self, *args):
-        pass
-
+class _Handler(QuietHandler):
     def _forward(self):
-        counter = self.server.counter
+        counter = self.server.owner
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         counter.count(operation(self.command, self.path, self.headers))
@@ -79,15 +73,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _forward
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A benchmarked process killed mid-request resets its connection: expected, not news.
-        pass
-    counter: "AwsCounter"
-
-
 class AwsCounter:
     def __init__(self, upstream: str):
         parsed = urllib.parse.urlsplit(upstream)
@@ -95,10 +80,8 @@ class AwsCounter:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._counts: collections.Counter = collections.Counter()
-        self.server = _Server(("127.0.0.1", 0), _Handler)
-        self.server.counter = self
+        self.server = serve(_Handler, self)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def connection(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)

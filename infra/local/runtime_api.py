@@ -13,24 +13,18 @@ Protocol: GET /2018-06-01/runtime/invocation/next (blocks until an event is queu
 POST /2018-06-01/runtime/invocation/<id>/response | /error, POST /2018-06-01/runtime/init/error.
 """
 
-import http.server
 import itertools
 import json
 import queue
 import threading
 import time
 
+from quiet_http import QuietHandler, serve
+
 PREFIX = "/2018-06-01/runtime"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: "_Server"
-
-    def log_message(self, *args):  # quiet
-        pass
-
+class _Handler(QuietHandler):
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
@@ -47,7 +41,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path != f"{PREFIX}/invocation/next":
             return self._answer(404)
-        rt = self.server.rt
+        rt = self.server.owner
         generation = rt.note_next()
         while True:
             try:
@@ -79,7 +73,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self._read_body()
-        rt = self.server.rt
+        rt = self.server.owner
         parts = self.path[len(PREFIX):].strip("/").split("/")
         if parts[:2] == ["init", "error"]:
             rt.init_error = body.decode(errors="replace")
@@ -91,20 +85,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return self._answer(404)
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A benchmarked process killed mid-request resets its connection: expected, not news.
-        pass
-    rt: "RuntimeApi"
-
-
 class RuntimeApi:
     def __init__(self):
-        self.server = _Server(("127.0.0.1", 0), _Handler)
-        self.server.rt = self
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
         self.events: queue.Queue = queue.Queue()
         self.closing = threading.Event()
         self.first_next_event = threading.Event()
@@ -115,7 +97,8 @@ class RuntimeApi:
         self._results: dict[str, tuple] = {}
         self._done: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(_Handler, self)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
 
     def note_next(self) -> int:
         """Timestamps a process's first request for an event; returns the current process

@@ -281,83 +281,92 @@ where
     failure.map_or(Ok(()), Err)
 }
 
-/// One DeleteObjects batch, retrying the keys S3 reports as failed.
-async fn delete_objects<O: ObjectStore>(
-    objects: &O,
-    mut keys: Vec<String>,
+/// Which service a batch deletion goes to: where its calls and deletions are tallied.
+#[derive(Clone, Copy)]
+enum Batch {
+    Objects,
+    Items,
+}
+
+impl Batch {
+    fn tally(self, t: &mut Tally, deleted: u64) {
+        let (calls, done) = match self {
+            Batch::Objects => (&mut t.delete_objects, &mut t.objects_deleted),
+            Batch::Items => (&mut t.batch_write_item, &mut t.items_deleted),
+        };
+        *calls += 1;
+        *done += deleted;
+    }
+}
+
+/// One batch deletion (`call` deletes the keys it is given and returns those it could not),
+/// retrying what was left, and the whole call when the service was unavailable, with backoff.
+async fn delete_batch<K: Clone, F, Fut>(
+    batch: Batch,
+    mut keys: Vec<K>,
+    call: F,
     budget: &Budget<'_>,
-) -> Result<Tally, (Tally, StoreError)> {
+) -> Result<Tally, (Tally, StoreError)>
+where
+    F: Fn(Vec<K>) -> Fut,
+    Fut: Future<Output = Result<Vec<K>, StoreError>>,
+{
     let mut t = Tally::default();
     for attempt in 1..=BATCH_ATTEMPTS {
         let asked = keys.len() as u64;
-        let failed = match objects.delete_keys(&keys).await {
-            Ok(failed) => failed,
-            Err(e) if attempt < BATCH_ATTEMPTS && matches!(e, StoreError::Unavailable(_)) => {
-                t.delete_objects += 1;
-                tokio::time::sleep(backoff(attempt)).await;
-                continue;
+        match call(keys.clone()).await {
+            Ok(left) => {
+                batch.tally(&mut t, asked - left.len() as u64);
+                (budget.after_delete_call)();
+                if left.is_empty() {
+                    return Ok(t);
+                }
+                keys = left;
+            }
+            Err(StoreError::Unavailable(why)) if attempt < BATCH_ATTEMPTS => {
+                batch.tally(&mut t, 0);
+                tracing::warn!(why, attempt, "batch deletion unavailable; retrying it");
             }
             Err(e) => {
-                t.delete_objects += 1;
+                batch.tally(&mut t, 0);
                 return Err((t, e));
             }
-        };
-        t.delete_objects += 1;
-        t.objects_deleted += asked - failed.len() as u64;
-        (budget.after_delete_call)();
-        if failed.is_empty() {
-            return Ok(t);
         }
-        tracing::warn!(failed = failed.len(), first = ?failed.first(), attempt, "S3 refused some deletions; retrying them");
-        keys = failed.into_iter().map(|f| f.key).collect();
         tokio::time::sleep(backoff(attempt)).await;
     }
     Err((
         t,
         StoreError::Unavailable(format!(
-            "{} objects could not be deleted after {BATCH_ATTEMPTS} attempts",
+            "{} keys could not be deleted after {BATCH_ATTEMPTS} attempts",
             keys.len()
         )),
     ))
 }
 
+/// One DeleteObjects batch, retrying the keys S3 reports as failed.
+async fn delete_objects<O: ObjectStore>(
+    objects: &O,
+    keys: Vec<String>,
+    budget: &Budget<'_>,
+) -> Result<Tally, (Tally, StoreError)> {
+    let call = |keys: Vec<String>| async move {
+        let failed = objects.delete_keys(&keys).await?;
+        if let Some(first) = failed.first() {
+            tracing::warn!(failed = failed.len(), ?first, "S3 refused some deletions");
+        }
+        Ok(failed.into_iter().map(|f| f.key).collect())
+    };
+    delete_batch(Batch::Objects, keys, call, budget).await
+}
+
 /// One BatchWriteItem of deletions, retrying unprocessed items.
 async fn delete_items<S: CascadeStore>(
     store: &S,
-    mut keys: Vec<ItemKey>,
+    keys: Vec<ItemKey>,
     budget: &Budget<'_>,
 ) -> Result<Tally, (Tally, StoreError)> {
-    let mut t = Tally::default();
-    for attempt in 1..=BATCH_ATTEMPTS {
-        let asked = keys.len() as u64;
-        let unprocessed = match store.delete_items(&keys).await {
-            Ok(u) => u,
-            Err(e) if attempt < BATCH_ATTEMPTS && matches!(e, StoreError::Unavailable(_)) => {
-                t.batch_write_item += 1;
-                tokio::time::sleep(backoff(attempt)).await;
-                continue;
-            }
-            Err(e) => {
-                t.batch_write_item += 1;
-                return Err((t, e));
-            }
-        };
-        t.batch_write_item += 1;
-        t.items_deleted += asked - unprocessed.len() as u64;
-        (budget.after_delete_call)();
-        if unprocessed.is_empty() {
-            return Ok(t);
-        }
-        keys = unprocessed;
-        tokio::time::sleep(backoff(attempt)).await;
-    }
-    Err((
-        t,
-        StoreError::Unavailable(format!(
-            "{} items stayed unprocessed after {BATCH_ATTEMPTS} attempts",
-            keys.len()
-        )),
-    ))
+    let call = |keys: Vec<ItemKey>| async move { store.delete_items(&keys).await };
+    delete_batch(Batch::Items, keys, call, budget).await
 }
 
 /// What became of one marker in an invocation.
