@@ -18,6 +18,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use futures_util::future::{Either, select};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::{Deserialize, Serialize};
 
@@ -147,12 +148,13 @@ pub async fn run_pass<S: CascadeStore, O: ObjectStore>(
 ) -> Result<Pass, StoreError> {
     match job {
         Job::Objects { keys } => {
-            let mut in_flight = FuturesUnordered::new();
+            let mut in_flight = InFlight::new();
             for chunk in keys.chunks(OBJECT_BATCH) {
-                in_flight.push(delete_objects(objects, chunk.to_vec(), budget));
-                drain(&mut in_flight, PARALLEL_DELETES - 1, tally).await?;
+                in_flight
+                    .push(delete_objects(objects, chunk.to_vec(), budget), tally)
+                    .await?;
             }
-            drain(&mut in_flight, 0, tally).await?;
+            in_flight.settle(0, tally).await?;
             Ok(Pass::Done)
         }
         Job::Bucket {
@@ -184,28 +186,28 @@ async fn purge_prefix<O: ObjectStore>(
     budget: &Budget<'_>,
     tally: &mut Tally,
 ) -> Result<Pass, StoreError> {
-    let mut in_flight = FuturesUnordered::new();
+    let mut in_flight = InFlight::new();
     let mut token: Option<String> = None;
     // Every pass gets through at least one page, so even a tiny budget makes progress.
     loop {
-        let page = objects
-            .list_keys(prefix, token.take(), OBJECT_BATCH)
-            .await?;
+        let listing = objects.list_keys(prefix, token.take(), OBJECT_BATCH);
+        let page = in_flight.alongside(listing, tally).await?;
         tally.list_objects += 1;
         if !page.keys.is_empty() {
-            in_flight.push(delete_objects(objects, page.keys, budget));
-            drain(&mut in_flight, PARALLEL_DELETES - 1, tally).await?;
+            in_flight
+                .push(delete_objects(objects, page.keys, budget), tally)
+                .await?;
         }
         match page.next {
             Some(next) => token = Some(next),
             None => break,
         }
         if budget.spent() {
-            drain(&mut in_flight, 0, tally).await?;
+            in_flight.settle(0, tally).await?;
             return Ok(Pass::More);
         }
     }
-    drain(&mut in_flight, 0, tally).await?;
+    in_flight.settle(0, tally).await?;
     Ok(Pass::Done)
 }
 
@@ -218,7 +220,7 @@ async fn purge_items<S: CascadeStore>(
     budget: &Budget<'_>,
     tally: &mut Tally,
 ) -> Result<Pass, StoreError> {
-    let mut in_flight = FuturesUnordered::new();
+    let mut in_flight = InFlight::new();
     let mut pending: Vec<ItemKey> = Vec::with_capacity(ITEM_BATCH);
     // A pass stops for time only once it has found something to delete, so each one progresses.
     let mut found = false;
@@ -228,20 +230,25 @@ async fn purge_items<S: CascadeStore>(
             // Out of time: send what was listed and finish what is in flight.
             if found && budget.spent() {
                 if !pending.is_empty() {
-                    in_flight.push(delete_items(store, std::mem::take(&mut pending), budget));
+                    let batch = std::mem::take(&mut pending);
+                    in_flight
+                        .push(delete_items(store, batch, budget), tally)
+                        .await?;
                 }
-                drain(&mut in_flight, 0, tally).await?;
+                in_flight.settle(0, tally).await?;
                 return Ok(Pass::More);
             }
-            let page = store.item_keys(&set, after.take(), QUERY_PAGE).await?;
+            let query = store.item_keys(&set, after.take(), QUERY_PAGE);
+            let page = in_flight.alongside(query, tally).await?;
             tally.query += 1;
             found |= !page.keys.is_empty();
             for key in page.keys {
                 pending.push(key);
                 if pending.len() == ITEM_BATCH {
                     let batch = std::mem::replace(&mut pending, Vec::with_capacity(ITEM_BATCH));
-                    in_flight.push(delete_items(store, batch, budget));
-                    drain(&mut in_flight, PARALLEL_DELETES - 1, tally).await?;
+                    in_flight
+                        .push(delete_items(store, batch, budget), tally)
+                        .await?;
                 }
             }
             match page.last {
@@ -251,34 +258,73 @@ async fn purge_items<S: CascadeStore>(
         }
     }
     if !pending.is_empty() {
-        in_flight.push(delete_items(store, pending, budget));
+        in_flight
+            .push(delete_items(store, pending, budget), tally)
+            .await?;
     }
-    drain(&mut in_flight, 0, tally).await?;
+    in_flight.settle(0, tally).await?;
     Ok(Pass::Done)
 }
 
-/// Awaits in-flight batches until at most `keep` remain, adding their tallies; the first error
-/// stops the pass (after the others in flight have ended, so nothing runs on unobserved).
-async fn drain<F>(
-    in_flight: &mut FuturesUnordered<F>,
-    keep: usize,
-    tally: &mut Tally,
-) -> Result<(), StoreError>
-where
-    F: Future<Output = Result<Tally, (Tally, StoreError)>>,
-{
-    let mut failure = None;
-    while in_flight.len() > keep || (failure.is_some() && !in_flight.is_empty()) {
-        match in_flight.next().await {
-            Some(Ok(t)) => tally.add(&t),
-            Some(Err((t, e))) => {
-                tally.add(&t);
-                failure.get_or_insert(e);
-            }
-            None => break,
+type BatchResult = Result<Tally, (Tally, StoreError)>;
+
+/// Delete calls in flight (at most `PARALLEL_DELETES`), kept running while the next page is
+/// read. The first failure stops the pass, once the others in flight have ended (nothing runs
+/// on unobserved).
+struct InFlight<F> {
+    calls: FuturesUnordered<F>,
+    failure: Option<StoreError>,
+}
+
+impl<F: Future<Output = BatchResult>> InFlight<F> {
+    fn new() -> Self {
+        InFlight {
+            calls: FuturesUnordered::new(),
+            failure: None,
         }
     }
-    failure.map_or(Ok(()), Err)
+
+    fn record(&mut self, result: BatchResult, tally: &mut Tally) {
+        match result {
+            Ok(t) => tally.add(&t),
+            Err((t, e)) => {
+                tally.add(&t);
+                self.failure.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Adds a call, waiting while `PARALLEL_DELETES` already run.
+    async fn push(&mut self, call: F, tally: &mut Tally) -> Result<(), StoreError> {
+        self.calls.push(call);
+        self.settle(PARALLEL_DELETES - 1, tally).await
+    }
+
+    /// Awaits `read` (a list or query page) while the calls in flight go on.
+    async fn alongside<T>(&mut self, read: impl Future<Output = T>, tally: &mut Tally) -> T {
+        let mut read = std::pin::pin!(read);
+        loop {
+            if self.calls.is_empty() {
+                return read.await;
+            }
+            match select(read.as_mut(), self.calls.next()).await {
+                Either::Left((out, _)) => return out,
+                Either::Right((Some(result), _)) => self.record(result, tally),
+                Either::Right((None, _)) => {}
+            }
+        }
+    }
+
+    /// Waits until at most `keep` calls remain (none after a failure), then reports the failure.
+    async fn settle(&mut self, keep: usize, tally: &mut Tally) -> Result<(), StoreError> {
+        while self.calls.len() > keep || (self.failure.is_some() && !self.calls.is_empty()) {
+            match self.calls.next().await {
+                Some(result) => self.record(result, tally),
+                None => break,
+            }
+        }
+        self.failure.take().map_or(Ok(()), Err)
+    }
 }
 
 /// Which service a batch deletion goes to: where its calls and deletions are tallied.
