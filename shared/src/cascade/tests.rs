@@ -23,6 +23,24 @@ struct Fake {
     s3_down: bool,
 }
 
+/// Up to `limit` of the sorted `all` after `after`, and the cursor of the next page (the last
+/// key given) when more remain: how both services page.
+fn page<'a, T: Clone + Ord + 'a>(
+    all: impl Iterator<Item = &'a T>,
+    after: Option<&T>,
+    limit: usize,
+) -> (Vec<T>, Option<T>) {
+    let mut keys: Vec<T> = all
+        .filter(|k| after.is_none_or(|a| *k > a))
+        .take(limit + 1)
+        .cloned()
+        .collect();
+    let more = keys.len() > limit;
+    keys.truncate(limit);
+    let next = more.then(|| keys.last().cloned()).flatten();
+    (keys, next)
+}
+
 fn take(counter: &Mutex<u32>) -> bool {
     let mut c = counter.lock().unwrap();
     if *c > 0 {
@@ -56,19 +74,12 @@ impl ObjectStore for Fake {
         assert!(max <= 1000, "ListObjectsV2 returns at most 1000 keys");
         self.seen.lock().unwrap().list_objects += 1;
         let objects = self.objects.lock().unwrap();
-        let mut keys: Vec<String> = objects
-            .iter()
-            .filter(|k| k.starts_with(prefix))
-            .filter(|k| token.as_ref().is_none_or(|t| *k > t))
-            .take(max + 1)
-            .cloned()
-            .collect();
-        let more = keys.len() > max;
-        keys.truncate(max);
-        Ok(ObjectPage {
-            next: more.then(|| keys.last().cloned()).flatten(),
-            keys,
-        })
+        let (keys, next) = page(
+            objects.iter().filter(|k| k.starts_with(prefix)),
+            token.as_ref(),
+            max,
+        );
+        Ok(ObjectPage { keys, next })
     }
 
     async fn delete_keys(&self, keys: &[String]) -> Result<Vec<FailedKey>, StoreError> {
@@ -149,20 +160,11 @@ impl CascadeStore for Fake {
     ) -> Result<KeyPage, StoreError> {
         self.seen.lock().unwrap().query += 1;
         let items = self.items.lock().unwrap();
-        let mut keys: Vec<ItemKey> = items
-            .iter()
-            .filter(|k| k.pk == set.pk)
-            .filter(|k| set.sk_prefix.as_ref().is_none_or(|p| k.sk.starts_with(p)))
-            .filter(|k| after.as_ref().is_none_or(|a| *k > a))
-            .take(limit + 1)
-            .cloned()
-            .collect();
-        let more = keys.len() > limit;
-        keys.truncate(limit);
-        Ok(KeyPage {
-            last: more.then(|| keys.last().cloned()).flatten(),
-            keys,
-        })
+        let in_set = items.iter().filter(|k| {
+            k.pk == set.pk && set.sk_prefix.as_ref().is_none_or(|p| k.sk.starts_with(p))
+        });
+        let (keys, last) = page(in_set, after.as_ref(), limit);
+        Ok(KeyPage { keys, last })
     }
     async fn delete_items(&self, keys: &[ItemKey]) -> Result<Vec<ItemKey>, StoreError> {
         assert!(keys.len() <= 25, "BatchWriteItem takes at most 25 requests");
