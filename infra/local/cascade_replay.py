@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Re-trigger every pending delete cascade of the local stack (`make cascade-replay`).
 
+    cascade_replay.py [IDLE_SECONDS]
+
 Invokes the cascade function with {"replay": true}: it touches each pending marker, so the
-table's stream delivers it again. The same works on AWS:
+table's stream delivers it again. With IDLE_SECONDS, only markers nobody has written for that
+long (what the hourly sweep sends). The same works on AWS:
     aws lambda invoke --function-name <CascadeFunctionName> --payload '{"replay":true}' out.json
 """
 
@@ -14,8 +17,11 @@ from function_env import client, local_env
 
 def main() -> int:
     env = local_env()
+    payload = {"replay": True}
+    if len(sys.argv) > 1:
+        payload["idle_seconds"] = int(sys.argv[1])
     out = client("lambda", env).invoke(
-        FunctionName=env["BUCKETS_CASCADE_FUNCTION"], Payload=json.dumps({"replay": True})
+        FunctionName=env["BUCKETS_CASCADE_FUNCTION"], Payload=json.dumps(payload)
     )
     body = out["Payload"].read().decode()
     print(body)

@@ -60,6 +60,8 @@ pub struct Marker {
     pub passes: u64,
     /// What the earlier passes did.
     pub tally: Tally,
+    /// When the marker was last written (ms): created, a pass saved, or replayed.
+    pub updated: i64,
 }
 
 /// The marker key of a bucket incarnation's cascade.
@@ -462,14 +464,20 @@ pub async fn process_marker<S: CascadeStore, O: ObjectStore>(
     }
 }
 
-/// Re-triggers every pending cascade (for an operator after failures went to the dead-letter
-/// queue, or after the stream's retention passed): each marker is touched, which the stream
-/// delivers again. Returns how many were touched.
-pub async fn replay<S: CascadeStore>(store: &S) -> Result<u64, StoreError> {
+/// Re-triggers pending cascades: each marker not written since `idle_since` (ms; `None`: every
+/// marker) is touched, which the stream delivers again. An operator replays all after failures
+/// went to the dead-letter queue; the hourly sweep replays those idle for an hour (their
+/// stream records were dead-lettered or outlived the stream's 24 h). Returns how many.
+pub async fn replay<S: CascadeStore>(
+    store: &S,
+    idle_since: Option<i64>,
+) -> Result<u64, StoreError> {
     let mut touched = 0;
     let mut after: Option<String> = None;
     loop {
-        let (keys, more) = store.list_markers(after.as_deref(), 100).await?;
+        let (keys, more) = store
+            .list_markers(after.as_deref(), 100, idle_since)
+            .await?;
         for key in &keys {
             if store.touch_marker(key).await? {
                 touched += 1;

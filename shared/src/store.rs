@@ -258,11 +258,13 @@ pub trait CascadeStore: Send + Sync {
 
     fn delete_marker(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Keys of pending cascades after `after`, and whether more follow.
+    /// Keys of pending cascades after `after` (only those last written before `idle_since`, ms,
+    /// when given), and whether more follow.
     fn list_markers(
         &self,
         after: Option<&str>,
         limit: usize,
+        idle_since: Option<i64>,
     ) -> impl Future<Output = Result<(Vec<String>, bool), StoreError>> + Send;
 
     /// Rewrites the marker so that its trigger fires again; `false` if it is gone.

@@ -2,7 +2,9 @@
 //! - DynamoDB stream records of cascade markers (INSERT when something is deleted, MODIFY when
 //!   a pass saved its progress or an operator replayed it): one pass per marker;
 //! - `{"replay": true}`, invoked by an operator: re-triggers every pending cascade (after
-//!   failures went to the dead-letter queue, or the stream's 24 h retention passed).
+//!   failures went to the dead-letter queue); `{"replay": true, "idle_seconds": 3600}`, the
+//!   hourly sweep: re-triggers those nobody has written for an hour (dead-lettered, or whose
+//!   stream records outlived the stream's 24 h retention).
 //!
 //! A marker whose pass fails fails the invocation, so the event source mapping retries the batch
 //! (every pass is idempotent) and, once its retries are spent, sends the batch's description
@@ -80,7 +82,12 @@ pub async fn serve_cascade(r: &'static Resources) -> Result<(), Error> {
 
 async fn handle(r: &Resources, payload: Value, deadline_ms: u64) -> Result<Value, Error> {
     if payload.get("replay").and_then(Value::as_bool) == Some(true) {
-        let touched = cascade::replay(&r.store)
+        // `idle_seconds` (the hourly sweep): only markers nobody has written for that long.
+        let idle_since = payload
+            .get("idle_seconds")
+            .and_then(Value::as_i64)
+            .map(|secs| now_ms() - secs * 1000);
+        let touched = cascade::replay(&r.store, idle_since)
             .await
             .map_err(|e| Error::from(format!("replay failed: {e:?}")))?;
         tracing::info!(touched, "pending cascades replayed");

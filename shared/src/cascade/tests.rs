@@ -123,17 +123,16 @@ impl CascadeStore for Fake {
         &self,
         after: Option<&str>,
         limit: usize,
+        idle_since: Option<i64>,
     ) -> Result<(Vec<String>, bool), StoreError> {
         let markers = self.markers.lock().unwrap();
-        let mut keys: Vec<String> = markers
-            .keys()
-            .filter(|k| after.is_none_or(|a| k.as_str() > a))
-            .take(limit + 1)
-            .cloned()
+        let after = after.map(str::to_string);
+        let (page_keys, next) = page(markers.keys(), after.as_ref(), limit);
+        let idle = page_keys
+            .into_iter()
+            .filter(|k| idle_since.is_none_or(|since| markers[k].updated < since))
             .collect();
-        let more = keys.len() > limit;
-        keys.truncate(limit);
-        Ok((keys, more))
+        Ok((idle, next.is_some()))
     }
     async fn touch_marker(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.markers.lock().unwrap().contains_key(key))
@@ -333,6 +332,7 @@ async fn a_failure_retries_cannot_fix_fails_the_pass_and_keeps_the_marker() {
             job: bucket_job(),
             passes: 0,
             tally: Tally::default(),
+            updated: 0,
         },
     );
     let err = process_marker(&fake, &fake, "b1#g1", &ample())
@@ -352,6 +352,7 @@ async fn a_cascade_out_of_time_continues_in_later_passes_until_done() {
             job: bucket_job(),
             passes: 0,
             tally: Tally::default(),
+            updated: 0,
         },
     );
     // No time at all: each pass gets through one page.
@@ -447,7 +448,7 @@ async fn the_fault_hook_sees_every_delete_call() {
 }
 
 #[tokio::test]
-async fn replay_touches_every_pending_marker() {
+async fn replay_touches_pending_markers_or_only_the_idle_ones() {
     let fake = Fake::default();
     for i in 0..250 {
         let k = format!("b{i:03}#g");
@@ -458,8 +459,11 @@ async fn replay_touches_every_pending_marker() {
                 job: bucket_job(),
                 passes: 0,
                 tally: Tally::default(),
+                // Every fifth was last written long ago; the others just now.
+                updated: if i % 5 == 0 { 1_000 } else { 9_000 },
             },
         );
     }
-    assert_eq!(replay(&fake).await.unwrap(), 250);
+    assert_eq!(replay(&fake, None).await.unwrap(), 250);
+    assert_eq!(replay(&fake, Some(5_000)).await.unwrap(), 50);
 }

@@ -46,6 +46,7 @@ fn strings(item: &Item, k: &str) -> Vec<String> {
 pub(super) fn marker_item(marker: &Marker, deleted_at: i64) -> Item {
     let mut item = marker_key(&marker.key);
     item.insert("deleted_at".into(), n(deleted_at));
+    item.insert("updated".into(), n(marker.updated));
     item.insert("passes".into(), n(marker.passes as i64));
     match &marker.job {
         Job::Bucket {
@@ -95,19 +96,21 @@ fn marker_from(item: &Item) -> Result<Marker, StoreError> {
             stale_index: strings(item, "stale_index"),
         },
     };
-    let passes = item
-        .get("passes")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let number = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let tally = text("tally")
         .and_then(|t| serde_json::from_str::<Tally>(&t).ok())
         .unwrap_or_default();
     Ok(Marker {
         key,
         job,
-        passes,
+        passes: number("passes").max(0) as u64,
         tally,
+        updated: number("updated"),
     })
 }
 
@@ -137,8 +140,9 @@ impl CascadeStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(marker_key(&marker.key)))
-            .update_expression("SET passes = :p, tally = :t")
+            .update_expression("SET passes = :p, tally = :t, updated = :now")
             .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now_ms()))
             .expression_attribute_values(":p", n(marker.passes as i64))
             .expression_attribute_values(
                 ":t",
@@ -168,12 +172,23 @@ impl CascadeStore for DynamoStore {
         &self,
         after: Option<&str>,
         limit: usize,
+        idle_since: Option<i64>,
     ) -> Result<(Vec<String>, bool), StoreError> {
         let (items, more) = self
-            .query_after(MARKER_PK, after, limit, Some("sk"))
+            .query_after(MARKER_PK, after, limit, Some("sk, updated"))
             .await?;
+        // Markers are few (each goes when its cascade ends), so they are filtered here rather
+        // than with a FilterExpression (whose pages can come back empty).
+        let idle = |i: &Item| {
+            let updated = i
+                .get("updated")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok());
+            idle_since.is_none_or(|since| updated.is_none_or(|u| u < since))
+        };
         let keys = items
             .iter()
+            .filter(|i| idle(i))
             .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
             .collect();
         Ok((keys, more))
@@ -185,7 +200,7 @@ impl CascadeStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(marker_key(key)))
-            .update_expression("SET replayed_at = :now")
+            .update_expression("SET replayed_at = :now, updated = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", n(now_ms()))
             .send()

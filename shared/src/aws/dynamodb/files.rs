@@ -317,11 +317,12 @@ impl FileStore for DynamoStore {
             },
             passes: 0,
             tally: Default::default(),
+            updated: now_ms(),
         };
         self.transact(vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().update(counters).build(),
-            super::cascade::put_marker(&self.table, &marker, now_ms()),
+            super::cascade::put_marker(&self.table, &marker, marker.updated),
         ])
         .await
     }

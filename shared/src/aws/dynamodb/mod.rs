@@ -473,6 +473,7 @@ impl BucketStore for DynamoStore {
             },
             passes: 0,
             tally: Default::default(),
+            updated: deleted_at,
         };
         let main = vec![
             TransactWriteItem::builder().delete(delete).build(),
