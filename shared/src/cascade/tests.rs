@@ -267,17 +267,24 @@ fn assert_only_survivors_left(fake: &Fake) {
     );
 }
 
-#[tokio::test]
-async fn a_bucket_cascade_removes_its_incarnation_at_the_call_floor() {
-    let (fake, doomed) = seeded(2_500);
+/// One pass of the seeded bucket's cascade with time to spare: it must finish, leave only the
+/// survivors and have deleted every object and item of the incarnation.
+async fn complete_pass(fake: &Fake, objects: u64, items: usize) -> Tally {
     let mut tally = Tally::default();
-    let pass = run_pass(&fake, &fake, &bucket_job(), &ample(), &mut tally)
+    let pass = run_pass(fake, fake, &bucket_job(), &ample(), &mut tally)
         .await
         .unwrap();
     assert_eq!(pass, Pass::Done);
-    assert_only_survivors_left(&fake);
-    assert_eq!(tally.objects_deleted, 2_500);
-    assert_eq!(tally.items_deleted, doomed as u64);
+    assert_only_survivors_left(fake);
+    assert_eq!(tally.objects_deleted, objects);
+    assert_eq!(tally.items_deleted, items as u64);
+    tally
+}
+
+#[tokio::test]
+async fn a_bucket_cascade_removes_its_incarnation_at_the_call_floor() {
+    let (fake, doomed) = seeded(2_500);
+    let tally = complete_pass(&fake, 2_500, doomed).await;
     // ceil(n/1000) DeleteObjects and ceil(n/25) BatchWriteItems (batches filled across
     // partitions); list and query pages: 3 object pages, F and U three pages each, D, R and
     // the file markers one each.
@@ -308,14 +315,7 @@ async fn partial_batch_failures_are_retried_until_nothing_is_left() {
     let (fake, doomed) = seeded(1_200);
     *fake.refuse_first_key.lock().unwrap() = 2;
     *fake.leave_last_item.lock().unwrap() = 3;
-    let mut tally = Tally::default();
-    let pass = run_pass(&fake, &fake, &bucket_job(), &ample(), &mut tally)
-        .await
-        .unwrap();
-    assert_eq!(pass, Pass::Done);
-    assert_only_survivors_left(&fake);
-    assert_eq!(tally.objects_deleted, 1_200);
-    assert_eq!(tally.items_deleted, doomed as u64);
+    let tally = complete_pass(&fake, 1_200, doomed).await;
     // The floor plus one call per retried batch.
     assert_eq!(tally.delete_objects, 2 + 2);
     assert_eq!(tally.batch_write_item, doomed.div_ceil(25) as u64 + 3);
