@@ -6,9 +6,9 @@ use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
+use crate::api::error::ApiError;
 use crate::config::AuthSettings;
 use crate::domain::access::Identity;
-use crate::error::ApiError;
 
 /// Seconds of clock skew accepted on `exp`.
 pub const LEEWAY_SECONDS: u64 = 5;

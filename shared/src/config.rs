@@ -1,7 +1,7 @@
 //! Deployment settings, read once at Lambda init from the environment (no network).
 //! Every setting, its variable and its default is listed in the README.
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 /// xyOps's upload defaults: 100 files per bucket, 1 GiB per file, any type.
 pub const DEFAULT_MAX_FILES_PER_BUCKET: u64 = 100;

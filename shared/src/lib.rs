@@ -1,19 +1,18 @@
 //! The Buckets core shared by every Lambda function.
 //!
 //! - `domain`: the rules (AWS-free, unit-tested).
-//! - `auth`, `config`, `error`: identity, settings, the one error type.
-//! - `api`: the HTTP routes over the `store` port (AWS-free).
-//! - `aws` (feature `aws`): the DynamoDB adapter and the Lambda glue.
+//! - `ports`: the storage traits the services need.
+//! - `service`: the use cases (transport-free).
+//! - `auth`, `config`: identity, settings.
+//! - `api`: the HTTP routes over the services (AWS-free), and the one HTTP error type.
+//! - `aws` (feature `aws`): the DynamoDB and S3 adapters and the Lambda glue.
 
 pub mod api;
 pub mod auth;
-pub mod cascade;
 pub mod config;
 pub mod domain;
-pub mod error;
-pub mod objects;
-pub mod store;
-pub mod uploads;
+pub mod ports;
+pub mod service;
 
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -3,6 +3,7 @@
 
 use serde_json::Map;
 
+use crate::api::error::{ApiError, Location};
 use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::domain::access::Identity;
@@ -10,8 +11,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::ids::{self, DEFAULT_ALIAS};
 use crate::domain::permissions::Permissions;
 use crate::domain::time::now_ms;
-use crate::error::{ApiError, Location};
-use crate::store::{BucketStore, StoreError};
+use crate::ports::{BucketStore, StoreError};
 
 use super::request::Request;
 

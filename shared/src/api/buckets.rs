@@ -3,6 +3,7 @@
 use http::Method;
 use serde_json::{Map, Value, json};
 
+use crate::api::error::{ApiError, Location};
 use crate::domain::access::Identity;
 use crate::domain::bucket::{Bucket, clean_attrs};
 use crate::domain::ids;
@@ -11,8 +12,7 @@ use crate::domain::patch::{self, PatchKind};
 use crate::domain::permissions::{PartialPermissions, Permissions};
 use crate::domain::preconditions::{Preconditions, ReadOutcome};
 use crate::domain::time::{next_timestamp, now_ms};
-use crate::error::{ApiError, Location};
-use crate::store::{BucketStore, ListScope, StoreError};
+use crate::ports::{BucketStore, ListScope, StoreError};
 
 use super::app::{App, WRITE_ATTEMPTS, deny, new_bucket};
 use super::paging::{next_page_links, page_request};

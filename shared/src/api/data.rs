@@ -5,13 +5,13 @@
 use http::Method;
 use serde_json::{Value, json};
 
+use crate::api::error::{ApiError, Location};
 use crate::domain::data::{DataDoc, check_document};
 use crate::domain::patch::{self, PatchKind};
 use crate::domain::permissions::Permissions;
 use crate::domain::preconditions::{Preconditions, ReadOutcome};
 use crate::domain::time::{next_timestamp, now_ms};
-use crate::error::{ApiError, Location};
-use crate::store::{BucketStore, DataStore, StoreError};
+use crate::ports::{BucketStore, DataStore, StoreError};
 
 use super::app::{App, deny};
 use super::request::Request;

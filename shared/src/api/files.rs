@@ -5,17 +5,18 @@ use http::Method;
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
-use crate::cascade::{self, Budget, Job, Tally, file_marker_key};
+use crate::api::error::{ApiError, Location};
 use crate::domain::access::Identity;
 use crate::domain::bucket::Bucket;
+use crate::domain::cascade::{Job, Tally, file_marker_key};
 use crate::domain::files::{
     self, FileRecord, Grant, glob_matcher, normalize_name, object_key, random_token,
 };
 use crate::domain::ids;
 use crate::domain::time::now_ms;
-use crate::error::{ApiError, Location};
-use crate::objects::{ObjectStore, PutSpec};
-use crate::store::{BucketStore, CascadeStore, DataStore, FileStore, StoreError};
+use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, StoreError};
+use crate::ports::{ObjectStore, PutSpec};
+use crate::service::cascade::{self, Budget};
 
 use super::app::{App, WRITE_ATTEMPTS, deny};
 use super::jobs;

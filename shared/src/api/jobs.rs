@@ -4,15 +4,15 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::api::error::{ApiError, Location};
 use crate::config::UploadSettings;
 use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, check_file, glob_matcher};
 use crate::domain::patch::shallow_merge;
 use crate::domain::preconditions::Preconditions;
 use crate::domain::time::now_ms;
-use crate::error::{ApiError, Location};
-use crate::objects::ObjectStore;
-use crate::store::{BucketStore, CascadeStore, DataStore, FileStore, StoreError};
+use crate::ports::ObjectStore;
+use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, StoreError};
 
 use super::app::deny;
 use super::data::write_doc;

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod buckets;
 pub mod data;
+pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod paging;

@@ -32,7 +32,7 @@ pub fn next_page_links(
 }
 
 /// The page request of a listing (`_limit`, `_token`, `after`).
-pub fn page_request(req: &Request) -> Result<pagination::PageRequest, crate::error::ApiError> {
+pub fn page_request(req: &Request) -> Result<pagination::PageRequest, crate::api::error::ApiError> {
     pagination::page_request(
         req.query_param("_limit").as_deref(),
         req.query_param("_token").as_deref(),

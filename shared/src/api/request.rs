@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
-use crate::error::{ApiError, Location};
+use crate::api::error::{ApiError, Location};
 
 /// Bodies larger than this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

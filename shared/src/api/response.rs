@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 

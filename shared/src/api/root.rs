@@ -4,9 +4,9 @@
 use http::Method;
 use serde_json::{Value, json};
 
+use crate::api::error::ApiError;
 use crate::domain::ids;
-use crate::error::ApiError;
-use crate::store::BucketStore;
+use crate::ports::BucketStore;
 
 use super::app::App;
 use super::buckets;

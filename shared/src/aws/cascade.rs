@@ -18,9 +18,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use super::Resources;
-use crate::cascade::{self, Budget, Outcome};
 use crate::config::CascadeSettings;
 use crate::domain::time::now_ms;
+use crate::service::cascade::{self, Budget, Outcome};
 
 /// Markers of one batch worked on at once (each with its own parallel deletes).
 const PARALLEL_MARKERS: usize = 4;

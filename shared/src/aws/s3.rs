@@ -8,8 +8,8 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use aws_sdk_s3::types::{ChecksumMode, Delete, ObjectIdentifier};
 
-use crate::objects::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
-use crate::store::StoreError;
+use crate::ports::StoreError;
+use crate::ports::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
 
 #[derive(Clone)]
 pub struct S3Objects {

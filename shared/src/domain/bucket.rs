@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::permissions::Permissions;
 use super::time::http_date;
-use crate::error::{ApiError, Location};
+use crate::api::error::{ApiError, Location};
 
 /// Fields the server owns. Sent back by a client they are ignored (an `id` that differs from
 /// the path is an error).

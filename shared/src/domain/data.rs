@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, Location};
+use crate::api::error::{ApiError, Location};
 
 /// One revision of a data document.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::api::error::{ApiError, Location};
 use crate::config::UploadSettings;
-use crate::error::{ApiError, Location};
 
 /// Longest normalized name kept (S3 keys allow 1024 bytes; the rest of the key is the prefix).
 pub const MAX_NAME_LEN: usize = 255;

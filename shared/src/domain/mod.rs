@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod bucket;
+pub mod cascade;
 pub mod data;
 pub mod files;
 pub mod ids;

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::permissions::{PartialPermissions, Permissions};
-use crate::error::{ApiError, Location};
+use crate::api::error::{ApiError, Location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {

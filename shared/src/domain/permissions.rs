@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, Location};
+use crate::api::error::{ApiError, Location};
 
 pub const EVERYONE: &str = "system.Everyone";
 pub const AUTHENTICATED: &str = "system.Authenticated";

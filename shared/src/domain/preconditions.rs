@@ -1,7 +1,7 @@
 //! `If-Match` / `If-None-Match` exactly as Kinto treats them. ETags are quoted timestamps (or
 //! revisions); `*` means "any version".
 
-use crate::error::{ApiError, Location};
+use crate::api::error::{ApiError, Location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {

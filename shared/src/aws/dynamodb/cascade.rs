@@ -15,9 +15,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{ALL_PK, DynamoStore, Item, bucket_key, classify, index_key, index_pk, n, s};
-use crate::cascade::{Job, Marker, Tally};
+use crate::domain::cascade::{Job, Marker, Tally};
 use crate::domain::time::now_ms;
-use crate::store::{CascadeStore, ItemKey, ItemSet, KeyPage, StoreError};
+use crate::ports::{CascadeStore, ItemKey, ItemSet, KeyPage, StoreError};
 
 pub(super) const MARKER_PK: &str = "CASCADE";
 

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
 use super::{DynamoStore, Item, n, s};
 use crate::domain::data::DataDoc;
-use crate::store::{DataStore, StoreError};
+use crate::ports::{DataStore, StoreError};
 
 fn key(id: &str, generation: &str, sk: &str) -> Item {
     HashMap::from([

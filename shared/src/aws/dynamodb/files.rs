@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::{DynamoStore, Item, classify, n, s};
-use crate::cascade::{Job, Marker, file_marker_key};
+use crate::domain::cascade::{Job, Marker, file_marker_key};
 use crate::domain::files::{FileRecord, Grant};
 use crate::domain::time::now_ms;
-use crate::store::{FilePage, FileStore, Rejection, StoreError};
+use crate::ports::{FilePage, FileStore, Rejection, StoreError};
 
 /// Grants and rejections stay readable this long after they stop mattering.
 const GRANT_KEEP_SECS: i64 = 7 * 24 * 3600;

@@ -21,10 +21,10 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
-use crate::cascade::{Job, Marker, bucket_marker_key};
 use crate::domain::bucket::Bucket;
+use crate::domain::cascade::{Job, Marker, bucket_marker_key};
 use crate::domain::permissions::Permissions;
-use crate::store::{BucketPage, BucketStore, ListScope, StoreError};
+use crate::ports::{BucketPage, BucketStore, ListScope, StoreError};
 
 mod cascade;
 mod data;

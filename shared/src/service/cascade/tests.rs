@@ -5,8 +5,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::objects::{FailedKey, ObjectMeta, ObjectPage, Presigned, PutSpec};
-use crate::store::{ItemSet, KeyPage};
+use crate::domain::cascade::Marker;
+use crate::ports::{FailedKey, ObjectMeta, ObjectPage, Presigned, PutSpec};
+use crate::ports::{ItemSet, KeyPage};
 
 #[derive(Default)]
 struct Fake {

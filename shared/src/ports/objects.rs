@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::store::StoreError;
+use super::StoreError;
 
 /// A presigned request: the client sends exactly this method, URL and headers.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,41 +1,14 @@
-//! The storage port the API needs. The DynamoDB adapter (`aws::dynamodb`) implements it; the
-//! domain and the API never see an AWS type.
+//! The table ports: buckets, files, data documents and cascade markers. The DynamoDB adapter
+//! (`aws::dynamodb`) and the in-memory store (`memory`) implement them; nothing above them sees
+//! an AWS type.
 
 use std::future::Future;
 
-use crate::cascade::Marker;
+use super::StoreError;
 use crate::domain::bucket::Bucket;
+use crate::domain::cascade::Marker;
 use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, Grant};
-use crate::error::ApiError;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreError {
-    /// A condition failed: the object changed (or appeared, or vanished) since it was read.
-    Conflict,
-    /// The service is throttling or unavailable; the client may retry.
-    Unavailable(String),
-    /// Anything else; logged, never shown.
-    Other(String),
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::Conflict => {
-                ApiError::conflict("The object was modified concurrently; retry the request")
-            }
-            StoreError::Unavailable(why) => {
-                tracing::warn!(error = %why, "store unavailable");
-                ApiError::unavailable("Service temporarily unavailable, please retry")
-            }
-            StoreError::Other(why) => {
-                tracing::error!(error = %why, "store failure");
-                ApiError::internal()
-            }
-        }
-    }
-}
 
 /// Whose buckets a listing covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +216,7 @@ pub struct KeyPage {
     pub last: Option<ItemKey>,
 }
 
-/// The table side of delete cascades (`crate::cascade`). Each method is one AWS call, except
+/// The table side of delete cascades (`service::cascade`). Each method is one AWS call, except
 /// where it says otherwise.
 pub trait CascadeStore: Send + Sync {
     /// The pending cascade with this marker key; `None` once it has finished.

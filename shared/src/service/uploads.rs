@@ -10,8 +10,8 @@
 use crate::config::UploadSettings;
 use crate::domain::files::{FileRecord, parse_object_key, random_token, type_accepted};
 use crate::domain::time::now_ms;
-use crate::objects::ObjectStore;
-use crate::store::{BucketStore, FileStore, Rejection, StoreError};
+use crate::ports::ObjectStore;
+use crate::ports::{BucketStore, FileStore, Rejection, StoreError};
 
 /// What became of one object.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::ports::StoreError;
+
 /// Where a bad input was found, as Kinto names it in `details[].location`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {
@@ -197,6 +199,24 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Conflict => {
+                ApiError::conflict("The object was modified concurrently; retry the request")
+            }
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "store unavailable");
+                ApiError::unavailable("Service temporarily unavailable, please retry")
+            }
+            StoreError::Other(why) => {
+                tracing::error!(error = %why, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

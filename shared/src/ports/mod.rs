@@ -1,0 +1,23 @@
+//! The ports: what the services need from storage, as traits with plain-value errors. Adapters
+//! implement them (`aws::dynamodb`, `aws::s3`; `memory` for tests); services and the HTTP layer
+//! depend only on these.
+
+pub mod objects;
+pub mod store;
+
+pub use objects::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
+pub use store::{
+    BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey, ItemSet,
+    KeyPage, ListScope, Rejection,
+};
+
+/// Why a port call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A condition failed: the object changed (or appeared, or vanished) since it was read.
+    Conflict,
+    /// The service is throttling or unavailable; the client may retry.
+    Unavailable(String),
+    /// Anything else; logged, never shown.
+    Other(String),
+}
