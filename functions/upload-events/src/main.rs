@@ -3,7 +3,7 @@
 
 use shared::aws::Resources;
 use shared::aws::lambda::{init_tracing, serve_s3_events};
-use shared::uploads;
+use shared::service::uploads;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
