@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::permissions::Permissions;
 use super::time::http_date;
-use crate::api::error::{ApiError, Location};
+use super::error::RuleError;
 
 /// Fields the server owns. Sent back by a client they are ignored (an `id` that differs from
 /// the path is an error).
@@ -84,20 +84,16 @@ impl Bucket {
 
 /// Turns the `data` of a request into stored attributes: drops server fields (refusing an `id`
 /// that is not `path_id`), checks the types of the known fields and the size cap.
-pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, ApiError> {
+pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, RuleError> {
     let Value::Object(map) = data else {
-        return Err(ApiError::invalid(
-            Location::Body,
-            "data",
+        return Err(RuleError::invalid("data",
             "must be an object",
         ));
     };
     if let Some(id) = map.get("id")
         && id.as_str() != Some(path_id)
     {
-        return Err(ApiError::invalid(
-            Location::Body,
-            "data.id",
+        return Err(RuleError::invalid("data.id",
             "does not match the id in the path",
         ));
     }
@@ -112,9 +108,7 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ap
                 Value::Null => continue,
                 Value::String(_) => {}
                 _ => {
-                    return Err(ApiError::invalid(
-                        Location::Body,
-                        &format!("data.{key}"),
+                    return Err(RuleError::invalid(&format!("data.{key}"),
                         "must be a string",
                     ));
                 }
@@ -126,9 +120,7 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ap
                 Value::Bool(true) => continue,
                 Value::Bool(false) => {}
                 _ => {
-                    return Err(ApiError::invalid(
-                        Location::Body,
-                        "data.active",
+                    return Err(RuleError::invalid("data.active",
                         "must be a boolean",
                     ));
                 }
@@ -140,9 +132,7 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ap
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
     if size > MAX_ATTRS_BYTES {
-        return Err(ApiError::too_large(
-            Location::Body,
-            "data",
+        return Err(RuleError::too_large("data",
             format!("bucket attributes are {size} bytes of JSON; at most {MAX_ATTRS_BYTES}"),
         ));
     }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::api::error::{ApiError, Location};
+use super::error::RuleError;
 
 /// One revision of a data document.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,11 +30,9 @@ impl DataDoc {
 }
 
 /// Checks a new document: an object of at most `max_bytes` of JSON (413 naming `data` beyond).
-pub fn check_document(value: &Value, max_bytes: u64) -> Result<Map<String, Value>, ApiError> {
+pub fn check_document(value: &Value, max_bytes: u64) -> Result<Map<String, Value>, RuleError> {
     let Value::Object(map) = value else {
-        return Err(ApiError::invalid(
-            Location::Body,
-            "data",
+        return Err(RuleError::invalid("data",
             "must be an object",
         ));
     };
@@ -42,9 +40,7 @@ pub fn check_document(value: &Value, max_bytes: u64) -> Result<Map<String, Value
         .map(|v| v.len() as u64)
         .unwrap_or(u64::MAX);
     if size > max_bytes {
-        return Err(ApiError::too_large(
-            Location::Body,
-            "data",
+        return Err(RuleError::too_large("data",
             format!("the document is {size} bytes of JSON; at most {max_bytes}"),
         ));
     }

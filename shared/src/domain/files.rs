@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::api::error::{ApiError, Location};
+use super::error::RuleError;
 use crate::config::UploadSettings;
 
 /// Longest normalized name kept (S3 keys allow 1024 bytes; the rest of the key is the prefix).
@@ -11,8 +11,8 @@ pub const MAX_NAME_LEN: usize = 255;
 /// The xyOps URL-clean name: every run of characters other than ASCII letters, digits, `_`, `-`
 /// and `.` becomes one `_`, then lowercase. Refuses empty names, names made only of dots, and
 /// names with a `..` path segment (an attempt to leave the bucket's prefix).
-pub fn normalize_name(raw: &str, field: &str) -> Result<String, ApiError> {
-    let bad = |why: &str| ApiError::invalid(Location::Body, field, why.to_string());
+pub fn normalize_name(raw: &str, field: &str) -> Result<String, RuleError> {
+    let bad = |why: &str| RuleError::invalid(field, why.to_string());
     if raw.trim().is_empty() {
         return Err(bad("must not be empty"));
     }
@@ -97,18 +97,14 @@ pub fn check_file(
     size: u64,
     content_type: &str,
     field: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), RuleError> {
     if size == 0 {
-        return Err(ApiError::invalid(
-            Location::Body,
-            &format!("{field}.size"),
+        return Err(RuleError::invalid(&format!("{field}.size"),
             "empty files are not accepted",
         ));
     }
     if size > limits.max_file_size {
-        return Err(ApiError::too_large(
-            Location::Body,
-            &format!("{field}.size"),
+        return Err(RuleError::too_large(&format!("{field}.size"),
             format!(
                 "{size} bytes is over the limit of {} bytes per file",
                 limits.max_file_size
@@ -116,16 +112,12 @@ pub fn check_file(
         ));
     }
     if !is_mime_type(content_type) {
-        return Err(ApiError::invalid(
-            Location::Body,
-            &format!("{field}.content_type"),
+        return Err(RuleError::invalid(&format!("{field}.content_type"),
             "must be a MIME type such as text/csv",
         ));
     }
     if !type_accepted(&limits.accepted_file_types, content_type, name) {
-        return Err(ApiError::invalid(
-            Location::Body,
-            &format!("{field}.content_type"),
+        return Err(RuleError::invalid(&format!("{field}.content_type"),
             format!(
                 "{content_type} is not an accepted file type ({})",
                 limits.accepted_file_types.join(", ")
@@ -231,13 +223,11 @@ pub fn random_token() -> String {
 
 /// Checks a client-declared SHA-256: base64 of 32 bytes (the form S3's checksum header takes)
 /// or 64 hex digits (converted to base64).
-pub fn sha256_base64(value: &str, field: &str) -> Result<String, ApiError> {
+pub fn sha256_base64(value: &str, field: &str) -> Result<String, RuleError> {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     let bad = || {
-        ApiError::invalid(
-            Location::Body,
-            field,
+        RuleError::invalid(field,
             "must be a SHA-256 digest, base64 or hex",
         )
     };
@@ -252,16 +242,14 @@ pub fn sha256_base64(value: &str, field: &str) -> Result<String, ApiError> {
 }
 
 /// Whether `name` matches a glob (globset; `*` by default). A bad glob is a 400 naming `glob`.
-pub fn glob_matcher(glob: Option<&str>) -> Result<globset::GlobMatcher, ApiError> {
+pub fn glob_matcher(glob: Option<&str>) -> Result<globset::GlobMatcher, RuleError> {
     let pattern = glob.filter(|g| !g.is_empty()).unwrap_or("*");
     globset::GlobBuilder::new(pattern)
         .literal_separator(false)
         .build()
         .map(|g| g.compile_matcher())
         .map_err(|e| {
-            ApiError::invalid(
-                Location::Querystring,
-                "glob",
+            RuleError::invalid("glob",
                 format!("is not a valid glob: {e}"),
             )
         })

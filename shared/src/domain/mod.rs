@@ -5,6 +5,7 @@ pub mod access;
 pub mod bucket;
 pub mod cascade;
 pub mod data;
+pub mod error;
 pub mod files;
 pub mod ids;
 pub mod pagination;

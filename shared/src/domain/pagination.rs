@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::api::error::{ApiError, Location};
+use super::error::RuleError;
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
@@ -33,15 +33,13 @@ pub fn page_request(
     token: Option<&str>,
     after: Option<&str>,
     now_ms: i64,
-) -> Result<PageRequest, ApiError> {
+) -> Result<PageRequest, RuleError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                return Err(ApiError::invalid(
-                    Location::Querystring,
-                    "_limit",
+                return Err(RuleError::invalid("_limit",
                     format!("must be an integer between 1 and {MAX_LIMIT}"),
                 ));
             }
@@ -50,9 +48,7 @@ pub fn page_request(
     let after = match (token, after) {
         (Some(token), _) => Some(decode_token(token, now_ms)?),
         (None, Some("")) => {
-            return Err(ApiError::invalid(
-                Location::Querystring,
-                "after",
+            return Err(RuleError::invalid("after",
                 "must not be empty",
             ));
         }
@@ -62,9 +58,7 @@ pub fn page_request(
         && (key.len() > MAX_KEY_LEN || key.chars().any(char::is_control))
     {
         let name = if token.is_some() { "_token" } else { "after" };
-        return Err(ApiError::invalid(
-            Location::Querystring,
-            name,
+        return Err(RuleError::invalid(name,
             "is not a key of this listing",
         ));
     }
@@ -80,8 +74,8 @@ pub fn encode_token(last_id: &str, now_ms: i64) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
-fn decode_token(raw: &str, now_ms: i64) -> Result<String, ApiError> {
-    let bad = |why: &str| ApiError::invalid(Location::Querystring, "_token", why.to_string());
+fn decode_token(raw: &str, now_ms: i64) -> Result<String, RuleError> {
+    let bad = |why: &str| RuleError::invalid("_token", why.to_string());
     let bytes = URL_SAFE_NO_PAD
         .decode(raw.trim_end_matches('='))
         .map_err(|_| bad("is not a valid page token"))?;

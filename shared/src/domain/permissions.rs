@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::error::{ApiError, Location};
+use super::error::RuleError;
 
 pub const EVERYONE: &str = "system.Everyone";
 pub const AUTHENTICATED: &str = "system.Authenticated";
@@ -21,11 +21,9 @@ pub struct Permissions {
 impl Permissions {
     /// Parses the `permissions` object of a request body. Only `read` and `write` exist on a
     /// bucket; each is a list of principal strings. Absent lists come back as `None`.
-    pub fn parse_partial(value: &Value) -> Result<PartialPermissions, ApiError> {
+    pub fn parse_partial(value: &Value) -> Result<PartialPermissions, RuleError> {
         let Value::Object(map) = value else {
-            return Err(ApiError::invalid(
-                Location::Body,
-                "permissions",
+            return Err(RuleError::invalid("permissions",
                 "must be an object",
             ));
         };
@@ -36,9 +34,7 @@ impl Permissions {
                 "read" => partial.read = Some(parsed),
                 "write" => partial.write = Some(parsed),
                 other => {
-                    return Err(ApiError::invalid(
-                        Location::Body,
-                        &format!("permissions.{other}"),
+                    return Err(RuleError::invalid(&format!("permissions.{other}"),
                         "unknown permission; a bucket has 'read' and 'write'",
                     ));
                 }
@@ -92,11 +88,9 @@ impl Permissions {
     }
 
     /// Reads back the JSON-Patch view (or plain lists, if a patch replaced a whole list).
-    pub fn from_patch_view(value: &Value) -> Result<Permissions, ApiError> {
+    pub fn from_patch_view(value: &Value) -> Result<Permissions, RuleError> {
         let Value::Object(map) = value else {
-            return Err(ApiError::invalid(
-                Location::Body,
-                "permissions",
+            return Err(RuleError::invalid("permissions",
                 "must be an object",
             ));
         };
@@ -113,9 +107,7 @@ impl Permissions {
                 "read" => out.read = list,
                 "write" => out.write = list,
                 other => {
-                    return Err(ApiError::invalid(
-                        Location::Body,
-                        &format!("permissions.{other}"),
+                    return Err(RuleError::invalid(&format!("permissions.{other}"),
                         "unknown permission; a bucket has 'read' and 'write'",
                     ));
                 }
@@ -136,28 +128,22 @@ pub struct PartialPermissions {
     pub write: Option<Vec<String>>,
 }
 
-fn parse_list(key: &str, value: &Value) -> Result<Vec<String>, ApiError> {
+fn parse_list(key: &str, value: &Value) -> Result<Vec<String>, RuleError> {
     let name = format!("permissions.{key}");
     let Value::Array(items) = value else {
-        return Err(ApiError::invalid(
-            Location::Body,
-            &name,
+        return Err(RuleError::invalid(&name,
             "must be a list of principals",
         ));
     };
     let mut out: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
         let Value::String(p) = item else {
-            return Err(ApiError::invalid(
-                Location::Body,
-                &name,
+            return Err(RuleError::invalid(&name,
                 "principals must be strings",
             ));
         };
         if let Some(problem) = principal_problem(p) {
-            return Err(ApiError::invalid(
-                Location::Body,
-                &name,
+            return Err(RuleError::invalid(&name,
                 format!("principal {p:?} {problem}"),
             ));
         }
@@ -166,9 +152,7 @@ fn parse_list(key: &str, value: &Value) -> Result<Vec<String>, ApiError> {
         }
     }
     if out.len() > MAX_PRINCIPALS_PER_LIST {
-        return Err(ApiError::invalid(
-            Location::Body,
-            &name,
+        return Err(RuleError::invalid(&name,
             format!("at most {MAX_PRINCIPALS_PER_LIST} principals per permission list"),
         ));
     }

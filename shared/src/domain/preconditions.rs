@@ -1,7 +1,7 @@
 //! `If-Match` / `If-None-Match` exactly as Kinto treats them. ETags are quoted timestamps (or
 //! revisions); `*` means "any version".
 
-use crate::api::error::{ApiError, Location};
+use super::error::RuleError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {
@@ -10,7 +10,7 @@ pub enum Condition {
 }
 
 /// Parses one header value: `*`, `"123"` (quotes optional, as Kinto). Anything else → 400.
-pub fn parse(header: &str, value: Option<&str>) -> Result<Option<Condition>, ApiError> {
+pub fn parse(header: &str, value: Option<&str>) -> Result<Option<Condition>, RuleError> {
     let Some(raw) = value else { return Ok(None) };
     let raw = raw.trim();
     if raw == "*" {
@@ -25,9 +25,7 @@ pub fn parse(header: &str, value: Option<&str>) -> Result<Option<Condition>, Api
         .parse::<i64>()
         .map(|v| Some(Condition::Version(v)))
         .map_err(|_| {
-            ApiError::invalid(
-                Location::Header,
-                header,
+            RuleError::invalid(header,
                 "must be * or a quoted ETag such as \"1700000000000\"",
             )
         })
@@ -49,7 +47,7 @@ pub enum ReadOutcome {
 }
 
 impl Preconditions {
-    pub fn parse(if_match: Option<&str>, if_none_match: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(if_match: Option<&str>, if_none_match: Option<&str>) -> Result<Self, RuleError> {
         Ok(Preconditions {
             if_match: parse("If-Match", if_match)?,
             if_none_match: parse("If-None-Match", if_none_match)?,
