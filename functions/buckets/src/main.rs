@@ -11,10 +11,9 @@ use shared::aws::lambda::{init_tracing, serve_http};
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
     let r = Resources::from_env().await?;
-    let app: &'static App<DynamoStore> = Box::leak(Box::new(App::new(r.settings, r.store)?));
-    serve_http(
-        &app.settings,
-        |req| async move { root::handle(app, &req).await },
-    )
+    let app: &'static App<DynamoStore> = Box::leak(Box::new(App::new(r.settings, r.store, ())?));
+    serve_http(app.settings(), |req| async move {
+        root::handle(app, &req).await
+    })
     .await
 }

@@ -2,7 +2,7 @@
 //! `shared::api::files::handle`.
 
 use shared::api::app::App;
-use shared::api::files::{self, FilesApp};
+use shared::api::files;
 use shared::aws::Resources;
 use shared::aws::dynamodb::DynamoStore;
 use shared::aws::lambda::{init_tracing, serve_http};
@@ -12,11 +12,9 @@ use shared::aws::s3::S3Objects;
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
     let r = Resources::from_env().await?;
-    let app: &'static FilesApp<DynamoStore, S3Objects> = Box::leak(Box::new(FilesApp {
-        core: App::new(r.settings, r.store)?,
-        objects: r.objects,
-    }));
-    serve_http(&app.core.settings, |req| async move {
+    let app: &'static App<DynamoStore, S3Objects> =
+        Box::leak(Box::new(App::new(r.settings, r.store, r.objects)?));
+    serve_http(app.settings(), |req| async move {
         files::handle(app, &req).await
     })
     .await

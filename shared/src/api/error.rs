@@ -3,7 +3,14 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::error::{RuleError, RuleKind};
 use crate::ports::StoreError;
+use crate::service::Error;
+
+/// The path parameters of the routes: a rule broken by a field of one of these names is about
+/// the path; any other rule a use case reports is about the body (query strings and headers
+/// are read, and their errors located, by the routes themselves: `At`).
+const PATH_PARAMETERS: [&str; 3] = ["id", "name", "upload_id"];
 
 /// Where a bad input was found, as Kinto names it in `details[].location`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +54,15 @@ impl ApiError {
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
         self
+    }
+
+    /// A broken rule, for a value found at `location`: 413 (errno 113) for a size bound, else
+    /// 400 (errno 107).
+    pub fn rule(rule: RuleError, location: Location) -> Self {
+        match rule.kind {
+            RuleKind::Invalid => Self::invalid(location, &rule.field, rule.reason),
+            RuleKind::TooLarge => Self::too_large(location, &rule.field, rule.reason),
+        }
     }
 
     /// 400, errno 107: an input that breaks a rule. `name` is the field (`data.title`, `_limit`, …).
@@ -199,6 +215,38 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        match e {
+            Error::Rule(rule) => {
+                let location = if PATH_PARAMETERS.contains(&rule.field.as_str()) {
+                    Location::Path
+                } else {
+                    Location::Body
+                };
+                ApiError::rule(rule, location)
+            }
+            Error::Unauthenticated(message) => ApiError::unauthorized(message),
+            Error::Forbidden(message) => ApiError::forbidden(message),
+            Error::NotFound { resource, id } => ApiError::not_found(resource, &id),
+            Error::Busy(message) => ApiError::conflict(message),
+            Error::PreconditionFailed(existing) => ApiError::precondition_failed(existing),
+            Error::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Locates a rule error where the route read the value: `parse(x).at(Location::Querystring)?`.
+pub trait At<T> {
+    fn at(self, location: Location) -> Result<T, ApiError>;
+}
+
+impl<T> At<T> for Result<T, RuleError> {
+    fn at(self, location: Location) -> Result<T, ApiError> {
+        self.map_err(|rule| ApiError::rule(rule, location))
+    }
+}
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {

@@ -4,7 +4,11 @@
 use crate::domain::pagination;
 use crate::domain::time::now_ms;
 
+use serde_json::{Value, json};
+
+use super::error::{ApiError, At, Location};
 use super::request::Request;
+use super::response::Response;
 
 /// `(absolute, relative)` links to the page after `last_key` of `path`, carrying `extra` query
 /// pairs (such as `glob`).
@@ -32,13 +36,39 @@ pub fn next_page_links(
 }
 
 /// The page request of a listing (`_limit`, `_token`, `after`).
-pub fn page_request(req: &Request) -> Result<pagination::PageRequest, crate::api::error::ApiError> {
+pub fn page_request(req: &Request) -> Result<pagination::PageRequest, ApiError> {
     pagination::page_request(
         req.query_param("_limit").as_deref(),
         req.query_param("_token").as_deref(),
         req.query_param("after").as_deref(),
         now_ms(),
     )
+    .at(Location::Querystring)
+}
+
+/// A page of a listing of `path`: `{data, has_more, next_uri}` and the `Next-Page` header,
+/// which continue after `next` with the same `_limit` and `extra` query pairs.
+pub fn page_response(
+    req: &Request,
+    path: &str,
+    extra: &[(&str, &str)],
+    data: Vec<Value>,
+    has_more: bool,
+    next: Option<String>,
+    limit: usize,
+) -> Response {
+    let mut body = json!({"data": data, "has_more": has_more, "next_uri": null});
+    let mut header = None;
+    if has_more && let Some(last) = next {
+        let (absolute, relative) = next_page_links(req, path, extra, limit, &last);
+        body["next_uri"] = json!(relative);
+        header = Some(absolute);
+    }
+    let resp = Response::json(200, body);
+    match header {
+        Some(h) => resp.with_header("Next-Page", h),
+        None => resp,
+    }
 }
 
 #[cfg(test)]

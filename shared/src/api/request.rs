@@ -4,7 +4,16 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
-use crate::api::error::{ApiError, Location};
+use crate::api::error::{ApiError, At, Location};
+use crate::domain::patch::PatchKind;
+use crate::domain::preconditions::Preconditions;
+
+/// The media types a PATCH accepts, one per patch kind.
+pub const PATCH_TYPES: [&str; 3] = [
+    "application/json",
+    "application/merge-patch+json",
+    "application/json-patch+json",
+];
 
 /// Bodies larger than this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -34,6 +43,33 @@ impl Request {
         }
     }
 
+    /// `If-Match` / `If-None-Match`.
+    pub fn preconditions(&self) -> Result<Preconditions, ApiError> {
+        Preconditions::parse(self.header("if-match")?, self.header("if-none-match")?)
+            .at(Location::Header)
+    }
+
+    /// The essence of the `Content-Type` (`text/csv; charset=utf-8` → `text/csv`), lowercase;
+    /// empty when absent.
+    pub fn media_type(&self) -> Result<String, ApiError> {
+        Ok(self
+            .header("content-type")?
+            .map(crate::domain::files::mime_essence)
+            .unwrap_or_default())
+    }
+
+    /// The patch kind the `Content-Type` names (absent: a JSON merge).
+    pub fn patch_kind(&self) -> Result<PatchKind, ApiError> {
+        let essence = self.media_type()?;
+        let essence = if essence.is_empty() {
+            PATCH_TYPES[0]
+        } else {
+            essence.as_str()
+        };
+        PatchKind::from_media_type(essence)
+            .ok_or_else(|| ApiError::unsupported_media_type(&PATCH_TYPES))
+    }
+
     /// The first value of a query parameter (percent-decoded).
     pub fn query_param(&self, name: &str) -> Option<String> {
         form_urlencoded::parse(self.query.as_bytes())
@@ -48,16 +84,9 @@ impl Request {
 
     /// The body as JSON for POST/PUT: `None` when empty. Only JSON content types are accepted.
     pub fn json_body(&self) -> Result<Option<Value>, ApiError> {
-        if let Some(ct) = self.header("content-type")? {
-            let essence = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            if essence != "application/json" && !essence.is_empty() {
-                return Err(ApiError::unsupported_media_type(&["application/json"]));
-            }
+        let essence = self.media_type()?;
+        if essence != "application/json" && !essence.is_empty() {
+            return Err(ApiError::unsupported_media_type(&["application/json"]));
         }
         self.any_json_body()
     }

@@ -19,14 +19,11 @@ pub const HTTP_API_VERSION: &str = "1.0";
 pub const BATCH_MAX_REQUESTS: u32 = 25;
 
 /// Answers any request that reaches the Buckets function.
-pub async fn handle<S: BucketStore>(app: &App<S>, req: &Request) -> Response {
-    match route(app, req).await {
-        Ok(resp) => resp,
-        Err(err) => err.into(),
-    }
+pub async fn handle<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Response {
+    route(app, req).await.unwrap_or_else(Response::from)
 }
 
-async fn route<S: BucketStore>(app: &App<S>, req: &Request) -> Result<Response, ApiError> {
+async fn route<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Response, ApiError> {
     let segments = req.segments();
     match segments.as_slice() {
         ["v1"] => Ok(redirect(req, "/v1/")),
@@ -49,12 +46,12 @@ fn redirect(req: &Request, path: &str) -> Response {
     Response::redirect(307, format!("{}{path}{query}", req.base_url))
 }
 
-fn root<S: BucketStore>(app: &App<S>, req: &Request) -> Result<Response, ApiError> {
+fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Response, ApiError> {
     if req.method != Method::GET {
         return Err(ApiError::method_not_allowed(req.method.as_str()));
     }
     let identity = app.identify(req)?;
-    let upload = &app.settings.upload;
+    let upload = &app.settings().upload;
     let mut body = json!({
         "project_name": PROJECT_NAME,
         "project_version": env!("CARGO_PKG_VERSION"),
@@ -64,7 +61,7 @@ fn root<S: BucketStore>(app: &App<S>, req: &Request) -> Result<Response, ApiErro
         "settings": {
             "batch_max_requests": BATCH_MAX_REQUESTS,
             "readonly": false,
-            "api_delete_enabled": app.settings.api_delete_enabled,
+            "api_delete_enabled": app.settings().api_delete_enabled,
             "upload": {
                 "max_files_per_bucket": upload.max_files_per_bucket,
                 "max_file_size": upload.max_file_size,

@@ -118,7 +118,7 @@ fn to_lambda_response(resp: Response) -> LambdaResponse<Body> {
 pub async fn serve_s3_events<F, Fut>(handler: F) -> Result<(), Error>
 where
     F: Fn(String, Option<i64>) -> Fut + Send + Sync,
-    Fut: Future<Output = Result<crate::service::uploads::Outcome, crate::ports::StoreError>> + Send,
+    Fut: Future<Output = Result<crate::service::uploads::Outcome, crate::service::Error>> + Send,
 {
     use aws_lambda_events::event::s3::S3Event;
     use lambda_runtime::LambdaEvent;

@@ -2,9 +2,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::permissions::Permissions;
-use super::time::http_date;
 use super::error::RuleError;
+use super::ids::{generate_generation, id_problem};
+use super::permissions::{PartialPermissions, Permissions};
+use super::time::{http_date, next_timestamp};
 
 /// Fields the server owns. Sent back by a client they are ignored (an `id` that differs from
 /// the path is an error).
@@ -76,9 +77,90 @@ impl Bucket {
             .unwrap_or(true)
     }
 
+    /// A new incarnation of bucket `id` owned by `owner`, who is always in `write`.
+    pub fn new_incarnation(
+        id: &str,
+        owner: &str,
+        attrs: Map<String, Value>,
+        mut permissions: Permissions,
+        now: i64,
+    ) -> Bucket {
+        permissions.ensure_writer(owner);
+        Bucket {
+            id: id.to_string(),
+            generation: generate_generation(),
+            attrs,
+            permissions,
+            owner: owner.to_string(),
+            created: now,
+            last_modified: now,
+            revision: 1,
+            file_count: 0,
+            total_bytes: 0,
+        }
+    }
+
+    /// This bucket with new attributes and permissions: the next revision of the same
+    /// incarnation (the owner stays a writer).
+    pub fn next_revision(
+        &self,
+        attrs: Map<String, Value>,
+        mut permissions: Permissions,
+        now: i64,
+    ) -> Bucket {
+        permissions.ensure_writer(&self.owner);
+        Bucket {
+            attrs,
+            permissions,
+            revision: self.revision + 1,
+            last_modified: next_timestamp(Some(self.last_modified), now),
+            ..self.clone()
+        }
+    }
+
     /// The trace a delete answers with.
     pub fn tombstone(&self, deleted_at: i64) -> Value {
         json!({"id": self.id, "deleted": true, "last_modified": deleted_at})
+    }
+}
+
+/// The body of a bucket POST or PUT: `{"data"?, "permissions"?}` (both optional).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketBody {
+    pub data: Value,
+    pub permissions: PartialPermissions,
+}
+
+impl BucketBody {
+    pub fn parse(body: Option<Value>) -> Result<BucketBody, RuleError> {
+        let body = match body {
+            None => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                return Err(RuleError::invalid(
+                    "body",
+                    "must be an object with 'data' and/or 'permissions'",
+                ));
+            }
+        };
+        let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
+        let permissions = match body.get("permissions") {
+            None => PartialPermissions::default(),
+            Some(p) => Permissions::parse_partial(p)?,
+        };
+        Ok(BucketBody { data, permissions })
+    }
+
+    /// The id `data.id` asks for, if any.
+    pub fn given_id(&self) -> Result<Option<String>, RuleError> {
+        match self.data.get("id") {
+            None => Ok(None),
+            Some(Value::String(id)) => match id_problem(id) {
+                Some(problem) => Err(RuleError::invalid("data.id", problem)),
+                None => Ok(Some(id.clone())),
+            },
+            Some(_) => Err(RuleError::invalid("data.id", "must be a string")),
+        }
     }
 }
 
@@ -86,14 +168,13 @@ impl Bucket {
 /// that is not `path_id`), checks the types of the known fields and the size cap.
 pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, RuleError> {
     let Value::Object(map) = data else {
-        return Err(RuleError::invalid("data",
-            "must be an object",
-        ));
+        return Err(RuleError::invalid("data", "must be an object"));
     };
     if let Some(id) = map.get("id")
         && id.as_str() != Some(path_id)
     {
-        return Err(RuleError::invalid("data.id",
+        return Err(RuleError::invalid(
+            "data.id",
             "does not match the id in the path",
         ));
     }
@@ -108,7 +189,8 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ru
                 Value::Null => continue,
                 Value::String(_) => {}
                 _ => {
-                    return Err(RuleError::invalid(&format!("data.{key}"),
+                    return Err(RuleError::invalid(
+                        format!("data.{key}"),
                         "must be a string",
                     ));
                 }
@@ -120,9 +202,7 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ru
                 Value::Bool(true) => continue,
                 Value::Bool(false) => {}
                 _ => {
-                    return Err(RuleError::invalid("data.active",
-                        "must be a boolean",
-                    ));
+                    return Err(RuleError::invalid("data.active", "must be a boolean"));
                 }
             }
         }
@@ -132,7 +212,8 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ru
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
     if size > MAX_ATTRS_BYTES {
-        return Err(RuleError::too_large("data",
+        return Err(RuleError::too_large(
+            "data",
             format!("bucket attributes are {size} bytes of JSON; at most {MAX_ATTRS_BYTES}"),
         ));
     }
@@ -142,6 +223,7 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ru
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::error::RuleKind;
 
     fn bucket() -> Bucket {
         Bucket {
@@ -188,16 +270,20 @@ mod tests {
     #[test]
     fn clean_refuses_bad_inputs_naming_the_field() {
         let cases = [
-            (json!([]), "data", 400),
-            (json!({"id": "other"}), "data.id", 400),
-            (json!({"title": 3}), "data.title", 400),
-            (json!({"active": "yes"}), "data.active", 400),
-            (json!({"big": "x".repeat(MAX_ATTRS_BYTES)}), "data", 413),
+            (json!([]), "data", RuleKind::Invalid),
+            (json!({"id": "other"}), "data.id", RuleKind::Invalid),
+            (json!({"title": 3}), "data.title", RuleKind::Invalid),
+            (json!({"active": "yes"}), "data.active", RuleKind::Invalid),
+            (
+                json!({"big": "x".repeat(MAX_ATTRS_BYTES)}),
+                "data",
+                RuleKind::TooLarge,
+            ),
         ];
         for (data, field, code) in cases {
             let err = clean_attrs(&data, "b1").unwrap_err();
-            assert_eq!(err.code, code, "{data}");
-            assert_eq!(err.details.unwrap()[0]["name"], field);
+            assert_eq!(err.kind, code, "{data}");
+            assert_eq!(err.field, field);
         }
     }
 

@@ -32,15 +32,14 @@ impl DataDoc {
 /// Checks a new document: an object of at most `max_bytes` of JSON (413 naming `data` beyond).
 pub fn check_document(value: &Value, max_bytes: u64) -> Result<Map<String, Value>, RuleError> {
     let Value::Object(map) = value else {
-        return Err(RuleError::invalid("data",
-            "must be an object",
-        ));
+        return Err(RuleError::invalid("data", "must be an object"));
     };
     let size = serde_json::to_vec(map)
         .map(|v| v.len() as u64)
         .unwrap_or(u64::MAX);
     if size > max_bytes {
-        return Err(RuleError::too_large("data",
+        return Err(RuleError::too_large(
+            "data",
             format!("the document is {size} bytes of JSON; at most {max_bytes}"),
         ));
     }
@@ -50,14 +49,18 @@ pub fn check_document(value: &Value, max_bytes: u64) -> Result<Map<String, Value
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::error::RuleKind;
     use serde_json::json;
 
     #[test]
     fn documents_are_objects_within_the_limit() {
         assert!(check_document(&json!({"a": 1}), 100).is_ok());
-        assert_eq!(check_document(&json!([1]), 100).unwrap_err().code, 400);
+        assert_eq!(
+            check_document(&json!([1]), 100).unwrap_err().kind,
+            RuleKind::Invalid
+        );
         let err = check_document(&json!({"a": "x".repeat(200)}), 100).unwrap_err();
-        assert_eq!((err.code, err.errno), (413, 113));
+        assert_eq!(err.kind, RuleKind::TooLarge);
         assert_eq!(DataDoc::empty().etag(), "\"0\"");
     }
 }

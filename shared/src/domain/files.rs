@@ -99,12 +99,14 @@ pub fn check_file(
     field: &str,
 ) -> Result<(), RuleError> {
     if size == 0 {
-        return Err(RuleError::invalid(&format!("{field}.size"),
+        return Err(RuleError::invalid(
+            format!("{field}.size"),
             "empty files are not accepted",
         ));
     }
     if size > limits.max_file_size {
-        return Err(RuleError::too_large(&format!("{field}.size"),
+        return Err(RuleError::too_large(
+            format!("{field}.size"),
             format!(
                 "{size} bytes is over the limit of {} bytes per file",
                 limits.max_file_size
@@ -112,12 +114,14 @@ pub fn check_file(
         ));
     }
     if !is_mime_type(content_type) {
-        return Err(RuleError::invalid(&format!("{field}.content_type"),
+        return Err(RuleError::invalid(
+            format!("{field}.content_type"),
             "must be a MIME type such as text/csv",
         ));
     }
     if !type_accepted(&limits.accepted_file_types, content_type, name) {
-        return Err(RuleError::invalid(&format!("{field}.content_type"),
+        return Err(RuleError::invalid(
+            format!("{field}.content_type"),
             format!(
                 "{content_type} is not an accepted file type ({})",
                 limits.accepted_file_types.join(", ")
@@ -125,6 +129,87 @@ pub fn check_file(
         ));
     }
     Ok(())
+}
+
+/// Files one request may name.
+pub const MAX_FILES_PER_REQUEST: usize = 100;
+
+/// A file to upload, as a client asked for it (name already normalized).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedFile {
+    pub original: String,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    /// Base64 of the SHA-256 digest.
+    pub sha256: Option<String>,
+}
+
+/// Reads the `files` list of a request (`[{name, size, content_type, sha256?}]`, 1 to
+/// `MAX_FILES_PER_REQUEST`): shapes, name normalization, checksum format, each name once.
+/// The limits are `check_file`'s, applied by whoever knows which files they apply to.
+pub fn parse_wanted_files(value: Option<&Value>) -> Result<Vec<WantedFile>, RuleError> {
+    let Some(Value::Array(items)) = value else {
+        return Err(RuleError::invalid(
+            "files",
+            "is required: a list of {name, size, content_type}",
+        ));
+    };
+    if items.is_empty() || items.len() > MAX_FILES_PER_REQUEST {
+        return Err(RuleError::invalid(
+            "files",
+            format!("must hold 1 to {MAX_FILES_PER_REQUEST} files"),
+        ));
+    }
+    let mut out: Vec<WantedFile> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = |name: &str| format!("files[{i}].{name}");
+        let Value::Object(obj) = item else {
+            return Err(RuleError::invalid(
+                format!("files[{i}]"),
+                "must be an object",
+            ));
+        };
+        let original = obj
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RuleError::invalid(field("name"), "must be a string"))?;
+        let name = normalize_name(original, &field("name"))?;
+        let size = obj
+            .get("size")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| RuleError::invalid(field("size"), "must be a whole number of bytes"))?;
+        let content_type = obj
+            .get("content_type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RuleError::invalid(field("content_type"), "must be a string"))?
+            .trim()
+            .to_string();
+        let sha256 = match obj.get("sha256") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(sha256_base64(s, &field("sha256"))?),
+            Some(_) => return Err(RuleError::invalid(field("sha256"), "must be a string")),
+        };
+        if out.iter().any(|w| w.name == name) {
+            return Err(RuleError::invalid(
+                field("name"),
+                format!("{name} is named twice in this request"),
+            ));
+        }
+        out.push(WantedFile {
+            original: original.to_string(),
+            name,
+            size,
+            content_type,
+            sha256,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether `value` has the shape of an upload id (`random_token`: 32 hex digits).
+pub fn is_upload_id(value: &str) -> bool {
+    value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A recorded file. `object_key` is the S3 object of its current content; `hash` is the stable
@@ -226,11 +311,7 @@ pub fn random_token() -> String {
 pub fn sha256_base64(value: &str, field: &str) -> Result<String, RuleError> {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
-    let bad = || {
-        RuleError::invalid(field,
-            "must be a SHA-256 digest, base64 or hex",
-        )
-    };
+    let bad = || RuleError::invalid(field, "must be a SHA-256 digest, base64 or hex");
     if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
         let bytes = hex::decode(value).map_err(|_| bad())?;
         return Ok(STANDARD.encode(bytes));
@@ -248,15 +329,12 @@ pub fn glob_matcher(glob: Option<&str>) -> Result<globset::GlobMatcher, RuleErro
         .literal_separator(false)
         .build()
         .map(|g| g.compile_matcher())
-        .map_err(|e| {
-            RuleError::invalid("glob",
-                format!("is not a valid glob: {e}"),
-            )
-        })
+        .map_err(|e| RuleError::invalid("glob", format!("is not a valid glob: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::error::RuleKind;
     #[test]
     fn object_keys_round_trip() {
         let key = object_key("b1", "g1", "u1", "a.txt");
@@ -300,7 +378,7 @@ mod tests {
                 .unwrap()
                 .is_match("report-b.txt")
         );
-        assert_eq!(glob_matcher(Some("[")).unwrap_err().code, 400);
+        assert_eq!(glob_matcher(Some("[")).unwrap_err().kind, RuleKind::Invalid);
     }
 
     #[test]
@@ -358,8 +436,8 @@ mod tests {
             &"x".repeat(256),
         ] {
             let err = normalize_name(raw, "files[0].name").unwrap_err();
-            assert_eq!(err.code, 400, "{raw:?}");
-            assert_eq!(err.details.unwrap()[0]["name"], "files[0].name");
+            assert_eq!(err.kind, RuleKind::Invalid, "{raw:?}");
+            assert_eq!(err.field, "files[0].name");
         }
     }
 
@@ -388,22 +466,22 @@ mod tests {
         };
         assert!(check_file(&limits, "a.txt", 10, "text/plain", "files[0]").is_ok());
         let cases = [
-            (0, "text/plain", 400, "files[0].size"),
-            (11, "text/plain", 413, "files[0].size"),
-            (5, "image/png", 400, "files[0].content_type"),
-            (5, "nonsense", 400, "files[0].content_type"),
-            (5, "text/c\nsv", 400, "files[0].content_type"),
+            (0, "text/plain", RuleKind::Invalid, "files[0].size"),
+            (11, "text/plain", RuleKind::TooLarge, "files[0].size"),
+            (5, "image/png", RuleKind::Invalid, "files[0].content_type"),
+            (5, "nonsense", RuleKind::Invalid, "files[0].content_type"),
+            (5, "text/c\nsv", RuleKind::Invalid, "files[0].content_type"),
             (
                 5,
                 "text/plain; charset=\u{7f}",
-                400,
+                RuleKind::Invalid,
                 "files[0].content_type",
             ),
         ];
         for (size, ct, code, field) in cases {
             let err = check_file(&limits, "a.txt", size, ct, "files[0]").unwrap_err();
-            assert_eq!(err.code, code, "{size} {ct}");
-            assert_eq!(err.details.unwrap()[0]["name"], field);
+            assert_eq!(err.kind, code, "{size} {ct}");
+            assert_eq!(err.field, field);
         }
     }
 }

@@ -3,12 +3,38 @@
 
 use sha2::{Digest, Sha256};
 
+use super::error::RuleError;
+
 pub const MAX_ID_LEN: usize = 64;
 
 /// The path alias of the caller's personal bucket; never a real id.
 pub const DEFAULT_ALIAS: &str = "default";
 
 const DEFAULT_PREFIX: &str = "default-";
+
+/// A bucket as a route names it: the caller's personal bucket (`default`) or an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketRef {
+    Default,
+    Id(String),
+}
+
+impl BucketRef {
+    /// Reads a path segment; an id that breaks the id rules is refused (field `id`).
+    pub fn parse(segment: &str) -> Result<BucketRef, RuleError> {
+        if segment == DEFAULT_ALIAS {
+            return Ok(BucketRef::Default);
+        }
+        match id_problem(segment) {
+            Some(problem) => Err(RuleError::invalid("id", problem)),
+            None => Ok(BucketRef::Id(segment.to_string())),
+        }
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == BucketRef::Default
+    }
+}
 
 /// Why an id is refused, for the error message.
 pub fn id_problem(id: &str) -> Option<&'static str> {

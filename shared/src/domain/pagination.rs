@@ -39,7 +39,8 @@ pub fn page_request(
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                return Err(RuleError::invalid("_limit",
+                return Err(RuleError::invalid(
+                    "_limit",
                     format!("must be an integer between 1 and {MAX_LIMIT}"),
                 ));
             }
@@ -48,9 +49,7 @@ pub fn page_request(
     let after = match (token, after) {
         (Some(token), _) => Some(decode_token(token, now_ms)?),
         (None, Some("")) => {
-            return Err(RuleError::invalid("after",
-                "must not be empty",
-            ));
+            return Err(RuleError::invalid("after", "must not be empty"));
         }
         (None, after) => after.map(str::to_string),
     };
@@ -58,9 +57,7 @@ pub fn page_request(
         && (key.len() > MAX_KEY_LEN || key.chars().any(char::is_control))
     {
         let name = if token.is_some() { "_token" } else { "after" };
-        return Err(RuleError::invalid(name,
-            "is not a key of this listing",
-        ));
+        return Err(RuleError::invalid(name, "is not a key of this listing"));
     }
     Ok(PageRequest { after, limit })
 }
@@ -93,6 +90,7 @@ fn decode_token(raw: &str, now_ms: i64) -> Result<String, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::error::RuleKind;
 
     #[test]
     fn defaults_and_bounds() {
@@ -109,7 +107,7 @@ mod tests {
         );
         for bad in ["0", "1001", "-1", "x", ""] {
             let err = page_request(Some(bad), None, None, 0).unwrap_err();
-            assert_eq!(err.details.unwrap()[0]["name"], "_limit");
+            assert_eq!(err.field, "_limit");
         }
     }
 
@@ -124,14 +122,14 @@ mod tests {
             Some("b123")
         );
         let err = page_request(None, Some(&t), None, 1_000 + TOKEN_TTL_MS + 1).unwrap_err();
-        assert_eq!(err.details.unwrap()[0]["name"], "_token");
+        assert_eq!(err.field, "_token");
     }
 
     #[test]
     fn garbage_tokens_are_400() {
         for bad in ["", "!!!", "e30", "bm90IGpzb24"] {
             let err = page_request(None, Some(bad), None, 0).unwrap_err();
-            assert_eq!(err.code, 400, "{bad}");
+            assert_eq!(err.kind, RuleKind::Invalid, "{bad}");
         }
     }
 
@@ -147,8 +145,8 @@ mod tests {
         assert!(page_request(None, None, Some(""), 0).is_err());
         let long = "a".repeat(2000);
         let err = page_request(None, None, Some(&long), 0).unwrap_err();
-        assert_eq!(err.details.unwrap()[0]["name"], "after");
+        assert_eq!(err.field, "after");
         let err = page_request(None, Some(&encode_token(&long, 0)), None, 0).unwrap_err();
-        assert_eq!(err.details.unwrap()[0]["name"], "_token");
+        assert_eq!(err.field, "_token");
     }
 }

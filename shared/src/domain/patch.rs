@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use super::permissions::{PartialPermissions, Permissions};
 use super::error::RuleError;
+use super::permissions::{PartialPermissions, Permissions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {
@@ -13,12 +13,6 @@ pub enum PatchKind {
     MergePatch,
     JsonPatch,
 }
-
-pub const PATCH_TYPES: [&str; 3] = [
-    "application/json",
-    "application/merge-patch+json",
-    "application/json-patch+json",
-];
 
 impl PatchKind {
     /// The kind a media type names (its essence, lowercase: `application/json`); `None` for a
@@ -51,16 +45,15 @@ pub fn apply(
     match kind {
         PatchKind::Merge | PatchKind::MergePatch => {
             let Value::Object(body) = body else {
-                return Err(RuleError::invalid("body",
+                return Err(RuleError::invalid(
+                    "body",
                     "must be an object with 'data' and/or 'permissions'",
                 ));
             };
             let mut new_data = data.clone();
             if let Some(changes) = body.get("data") {
                 let Value::Object(changes) = changes else {
-                    return Err(RuleError::invalid("data",
-                        "must be an object",
-                    ));
+                    return Err(RuleError::invalid("data", "must be an object"));
                 };
                 if kind == PatchKind::Merge {
                     shallow_merge(&mut new_data, changes);
@@ -79,17 +72,18 @@ pub fn apply(
         }
         PatchKind::JsonPatch => {
             let ops: json_patch::Patch = serde_json::from_value(body.clone()).map_err(|e| {
-                RuleError::invalid("body",
+                RuleError::invalid(
+                    "body",
                     format!("must be a JSON Patch (RFC 6902) array of operations: {e}"),
                 )
             })?;
             let mut doc =
                 serde_json::json!({"data": data, "permissions": permissions.to_patch_view()});
-            json_patch::patch(&mut doc, &ops).map_err(|e| {
-                RuleError::invalid("body", format!("JSON Patch failed: {e}"))
-            })?;
+            json_patch::patch(&mut doc, &ops)
+                .map_err(|e| RuleError::invalid("body", format!("JSON Patch failed: {e}")))?;
             let Value::Object(mut doc) = doc else {
-                return Err(RuleError::invalid("body",
+                return Err(RuleError::invalid(
+                    "body",
                     "the patch must keep the document an object",
                 ));
             };
@@ -141,6 +135,7 @@ fn partial_for(kind: PatchKind, value: &Value) -> Result<PartialPermissions, Rul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::error::RuleKind;
     use serde_json::json;
 
     fn perms() -> Permissions {
@@ -246,7 +241,7 @@ mod tests {
         ];
         for (kind, body) in cases {
             let err = apply(kind, &json!({"a": 1}), &perms(), &body).unwrap_err();
-            assert_eq!(err.code, 400, "{body}");
+            assert_eq!(err.kind, RuleKind::Invalid, "{body}");
         }
     }
 }

@@ -23,9 +23,7 @@ impl Permissions {
     /// bucket; each is a list of principal strings. Absent lists come back as `None`.
     pub fn parse_partial(value: &Value) -> Result<PartialPermissions, RuleError> {
         let Value::Object(map) = value else {
-            return Err(RuleError::invalid("permissions",
-                "must be an object",
-            ));
+            return Err(RuleError::invalid("permissions", "must be an object"));
         };
         let mut partial = PartialPermissions::default();
         for (key, list) in map {
@@ -34,7 +32,8 @@ impl Permissions {
                 "read" => partial.read = Some(parsed),
                 "write" => partial.write = Some(parsed),
                 other => {
-                    return Err(RuleError::invalid(&format!("permissions.{other}"),
+                    return Err(RuleError::invalid(
+                        format!("permissions.{other}"),
                         "unknown permission; a bucket has 'read' and 'write'",
                     ));
                 }
@@ -90,9 +89,7 @@ impl Permissions {
     /// Reads back the JSON-Patch view (or plain lists, if a patch replaced a whole list).
     pub fn from_patch_view(value: &Value) -> Result<Permissions, RuleError> {
         let Value::Object(map) = value else {
-            return Err(RuleError::invalid("permissions",
-                "must be an object",
-            ));
+            return Err(RuleError::invalid("permissions", "must be an object"));
         };
         let mut out = Permissions::default();
         for (key, v) in map {
@@ -107,7 +104,8 @@ impl Permissions {
                 "read" => out.read = list,
                 "write" => out.write = list,
                 other => {
-                    return Err(RuleError::invalid(&format!("permissions.{other}"),
+                    return Err(RuleError::invalid(
+                        format!("permissions.{other}"),
                         "unknown permission; a bucket has 'read' and 'write'",
                     ));
                 }
@@ -131,19 +129,16 @@ pub struct PartialPermissions {
 fn parse_list(key: &str, value: &Value) -> Result<Vec<String>, RuleError> {
     let name = format!("permissions.{key}");
     let Value::Array(items) = value else {
-        return Err(RuleError::invalid(&name,
-            "must be a list of principals",
-        ));
+        return Err(RuleError::invalid(&name, "must be a list of principals"));
     };
     let mut out: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
         let Value::String(p) = item else {
-            return Err(RuleError::invalid(&name,
-                "principals must be strings",
-            ));
+            return Err(RuleError::invalid(&name, "principals must be strings"));
         };
         if let Some(problem) = principal_problem(p) {
-            return Err(RuleError::invalid(&name,
+            return Err(RuleError::invalid(
+                &name,
                 format!("principal {p:?} {problem}"),
             ));
         }
@@ -152,7 +147,8 @@ fn parse_list(key: &str, value: &Value) -> Result<Vec<String>, RuleError> {
         }
     }
     if out.len() > MAX_PRINCIPALS_PER_LIST {
-        return Err(RuleError::invalid(&name,
+        return Err(RuleError::invalid(
+            &name,
             format!("at most {MAX_PRINCIPALS_PER_LIST} principals per permission list"),
         ));
     }
@@ -174,6 +170,7 @@ fn principal_problem(p: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::error::RuleKind;
     use serde_json::json;
 
     fn strings(v: &[&str]) -> Vec<String> {
@@ -197,8 +194,8 @@ mod tests {
             (json!({"read": [""]}), "permissions.read"),
         ] {
             let err = Permissions::parse_partial(&body).unwrap_err();
-            assert_eq!(err.code, 400);
-            assert_eq!(err.details.unwrap()[0]["name"], field);
+            assert_eq!(err.kind, RuleKind::Invalid);
+            assert_eq!(err.field, field);
         }
     }
 

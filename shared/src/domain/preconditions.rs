@@ -25,7 +25,8 @@ pub fn parse(header: &str, value: Option<&str>) -> Result<Option<Condition>, Rul
         .parse::<i64>()
         .map(|v| Some(Condition::Version(v)))
         .map_err(|_| {
-            RuleError::invalid(header,
+            RuleError::invalid(
+                header,
                 "must be * or a quoted ETag such as \"1700000000000\"",
             )
         })
@@ -106,7 +107,7 @@ mod tests {
         assert_eq!(parse("If-Match", None).unwrap(), None);
         for bad in ["abc", "\"\"", "\"1", "1.5"] {
             let err = parse("If-Match", Some(bad)).unwrap_err();
-            assert_eq!(err.details.unwrap()[0]["name"], "If-Match", "{bad}");
+            assert_eq!(err.field, "If-Match", "{bad}");
         }
     }
 

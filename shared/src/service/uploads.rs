@@ -7,11 +7,12 @@
 //! the spent grant and the bucket's counters change in one conditional transaction, so counts
 //! stay exact and the file limit holds under concurrent uploads.
 
-use crate::config::UploadSettings;
-use crate::domain::files::{FileRecord, parse_object_key, random_token, type_accepted};
+use super::Services;
+use super::error::{Error, Result};
+use super::retry::{WRITE_ATTEMPTS, on_conflict};
+use crate::domain::files::{FileRecord, check_file, parse_object_key, random_token};
 use crate::domain::time::now_ms;
-use crate::ports::ObjectStore;
-use crate::ports::{BucketStore, FileStore, Rejection, StoreError};
+use crate::ports::{BucketStore, FileStore, ObjectStore, Rejection, StoreError};
 
 /// What became of one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,171 +28,157 @@ pub enum Outcome {
     Gone,
 }
 
-const ATTEMPTS: usize = 5;
-
-pub async fn process<S: BucketStore + FileStore, O: ObjectStore>(
-    store: &S,
-    objects: &O,
-    limits: &UploadSettings,
-    key: &str,
-    event_time_ms: Option<i64>,
-) -> Result<Outcome, StoreError> {
-    let Some(parts) = parse_object_key(key) else {
-        objects.delete(key).await?;
-        tracing::warn!(key, "deleted an object outside the bucket layout");
-        return Ok(Outcome::Rejected(
-            "the key does not belong to a bucket".into(),
-        ));
-    };
-    let (id, generation, upload_id, name) = (
-        &parts.bucket_id,
-        &parts.generation,
-        &parts.upload_id,
-        &parts.name,
-    );
-    // The reason is kept before the object goes: a crash in between is retried and finds
-    // the object still there.
-    let reject = |reason: String| async move {
-        let rejection = Rejection {
-            upload_id: upload_id.clone(),
-            name: name.clone(),
-            reason: reason.clone(),
-            at: now_ms(),
-        };
-        match store.put_rejection(id, generation, &rejection).await {
-            // The incarnation went meanwhile: nobody can ask, and nothing may outlive its cascade.
-            Ok(()) | Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e),
-        }
-        objects.delete(key).await?;
-        tracing::info!(key, reason = %reason, "upload rejected");
-        Ok::<_, StoreError>(Outcome::Rejected(reason))
-    };
-    for _ in 0..ATTEMPTS {
-        let bucket = match store.get(id).await? {
-            Some(b) if &b.generation == generation => b,
-            // Uploaded after the bucket was deleted (its cascade may be over): no record is
-            // kept, since none could be read and it would be left behind.
-            _ => {
-                objects.delete(key).await?;
-                tracing::info!(key, "deleted an object of a deleted bucket");
-                return Ok(Outcome::Rejected("the bucket no longer exists".into()));
-            }
-        };
-        let existing = store.get_file(id, generation, name).await?;
-        if let Some(current) = &existing
-            && current.object_key == key
-        {
-            // Repeated event: finish what a crashed run may have left (the replaced object).
-            if let Some(prev) = &current.prev_key {
-                objects.delete(prev).await?;
-                store.clear_prev_key(id, generation, name).await?;
-            }
-            return Ok(Outcome::Duplicate);
-        }
-        let Some(grant) = store.get_grant(id, generation, upload_id).await? else {
-            return reject("no upload grant for this object".into()).await;
-        };
-        if grant.recorded {
-            // Recorded once and replaced since: this object is an old version.
+impl<S: BucketStore + FileStore, O: ObjectStore> Services<S, O> {
+    /// Records the object `key` was written to (at `event_time_ms`, from the S3 event), or
+    /// deletes it and keeps why.
+    pub async fn process_upload(&self, key: &str, event_time_ms: Option<i64>) -> Result<Outcome> {
+        let (store, objects, limits) = (&self.store, &self.objects, &self.settings.upload);
+        let Some(parts) = parse_object_key(key) else {
             objects.delete(key).await?;
-            return Ok(Outcome::Superseded);
-        }
-        let Some(meta) = objects.head(key).await? else {
-            return Ok(Outcome::Gone);
+            tracing::warn!(key, "deleted an object outside the bucket layout");
+            return Ok(Outcome::Rejected(
+                "the key does not belong to a bucket".into(),
+            ));
         };
-        if !bucket.is_active() {
-            return reject("the bucket is inactive (active: false)".into()).await;
-        }
-        if grant.name != *name {
-            return reject("the object name differs from the grant".into()).await;
-        }
-        if meta.size != grant.size {
-            return reject(format!(
-                "{} bytes were uploaded but {} were granted",
-                meta.size, grant.size
-            ))
-            .await;
-        }
-        if meta.size == 0 || meta.size > limits.max_file_size {
-            return reject(format!(
-                "{} bytes is outside the file size limit (1 to {})",
-                meta.size, limits.max_file_size
-            ))
-            .await;
-        }
-        if !meta.content_type.eq_ignore_ascii_case(&grant.content_type)
-            || !type_accepted(&limits.accepted_file_types, &meta.content_type, name)
-        {
-            return reject(format!(
-                "content type {} is not the granted or an accepted type",
-                meta.content_type
-            ))
-            .await;
-        }
-        if let (Some(want), Some(got)) = (&grant.sha256, &meta.sha256)
-            && want != got
-        {
-            return reject("the SHA-256 checksum differs from the grant".into()).await;
-        }
-        let written_at = event_time_ms.unwrap_or(meta.last_modified);
-        if let Some(current) = &existing
-            && (current.modified, current.upload_id.as_str()) > (written_at, upload_id.as_str())
-        {
+        let (id, generation, upload_id, name) = (
+            &parts.bucket_id,
+            &parts.generation,
+            &parts.upload_id,
+            &parts.name,
+        );
+        // The reason is kept before the object goes: a crash in between is retried and finds
+        // the object still there.
+        let reject = |reason: String| async move {
+            let rejection = Rejection {
+                upload_id: upload_id.clone(),
+                name: name.clone(),
+                reason: reason.clone(),
+                at: now_ms(),
+            };
+            match store.put_rejection(id, generation, &rejection).await {
+                // The incarnation went meanwhile: nobody can ask, and nothing may outlive its cascade.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
             objects.delete(key).await?;
-            return Ok(Outcome::Superseded);
-        }
-        if existing.is_none() && bucket.file_count.max(0) as u64 >= limits.max_files_per_bucket {
-            return reject(format!(
-                "the bucket already holds {} files (the limit)",
-                bucket.file_count
-            ))
-            .await;
-        }
-        // A replaced record's own leftover must go before its key is overwritten.
-        if let Some(prev) = existing.as_ref().and_then(|e| e.prev_key.as_ref()) {
-            objects.delete(prev).await?;
-        }
-        let record = FileRecord {
-            name: name.clone(),
-            size: meta.size,
-            content_type: meta.content_type.clone(),
-            etag: meta.etag.clone(),
-            sha256: meta.sha256.clone().or(grant.sha256.clone()),
-            modified: written_at,
-            uploaded_by: grant.uploaded_by.clone(),
-            hash: existing
-                .as_ref()
-                .map(|e| e.hash.clone())
-                .unwrap_or_else(random_token),
-            object_key: key.to_string(),
-            upload_id: upload_id.clone(),
-            prev_key: existing.as_ref().map(|e| e.object_key.clone()),
+            tracing::info!(key, reason = %reason, "upload rejected");
+            Ok::<_, Error>(Outcome::Rejected(reason))
         };
-        match store
-            .record_upload(
-                id,
-                generation,
-                &record,
-                existing.as_ref(),
-                limits.max_files_per_bucket,
-            )
-            .await
-        {
-            Ok(()) => {
-                if let Some(prev) = &record.prev_key {
+        let busy = format!("{key}: too many concurrent changes; the event will be retried");
+        on_conflict(WRITE_ATTEMPTS, &busy, || async {
+            let bucket = match store.get(id).await? {
+                Some(b) if &b.generation == generation => b,
+                // Uploaded after the bucket was deleted (its cascade may be over): no record is
+                // kept, since none could be read and it would be left behind.
+                _ => {
+                    objects.delete(key).await?;
+                    tracing::info!(key, "deleted an object of a deleted bucket");
+                    return Ok(Outcome::Rejected("the bucket no longer exists".into()));
+                }
+            };
+            let existing = store.get_file(id, generation, name).await?;
+            if let Some(current) = &existing
+                && current.object_key == key
+            {
+                // Repeated event: finish what a crashed run may have left (the replaced object).
+                if let Some(prev) = &current.prev_key {
                     objects.delete(prev).await?;
                     store.clear_prev_key(id, generation, name).await?;
                 }
-                tracing::info!(key, size = record.size, "file recorded");
-                return Ok(Outcome::Recorded);
+                return Ok(Outcome::Duplicate);
             }
-            // Something moved (another upload of the name, the counters, the bucket): look again.
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e),
-        }
+            let Some(grant) = store.get_grant(id, generation, upload_id).await? else {
+                return reject("no upload grant for this object".into()).await;
+            };
+            if grant.recorded {
+                // Recorded once and replaced since: this object is an old version.
+                objects.delete(key).await?;
+                return Ok(Outcome::Superseded);
+            }
+            let Some(meta) = objects.head(key).await? else {
+                return Ok(Outcome::Gone);
+            };
+            if !bucket.is_active() {
+                return reject("the bucket is inactive (active: false)".into()).await;
+            }
+            if grant.name != *name {
+                return reject("the object name differs from the grant".into()).await;
+            }
+            if meta.size != grant.size {
+                return reject(format!(
+                    "{} bytes were uploaded but {} were granted",
+                    meta.size, grant.size
+                ))
+                .await;
+            }
+            // The same rules as the grant's, on what was actually stored.
+            if let Err(broken) = check_file(limits, name, meta.size, &meta.content_type, "object") {
+                return reject(broken.to_string()).await;
+            }
+            if !meta.content_type.eq_ignore_ascii_case(&grant.content_type) {
+                return reject(format!(
+                    "content type {} is not the granted type {}",
+                    meta.content_type, grant.content_type
+                ))
+                .await;
+            }
+            if let (Some(want), Some(got)) = (&grant.sha256, &meta.sha256)
+                && want != got
+            {
+                return reject("the SHA-256 checksum differs from the grant".into()).await;
+            }
+            let written_at = event_time_ms.unwrap_or(meta.last_modified);
+            if let Some(current) = &existing
+                && (current.modified, current.upload_id.as_str()) > (written_at, upload_id.as_str())
+            {
+                objects.delete(key).await?;
+                return Ok(Outcome::Superseded);
+            }
+            if existing.is_none() && bucket.file_count.max(0) as u64 >= limits.max_files_per_bucket
+            {
+                return reject(format!(
+                    "the bucket already holds {} files (the limit)",
+                    bucket.file_count
+                ))
+                .await;
+            }
+            // A replaced record's own leftover must go before its key is overwritten.
+            if let Some(prev) = existing.as_ref().and_then(|e| e.prev_key.as_ref()) {
+                objects.delete(prev).await?;
+            }
+            let record = FileRecord {
+                name: name.clone(),
+                size: meta.size,
+                content_type: meta.content_type.clone(),
+                etag: meta.etag.clone(),
+                sha256: meta.sha256.clone().or(grant.sha256.clone()),
+                modified: written_at,
+                uploaded_by: grant.uploaded_by.clone(),
+                hash: existing
+                    .as_ref()
+                    .map(|e| e.hash.clone())
+                    .unwrap_or_else(random_token),
+                object_key: key.to_string(),
+                upload_id: upload_id.clone(),
+                prev_key: existing.as_ref().map(|e| e.object_key.clone()),
+            };
+            store
+                .record_upload(
+                    id,
+                    generation,
+                    &record,
+                    existing.as_ref(),
+                    limits.max_files_per_bucket,
+                )
+                .await?;
+            // A lost race (another upload of the name, the counters, the bucket) looks again.
+            if let Some(prev) = &record.prev_key {
+                objects.delete(prev).await?;
+                store.clear_prev_key(id, generation, name).await?;
+            }
+            tracing::info!(key, size = record.size, "file recorded");
+            Ok(Outcome::Recorded)
+        })
+        .await
     }
-    Err(StoreError::Unavailable(format!(
-        "{key}: too many concurrent changes; the event will be retried"
-    )))
 }

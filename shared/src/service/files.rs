@@ -1,0 +1,390 @@
+//! The file use cases: upload grants (presigned PUTs), listings, downloads (presigned GETs),
+//! deletion, upload status and xyOps permalinks. Bytes never pass through a function.
+
+use std::time::{Duration, Instant};
+
+use globset::GlobMatcher;
+
+use super::Services;
+use super::cascade::{self, Budget};
+use super::error::{Error, Result};
+use super::retry::{WRITE_ATTEMPTS, on_conflict};
+use crate::domain::access::Identity;
+use crate::domain::bucket::Bucket;
+use crate::domain::cascade::{Job, Tally, file_marker_key};
+use crate::domain::error::RuleError;
+use crate::domain::files::{FileRecord, Grant, WantedFile, check_file, object_key, random_token};
+use crate::domain::ids::{self, BucketRef};
+use crate::domain::time::now_ms;
+use crate::ports::{
+    BucketStore, CascadeStore, FileStore, ObjectStore, Presigned, PutSpec, Rejection, StoreError,
+};
+
+/// How long a file deletion works on its objects before leaving them to the cascade.
+const INLINE_PURGE_BUDGET: Duration = Duration::from_secs(5);
+
+/// Records read per page when a use case needs every file of a bucket.
+const ALL_FILES_PAGE: usize = 1000;
+
+/// A grant issued with its presigned upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedGrant {
+    pub grant: Grant,
+    /// The name as the client gave it, before normalization.
+    pub original_name: String,
+    pub upload: Presigned,
+}
+
+/// A page of a bucket's files (a glob may have filtered them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileListing {
+    pub files: Vec<FileRecord>,
+    pub has_more: bool,
+    /// Where the next page starts.
+    pub last: Option<String>,
+}
+
+/// A short-lived download URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    pub url: String,
+    pub expires_at: i64,
+}
+
+/// What became of an upload, as its uploader asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadStatus {
+    Rejected(Rejection),
+    /// Recorded, and still the bucket's file of that name.
+    Recorded(Grant, Box<FileRecord>),
+    /// Recorded once; the name has since been replaced or deleted.
+    Replaced(Grant),
+    Expired(Grant),
+    Pending(Grant),
+}
+
+impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
+    /// Grants uploads of `wanted` into the bucket: every file within the limits, room for the
+    /// new names; then one grant and one presigned PUT each.
+    pub async fn grant_uploads(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        wanted: &[WantedFile],
+    ) -> Result<(Bucket, Vec<IssuedGrant>)> {
+        let bucket = self.writable(bucket, identity).await?;
+        for (i, w) in wanted.iter().enumerate() {
+            self.check_upload(w, i)?;
+        }
+        self.check_room(&bucket, wanted).await?;
+        let grants = self.issue_grants(identity, &bucket, wanted).await?;
+        Ok((bucket, grants))
+    }
+
+    /// A page of the bucket's files whose names match, after `after`.
+    pub async fn list_files(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        after: Option<String>,
+        limit: usize,
+        matcher: &GlobMatcher,
+    ) -> Result<(Bucket, FileListing)> {
+        let bucket = self.bucket_for(bucket, identity).await?;
+        // Pages of records, filtered by the glob, until the page is full.
+        let mut files: Vec<FileRecord> = Vec::new();
+        let mut after = after;
+        let mut has_more = true;
+        while files.len() < limit && has_more {
+            let chunk = self
+                .store
+                .list_files(
+                    &bucket.id,
+                    &bucket.generation,
+                    after.as_deref(),
+                    limit + 1 - files.len(),
+                )
+                .await?;
+            has_more = chunk.has_more;
+            after = chunk.files.last().map(|f| f.name.clone()).or(after);
+            files.extend(
+                chunk
+                    .files
+                    .into_iter()
+                    .filter(|f| matcher.is_match(&f.name)),
+            );
+        }
+        if files.len() > limit {
+            files.truncate(limit);
+            has_more = true;
+        }
+        let last = files.last().map(|f| f.name.clone()).or(after);
+        Ok((
+            bucket,
+            FileListing {
+                files,
+                has_more,
+                last,
+            },
+        ))
+    }
+
+    /// A download URL of the file `name` (normalized).
+    pub async fn download(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        name: &str,
+    ) -> Result<Download> {
+        let bucket = self.bucket_for(bucket, identity).await?;
+        let record = self
+            .store
+            .get_file(&bucket.id, &bucket.generation, name)
+            .await?
+            .ok_or_else(|| Error::not_found("file", name))?;
+        self.download_url(&record).await
+    }
+
+    /// The permalink `files/bucket/<id>/<hash>/<name>`: a capability (or, per deployment
+    /// setting, also read permission). Anything that does not match is the same 404.
+    pub async fn permalink(
+        &self,
+        identity: &Identity,
+        id: &str,
+        hash: &str,
+        name: &str,
+    ) -> Result<Download> {
+        let not_found = || Error::not_found("file", name);
+        if ids::id_problem(id).is_some() {
+            return Err(not_found());
+        }
+        let bucket = if self.settings.permalink_requires_read {
+            self.readable(id, identity).await?
+        } else {
+            self.store.get(id).await?.ok_or_else(not_found)?
+        };
+        match self
+            .store
+            .get_file(&bucket.id, &bucket.generation, name)
+            .await?
+        {
+            Some(record) if record.hash == hash => self.download_url(&record).await,
+            _ => Err(not_found()),
+        }
+    }
+
+    /// Deletes the file `name`; write permission.
+    pub async fn delete_file(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        name: &str,
+    ) -> Result<()> {
+        let bucket = self.writable(bucket, identity).await?;
+        on_conflict(
+            WRITE_ATTEMPTS,
+            "The file is being written concurrently; retry",
+            || async {
+                let record = self
+                    .store
+                    .get_file(&bucket.id, &bucket.generation, name)
+                    .await?
+                    .ok_or_else(|| Error::not_found("file", name))?;
+                // A lost race (replaced meanwhile) reads again and deletes what is there now.
+                self.remove_file(&bucket, &record).await
+            },
+        )
+        .await
+    }
+
+    /// What became of upload `upload_id` of the bucket.
+    pub async fn upload_status(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        upload_id: &str,
+    ) -> Result<UploadStatus> {
+        let bucket = self.bucket_for(bucket, identity).await?;
+        let (id, generation) = (&bucket.id, &bucket.generation);
+        if let Some(r) = self.store.get_rejection(id, generation, upload_id).await? {
+            return Ok(UploadStatus::Rejected(r));
+        }
+        let Some(grant) = self.store.get_grant(id, generation, upload_id).await? else {
+            return Err(Error::not_found("upload", upload_id));
+        };
+        Ok(if grant.recorded {
+            match self.store.get_file(id, generation, &grant.name).await? {
+                Some(f) if f.upload_id == upload_id => UploadStatus::Recorded(grant, Box::new(f)),
+                _ => UploadStatus::Replaced(grant),
+            }
+        } else if grant.expires_at < now_ms() {
+            UploadStatus::Expired(grant)
+        } else {
+            UploadStatus::Pending(grant)
+        })
+    }
+
+    /// Whether file `index` of a request is within the deployment's upload limits.
+    pub(super) fn check_upload(&self, w: &WantedFile, index: usize) -> Result<(), RuleError> {
+        check_file(
+            &self.settings.upload,
+            &w.name,
+            w.size,
+            &w.content_type,
+            &format!("files[{index}]"),
+        )
+    }
+
+    /// Whether `bucket` may take `wanted` now: active, and room for the names it does not hold
+    /// yet under the file count limit (the upload event enforces it again, atomically).
+    pub(super) async fn check_room(&self, bucket: &Bucket, wanted: &[WantedFile]) -> Result<()> {
+        if !bucket.is_active() {
+            return Err(Error::Forbidden(
+                "This bucket is inactive (active: false): it accepts no uploads.".into(),
+            ));
+        }
+        let limit = self.settings.upload.max_files_per_bucket;
+        let held = bucket.file_count.max(0) as u64;
+        // Room even if every name were new: no need to read which ones replace a file.
+        if held + wanted.len() as u64 <= limit {
+            return Ok(());
+        }
+        let names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
+        let existing = self
+            .store
+            .existing_names(&bucket.id, &bucket.generation, &names)
+            .await?;
+        let new_count = names.iter().filter(|n| !existing.contains(n)).count() as u64;
+        if held + new_count > limit {
+            return Err(RuleError::invalid(
+                "files",
+                format!(
+                    "the bucket holds {} files and the limit is {limit}; {new_count} new files do not fit",
+                    bucket.file_count
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Records one grant per file and presigns its upload (the checks passed).
+    pub(super) async fn issue_grants(
+        &self,
+        identity: &Identity,
+        bucket: &Bucket,
+        wanted: &[WantedFile],
+    ) -> Result<Vec<IssuedGrant>> {
+        let ttl = self.settings.upload_url_ttl_secs;
+        let expires_at = now_ms() + (ttl as i64) * 1000;
+        let uploaded_by = identity
+            .user_principal()
+            .unwrap_or_else(|| "system.Everyone".into());
+        let grants: Vec<Grant> = wanted
+            .iter()
+            .map(|w| Grant {
+                upload_id: random_token(),
+                name: w.name.clone(),
+                size: w.size,
+                content_type: w.content_type.clone(),
+                sha256: w.sha256.clone(),
+                uploaded_by: uploaded_by.clone(),
+                expires_at,
+                recorded: false,
+            })
+            .collect();
+        self.store
+            .put_grants(&bucket.id, &bucket.generation, &grants)
+            .await?;
+        let mut out = Vec::with_capacity(grants.len());
+        for (grant, w) in grants.into_iter().zip(wanted) {
+            let key = object_key(
+                &bucket.id,
+                &bucket.generation,
+                &grant.upload_id,
+                &grant.name,
+            );
+            let upload = self
+                .objects
+                .presign_put(&PutSpec {
+                    key: &key,
+                    size: grant.size,
+                    content_type: &grant.content_type,
+                    sha256_base64: grant.sha256.as_deref(),
+                    expires_in_secs: ttl,
+                })
+                .await?;
+            out.push(IssuedGrant {
+                grant,
+                original_name: w.original.clone(),
+                upload,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every file record of the bucket (bounded by the per-bucket file limit), by name.
+    pub(super) async fn all_files(&self, bucket: &Bucket) -> Result<Vec<FileRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_files(
+                    &bucket.id,
+                    &bucket.generation,
+                    after.as_deref(),
+                    ALL_FILES_PAGE,
+                )
+                .await?;
+            after = page.files.last().map(|f| f.name.clone());
+            out.extend(page.files);
+            if !page.has_more || after.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Deletes `record` if it is still the stored one (a lost race else), then its objects.
+    /// The record goes in one transaction with a cascade marker for its objects, so a crash or
+    /// an S3 failure after it leaves work for the cascade function, never an orphan.
+    pub(super) async fn remove_file(&self, bucket: &Bucket, record: &FileRecord) -> Result<()> {
+        self.store
+            .delete_file(&bucket.id, &bucket.generation, record)
+            .await?;
+        let job = Job::Objects {
+            keys: std::iter::once(&record.object_key)
+                .chain(record.prev_key.as_ref())
+                .cloned()
+                .collect(),
+        };
+        let budget = Budget {
+            until: Instant::now() + INLINE_PURGE_BUDGET,
+            after_delete_call: &|| {},
+        };
+        let marker = file_marker_key(&bucket.id, &bucket.generation, &record.upload_id);
+        let mut tally = Tally::default();
+        // The same pass the cascade function would run; if it fails, the function does.
+        let purged =
+            match cascade::run_pass(&self.store, &self.objects, &job, &budget, &mut tally).await {
+                Ok(_) => self.store.delete_marker(&marker).await,
+                Err(e) => Err(e),
+            };
+        if let Err(e) = purged {
+            tracing::warn!(marker, error = ?e, "file objects left to the cascade");
+        }
+        Ok(())
+    }
+
+    async fn download_url(&self, record: &FileRecord) -> Result<Download> {
+        let ttl = self.settings.download_url_ttl_secs;
+        let presigned = self
+            .objects
+            .presign_get(&record.object_key, &record.name, ttl)
+            .await?;
+        Ok(Download {
+            url: presigned.url,
+            expires_at: now_ms() + (ttl as i64) * 1000,
+        })
+    }
+}

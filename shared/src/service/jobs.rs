@@ -1,0 +1,203 @@
+//! The job verbs (xyOps Fetch / Store actions) and "empty bucket": a job fetches data and file
+//! download URLs when it starts, and stores data and files when it ends, so buckets hand work
+//! from one job to the next.
+
+use globset::GlobMatcher;
+use serde_json::{Map, Value, json};
+
+use super::Services;
+use super::error::Result;
+use super::files::{Download, IssuedGrant};
+use crate::domain::access::Identity;
+use crate::domain::data::DataDoc;
+use crate::domain::error::RuleError;
+use crate::domain::files::{FileRecord, WantedFile};
+use crate::domain::ids::BucketRef;
+use crate::domain::patch::shallow_merge;
+use crate::domain::preconditions::Preconditions;
+use crate::domain::time::now_ms;
+use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
+
+/// What a job syncs: `data`, `files` or `data_and_files`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sync {
+    pub data: bool,
+    pub files: bool,
+}
+
+impl Sync {
+    /// Reads the required `sync` field.
+    pub fn parse(value: Option<&Value>) -> Result<Sync, RuleError> {
+        let (data, files) = match value.and_then(Value::as_str) {
+            Some("data") => (true, false),
+            Some("files") => (false, true),
+            Some("data_and_files") => (true, true),
+            _ => {
+                let why = "is required: one of data, files, data_and_files";
+                return Err(RuleError::invalid("sync", why));
+            }
+        };
+        Ok(Sync { data, files })
+    }
+}
+
+/// What a fetch answers: the document and/or the matching files with their download URLs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched {
+    pub data: Option<Map<String, Value>>,
+    pub files: Option<Vec<(FileRecord, Download)>>,
+}
+
+/// What a store asks: changes merged into the document, files to upload (those matching the
+/// glob get grants, the others are skipped).
+#[derive(Debug, Clone)]
+pub struct StoreRequest {
+    pub sync: Sync,
+    pub matcher: GlobMatcher,
+    pub data: Map<String, Value>,
+    pub files: Vec<WantedFile>,
+}
+
+/// What a store did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub data: Option<Map<String, Value>>,
+    pub grants: Option<Vec<IssuedGrant>>,
+    pub skipped: Vec<String>,
+}
+
+/// What an empty did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Emptied {
+    pub files_deleted: u64,
+    pub data_cleared: bool,
+}
+
+impl<S, O> Services<S, O>
+where
+    S: BucketStore + FileStore + DataStore + CascadeStore,
+    O: ObjectStore,
+{
+    /// The data and/or download URLs of the files whose names match; read permission.
+    pub async fn fetch(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        sync: Sync,
+        matcher: &GlobMatcher,
+    ) -> Result<Fetched> {
+        let bucket = self.bucket_for(bucket, identity).await?;
+        let data = if sync.data {
+            let doc = self
+                .store
+                .get_data(&bucket.id, &bucket.generation)
+                .await?
+                .unwrap_or_else(DataDoc::empty);
+            Some(doc.doc)
+        } else {
+            None
+        };
+        let files = if sync.files {
+            let ttl = self.settings.download_url_ttl_secs;
+            let expires_at = now_ms() + (ttl as i64) * 1000;
+            let mut files = Vec::new();
+            for f in self.all_files(&bucket).await? {
+                if !matcher.is_match(&f.name) {
+                    continue;
+                }
+                let url = self
+                    .objects
+                    .presign_get(&f.object_key, &f.name, ttl)
+                    .await?
+                    .url;
+                files.push((f, Download { url, expires_at }));
+            }
+            Some(files)
+        } else {
+            None
+        };
+        Ok(Fetched { data, files })
+    }
+
+    /// Data shallow-merged into the document and upload grants for the matching files. Every
+    /// file is checked first: if one breaks a limit, or they would pass the file count,
+    /// nothing is written. Write permission.
+    pub async fn store(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        request: StoreRequest,
+    ) -> Result<Stored> {
+        let bucket = self.writable(bucket, identity).await?;
+        let (mut wanted, mut skipped) = (Vec::new(), Vec::new());
+        if request.sync.files {
+            for (i, w) in request.files.into_iter().enumerate() {
+                if request.matcher.is_match(&w.name) {
+                    self.check_upload(&w, i)?;
+                    wanted.push(w);
+                } else {
+                    skipped.push(w.name);
+                }
+            }
+            if !wanted.is_empty() {
+                self.check_room(&bucket, &wanted).await?;
+            }
+        }
+        let data = if request.sync.data {
+            let changes = &request.data;
+            let doc = self
+                .write_doc(&bucket, &Preconditions::default(), true, |current| {
+                    let mut merged = Value::Object(current.doc.clone());
+                    shallow_merge(&mut merged, changes);
+                    Ok(merged)
+                })
+                .await?;
+            Some(doc.doc)
+        } else {
+            None
+        };
+        let grants = if !request.sync.files {
+            None
+        } else if wanted.is_empty() {
+            Some(vec![])
+        } else {
+            Some(self.issue_grants(identity, &bucket, &wanted).await?)
+        };
+        Ok(Stored {
+            data,
+            grants,
+            skipped,
+        })
+    }
+
+    /// Clears the data document and/or deletes every file (xyOps empty_bucket); write
+    /// permission.
+    pub async fn empty(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        files: bool,
+        data: bool,
+    ) -> Result<Emptied> {
+        let bucket = self.writable(bucket, identity).await?;
+        let mut files_deleted = 0u64;
+        if files {
+            for record in self.all_files(&bucket).await? {
+                match self.remove_file(&bucket, &record).await {
+                    Ok(()) => files_deleted += 1,
+                    // Replaced or deleted meanwhile: it is someone else's newer file now.
+                    Err(e) if e.is_lost_race() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if data {
+            self.write_doc(&bucket, &Preconditions::default(), true, |_| Ok(json!({})))
+                .await?;
+        }
+        Ok(Emptied {
+            files_deleted,
+            data_cleared: data,
+        })
+    }
+}
