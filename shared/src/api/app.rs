@@ -29,7 +29,7 @@ impl<S, O> App<S, O> {
     }
 
     pub fn identify(&self, req: &Request) -> Result<Identity, ApiError> {
-        self.verifier.identify(req.header("authorization")?)
+        Ok(self.verifier.identify(req.header("authorization")?)?)
     }
 }
 

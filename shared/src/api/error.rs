@@ -302,4 +302,48 @@ mod tests {
         assert_eq!((e.code, e.errno), (415, 107));
         assert_eq!(e.body()["details"][0]["name"], "Content-Type");
     }
+
+    #[test]
+    fn service_errors_map_to_kinto_statuses_and_errnos() {
+        let cases = [
+            (
+                Error::Rule(RuleError::invalid("data.title", "must be a string")),
+                400,
+                107,
+            ),
+            (
+                Error::Rule(RuleError::too_large("data", "too big")),
+                413,
+                113,
+            ),
+            (Error::Unauthenticated("who?".into()), 401, 104),
+            (Error::Forbidden("no".into()), 403, 121),
+            (Error::not_found("bucket", "b1"), 404, 111),
+            (Error::Busy("busy".into()), 409, 122),
+            (Error::PreconditionFailed(None), 412, 114),
+            (Error::Store(StoreError::Conflict), 409, 122),
+            (Error::Store(StoreError::Unavailable("x".into())), 503, 201),
+            (Error::Store(StoreError::Other("x".into())), 500, 999),
+        ];
+        for (err, code, errno) in cases {
+            let api = ApiError::from(err.clone());
+            assert_eq!((api.code, api.errno), (code, errno), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn rule_errors_are_located_by_field() {
+        let body = ApiError::from(Error::Rule(RuleError::invalid("files[0].name", "bad"))).body();
+        assert_eq!(body["details"][0]["location"], "body");
+        assert_eq!(body["message"], "files[0].name in body: bad");
+        let path = ApiError::from(Error::Rule(RuleError::invalid("name", "bad"))).body();
+        assert_eq!(path["details"][0]["location"], "path");
+        assert_eq!(path["message"], "name in path: bad");
+        let query: Result<(), ApiError> =
+            Err(RuleError::invalid("glob", "bad")).at(Location::Querystring);
+        assert_eq!(
+            query.unwrap_err().body()["details"][0]["location"],
+            "querystring"
+        );
+    }
 }

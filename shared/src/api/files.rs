@@ -8,12 +8,13 @@ use serde_json::{Value, json};
 use crate::domain::error::RuleError;
 use crate::domain::files::{self, normalize_name, parse_wanted_files};
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
-use crate::service::files::{Download, IssuedGrant, UploadStatus};
+use crate::service::files::UploadStatus;
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
 use super::jobs;
 use super::paging::{page_request, page_response};
+use super::render::{render_download, render_grants};
 use super::request::Request;
 use super::response::Response;
 
@@ -66,15 +67,6 @@ fn name_from_path(segment: &str) -> Result<String, ApiError> {
     normalize_name(&decoded, "name").at(Location::Path)
 }
 
-fn wants_json(req: &Request) -> bool {
-    req.query_param("json").is_some()
-        || req
-            .header("accept")
-            .ok()
-            .flatten()
-            .is_some_and(|a| a.contains("application/json"))
-}
-
 async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
@@ -107,36 +99,6 @@ async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     ))
 }
 
-/// The grants of a POST .../files or a store, as the client reads them.
-pub fn render_grants(req: &Request, bucket_id: &str, grants: &[IssuedGrant]) -> Vec<Value> {
-    grants
-        .iter()
-        .map(|issued| {
-            let g = &issued.grant;
-            let headers: serde_json::Map<String, Value> = issued
-                .upload
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(v)))
-                .collect();
-            json!({
-                "name": g.name,
-                "original_name": issued.original_name,
-                "size": g.size,
-                "content_type": g.content_type,
-                "upload_id": g.upload_id,
-                "status_uri": format!("{}/v1/buckets/{bucket_id}/uploads/{}", req.base_path(), g.upload_id),
-                "upload": {
-                    "url": issued.upload.url,
-                    "method": issued.upload.method,
-                    "headers": headers,
-                    "expires_at": g.expires_at,
-                },
-            })
-        })
-        .collect()
-}
-
 async fn grant<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
@@ -156,18 +118,6 @@ async fn grant<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
         201,
         json!({"data": render_grants(req, &bucket.id, &grants)}),
     ))
-}
-
-/// A download: a 302 to the presigned URL, or the URL as JSON (`?json` or `Accept`).
-pub fn render_download(req: &Request, download: Download) -> Response {
-    if wants_json(req) {
-        Response::json(
-            200,
-            json!({"url": download.url, "expires_at": download.expires_at}),
-        )
-    } else {
-        Response::redirect(302, download.url).with_header("Cache-Control", "no-store")
-    }
 }
 
 async fn download<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(

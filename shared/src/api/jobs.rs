@@ -10,7 +10,7 @@ use crate::service::jobs::{StoreRequest, Sync};
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
-use super::files::render_grants;
+use super::render::render_grants;
 use super::request::Request;
 use super::response::Response;
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod paging;
+pub mod render;
 pub mod request;
 pub mod response;
 pub mod root;
