@@ -6,7 +6,8 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use crate::domain::error::RuleError;
-use crate::domain::files::{self, normalize_name, parse_wanted_files};
+use crate::domain::files::{self, normalize_name};
+use crate::domain::uploads::{self, parse_wanted_files};
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
 use crate::service::files::UploadStatus;
 
@@ -157,7 +158,7 @@ async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore
 ) -> Result<Response, ApiError> {
     let identity = app.identify(req)?;
     let bucket = bucket_ref(segment)?;
-    if !files::is_upload_id(upload_id) {
+    if !uploads::is_upload_id(upload_id) {
         return Err(ApiError::rule(
             RuleError::invalid("upload_id", "is not an upload id"),
             Location::Path,

@@ -4,7 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::error::RuleError;
-use crate::domain::files::{self, parse_wanted_files};
+use crate::domain::files;
+use crate::domain::uploads::parse_wanted_files;
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
 use crate::service::jobs::{StoreRequest, Sync};
 

@@ -54,7 +54,7 @@ impl Request {
     pub fn media_type(&self) -> Result<String, ApiError> {
         Ok(self
             .header("content-type")?
-            .map(crate::domain::files::mime_essence)
+            .map(crate::domain::uploads::mime_essence)
             .unwrap_or_default())
     }
 

@@ -13,3 +13,4 @@ pub mod patch;
 pub mod permissions;
 pub mod preconditions;
 pub mod time;
+pub mod uploads;

@@ -13,9 +13,10 @@ use crate::domain::access::Identity;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Job, Tally, file_marker_key};
 use crate::domain::error::RuleError;
-use crate::domain::files::{FileRecord, Grant, WantedFile, check_file, object_key, random_token};
+use crate::domain::files::{FileRecord, Grant, object_key, random_token};
 use crate::domain::ids::{self, BucketRef};
 use crate::domain::time::now_ms;
+use crate::domain::uploads::{WantedFile, check_file};
 use crate::ports::{
     BucketStore, CascadeStore, FileStore, ObjectStore, Presigned, PutSpec, Rejection, StoreError,
 };

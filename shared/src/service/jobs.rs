@@ -11,11 +11,12 @@ use super::files::{Download, IssuedGrant};
 use crate::domain::access::Identity;
 use crate::domain::data::DataDoc;
 use crate::domain::error::RuleError;
-use crate::domain::files::{FileRecord, WantedFile};
+use crate::domain::files::FileRecord;
 use crate::domain::ids::BucketRef;
 use crate::domain::patch::shallow_merge;
 use crate::domain::preconditions::Preconditions;
 use crate::domain::time::now_ms;
+use crate::domain::uploads::WantedFile;
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
 
 /// What a job syncs: `data`, `files` or `data_and_files`.

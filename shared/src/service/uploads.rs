@@ -10,8 +10,9 @@
 use super::Services;
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
-use crate::domain::files::{FileRecord, check_file, parse_object_key, random_token};
+use crate::domain::files::{FileRecord, parse_object_key, random_token};
 use crate::domain::time::now_ms;
+use crate::domain::uploads::check_file;
 use crate::ports::{BucketStore, FileStore, ObjectStore, Rejection, StoreError};
 
 /// What became of one object.

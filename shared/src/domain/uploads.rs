@@ -1,0 +1,254 @@
+//! The upload rules, one set for every door (grants, job stores, upload events): which files a
+//! request may name, their sizes, types and checksums (xyOps rules, enforced on the server).
+
+use serde_json::Value;
+
+use super::error::RuleError;
+use super::files::normalize_name;
+use crate::config::UploadSettings;
+
+/// The essence of a MIME type (`text/csv; charset=utf-8` → `text/csv`), lowercase.
+pub fn mime_essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// `type/subtype` of RFC 6838 token characters, optionally with `; parameters` of visible ASCII
+/// (the value becomes a signed S3 header, so nothing else may pass).
+pub fn is_mime_type(content_type: &str) -> bool {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    let (essence, params) = content_type.split_once(';').unwrap_or((content_type, ""));
+    let visible = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
+    content_type.len() <= 255
+        && essence
+            .trim()
+            .split_once('/')
+            .is_some_and(|(t, s)| token(t) && token(s))
+        && visible(params)
+}
+
+/// Whether a file of this type and normalized name is accepted. Entries are MIME types
+/// (`text/csv`), wildcards (`image/*`) or extensions (`.csv`), as in a browser `accept` string;
+/// no entries = any type.
+pub fn type_accepted(accepted: &[String], content_type: &str, name: &str) -> bool {
+    if accepted.is_empty() {
+        return true;
+    }
+    let essence = mime_essence(content_type);
+    accepted.iter().any(|entry| {
+        let entry = entry.trim().to_ascii_lowercase();
+        if let Some(ext) = entry.strip_prefix('.') {
+            name.ends_with(&format!(".{ext}"))
+        } else if let Some(major) = entry.strip_suffix("/*") {
+            essence.split('/').next() == Some(major)
+        } else {
+            essence == entry
+        }
+    })
+}
+
+/// Checks one file against the size and type limits. `field` names it in errors
+/// (`files[2].size`).
+pub fn check_file(
+    limits: &UploadSettings,
+    name: &str,
+    size: u64,
+    content_type: &str,
+    field: &str,
+) -> Result<(), RuleError> {
+    if size == 0 {
+        return Err(RuleError::invalid(
+            format!("{field}.size"),
+            "empty files are not accepted",
+        ));
+    }
+    if size > limits.max_file_size {
+        return Err(RuleError::too_large(
+            format!("{field}.size"),
+            format!(
+                "{size} bytes is over the limit of {} bytes per file",
+                limits.max_file_size
+            ),
+        ));
+    }
+    if !is_mime_type(content_type) {
+        return Err(RuleError::invalid(
+            format!("{field}.content_type"),
+            "must be a MIME type such as text/csv",
+        ));
+    }
+    if !type_accepted(&limits.accepted_file_types, content_type, name) {
+        return Err(RuleError::invalid(
+            format!("{field}.content_type"),
+            format!(
+                "{content_type} is not an accepted file type ({})",
+                limits.accepted_file_types.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Files one request may name.
+pub const MAX_FILES_PER_REQUEST: usize = 100;
+
+/// A file to upload, as a client asked for it (name already normalized).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedFile {
+    pub original: String,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    /// Base64 of the SHA-256 digest.
+    pub sha256: Option<String>,
+}
+
+/// Reads the `files` list of a request (`[{name, size, content_type, sha256?}]`, 1 to
+/// `MAX_FILES_PER_REQUEST`): shapes, name normalization, checksum format, each name once.
+/// The limits are `check_file`'s, applied by whoever knows which files they apply to.
+pub fn parse_wanted_files(value: Option<&Value>) -> Result<Vec<WantedFile>, RuleError> {
+    let Some(Value::Array(items)) = value else {
+        return Err(RuleError::invalid(
+            "files",
+            "is required: a list of {name, size, content_type}",
+        ));
+    };
+    if items.is_empty() || items.len() > MAX_FILES_PER_REQUEST {
+        return Err(RuleError::invalid(
+            "files",
+            format!("must hold 1 to {MAX_FILES_PER_REQUEST} files"),
+        ));
+    }
+    let mut out: Vec<WantedFile> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = |name: &str| format!("files[{i}].{name}");
+        let Value::Object(obj) = item else {
+            return Err(RuleError::invalid(
+                format!("files[{i}]"),
+                "must be an object",
+            ));
+        };
+        let original = obj
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RuleError::invalid(field("name"), "must be a string"))?;
+        let name = normalize_name(original, &field("name"))?;
+        let size = obj
+            .get("size")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| RuleError::invalid(field("size"), "must be a whole number of bytes"))?;
+        let content_type = obj
+            .get("content_type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RuleError::invalid(field("content_type"), "must be a string"))?
+            .trim()
+            .to_string();
+        let sha256 = match obj.get("sha256") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(sha256_base64(s, &field("sha256"))?),
+            Some(_) => return Err(RuleError::invalid(field("sha256"), "must be a string")),
+        };
+        if out.iter().any(|w| w.name == name) {
+            return Err(RuleError::invalid(
+                field("name"),
+                format!("{name} is named twice in this request"),
+            ));
+        }
+        out.push(WantedFile {
+            original: original.to_string(),
+            name,
+            size,
+            content_type,
+            sha256,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether `value` has the shape of an upload id (`random_token`: 32 hex digits).
+pub fn is_upload_id(value: &str) -> bool {
+    value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Checks a client-declared SHA-256: base64 of 32 bytes (the form S3's checksum header takes)
+/// or 64 hex digits (converted to base64).
+pub fn sha256_base64(value: &str, field: &str) -> Result<String, RuleError> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let bad = || RuleError::invalid(field, "must be a SHA-256 digest, base64 or hex");
+    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let bytes = hex::decode(value).map_err(|_| bad())?;
+        return Ok(STANDARD.encode(bytes));
+    }
+    match STANDARD.decode(value) {
+        Ok(bytes) if bytes.len() == 32 => Ok(value.to_string()),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::error::RuleKind;
+
+    #[test]
+    fn sha256_forms() {
+        let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let b64 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        assert_eq!(sha256_base64(hex, "f").unwrap(), b64);
+        assert_eq!(sha256_base64(b64, "f").unwrap(), b64);
+        assert!(sha256_base64("abc", "f").is_err());
+    }
+
+    #[test]
+    fn accepted_types() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(type_accepted(&[], "anything/at-all", "x"));
+        let accepted = list(&["image/*", "text/csv", ".json"]);
+        assert!(type_accepted(&accepted, "image/png", "a.png"));
+        assert!(type_accepted(&accepted, "Text/CSV; charset=utf-8", "a.csv"));
+        assert!(type_accepted(
+            &accepted,
+            "application/octet-stream",
+            "a.json"
+        ));
+        assert!(!type_accepted(&accepted, "text/plain", "a.txt"));
+        assert!(!type_accepted(&accepted, "imagex/png", "a.png"));
+    }
+
+    #[test]
+    fn file_checks() {
+        let limits = UploadSettings {
+            max_files_per_bucket: 2,
+            max_file_size: 10,
+            accepted_file_types: vec!["text/*".into()],
+        };
+        assert!(check_file(&limits, "a.txt", 10, "text/plain", "files[0]").is_ok());
+        let cases = [
+            (0, "text/plain", RuleKind::Invalid, "files[0].size"),
+            (11, "text/plain", RuleKind::TooLarge, "files[0].size"),
+            (5, "image/png", RuleKind::Invalid, "files[0].content_type"),
+            (5, "nonsense", RuleKind::Invalid, "files[0].content_type"),
+            (5, "text/c\nsv", RuleKind::Invalid, "files[0].content_type"),
+            (
+                5,
+                "text/plain; charset=\u{7f}",
+                RuleKind::Invalid,
+                "files[0].content_type",
+            ),
+        ];
+        for (size, ct, code, field) in cases {
+            let err = check_file(&limits, "a.txt", size, ct, "files[0]").unwrap_err();
+            assert_eq!(err.kind, code, "{size} {ct}");
+            assert_eq!(err.field, field);
+        }
+    }
+}
