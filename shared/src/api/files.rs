@@ -5,8 +5,10 @@ use http::Method;
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
+use crate::domain::access::Identity;
 use crate::domain::error::RuleError;
 use crate::domain::files::{self, normalize_name};
+use crate::domain::ids::BucketRef;
 use crate::domain::uploads::{self, parse_wanted_files};
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
 use crate::service::files::UploadStatus;
@@ -60,6 +62,20 @@ where
         | (["files", "bucket", _, _, _], m) => Err(ApiError::method_not_allowed(m.as_str())),
         _ => Err(ApiError::no_route()),
     }
+}
+
+/// Who asks, and for which file (`/v1/buckets/{segment}/files/{raw_name}`).
+fn file_target<S, O>(
+    app: &App<S, O>,
+    req: &Request,
+    segment: &str,
+    raw_name: &str,
+) -> Result<(Identity, BucketRef, String), ApiError> {
+    Ok((
+        app.identify(req)?,
+        bucket_ref(segment)?,
+        name_from_path(raw_name)?,
+    ))
 }
 
 /// A file name from the path: percent-decoded, then normalized as on upload.
@@ -127,9 +143,7 @@ async fn download<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     segment: &str,
     raw_name: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
-    let bucket = bucket_ref(segment)?;
-    let name = name_from_path(raw_name)?;
+    let (identity, bucket, name) = file_target(app, req, segment, raw_name)?;
     let download = app.services.download(&identity, &bucket, &name).await?;
     Ok(render_download(req, download))
 }
@@ -140,9 +154,7 @@ async fn delete<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     segment: &str,
     raw_name: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
-    let bucket = bucket_ref(segment)?;
-    let name = name_from_path(raw_name)?;
+    let (identity, bucket, name) = file_target(app, req, segment, raw_name)?;
     app.services.delete_file(&identity, &bucket, &name).await?;
     Ok(Response::json(
         200,

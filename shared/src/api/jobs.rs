@@ -27,6 +27,14 @@ fn object_body(req: &Request) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// A fetch or store body and its `sync` and `glob`.
+fn job_body(req: &Request) -> Result<(Map<String, Value>, Sync, globset::GlobMatcher), ApiError> {
+    let body = object_body(req)?;
+    let sync = Sync::parse(body.get("sync")).at(Location::Body)?;
+    let matcher = glob_of(&body).at(Location::Body)?;
+    Ok((body, sync, matcher))
+}
+
 /// The optional `glob` of a job body (`*` when absent).
 fn glob_of(body: &Map<String, Value>) -> Result<globset::GlobMatcher, RuleError> {
     match body.get("glob") {
@@ -48,9 +56,7 @@ where
     O: ObjectStore,
 {
     let identity = app.identify(req)?;
-    let body = object_body(req)?;
-    let sync = Sync::parse(body.get("sync")).at(Location::Body)?;
-    let matcher = glob_of(&body).at(Location::Body)?;
+    let (_, sync, matcher) = job_body(req)?;
     let bucket = bucket_ref(segment)?;
     let fetched = app
         .services
@@ -83,9 +89,7 @@ where
     O: ObjectStore,
 {
     let identity = app.identify(req)?;
-    let body = object_body(req)?;
-    let sync = Sync::parse(body.get("sync")).at(Location::Body)?;
-    let matcher = glob_of(&body).at(Location::Body)?;
+    let (body, sync, matcher) = job_body(req)?;
     let bucket = bucket_ref(segment)?;
     let data = match body.get("data") {
         Some(Value::Object(map)) if sync.data => map.clone(),
