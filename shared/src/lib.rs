@@ -1,11 +1,36 @@
 //! The Buckets core shared by every Lambda function.
 //!
-//! - `domain`: the rules (AWS-free, unit-tested).
-//! - `ports`: the storage traits the services need.
-//! - `service`: the use cases (transport-free).
-//! - `auth`, `config`: identity, settings.
-//! - `api`: the HTTP routes over the services (AWS-free), and the one HTTP error type.
-//! - `aws` (feature `aws`): the DynamoDB and S3 adapters and the Lambda glue.
+//! ## Module map
+//!
+//! | module | holds | depends on |
+//! |---|---|---|
+//! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules, cascade markers; errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
+//! | `ports` | the traits the services need from storage (`BucketStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`) and `StoreError` | `domain` |
+//! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
+//! | `api` | HTTP: routing, parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
+//! | `auth`, `config` | token verification; deployment settings | `domain`, `service::error` |
+//! | `memory` | an in-memory implementation of the ports, for tests | `ports` |
+//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`) and the Lambda glue (`aws::lambda`) | everything above |
+//!
+//! No module imports one that imports it back (`infra/checks/module_cycles.py`, run by
+//! `make test`).
+//!
+//! ## Where a change goes
+//!
+//! - **A new route**: parse and render in `api/<area>.rs` (dispatch in that function's
+//!   `handle`/`route`), the use case as a method of `service::Services` in
+//!   `service/<area>.rs`, rules it needs in `domain/`; the route in `infra/template.yaml`; a unit
+//!   test over the memory store, an end-to-end test only for what the real stack shows.
+//! - **A new rule**: a function in `domain/` returning `RuleError` naming the field; the route
+//!   that reads the value locates it (`api::error::At`).
+//! - **A new partition** (a new kind of item in the table): its key layout in the DynamoDB
+//!   adapter's registry (`aws::dynamodb::keys`), saying whether the cascade purges it — a
+//!   per-bucket partition that the cascade does not purge fails a unit test there; its methods
+//!   on a port trait, implemented by `aws::dynamodb` and `memory`.
+//! - **A new event** (a new trigger): its glue in `aws::lambda` (one file per event source),
+//!   a thin main in `functions/<name>`, the use case in `service/`.
+//! - **A new setting**: `config::Settings` (read once at init), the template parameter, the
+//!   README's settings table.
 
 pub mod api;
 pub mod auth;
