@@ -36,6 +36,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod memory;
 pub mod ports;
 pub mod service;
 

@@ -1,0 +1,255 @@
+//! `FileStore` over the in-memory table: file records (`F#<id>#<gen>`), upload grants
+//! (`U#…`) and rejections (`R#…`), with the conditions of `aws::dynamodb::files`.
+
+use std::collections::BTreeSet;
+
+use super::{Item, MARKER_PK, MemoryStore, bucket_key, key, part_pk};
+use crate::domain::cascade::{Job, Marker, file_marker_key};
+use crate::domain::files::{FileRecord, Grant};
+use crate::domain::time::now_ms;
+use crate::ports::{FilePage, FileStore, Rejection, StoreError};
+
+fn file_key(id: &str, generation: &str, name: &str) -> crate::ports::ItemKey {
+    key(part_pk("F", id, generation), name)
+}
+
+fn grant_key(id: &str, generation: &str, upload_id: &str) -> crate::ports::ItemKey {
+    key(part_pk("U", id, generation), upload_id)
+}
+
+fn rejection_key(id: &str, generation: &str, upload_id: &str) -> crate::ports::ItemKey {
+    key(part_pk("R", id, generation), upload_id)
+}
+
+impl FileStore for MemoryStore {
+    async fn get_file(
+        &self,
+        id: &str,
+        generation: &str,
+        name: &str,
+    ) -> Result<Option<FileRecord>, StoreError> {
+        let state = self.begin()?;
+        Ok(state
+            .read(&file_key(id, generation, name), Item::as_file)?
+            .cloned())
+    }
+
+    async fn list_files(
+        &self,
+        id: &str,
+        generation: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<FilePage, StoreError> {
+        let state = self.begin()?;
+        let pk = part_pk("F", id, generation);
+        let mut files = Vec::new();
+        for (k, item) in state.partition(&pk, after).take(limit.saturating_add(1)) {
+            let record = item
+                .as_file()
+                .ok_or_else(|| super::mismatch(k, item.kind()))?;
+            files.push(record.clone());
+        }
+        let has_more = files.len() > limit;
+        files.truncate(limit);
+        Ok(FilePage { files, has_more })
+    }
+
+    /// Each name of `names` that has a record, once, in the order first asked.
+    async fn existing_names(
+        &self,
+        id: &str,
+        generation: &str,
+        names: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let state = self.begin()?;
+        let mut seen = BTreeSet::new();
+        let mut found = Vec::new();
+        for name in names {
+            if seen.insert(name.as_str())
+                && state
+                    .read(&file_key(id, generation, name), Item::as_file)?
+                    .is_some()
+            {
+                found.push(name.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes the grants (replacing any with the same upload id, unspent again: the adapter's
+    /// item has no `recorded` attribute until the upload is recorded) while the incarnation is
+    /// live, else `Conflict`. No grants: nothing is checked.
+    async fn put_grants(
+        &self,
+        id: &str,
+        generation: &str,
+        grants: &[Grant],
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        if grants.is_empty() {
+            return Ok(());
+        }
+        if !state.live(id, generation)? {
+            return Err(StoreError::Conflict);
+        }
+        for g in grants {
+            let stored = Grant {
+                recorded: false,
+                ..g.clone()
+            };
+            state
+                .items
+                .insert(grant_key(id, generation, &g.upload_id), Item::Grant(stored));
+        }
+        Ok(())
+    }
+
+    async fn get_grant(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> Result<Option<Grant>, StoreError> {
+        let state = self.begin()?;
+        Ok(state
+            .read(&grant_key(id, generation, upload_id), Item::as_grant)?
+            .cloned())
+    }
+
+    /// The adapter's three-item transaction. Conditions: the stored record's `object_key` is
+    /// `previous`'s (or no record exists when `previous` is `None`); the grant of
+    /// `record.upload_id` exists and is unspent; the bucket is this generation and, for a new
+    /// name, holds fewer than `max_files`. Then: the record is written as given, the grant is
+    /// spent, and the counters move (+1 file and `record.size` bytes for a new name; bytes by
+    /// `record.size - previous.size` for a replacement).
+    async fn record_upload(
+        &self,
+        id: &str,
+        generation: &str,
+        record: &FileRecord,
+        previous: Option<&FileRecord>,
+        max_files: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        let fk = file_key(id, generation, &record.name);
+        let stored = state.read(&fk, Item::as_file)?;
+        let record_holds = match previous {
+            None => stored.is_none(),
+            Some(prev) => stored.is_some_and(|s| s.object_key == prev.object_key),
+        };
+        let gk = grant_key(id, generation, &record.upload_id);
+        let grant_holds = state
+            .read(&gk, Item::as_grant)?
+            .is_some_and(|g| !g.recorded);
+        let max = i64::try_from(max_files).unwrap_or(i64::MAX);
+        let bucket_holds = state.bucket(id)?.is_some_and(|b| {
+            b.generation == generation && (previous.is_some() || b.file_count < max)
+        });
+        if !(record_holds && grant_holds && bucket_holds) {
+            return Err(StoreError::Conflict);
+        }
+        state.items.insert(fk, Item::File(record.clone()));
+        if let Some(grant) = state.write(&gk, Item::as_grant_mut)? {
+            grant.recorded = true;
+        }
+        if let Some(bucket) = state.write(&bucket_key(id), Item::as_bucket_mut)? {
+            match previous {
+                None => {
+                    bucket.file_count += 1;
+                    bucket.total_bytes += record.size as i64;
+                }
+                Some(prev) => bucket.total_bytes += record.size as i64 - prev.size as i64,
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the record's `prev_key`; no record is not an error.
+    async fn clear_prev_key(
+        &self,
+        id: &str,
+        generation: &str,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        if let Some(record) = state.write(&file_key(id, generation, name), Item::as_file_mut)? {
+            record.prev_key = None;
+        }
+        Ok(())
+    }
+
+    /// Conditions: the stored record's `object_key` is `record`'s, and the bucket is this
+    /// generation. Then: the record goes, the counters drop by one file and `record.size`
+    /// bytes, and the marker `file_marker_key(id, generation, record.upload_id)` is written
+    /// with `Job::Objects` of `record`'s `object_key` and `prev_key` (`updated` = now).
+    async fn delete_file(
+        &self,
+        id: &str,
+        generation: &str,
+        record: &FileRecord,
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        let fk = file_key(id, generation, &record.name);
+        let record_holds = state
+            .read(&fk, Item::as_file)?
+            .is_some_and(|s| s.object_key == record.object_key);
+        if !(record_holds && state.live(id, generation)?) {
+            return Err(StoreError::Conflict);
+        }
+        state.items.remove(&fk);
+        if let Some(bucket) = state.write(&bucket_key(id), Item::as_bucket_mut)? {
+            bucket.file_count -= 1;
+            bucket.total_bytes -= record.size as i64;
+        }
+        let marker = Marker {
+            key: file_marker_key(id, generation, &record.upload_id),
+            job: Job::Objects {
+                keys: std::iter::once(&record.object_key)
+                    .chain(record.prev_key.as_ref())
+                    .cloned()
+                    .collect(),
+            },
+            passes: 0,
+            tally: Default::default(),
+            updated: now_ms(),
+        };
+        state
+            .items
+            .insert(key(MARKER_PK, &marker.key), Item::Marker(marker));
+        Ok(())
+    }
+
+    /// Writes (or replaces) the rejection while the incarnation is live, else `Conflict`.
+    async fn put_rejection(
+        &self,
+        id: &str,
+        generation: &str,
+        rejection: &Rejection,
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        if !state.live(id, generation)? {
+            return Err(StoreError::Conflict);
+        }
+        state.items.insert(
+            rejection_key(id, generation, &rejection.upload_id),
+            Item::Rejection(rejection.clone()),
+        );
+        Ok(())
+    }
+
+    async fn get_rejection(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> Result<Option<Rejection>, StoreError> {
+        let state = self.begin()?;
+        Ok(state
+            .read(
+                &rejection_key(id, generation, upload_id),
+                Item::as_rejection,
+            )?
+            .cloned())
+    }
+}

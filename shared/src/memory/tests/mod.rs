@@ -1,0 +1,71 @@
+//! The memory adapters against the ports' contract, and the services over them.
+
+use serde_json::Map;
+
+use super::*;
+use crate::domain::permissions::Permissions;
+
+mod buckets;
+mod cascade;
+mod data;
+mod files;
+mod objects;
+mod services;
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| v.to_string()).collect()
+}
+
+/// Bucket `id`, incarnation `generation`, revision 1, owned by the first writer.
+fn bucket(id: &str, generation: &str, read: &[&str], write: &[&str]) -> Bucket {
+    Bucket {
+        id: id.into(),
+        generation: generation.into(),
+        attrs: Map::new(),
+        permissions: Permissions {
+            read: strings(read),
+            write: strings(write),
+        },
+        owner: write.first().copied().unwrap_or("user:owner").into(),
+        created: 1,
+        last_modified: 1,
+        revision: 1,
+        file_count: 0,
+        total_bytes: 0,
+    }
+}
+
+/// An unspent grant to upload `name`.
+fn grant(upload_id: &str, name: &str, size: u64) -> Grant {
+    Grant {
+        upload_id: upload_id.into(),
+        name: name.into(),
+        size,
+        content_type: "text/csv".into(),
+        sha256: None,
+        uploaded_by: "user:w".into(),
+        expires_at: 1_000,
+        recorded: false,
+    }
+}
+
+/// The record of upload `upload_id` of `name` in `id`/`generation`.
+fn record(id: &str, generation: &str, upload_id: &str, name: &str, size: u64) -> FileRecord {
+    FileRecord {
+        name: name.into(),
+        size,
+        content_type: "text/csv".into(),
+        etag: "e".into(),
+        sha256: None,
+        modified: 1,
+        uploaded_by: "user:w".into(),
+        hash: "h".into(),
+        object_key: crate::domain::files::object_key(id, generation, upload_id, name),
+        upload_id: upload_id.into(),
+        prev_key: None,
+    }
+}
+
+fn k(pk: &str, sk: &str) -> ItemKey {
+    key(pk, sk)
+}
