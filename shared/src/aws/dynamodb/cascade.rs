@@ -1,50 +1,21 @@
-//! Delete-cascade markers and item purging in the table:
-//!
-//! | item | pk | sk |
-//! |---|---|---|
-//! | pending cascade of a deleted bucket incarnation | `CASCADE` | `<id>#<generation>` |
-//! | pending cascade of a deleted file's objects | `CASCADE` | `<id>#<generation>#<upload id>` |
+//! Delete-cascade markers (the `CASCADE` partition; see `keys`) and item purging.
 //!
 //! A marker is written in the transaction that deletes what it describes; its stream record
 //! (INSERT, and MODIFY for each saved pass or replay) triggers the cascade function.
 
-use std::collections::HashMap;
+use aws_sdk_dynamodb::types::{ConditionCheck, DeleteRequest, TransactWriteItem, WriteRequest};
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
-};
-
-use super::{ALL_PK, DynamoStore, Item, bucket_key, classify, index_key, index_pk, n, s};
+use super::call::classify;
+use super::item::ItemExt;
+use super::keys::{self, ALL_LISTING, MARKERS};
+use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, n, s, string_list};
 use crate::domain::cascade::{Job, Marker, Tally};
 use crate::domain::time::now_ms;
 use crate::ports::{CascadeStore, ItemKey, ItemSet, KeyPage, StoreError};
 
-pub(super) const MARKER_PK: &str = "CASCADE";
-
-/// The partitions of a bucket incarnation (`<prefix>#<id>#<generation>`): data, file records,
-/// grants, rejections.
-const INCARNATION_PARTITIONS: [&str; 4] = ["D", "F", "U", "R"];
-
-fn marker_key(key: &str) -> Item {
-    index_key(MARKER_PK, key)
-}
-
-fn string_list(values: &[String]) -> AttributeValue {
-    AttributeValue::L(values.iter().map(s).collect())
-}
-
-fn strings(item: &Item, k: &str) -> Vec<String> {
-    match item.get(k) {
-        Some(AttributeValue::L(list)) => {
-            list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
-        }
-        _ => vec![],
-    }
-}
-
 /// The marker item of `marker` (a new one: no passes yet).
-pub(super) fn marker_item(marker: &Marker, deleted_at: i64) -> Item {
-    let mut item = marker_key(&marker.key);
+fn marker_item(marker: &Marker, deleted_at: i64) -> Item {
+    let mut item = keys::marker(&marker.key);
     item.insert("deleted_at".into(), n(deleted_at));
     item.insert("updated".into(), n(marker.updated));
     item.insert("passes".into(), n(marker.passes as i64));
@@ -69,65 +40,49 @@ pub(super) fn marker_item(marker: &Marker, deleted_at: i64) -> Item {
     item
 }
 
-/// A Put of a new marker, for the transaction that deletes what it describes.
-pub(super) fn put_marker(table: &str, marker: &Marker, deleted_at: i64) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .put(
-            Put::builder()
-                .table_name(table)
-                .set_item(Some(marker_item(marker, deleted_at)))
-                .build()
-                .expect("table and item set"),
-        )
-        .build()
-}
-
+/// Progress (passes, tally, updated) reads as none when absent, and a tally that does not parse
+/// restarts the count: they are statistics, and must not stop the cascade from ending.
 fn marker_from(item: &Item) -> Result<Marker, StoreError> {
-    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-    let key = text("sk").ok_or_else(|| StoreError::Other("marker lacks sk".into()))?;
-    let job = match text("kind").as_deref() {
+    let job = match item.opt_string("kind")?.as_deref() {
         Some("objects") => Job::Objects {
-            keys: strings(item, "keys"),
+            keys: item.strings("keys")?,
         },
         _ => Job::Bucket {
-            id: text("id").ok_or_else(|| StoreError::Other(format!("marker {key} lacks id")))?,
-            generation: text("gen")
-                .ok_or_else(|| StoreError::Other(format!("marker {key} lacks gen")))?,
-            stale_index: strings(item, "stale_index"),
+            id: item.string("id")?,
+            generation: item.string("gen")?,
+            stale_index: item.strings("stale_index")?,
         },
     };
-    let number = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
-    let tally = text("tally")
+    let tally = item
+        .opt_string("tally")?
         .and_then(|t| serde_json::from_str::<Tally>(&t).ok())
         .unwrap_or_default();
     Ok(Marker {
-        key,
+        key: item.string("sk")?,
         job,
-        passes: number("passes").max(0) as u64,
+        passes: item.opt_number("passes")?.unwrap_or_default().max(0) as u64,
         tally,
-        updated: number("updated"),
+        updated: item.opt_number("updated")?.unwrap_or_default(),
     })
 }
 
-fn item_key(item: &Item) -> Option<ItemKey> {
-    Some(ItemKey {
-        pk: item.get("pk")?.as_s().ok()?.clone(),
-        sk: item.get("sk")?.as_s().ok()?.clone(),
+fn item_key(item: &Item) -> Result<ItemKey, StoreError> {
+    Ok(ItemKey {
+        pk: item.string("pk")?,
+        sk: item.string("sk")?,
     })
 }
 
-fn key_item(key: &ItemKey) -> Item {
-    HashMap::from([("pk".into(), s(&key.pk)), ("sk".into(), s(&key.sk))])
+impl DynamoStore {
+    /// A Put of a new marker, for the transaction that deletes what it describes.
+    pub(super) fn put_marker(&self, marker: &Marker, deleted_at: i64) -> TransactWriteItem {
+        self.put_tx(marker_item(marker, deleted_at))
+    }
 }
 
 impl CascadeStore for DynamoStore {
     async fn get_marker(&self, key: &str) -> Result<Option<Marker>, StoreError> {
-        self.get_item(marker_key(key))
+        self.get_item(keys::marker(key))
             .await?
             .as_ref()
             .map(marker_from)
@@ -139,7 +94,7 @@ impl CascadeStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(marker_key(&marker.key)))
+            .set_key(Some(keys::marker(&marker.key)))
             .update_expression("SET passes = :p, tally = :t, updated = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", n(now_ms()))
@@ -161,7 +116,7 @@ impl CascadeStore for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(marker_key(key)))
+            .set_key(Some(keys::marker(key)))
             .send()
             .await
             .map_err(classify)?;
@@ -175,22 +130,18 @@ impl CascadeStore for DynamoStore {
         idle_since: Option<i64>,
     ) -> Result<(Vec<String>, bool), StoreError> {
         let (items, more) = self
-            .query_after(MARKER_PK, after, limit, Some("sk, updated"))
+            .query_after(MARKERS, after, limit, Some("sk, updated"))
             .await?;
         // Markers are few (each goes when its cascade ends), so they are filtered here rather
-        // than with a FilterExpression (whose pages can come back empty).
-        let idle = |i: &Item| {
-            let updated = i
-                .get("updated")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<i64>().ok());
-            idle_since.is_none_or(|since| updated.is_none_or(|u| u < since))
-        };
-        let keys = items
-            .iter()
-            .filter(|i| idle(i))
-            .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
-            .collect();
+        // than with a FilterExpression (whose pages can come back empty). A marker without
+        // `updated` predates the attribute, and counts as idle.
+        let mut keys = Vec::with_capacity(items.len());
+        for item in &items {
+            let updated = item.opt_number("updated")?;
+            if idle_since.is_none_or(|since| updated.is_none_or(|u| u < since)) {
+                keys.push(item.string("sk")?);
+            }
+        }
         Ok((keys, more))
     }
 
@@ -199,7 +150,7 @@ impl CascadeStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(marker_key(key)))
+            .set_key(Some(keys::marker(key)))
             .update_expression("SET replayed_at = :now, updated = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", n(now_ms()))
@@ -213,19 +164,7 @@ impl CascadeStore for DynamoStore {
     }
 
     fn incarnation_items(&self, id: &str, generation: &str) -> Vec<ItemSet> {
-        let mut sets: Vec<ItemSet> = INCARNATION_PARTITIONS
-            .iter()
-            .map(|p| ItemSet {
-                pk: format!("{p}#{id}#{generation}"),
-                sk_prefix: None,
-            })
-            .collect();
-        // The markers of files deleted in this incarnation (their objects are under its prefix).
-        sets.push(ItemSet {
-            pk: MARKER_PK.into(),
-            sk_prefix: Some(format!("{id}#{generation}#")),
-        });
-        sets
+        keys::incarnation_items(id, generation)
     }
 
     async fn item_keys(
@@ -234,16 +173,10 @@ impl CascadeStore for DynamoStore {
         after: Option<ItemKey>,
         limit: usize,
     ) -> Result<KeyPage, StoreError> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .projection_expression("pk, sk")
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .expression_attribute_values(":pk", s(&set.pk))
-            .set_exclusive_start_key(after.as_ref().map(key_item));
-        q = match &set.sk_prefix {
+        let q = self
+            .query(&set.pk, limit, Some("pk, sk"))
+            .set_exclusive_start_key(after.map(|k| keys::key(k.pk, k.sk)));
+        let q = match &set.sk_prefix {
             Some(prefix) => q
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":prefix", s(prefix)),
@@ -251,8 +184,8 @@ impl CascadeStore for DynamoStore {
         };
         let out = q.send().await.map_err(classify)?;
         Ok(KeyPage {
-            keys: out.items().iter().filter_map(item_key).collect(),
-            last: out.last_evaluated_key().and_then(item_key),
+            keys: out.items().iter().map(item_key).collect::<Result<_, _>>()?,
+            last: out.last_evaluated_key().map(item_key).transpose()?,
         })
     }
 
@@ -266,7 +199,7 @@ impl CascadeStore for DynamoStore {
                 WriteRequest::builder()
                     .delete_request(
                         DeleteRequest::builder()
-                            .set_key(Some(key_item(k)))
+                            .set_key(Some(keys::key(&k.pk, &k.sk)))
                             .build()
                             .expect("key set"),
                     )
@@ -280,45 +213,33 @@ impl CascadeStore for DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        Ok(out
-            .unprocessed_items()
+        out.unprocessed_items()
             .and_then(|u| u.get(&self.table))
-            .map(|reqs| {
-                reqs.iter()
-                    .filter_map(|r| r.delete_request().and_then(|d| item_key(d.key())))
-                    .collect()
-            })
-            .unwrap_or_default())
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.delete_request())
+            .map(|d| item_key(d.key()))
+            .collect()
     }
 
     async fn delete_stale_index(&self, id: &str, principals: &[String]) -> Result<u64, StoreError> {
         // Each transaction checks that no bucket with this id exists (a re-created bucket's
         // entries share these keys); 99 deletions + that check fill one transaction.
-        let mut keys: Vec<Item> = principals
+        let mut entries: Vec<Item> = principals
             .iter()
-            .map(|p| index_key(&index_pk(p), id))
+            .map(|p| keys::listing_entry(&keys::principal_listing(p), id))
             .collect();
-        keys.push(index_key(ALL_PK, id));
+        entries.push(keys::listing_entry(ALL_LISTING, id));
         let mut calls = 0;
-        for chunk in keys.chunks(super::MAX_TRANSACTION_ITEMS - 1) {
+        for chunk in entries.chunks(MAX_TRANSACTION_ITEMS - 1) {
             let absent = ConditionCheck::builder()
                 .table_name(&self.table)
-                .set_key(Some(bucket_key(id)))
+                .set_key(Some(keys::bucket(id)))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .expect("table, key and condition set");
             let mut items = vec![TransactWriteItem::builder().condition_check(absent).build()];
-            items.extend(chunk.iter().map(|k| {
-                TransactWriteItem::builder()
-                    .delete(
-                        Delete::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(k.clone()))
-                            .build()
-                            .expect("table and key set"),
-                    )
-                    .build()
-            }));
+            items.extend(chunk.iter().map(|k| self.delete_tx(k.clone())));
             calls += 1;
             match self.transact(items).await {
                 Ok(()) => {}
@@ -328,5 +249,67 @@ impl CascadeStore for DynamoStore {
             }
         }
         Ok(calls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Config};
+
+    use super::*;
+
+    #[test]
+    fn marker_items_round_trip() {
+        let bucket = Marker {
+            key: "b1#g1".into(),
+            job: Job::Bucket {
+                id: "b1".into(),
+                generation: "g1".into(),
+                stale_index: vec!["user:a".into(), "user:b".into()],
+            },
+            passes: 0,
+            tally: Tally::default(),
+            updated: 7,
+        };
+        let objects = Marker {
+            key: "b1#g1#u1".into(),
+            job: Job::Objects {
+                keys: vec!["b1/g1/a".into(), "b1/g1/b".into()],
+            },
+            ..bucket.clone()
+        };
+        for marker in [bucket, objects] {
+            let item = marker_item(&marker, 5);
+            assert_eq!(marker_from(&item).unwrap(), marker);
+        }
+    }
+
+    #[test]
+    fn absent_progress_reads_as_none_yet() {
+        let mut item = keys::marker("b1#g1");
+        item.insert("id".into(), s("b1"));
+        item.insert("gen".into(), s("g1"));
+        let marker = marker_from(&item).unwrap();
+        assert_eq!((marker.passes, marker.updated), (0, 0));
+        assert_eq!(marker.tally, Tally::default());
+        item.remove("gen");
+        assert!(
+            marker_from(&item).is_err(),
+            "a bucket marker names its incarnation"
+        );
+    }
+
+    #[test]
+    fn the_cascade_purges_what_the_registry_lists() {
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .build(),
+        );
+        let store = DynamoStore::new(client, "table".into());
+        assert_eq!(
+            store.incarnation_items("b1", "g1"),
+            keys::incarnation_items("b1", "g1")
+        );
     }
 }

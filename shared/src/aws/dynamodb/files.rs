@@ -1,16 +1,12 @@
-//! File records, upload grants and rejections in the table:
-//!
-//! | item | pk | sk |
-//! |---|---|---|
-//! | file record | `F#<id>#<generation>` | `<name>` |
-//! | upload grant (expires by TTL) | `U#<id>#<generation>` | `<upload id>` |
-//! | upload rejection (expires by TTL) | `R#<id>#<generation>` | `<upload id>` |
-
-use std::collections::HashMap;
+//! File records, upload grants and rejections (`F#`, `U#` and `R#` partitions of an
+//! incarnation; see `keys`).
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
-use super::{DynamoStore, Item, classify, n, s};
+use super::call::classify;
+use super::item::ItemExt;
+use super::keys::{self, Partition};
+use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, n, s};
 use crate::domain::cascade::{Job, Marker, file_marker_key};
 use crate::domain::files::{FileRecord, Grant};
 use crate::domain::time::now_ms;
@@ -20,33 +16,8 @@ use crate::ports::{FilePage, FileStore, Rejection, StoreError};
 const GRANT_KEEP_SECS: i64 = 7 * 24 * 3600;
 const REJECTION_KEEP_SECS: i64 = 30 * 24 * 3600;
 
-fn key(prefix: &str, id: &str, generation: &str, sk: &str) -> Item {
-    HashMap::from([
-        ("pk".into(), s(format!("{prefix}#{id}#{generation}"))),
-        ("sk".into(), s(sk)),
-    ])
-}
-
-fn text(item: &Item, k: &str) -> Option<String> {
-    match item.get(k) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    }
-}
-
-fn num(item: &Item, k: &str) -> Option<i64> {
-    match item.get(k) {
-        Some(AttributeValue::N(v)) => v.parse().ok(),
-        _ => None,
-    }
-}
-
-fn need<T>(v: Option<T>, what: &str) -> Result<T, StoreError> {
-    v.ok_or_else(|| StoreError::Other(format!("item lacks {what}")))
-}
-
 fn record_item(id: &str, generation: &str, r: &FileRecord) -> Item {
-    let mut item = key("F", id, generation, &r.name);
+    let mut item = Partition::Files.item(id, generation, &r.name);
     item.insert("size".into(), n(r.size as i64));
     item.insert("content_type".into(), s(&r.content_type));
     item.insert("etag".into(), s(&r.etag));
@@ -64,24 +35,26 @@ fn record_item(id: &str, generation: &str, r: &FileRecord) -> Item {
     item
 }
 
+/// Required: what serving and replacing the file needs; the rest describes it and reads as
+/// empty when absent.
 fn record_from(item: &Item) -> Result<FileRecord, StoreError> {
     Ok(FileRecord {
-        name: need(text(item, "sk"), "sk")?,
-        size: need(num(item, "size"), "size")?.max(0) as u64,
-        content_type: need(text(item, "content_type"), "content_type")?,
-        etag: text(item, "etag").unwrap_or_default(),
-        sha256: text(item, "sha256"),
-        modified: num(item, "modified").unwrap_or(0),
-        uploaded_by: text(item, "uploaded_by").unwrap_or_default(),
-        hash: need(text(item, "hash"), "hash")?,
-        object_key: need(text(item, "object_key"), "object_key")?,
-        upload_id: text(item, "upload_id").unwrap_or_default(),
-        prev_key: text(item, "prev_key"),
+        name: item.string("sk")?,
+        size: item.number("size")?.max(0) as u64,
+        content_type: item.string("content_type")?,
+        etag: item.opt_string("etag")?.unwrap_or_default(),
+        sha256: item.opt_string("sha256")?,
+        modified: item.opt_number("modified")?.unwrap_or_default(),
+        uploaded_by: item.opt_string("uploaded_by")?.unwrap_or_default(),
+        hash: item.string("hash")?,
+        object_key: item.string("object_key")?,
+        upload_id: item.opt_string("upload_id")?.unwrap_or_default(),
+        prev_key: item.opt_string("prev_key")?,
     })
 }
 
 fn grant_item(id: &str, generation: &str, g: &Grant) -> Item {
-    let mut item = key("U", id, generation, &g.upload_id);
+    let mut item = Partition::Grants.item(id, generation, &g.upload_id);
     item.insert("name".into(), s(&g.name));
     item.insert("size".into(), n(g.size as i64));
     item.insert("content_type".into(), s(&g.content_type));
@@ -94,32 +67,37 @@ fn grant_item(id: &str, generation: &str, g: &Grant) -> Item {
     item
 }
 
+/// Required as for a file record: what checking and recording the upload needs.
 fn grant_from(item: &Item) -> Result<Grant, StoreError> {
     Ok(Grant {
-        upload_id: need(text(item, "sk"), "sk")?,
-        name: need(text(item, "name"), "name")?,
-        size: need(num(item, "size"), "size")?.max(0) as u64,
-        content_type: need(text(item, "content_type"), "content_type")?,
-        sha256: text(item, "sha256"),
-        uploaded_by: text(item, "uploaded_by").unwrap_or_default(),
-        expires_at: num(item, "expires_at").unwrap_or(0),
-        recorded: matches!(item.get("recorded"), Some(AttributeValue::Bool(true))),
+        upload_id: item.string("sk")?,
+        name: item.string("name")?,
+        size: item.number("size")?.max(0) as u64,
+        content_type: item.string("content_type")?,
+        sha256: item.opt_string("sha256")?,
+        uploaded_by: item.opt_string("uploaded_by")?.unwrap_or_default(),
+        expires_at: item.opt_number("expires_at")?.unwrap_or_default(),
+        recorded: item.flag("recorded")?,
     })
 }
 
-impl DynamoStore {
-    pub(super) async fn get_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.item)
-    }
+fn rejection_item(id: &str, generation: &str, r: &Rejection) -> Item {
+    let mut item = Partition::Rejections.item(id, generation, &r.upload_id);
+    item.insert("name".into(), s(&r.name));
+    item.insert("reason".into(), s(&r.reason));
+    item.insert("at".into(), n(r.at));
+    item.insert("ttl".into(), n(r.at / 1000 + REJECTION_KEEP_SECS));
+    item
+}
+
+/// A rejection only explains a failed upload: every attribute reads as empty when absent.
+fn rejection_from(upload_id: &str, item: &Item) -> Result<Rejection, StoreError> {
+    Ok(Rejection {
+        upload_id: upload_id.to_string(),
+        name: item.opt_string("name")?.unwrap_or_default(),
+        reason: item.opt_string("reason")?.unwrap_or_default(),
+        at: item.opt_number("at")?.unwrap_or_default(),
+    })
 }
 
 impl FileStore for DynamoStore {
@@ -129,7 +107,7 @@ impl FileStore for DynamoStore {
         generation: &str,
         name: &str,
     ) -> Result<Option<FileRecord>, StoreError> {
-        self.get_item(key("F", id, generation, name))
+        self.get_item(Partition::Files.item(id, generation, name))
             .await?
             .as_ref()
             .map(record_from)
@@ -143,7 +121,7 @@ impl FileStore for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<FilePage, StoreError> {
-        let pk = format!("F#{id}#{generation}");
+        let pk = Partition::Files.of(id, generation);
         let (items, stopped) = self.query_after(&pk, after, limit + 1, None).await?;
         let mut files = items
             .iter()
@@ -163,10 +141,10 @@ impl FileStore for DynamoStore {
     ) -> Result<Vec<String>, StoreError> {
         let keys = names
             .iter()
-            .map(|name| key("F", id, generation, name))
+            .map(|name| Partition::Files.item(id, generation, name))
             .collect();
         let items = self.batch_get_items(keys, Some("sk")).await?;
-        Ok(items.iter().filter_map(|i| text(i, "sk")).collect())
+        items.iter().map(|i| i.string("sk")).collect()
     }
 
     async fn put_grants(
@@ -176,16 +154,13 @@ impl FileStore for DynamoStore {
         grants: &[Grant],
     ) -> Result<(), StoreError> {
         // No grant under a deleted incarnation: its cascade may have passed already.
-        for chunk in grants.chunks(super::MAX_TRANSACTION_ITEMS - 1) {
+        for chunk in grants.chunks(MAX_TRANSACTION_ITEMS - 1) {
             let mut items = vec![self.live_check(id, generation)];
-            items.extend(chunk.iter().map(|g| {
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(grant_item(id, generation, g)))
-                    .build()
-                    .expect("table and item set");
-                TransactWriteItem::builder().put(put).build()
-            }));
+            items.extend(
+                chunk
+                    .iter()
+                    .map(|g| self.put_tx(grant_item(id, generation, g))),
+            );
             self.transact(items).await?;
         }
         Ok(())
@@ -197,7 +172,7 @@ impl FileStore for DynamoStore {
         generation: &str,
         upload_id: &str,
     ) -> Result<Option<Grant>, StoreError> {
-        self.get_item(key("U", id, generation, upload_id))
+        self.get_item(Partition::Grants.item(id, generation, upload_id))
             .await?
             .as_ref()
             .map(grant_from)
@@ -221,9 +196,10 @@ impl FileStore for DynamoStore {
                 .condition_expression("object_key = :prev")
                 .expression_attribute_values(":prev", s(&prev.object_key)),
         };
+        let grant = Partition::Grants.item(id, generation, &record.upload_id);
         let spend = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key("U", id, generation, &record.upload_id)))
+            .set_key(Some(grant))
             .update_expression("SET recorded = :yes")
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(recorded) OR recorded = :no)",
@@ -234,7 +210,7 @@ impl FileStore for DynamoStore {
             .expect("table, key and expression set");
         let mut counters = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(super::bucket_key(id)))
+            .set_key(Some(keys::bucket(id)))
             .expression_attribute_values(":gen", s(generation));
         counters = match previous {
             None => counters
@@ -273,7 +249,7 @@ impl FileStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key("F", id, generation, name)))
+            .set_key(Some(Partition::Files.item(id, generation, name)))
             .update_expression("REMOVE prev_key")
             .condition_expression("attribute_exists(pk)")
             .send()
@@ -292,14 +268,14 @@ impl FileStore for DynamoStore {
     ) -> Result<(), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key("F", id, generation, &record.name)))
+            .set_key(Some(Partition::Files.item(id, generation, &record.name)))
             .condition_expression("object_key = :key")
             .expression_attribute_values(":key", s(&record.object_key))
             .build()
             .expect("table, key and condition set");
         let counters = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(super::bucket_key(id)))
+            .set_key(Some(keys::bucket(id)))
             .update_expression("ADD file_count :minus_one, total_bytes :minus_size")
             .condition_expression("gen = :gen")
             .expression_attribute_values(":gen", s(generation))
@@ -322,7 +298,7 @@ impl FileStore for DynamoStore {
         self.transact(vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().update(counters).build(),
-            super::cascade::put_marker(&self.table, &marker, marker.updated),
+            self.put_marker(&marker, marker.updated),
         ])
         .await
     }
@@ -333,19 +309,9 @@ impl FileStore for DynamoStore {
         generation: &str,
         r: &Rejection,
     ) -> Result<(), StoreError> {
-        let mut item = key("R", id, generation, &r.upload_id);
-        item.insert("name".into(), s(&r.name));
-        item.insert("reason".into(), s(&r.reason));
-        item.insert("at".into(), n(r.at));
-        item.insert("ttl".into(), n(r.at / 1000 + REJECTION_KEEP_SECS));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .build()
-            .expect("table and item set");
         self.transact(vec![
             self.live_check(id, generation),
-            TransactWriteItem::builder().put(put).build(),
+            self.put_tx(rejection_item(id, generation, r)),
         ])
         .await
     }
@@ -356,14 +322,9 @@ impl FileStore for DynamoStore {
         generation: &str,
         upload_id: &str,
     ) -> Result<Option<Rejection>, StoreError> {
-        Ok(self
-            .get_item(key("R", id, generation, upload_id))
+        self.get_item(Partition::Rejections.item(id, generation, upload_id))
             .await?
-            .map(|item| Rejection {
-                upload_id: upload_id.to_string(),
-                name: text(&item, "name").unwrap_or_default(),
-                reason: text(&item, "reason").unwrap_or_default(),
-                at: num(&item, "at").unwrap_or(0),
-            }))
+            .map(|item| rejection_from(upload_id, &item))
+            .transpose()
     }
 }

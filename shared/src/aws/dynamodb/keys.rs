@@ -1,0 +1,317 @@
+//! The key layouts of the table (tabled in the `dynamodb` module doc), each declared once: its
+//! prefix, its key builders, and what the delete cascade of a bucket incarnation does with it.
+//! The cascade's list of what to purge (`incarnation_items`) is read off this registry, so a
+//! partition cannot be added without deciding whether the cascade purges it; the tests below
+//! check that every key naming an incarnation is purged.
+
+use std::collections::HashMap;
+
+use super::{Item, s};
+use crate::ports::ItemSet;
+
+/// What the delete cascade of a bucket incarnation does with a partition kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purge {
+    /// Each partition, `<prefix><id>#<generation>`, belongs to one incarnation: the cascade
+    /// deletes all of it.
+    Partition,
+    /// The partition is shared; the cascade deletes the items whose sort key starts with
+    /// `<id>#<generation>#`.
+    SortKeyPrefix,
+    /// Not the cascade's to delete, for the reason given.
+    Kept(&'static str),
+}
+
+/// Declares `Partition` and `Partition::ALL` from one list, so that no partition kind can be
+/// left out of the list the cascade reads, with its prefix and purge next to its name.
+macro_rules! partitions {
+    ($($(#[doc = $doc:literal])* $name:ident => $prefix:literal, $purge:expr;)*) => {
+        /// The kinds of partition in the table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(super) enum Partition {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl Partition {
+            /// Every kind, in declaration order (which is the order the cascade purges them).
+            pub(super) const ALL: &[Partition] = &[$(Partition::$name,)*];
+
+            /// The partition key, or its start.
+            pub(super) const fn prefix(self) -> &'static str {
+                match self {
+                    $(Partition::$name => $prefix,)*
+                }
+            }
+
+            pub(super) const fn purge(self) -> Purge {
+                match self {
+                    $(Partition::$name => $purge,)*
+                }
+            }
+        }
+    };
+}
+
+partitions! {
+    /// `B#<id>`, sort key `B`: a bucket.
+    Bucket => "B#", Purge::Kept(
+        "keyed by the id alone, which a re-created bucket reuses: deleted in the transaction \
+         that writes the incarnation's marker"
+    );
+    /// `P#<principal>`, sort key `<id>`: the listing index of a principal in the bucket's ACL.
+    PrincipalListing => "P#", Purge::Kept(
+        "keyed by the id alone: deleted with the bucket or right after it; those a crash left \
+         go by `delete_stale_index` (the marker names them) while no bucket has that id again"
+    );
+    /// `ALL`, sort key `<id>`: the listing index of all buckets.
+    AllListing => "ALL", Purge::Kept(
+        "keyed by the id alone: deleted in the transaction that deletes the bucket"
+    );
+    /// `D#<id>#<generation>`, sort key `HEAD` or `R#<revision, 20 digits>`: data documents.
+    Data => "D#", Purge::Partition;
+    /// `F#<id>#<generation>`, sort key `<name>`: file records.
+    Files => "F#", Purge::Partition;
+    /// `U#<id>#<generation>`, sort key `<upload id>`: upload grants.
+    Grants => "U#", Purge::Partition;
+    /// `R#<id>#<generation>`, sort key `<upload id>`: upload rejections.
+    Rejections => "R#", Purge::Partition;
+    /// `CASCADE`, sort key `<id>#<generation>` (a deleted bucket incarnation) or
+    /// `<id>#<generation>#<upload id>` (a deleted file's objects): pending cascades. An
+    /// incarnation's cascade purges its file markers; its own marker is not among them (no
+    /// trailing `#`): it drives the cascade, which deletes it once everything else is gone.
+    Cascade => "CASCADE", Purge::SortKeyPrefix;
+}
+
+/// The sort key of a bucket item.
+const BUCKET_SK: &str = "B";
+/// The sort key of the current data document.
+pub(super) const DATA_HEAD: &str = "HEAD";
+/// The partition key of the listing of all buckets.
+pub(super) const ALL_LISTING: &str = Partition::AllListing.prefix();
+/// The partition key of the cascade markers.
+pub(super) const MARKERS: &str = Partition::Cascade.prefix();
+
+/// The key of the item `pk`/`sk`.
+pub(super) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".into(), s(pk)), ("sk".into(), s(sk))])
+}
+
+/// How keys name a bucket incarnation.
+fn incarnation(id: &str, generation: &str) -> String {
+    format!("{id}#{generation}")
+}
+
+impl Partition {
+    /// The partition of incarnation `id`/`generation`, for kinds an incarnation owns.
+    pub(super) fn of(self, id: &str, generation: &str) -> String {
+        debug_assert_eq!(self.purge(), Purge::Partition, "{self:?} is shared");
+        format!("{}{}", self.prefix(), incarnation(id, generation))
+    }
+
+    /// The key of item `sk` in the partition of incarnation `id`/`generation`.
+    pub(super) fn item(self, id: &str, generation: &str, sk: &str) -> Item {
+        key(self.of(id, generation), sk)
+    }
+
+    /// The items of this kind that the cascade of incarnation `id`/`generation` deletes.
+    fn purged(self, id: &str, generation: &str) -> Option<ItemSet> {
+        match self.purge() {
+            Purge::Partition => Some(ItemSet {
+                pk: self.of(id, generation),
+                sk_prefix: None,
+            }),
+            Purge::SortKeyPrefix => Some(ItemSet {
+                pk: self.prefix().into(),
+                sk_prefix: Some(format!("{}#", incarnation(id, generation))),
+            }),
+            Purge::Kept(_) => None,
+        }
+    }
+}
+
+/// Every set of items the cascade of incarnation `id`/`generation` deletes, in registry order.
+pub(super) fn incarnation_items(id: &str, generation: &str) -> Vec<ItemSet> {
+    Partition::ALL
+        .iter()
+        .filter_map(|p| p.purged(id, generation))
+        .collect()
+}
+
+/// The key of bucket `id`.
+pub(super) fn bucket(id: &str) -> Item {
+    key(format!("{}{id}", Partition::Bucket.prefix()), BUCKET_SK)
+}
+
+/// The partition key of the listing of `principal`.
+pub(super) fn principal_listing(principal: &str) -> String {
+    format!("{}{principal}", Partition::PrincipalListing.prefix())
+}
+
+/// The key of bucket `id`'s entry in listing `listing` (`ALL_LISTING` or a principal's).
+pub(super) fn listing_entry(listing: &str, id: &str) -> Item {
+    key(listing, id)
+}
+
+/// The key of the marker `marker_key` (see `domain::cascade` for what marker keys are).
+pub(super) fn marker(marker_key: &str) -> Item {
+    key(MARKERS, marker_key)
+}
+
+/// The sort key of kept data revision `revision`: zero-padded, so that keys sort as numbers.
+pub(super) fn data_revision(revision: i64) -> String {
+    format!("R#{revision:020}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cascade::{bucket_marker_key, file_marker_key};
+
+    fn pk_sk(key: &Item) -> (&str, &str) {
+        let text = |a: &str| key[a].as_s().expect("string key");
+        (text("pk"), text("sk"))
+    }
+
+    /// Keys of every kind for incarnation `id`/`generation`, built with the builders the stores
+    /// use. The match is exhaustive: a new kind does not compile until it has examples here.
+    fn examples(p: Partition, id: &str, generation: &str) -> Vec<Item> {
+        match p {
+            Partition::Bucket => vec![bucket(id)],
+            Partition::PrincipalListing => vec![listing_entry(&principal_listing("user:a"), id)],
+            Partition::AllListing => vec![listing_entry(ALL_LISTING, id)],
+            Partition::Data => vec![
+                p.item(id, generation, DATA_HEAD),
+                p.item(id, generation, &data_revision(42)),
+            ],
+            Partition::Files => vec![p.item(id, generation, "dir/a.txt")],
+            Partition::Grants | Partition::Rejections => vec![p.item(id, generation, "u1")],
+            Partition::Cascade => vec![
+                marker(&bucket_marker_key(id, generation)),
+                marker(&file_marker_key(id, generation, "u1")),
+            ],
+        }
+    }
+
+    /// Keys that name an incarnation but that its cascade leaves, and why.
+    fn left_on_purpose(key: &Item, id: &str, generation: &str) -> Option<&'static str> {
+        (*key == marker(&bucket_marker_key(id, generation)))
+            .then_some("the incarnation's own marker: the cascade deletes it last")
+    }
+
+    fn purges(sets: &[ItemSet], key: &Item) -> bool {
+        let (pk, sk) = pk_sk(key);
+        sets.iter()
+            .any(|set| set.pk == pk && sk.starts_with(set.sk_prefix.as_deref().unwrap_or("")))
+    }
+
+    #[test]
+    fn every_key_naming_the_incarnation_is_purged() {
+        let sets = incarnation_items("b1", "g1");
+        for &p in Partition::ALL {
+            for key in examples(p, "b1", "g1") {
+                let (pk, sk) = pk_sk(&key);
+                let names_it = pk.contains("b1#g1") || sk.contains("b1#g1");
+                let purge = names_it && left_on_purpose(&key, "b1", "g1").is_none();
+                assert_eq!(
+                    purges(&sets, &key),
+                    purge,
+                    "{p:?} {pk}/{sk}: a key naming an incarnation must be purged with it (or be \
+                     listed in `left_on_purpose`); other keys must not be"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_of_another_incarnation_is_purged() {
+        let sets = incarnation_items("b1", "g1");
+        for (id, generation) in [("b1", "g2"), ("b1", "g10"), ("b10", "g1")] {
+            for &p in Partition::ALL {
+                for key in examples(p, id, generation) {
+                    assert!(!purges(&sets, &key), "{p:?} {:?}", pk_sk(&key));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_purged_kind_is_in_incarnation_items() {
+        let sets = incarnation_items("b1", "g1");
+        let purged: Vec<Partition> = Partition::ALL
+            .iter()
+            .copied()
+            .filter(|p| !matches!(p.purge(), Purge::Kept(_)))
+            .collect();
+        assert_eq!(sets.len(), purged.len());
+        for p in purged {
+            let set = p.purged("b1", "g1").unwrap();
+            assert!(sets.contains(&set), "{p:?} missing from incarnation_items");
+        }
+        // Every kept kind says why.
+        for p in Partition::ALL {
+            if let Purge::Kept(why) = p.purge() {
+                assert!(!why.trim().is_empty(), "{p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn incarnation_items_are_the_layout_the_cascade_always_purged() {
+        let set = |pk: &str, sk_prefix: Option<&str>| ItemSet {
+            pk: pk.into(),
+            sk_prefix: sk_prefix.map(str::to_string),
+        };
+        assert_eq!(
+            incarnation_items("b1", "g1"),
+            [
+                set("D#b1#g1", None),
+                set("F#b1#g1", None),
+                set("U#b1#g1", None),
+                set("R#b1#g1", None),
+                set("CASCADE", Some("b1#g1#")),
+            ]
+        );
+    }
+
+    #[test]
+    fn builders_make_the_stored_keys() {
+        let cases = [
+            (bucket("b1"), ("B#b1", "B")),
+            (
+                listing_entry(&principal_listing("user:a"), "b1"),
+                ("P#user:a", "b1"),
+            ),
+            (listing_entry(ALL_LISTING, "b1"), ("ALL", "b1")),
+            (marker("b1#g1"), ("CASCADE", "b1#g1")),
+            (
+                Partition::Data.item("b1", "g1", DATA_HEAD),
+                ("D#b1#g1", "HEAD"),
+            ),
+            (
+                Partition::Data.item("b1", "g1", &data_revision(42)),
+                ("D#b1#g1", "R#00000000000000000042"),
+            ),
+            (
+                Partition::Files.item("b1", "g1", "a.txt"),
+                ("F#b1#g1", "a.txt"),
+            ),
+            (Partition::Grants.item("b1", "g1", "u1"), ("U#b1#g1", "u1")),
+            (
+                Partition::Rejections.item("b1", "g1", "u1"),
+                ("R#b1#g1", "u1"),
+            ),
+        ];
+        for (key, expected) in &cases {
+            assert_eq!(key.len(), 2, "{expected:?}: a key is pk and sk only");
+            assert_eq!(pk_sk(key), *expected);
+        }
+    }
+
+    #[test]
+    fn revisions_sort_as_numbers() {
+        let revisions = [1, 9, 10, 99, 100, 12_345_678_901];
+        let sks: Vec<String> = revisions.iter().map(|r| data_revision(*r)).collect();
+        assert!(sks.is_sorted(), "{sks:?}");
+        assert!(sks.iter().all(|sk| sk.len() == "R#".len() + 20));
+    }
+}
