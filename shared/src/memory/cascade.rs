@@ -13,7 +13,7 @@ use super::{
 };
 use crate::domain::cascade::Marker;
 use crate::domain::time::now_ms;
-use crate::ports::{CascadeStore, ItemKey, ItemSet, KeyPage, StoreError};
+use crate::ports::{CascadeStore, ItemKey, ItemSet, KeyPage, MarkerPage, StoreError};
 
 fn check_limit(limit: usize) -> Result<(), StoreError> {
     if limit == 0 {
@@ -54,10 +54,11 @@ impl CascadeStore for MemoryStore {
         after: Option<&str>,
         limit: usize,
         idle_since: Option<i64>,
-    ) -> Result<(Vec<String>, bool), StoreError> {
+    ) -> Result<MarkerPage, StoreError> {
         let state = self.begin()?;
         check_limit(limit)?;
         let mut read = 0;
+        let mut last = None;
         let mut keys = Vec::new();
         for (k, item) in state.partition(MARKER_PK, after).take(limit) {
             read += 1;
@@ -65,8 +66,13 @@ impl CascadeStore for MemoryStore {
             if idle_since.is_none_or(|since| updated.is_none_or(|u| u < since)) {
                 keys.push(k.sk.clone());
             }
+            last = Some(k.sk.clone());
         }
-        Ok((keys, read == limit))
+        // As DynamoDB: a full page says more may follow.
+        Ok(MarkerPage {
+            keys,
+            next: last.filter(|_| read == limit),
+        })
     }
 
     /// Sets `updated` to now; `false` if the marker is gone.

@@ -8,7 +8,7 @@ pub mod store;
 pub use objects::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
 pub use store::{
     BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey, ItemSet,
-    KeyPage, ListScope, Rejection,
+    KeyPage, ListScope, MarkerPage, Rejection,
 };
 
 /// Why a port call failed.

@@ -216,6 +216,14 @@ pub struct KeyPage {
     pub last: Option<ItemKey>,
 }
 
+/// A page of pending cascade markers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerPage {
+    pub keys: Vec<String>,
+    /// The last marker read, where the next page starts; `None` at the end.
+    pub next: Option<String>,
+}
+
 /// The table side of delete cascades (`service::cascade`). Each method is one AWS call, except
 /// where it says otherwise.
 pub trait CascadeStore: Send + Sync {
@@ -231,14 +239,15 @@ pub trait CascadeStore: Send + Sync {
 
     fn delete_marker(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Keys of pending cascades after `after` (only those last written before `idle_since`, ms,
-    /// when given), and whether more follow.
+    /// Keys of pending cascades among the `limit` after `after` (only those last written
+    /// before `idle_since`, ms, when given), and where the next page starts: the last key
+    /// read, idle or not (`None`: no more).
     fn list_markers(
         &self,
         after: Option<&str>,
         limit: usize,
         idle_since: Option<i64>,
-    ) -> impl Future<Output = Result<(Vec<String>, bool), StoreError>> + Send;
+    ) -> impl Future<Output = Result<MarkerPage, StoreError>> + Send;
 
     /// Rewrites the marker so that its trigger fires again; `false` if it is gone.
     fn touch_marker(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;

@@ -11,7 +11,7 @@ use super::keys::{self, ALL_LISTING, MARKERS};
 use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, n, s, string_list};
 use crate::domain::cascade::{Job, Marker, Tally};
 use crate::domain::time::now_ms;
-use crate::ports::{CascadeStore, ItemKey, ItemSet, KeyPage, StoreError};
+use crate::ports::{CascadeStore, ItemKey, ItemSet, KeyPage, MarkerPage, StoreError};
 
 /// The marker item of `marker` (a new one: no passes yet).
 fn marker_item(marker: &Marker, deleted_at: i64) -> Item {
@@ -128,7 +128,7 @@ impl CascadeStore for DynamoStore {
         after: Option<&str>,
         limit: usize,
         idle_since: Option<i64>,
-    ) -> Result<(Vec<String>, bool), StoreError> {
+    ) -> Result<MarkerPage, StoreError> {
         let (items, more) = self
             .query_after(MARKERS, after, limit, Some("sk, updated"))
             .await?;
@@ -136,13 +136,19 @@ impl CascadeStore for DynamoStore {
         // than with a FilterExpression (whose pages can come back empty). A marker without
         // `updated` predates the attribute, and counts as idle.
         let mut keys = Vec::with_capacity(items.len());
+        let mut last = None;
         for item in &items {
+            let key = item.string("sk")?;
             let updated = item.opt_number("updated")?;
             if idle_since.is_none_or(|since| updated.is_none_or(|u| u < since)) {
-                keys.push(item.string("sk")?);
+                keys.push(key.clone());
             }
+            last = Some(key);
         }
-        Ok((keys, more))
+        Ok(MarkerPage {
+            keys,
+            next: last.filter(|_| more),
+        })
     }
 
     async fn touch_marker(&self, key: &str) -> Result<bool, StoreError> {

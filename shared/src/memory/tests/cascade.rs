@@ -285,15 +285,18 @@ async fn markers_are_listed_saved_touched_and_deleted() {
         store.create(&b).await.unwrap();
         store.delete(&b, i * 1000).await.unwrap();
     }
-    let (keys, more) = store.list_markers(None, 2, None).await.unwrap();
-    assert_eq!((keys, more), (strings(&["b1#g", "b2#g"]), true));
-    let (keys, more) = store.list_markers(Some("b2#g"), 2, None).await.unwrap();
-    assert_eq!((keys, more), (strings(&["b3#g", "b4#g"]), true));
-    let (keys, more) = store.list_markers(Some("b4#g"), 2, None).await.unwrap();
-    assert_eq!((keys.len(), more), (0, false));
-    // Only those last written before 2500 ms; the limit counts the markers read.
-    let (keys, more) = store.list_markers(None, 3, Some(2_500)).await.unwrap();
-    assert_eq!((keys, more), (strings(&["b1#g", "b2#g"]), true));
+    let page = store.list_markers(None, 2, None).await.unwrap();
+    assert_eq!(page.keys, strings(&["b1#g", "b2#g"]));
+    assert_eq!(page.next.as_deref(), Some("b2#g"));
+    let page = store.list_markers(Some("b2#g"), 2, None).await.unwrap();
+    assert_eq!(page.keys, strings(&["b3#g", "b4#g"]));
+    let page = store.list_markers(Some("b4#g"), 2, None).await.unwrap();
+    assert_eq!((page.keys.len(), page.next), (0, None));
+    // Only those last written before 2500 ms; the limit counts the markers read, and the
+    // next page starts after the last one read, idle or not.
+    let page = store.list_markers(None, 3, Some(2_500)).await.unwrap();
+    assert_eq!(page.keys, strings(&["b1#g", "b2#g"]));
+    assert_eq!(page.next.as_deref(), Some("b3#g"));
 
     let mut m = store.get_marker("b1#g").await.unwrap().unwrap();
     m.passes = 3;

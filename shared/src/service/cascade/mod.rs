@@ -396,17 +396,18 @@ pub async fn replay<S: CascadeStore>(
     let mut touched = 0;
     let mut after: Option<String> = None;
     loop {
-        let (keys, more) = store
+        let page = store
             .list_markers(after.as_deref(), 100, idle_since)
             .await?;
-        for key in &keys {
+        for key in &page.keys {
             if store.touch_marker(key).await? {
                 touched += 1;
             }
         }
-        after = keys.last().cloned();
-        if !more || after.is_none() {
-            return Ok(touched);
+        // The cursor is the last marker read, idle or not, so a page with none idle goes on.
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(touched),
         }
     }
 }

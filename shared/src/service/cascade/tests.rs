@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::domain::cascade::Marker;
+use crate::ports::MarkerPage;
 use crate::ports::{FailedKey, ObjectMeta, ObjectPage, Presigned, PutSpec};
 use crate::ports::{ItemSet, KeyPage};
 
@@ -125,15 +126,15 @@ impl CascadeStore for Fake {
         after: Option<&str>,
         limit: usize,
         idle_since: Option<i64>,
-    ) -> Result<(Vec<String>, bool), StoreError> {
+    ) -> Result<MarkerPage, StoreError> {
         let markers = self.markers.lock().unwrap();
         let after = after.map(str::to_string);
         let (page_keys, next) = page(markers.keys(), after.as_ref(), limit);
-        let idle = page_keys
+        let keys = page_keys
             .into_iter()
             .filter(|k| idle_since.is_none_or(|since| markers[k].updated < since))
             .collect();
-        Ok((idle, next.is_some()))
+        Ok(MarkerPage { keys, next })
     }
     async fn touch_marker(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.markers.lock().unwrap().contains_key(key))
@@ -451,7 +452,23 @@ async fn the_fault_hook_sees_every_delete_call() {
 #[tokio::test]
 async fn replay_touches_pending_markers_or_only_the_idle_ones() {
     let fake = Fake::default();
-    for i in 0..250 {
+    add_markers(&fake, 250, |i| i % 5 == 0);
+    assert_eq!(replay(&fake, None).await.unwrap(), 250);
+    assert_eq!(replay(&fake, Some(5_000)).await.unwrap(), 50);
+}
+
+#[tokio::test]
+async fn the_sweep_reaches_idle_markers_behind_pages_of_busy_ones() {
+    let fake = Fake::default();
+    // The first 150 were written just now; only the last 50 are idle.
+    add_markers(&fake, 200, |i| i >= 150);
+    assert_eq!(replay(&fake, Some(5_000)).await.unwrap(), 50);
+}
+
+/// `n` pending markers; those `idle(i)` picks were last written long ago (1 s), the others
+/// just now (9 s).
+fn add_markers(fake: &Fake, n: usize, idle: impl Fn(usize) -> bool) {
+    for i in 0..n {
         let k = format!("b{i:03}#g");
         fake.markers.lock().unwrap().insert(
             k.clone(),
@@ -460,11 +477,8 @@ async fn replay_touches_pending_markers_or_only_the_idle_ones() {
                 job: bucket_job(),
                 passes: 0,
                 tally: Tally::default(),
-                // Every fifth was last written long ago; the others just now.
-                updated: if i % 5 == 0 { 1_000 } else { 9_000 },
+                updated: if idle(i) { 1_000 } else { 9_000 },
             },
         );
     }
-    assert_eq!(replay(&fake, None).await.unwrap(), 250);
-    assert_eq!(replay(&fake, Some(5_000)).await.unwrap(), 50);
 }
