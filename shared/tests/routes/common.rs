@@ -1,7 +1,8 @@
 //! The harness: a deployment (`Env`: the app over one in-memory store and object store),
 //! callers holding HS256 tokens, requests dispatched to the function API Gateway would invoke
-//! (`infra/template.yaml`), a stand-in for the client's PUT to a presigned URL and for the S3
-//! event that follows, and assertions on answers (statuses, headers, the Kinto error envelope).
+//! (`gateway.rs`, from `infra/template.yaml`), a stand-in for the client's PUT to a presigned
+//! URL and for the S3 event that follows, and cascades run to their end. Answers and their
+//! assertions (statuses, headers, the Kinto error envelope) are in `answers.rs`.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
