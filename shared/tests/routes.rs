@@ -1,0 +1,41 @@
+//! Every route's behaviour over the in-memory store, in milliseconds and without AWS: statuses,
+//! headers, preconditions, ACLs, limits, paging, uploads and their events, jobs, deployment
+//! settings and delete cascades. One test binary (it compiles once); the modules are in
+//! `routes/`, the harness in `routes/common.rs`. What only the real stack shows (S3 signatures,
+//! real events and streams, CORS, the cascade function's invocation) stays in `tests/`.
+
+#[path = "routes/answers.rs"]
+mod answers;
+#[path = "routes/common.rs"]
+mod common;
+#[path = "routes/gateway.rs"]
+mod gateway;
+
+#[path = "routes/bucket_patches.rs"]
+mod bucket_patches;
+#[path = "routes/buckets.rs"]
+mod buckets;
+#[path = "routes/cascade.rs"]
+mod cascade;
+#[path = "routes/data.rs"]
+mod data;
+#[path = "routes/files.rs"]
+mod files;
+#[path = "routes/grants.rs"]
+mod grants;
+#[path = "routes/jobs.rs"]
+mod jobs;
+#[path = "routes/paging.rs"]
+mod paging;
+#[path = "routes/permalinks.rs"]
+mod permalinks;
+#[path = "routes/permissions.rs"]
+mod permissions;
+#[path = "routes/races.rs"]
+mod races;
+#[path = "routes/root.rs"]
+mod root;
+#[path = "routes/settings.rs"]
+mod settings;
+#[path = "routes/uploads.rs"]
+mod uploads;

@@ -1,0 +1,322 @@
+//! The harness: a deployment (`Env`: the app over one in-memory store and object store),
+//! callers holding HS256 tokens, requests dispatched to the function API Gateway would invoke
+//! (`gateway.rs`, from `infra/template.yaml`), a stand-in for the client's PUT to a presigned
+//! URL and for the S3 event that follows, and cascades run to their end. Answers and their
+//! assertions (statuses, headers, the Kinto error envelope) are in `answers.rs`.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Value, json};
+use shared::api::app::App;
+use shared::api::request::Request;
+use shared::api::response::Response;
+use shared::api::{data, files, root};
+use shared::config::Settings;
+use shared::domain::time::now_ms;
+use shared::memory::{MemoryObjects, MemoryStore};
+use shared::ports::BucketStore;
+use shared::service::cascade::{Budget, Outcome as CascadeOutcome, process_marker};
+use shared::service::uploads::Outcome;
+
+pub use crate::answers::{Resp, ids};
+pub use crate::gateway::{Function, function_for};
+
+pub const SECRET: &str = "routes-test-hs256-secret";
+/// Where clients reach the API: a host and a path prefix (a stage, or the emulator's prefix).
+pub const BASE_URL: &str = "https://api.example.test/stage";
+pub const BASE_PATH: &str = "/stage";
+pub const CREATOR: &[&str] = &["create_buckets"];
+
+/// The settings of a deployment: `pairs` as its environment, plus the HS256 secret.
+pub fn settings(pairs: &[(&str, &str)]) -> Settings {
+    Settings::from_lookup(|name| {
+        let given = pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string());
+        given.or_else(|| (name == "JWT_HS256_SECRET").then(|| SECRET.to_string()))
+    })
+    .expect("valid settings")
+}
+
+pub fn now_secs() -> i64 {
+    now_ms() / 1000
+}
+
+pub fn sign(claims: &Value, secret: &[u8]) -> String {
+    let key = EncodingKey::from_secret(secret);
+    encode(&Header::new(Algorithm::HS256), claims, &key).expect("a signed token")
+}
+
+/// A token for `sub` with these privileges, valid for 10 minutes.
+pub fn token(sub: &str, privileges: &[&str]) -> String {
+    let claims = json!({"sub": sub, "exp": now_secs() + 600, "privileges": privileges});
+    sign(&claims, SECRET.as_bytes())
+}
+
+/// Event times (ms) that strictly increase, as S3 stamps uploads made one after another.
+pub fn event_time() -> i64 {
+    static CLOCK: AtomicI64 = AtomicI64::new(0);
+    let now = now_ms();
+    let prev = CLOCK
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(now.max(t + 1)))
+        .expect("the closure always answers");
+    now.max(prev + 1)
+}
+
+/// A request as the Lambda glue hands it over: the path without the base path, the raw query.
+pub fn request(
+    method: &str,
+    path_and_query: &str,
+    authorization: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut map = HeaderMap::new();
+    if let Some(auth) = authorization {
+        map.insert("authorization", HeaderValue::from_str(auth).expect("ASCII"));
+    }
+    for (k, v) in headers {
+        let name = HeaderName::from_bytes(k.as_bytes()).expect("a header name");
+        map.insert(
+            name,
+            HeaderValue::from_bytes(v.as_bytes()).expect("a header value"),
+        );
+    }
+    Request {
+        method: Method::from_bytes(method.as_bytes()).expect("a method"),
+        path: path.to_string(),
+        query: query.to_string(),
+        headers: map,
+        body: body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
+        base_url: BASE_URL.to_string(),
+    }
+}
+
+/// Where a link from an answer leads (path and query), checking that it resolves for a client
+/// of `BASE_URL`: absolute links start with it, relative ones with its path.
+pub fn link(url: &str) -> String {
+    let rest = url
+        .strip_prefix(BASE_URL)
+        .or_else(|| url.strip_prefix(BASE_PATH))
+        .unwrap_or_else(|| panic!("{url} does not resolve under {BASE_URL}"));
+    assert!(rest.starts_with('/'), "{url}");
+    rest.to_string()
+}
+
+/// One deployment: the app (with its settings) over a store and object store that sibling
+/// deployments may share.
+pub struct Env {
+    pub app: App<MemoryStore, MemoryObjects>,
+    pub store: MemoryStore,
+    pub objects: MemoryObjects,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env::with(&[])
+    }
+
+    pub fn with(pairs: &[(&str, &str)]) -> Env {
+        Env::over(MemoryStore::new(), MemoryObjects::new(), pairs)
+    }
+
+    /// The same store and objects served with other settings (a redeployment).
+    pub fn sibling(&self, pairs: &[(&str, &str)]) -> Env {
+        Env::over(self.store.clone(), self.objects.clone(), pairs)
+    }
+
+    fn over(store: MemoryStore, objects: MemoryObjects, pairs: &[(&str, &str)]) -> Env {
+        let app = App::new(settings(pairs), store.clone(), objects.clone()).expect("an app");
+        Env {
+            app,
+            store,
+            objects,
+        }
+    }
+
+    pub fn user(&self, sub: &str, privileges: &[&str]) -> Caller<'_> {
+        Caller {
+            env: self,
+            authorization: Some(format!("Bearer {}", token(sub, privileges))),
+            sub: Some(sub.to_string()),
+        }
+    }
+
+    pub fn anonymous(&self) -> Caller<'_> {
+        Caller {
+            env: self,
+            authorization: None,
+            sub: None,
+        }
+    }
+
+    /// A caller sending this `Authorization` header as it is.
+    pub fn authorized(&self, header: &str) -> Caller<'_> {
+        Caller {
+            env: self,
+            authorization: Some(header.to_string()),
+            sub: None,
+        }
+    }
+
+    pub async fn send(&self, req: Request) -> Response {
+        match function_for(&req.method, &req.path) {
+            Function::Buckets => root::handle(&self.app, &req).await,
+            Function::Data => data::handle(&self.app, &req).await,
+            Function::Files => files::handle(&self.app, &req).await,
+        }
+    }
+
+    /// What a client's PUT of `body` to a grant's presigned URL stores (the grant's signed size
+    /// and type; S3 refuses anything else). Returns the object key.
+    pub fn put_upload(&self, grant: &Value, body: &[u8]) -> String {
+        let url = grant["upload"]["url"].as_str().expect("an upload URL");
+        assert_eq!(grant["upload"]["method"], "PUT");
+        assert_eq!(grant["size"], body.len(), "the test PUTs the signed size");
+        let key = MemoryObjects::url_key(url).expect("a memory:// URL");
+        let content_type = grant["content_type"].as_str().expect("a type");
+        self.objects.put_bytes(&key, content_type, body);
+        key
+    }
+
+    /// The S3 ObjectCreated event of `key`.
+    pub async fn process(&self, key: &str) -> Outcome {
+        let services = &self.app.services;
+        let outcome = services.process_upload(key, Some(event_time())).await;
+        outcome.expect("the upload event is processed")
+    }
+
+    /// The generation of the live bucket `id` (the prefix of its objects and items).
+    pub async fn generation(&self, id: &str) -> String {
+        let bucket = self.store.get(id).await.expect("a store read");
+        bucket.expect("the bucket exists").generation
+    }
+
+    /// The bucket's `(file_count, total_bytes, revision)`, as an admin reads them.
+    pub async fn counters(&self, id: &str) -> (i64, i64, i64) {
+        let r = self
+            .user("root", &["admin"])
+            .get(&format!("/v1/buckets/{id}"))
+            .await;
+        let b = r.expect(200).json();
+        let n = |k: &str| b["data"][k].as_i64().expect("a counter");
+        (n("file_count"), n("total_bytes"), n("revision"))
+    }
+
+    /// Runs every pending cascade to its end, as the stream-triggered function would.
+    pub async fn run_cascades(&self) -> usize {
+        let budget = Budget {
+            until: Instant::now() + Duration::from_secs(60),
+            after_delete_call: &|| {},
+        };
+        let mut finished = 0;
+        for round in 0.. {
+            let markers = self.store.markers();
+            if markers.is_empty() {
+                break;
+            }
+            assert!(round < 20, "cascades do not end: {markers:?}");
+            for m in markers {
+                let out = process_marker(&self.store, &self.objects, &m.key, &budget).await;
+                if let CascadeOutcome::Finished { .. } = out.expect("a cascade pass") {
+                    finished += 1;
+                }
+            }
+        }
+        finished
+    }
+}
+
+/// Someone calling the API: anonymous, a user with a token, or any `Authorization` header.
+pub struct Caller<'e> {
+    pub env: &'e Env,
+    authorization: Option<String>,
+    sub: Option<String>,
+}
+
+impl Caller<'_> {
+    pub fn principal(&self) -> String {
+        format!("user:{}", self.sub.as_deref().expect("a user"))
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Resp {
+        let auth = self.authorization.as_deref();
+        let resp = self
+            .env
+            .send(request(method, path, auth, headers, body))
+            .await;
+        Resp::new(format!("{method} {path}"), resp)
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, &[], None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send("DELETE", path, &[], None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        let ct = [("content-type", "application/json")];
+        self.send("POST", path, &ct, Some(&body.to_string())).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        let ct = [("content-type", "application/json")];
+        self.send("PUT", path, &ct, Some(&body.to_string())).await
+    }
+
+    pub async fn patch(&self, path: &str, content_type: &str, body: &Value) -> Resp {
+        let ct = [("content-type", content_type)];
+        self.send("PATCH", path, &ct, Some(&body.to_string())).await
+    }
+
+    /// Creates bucket `id` with PUT; answers its envelope.
+    pub async fn create_bucket(&self, id: &str, body: &Value) -> Value {
+        self.put(&format!("/v1/buckets/{id}"), body)
+            .await
+            .expect(201)
+            .json()
+    }
+
+    /// `POST /v1/buckets/{id}/files` for `(name, size, content_type)` files.
+    pub async fn grant(&self, id: &str, files: &[(&str, usize, &str)]) -> Resp {
+        let files: Vec<Value> = files
+            .iter()
+            .map(|(name, size, ct)| json!({"name": name, "size": size, "content_type": ct}))
+            .collect();
+        let body = json!({ "files": files });
+        self.post(&format!("/v1/buckets/{id}/files"), &body).await
+    }
+
+    /// A grant's upload status (`GET status_uri`).
+    pub async fn status(&self, grant: &Value) -> Value {
+        let uri = grant["status_uri"].as_str().expect("a status_uri");
+        self.get(&link(uri)).await.expect(200).json()["data"].clone()
+    }
+
+    /// The whole upload: a grant, the PUT of `body`, its S3 event; answers the file record.
+    pub async fn upload(&self, id: &str, name: &str, body: &[u8], content_type: &str) -> Value {
+        let resp = self.grant(id, &[(name, body.len(), content_type)]).await;
+        let grant = resp.expect(201).json()["data"][0].clone();
+        let key = self.env.put_upload(&grant, body);
+        assert_eq!(self.env.process(&key).await, Outcome::Recorded);
+        let status = self.status(&grant).await;
+        assert_eq!(status["status"], "recorded", "{status}");
+        status["file"].clone()
+    }
+}
