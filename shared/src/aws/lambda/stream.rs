@@ -1,4 +1,5 @@
-//! The Lambda glue of the cascade function. Two kinds of event:
+//! The Lambda glue of the cascade function: events in, `service::cascade` passes out. The only
+//! code that knows these events' shapes. Two kinds of event:
 //! - DynamoDB stream records of cascade markers (INSERT when something is deleted, MODIFY when
 //!   a pass saved its progress or an operator replayed it): one pass per marker;
 //! - `{"replay": true}`, invoked by an operator: re-triggers every pending cascade (after
@@ -17,7 +18,7 @@ use futures_util::stream::{self, StreamExt};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-use super::Resources;
+use crate::aws::Resources;
 use crate::config::CascadeSettings;
 use crate::domain::time::now_ms;
 use crate::service::cascade::{self, Budget, Outcome};
