@@ -60,9 +60,65 @@ fn pass_end(deadline_ms: u64, pass_secs: u64) -> Instant {
 
 static DELETE_CALLS: AtomicU64 = AtomicU64::new(0);
 
-/// The test-only fault: the process dies after `after` delete calls, as a killed invocation.
-fn fault_hook(settings: &CascadeSettings) -> impl Fn() + Send + Sync + use<> {
+/// TEST ONLY: the fault hook of the end-to-end cascade tests. With `CASCADE_FAULT_AFTER_DELETES`
+/// = n > 0 the process aborts after n delete calls, as an invocation killed mid-way, to show that
+/// the cascade is redelivered and completes (tests/tests/cascade.rs switches it on through
+/// infra/local/function_env.py).
+///
+/// It cannot be switched on in a deployment that is not local; two locks, both needed:
+/// 1. the template passes the variable only when its `Environment` parameter is `local`
+///    (condition `IsLocal`), and its rule `FaultHookOnlyLocally` refuses a non-zero
+///    `CascadeFaultAfterDeletes` otherwise;
+/// 2. here, it is honoured only when `AWS_ENDPOINT_URL` points at a loopback address: the local
+///    emulator (ministack sets it for every function it runs). A function on AWS has no such
+///    variable, and one set to loopback there would reach no AWS service at all. Set but not
+///    honoured, it is ignored and an error says so at every start of the process.
+///
+/// Returns the number of delete calls after which to abort (0 = never).
+fn armed_fault(settings: &CascadeSettings, endpoint: Option<&str>) -> u64 {
     let after = settings.fault_after_deletes;
+    if after == 0 {
+        return 0;
+    }
+    if endpoint.is_some_and(is_loopback_url) {
+        // (Not naming the variable: the e2e tests count the lines that do, as kills.)
+        tracing::warn!(
+            after,
+            "test-only fault hook armed: the process aborts after that many delete calls"
+        );
+        return after;
+    }
+    tracing::error!(
+        after,
+        endpoint,
+        "CASCADE_FAULT_AFTER_DELETES IGNORED: it is a test-only setting, honoured only against a local \
+         emulator (AWS_ENDPOINT_URL on a loopback address); remove it from this deployment"
+    );
+    0
+}
+
+/// Whether `url`'s host is a loopback address (`127.0.0.0/8`, `::1`, `localhost`,
+/// `*.localhost`).
+fn is_loopback_url(url: &str) -> bool {
+    let Some(host) = url
+        .trim()
+        .parse::<::http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_ascii_lowercase))
+    else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The hook the cascade calls after each delete call: aborts the process once `after` (> 0)
+/// calls were made.
+fn fault_hook(after: u64) -> impl Fn() + Send + Sync + use<> {
     move || {
         if after > 0 && DELETE_CALLS.fetch_add(1, Ordering::SeqCst) + 1 >= after {
             tracing::error!(
@@ -74,14 +130,22 @@ fn fault_hook(settings: &CascadeSettings) -> impl Fn() + Send + Sync + use<> {
     }
 }
 
+/// Serves cascade events until the runtime stops.
 pub async fn serve_cascade(r: &'static Resources) -> Result<(), Error> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+    let fault_after = armed_fault(&r.settings.cascade, endpoint.as_deref());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(r, event.payload, event.context.deadline).await
+        handle(r, event.payload, event.context.deadline, fault_after).await
     }))
     .await
 }
 
-async fn handle(r: &Resources, payload: Value, deadline_ms: u64) -> Result<Value, Error> {
+async fn handle(
+    r: &Resources,
+    payload: Value,
+    deadline_ms: u64,
+    fault_after: u64,
+) -> Result<Value, Error> {
     if payload.get("replay").and_then(Value::as_bool) == Some(true) {
         // `idle_seconds` (the hourly sweep): only markers nobody has written for that long.
         let idle_since = payload
@@ -99,7 +163,7 @@ async fn handle(r: &Resources, payload: Value, deadline_ms: u64) -> Result<Value
             "not a DynamoDB stream event nor {\"replay\": true}",
         ));
     };
-    let hook = fault_hook(&r.settings.cascade);
+    let hook = fault_hook(fault_after);
     let budget = Budget {
         until: pass_end(deadline_ms, r.settings.cascade.pass_secs),
         after_delete_call: &hook,
@@ -177,6 +241,39 @@ mod tests {
             stream_marker_keys(&json!({"Records": []})).unwrap().len(),
             0
         );
+    }
+
+    #[test]
+    fn the_fault_hook_is_armed_only_against_a_loopback_emulator() {
+        let on = CascadeSettings {
+            pass_secs: 300,
+            fault_after_deletes: 2,
+        };
+        for local in [
+            "http://127.0.0.1:4566",
+            "http://localhost:4571/",
+            "http://[::1]:4566",
+            "http://s3.localhost:4566",
+            "http://127.1.2.3",
+        ] {
+            assert_eq!(armed_fault(&on, Some(local)), 2, "{local}");
+        }
+        for remote in [
+            None,
+            Some(""),
+            Some("https://dynamodb.us-east-1.amazonaws.com"),
+            Some("http://10.0.0.1:4566"),
+            Some("http://localhost.example.com"),
+            Some("http://127.0.0.1.nip.io"),
+            Some("not a url"),
+        ] {
+            assert_eq!(armed_fault(&on, remote), 0, "{remote:?}");
+        }
+        let off = CascadeSettings {
+            fault_after_deletes: 0,
+            ..on
+        };
+        assert_eq!(armed_fault(&off, Some("http://127.0.0.1:4566")), 0);
     }
 
     #[test]
