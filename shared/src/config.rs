@@ -1,8 +1,6 @@
 //! Deployment settings, read once at Lambda init from the environment (no network).
 //! Every setting, its variable and its default is listed in the README.
 
-use crate::api::error::ApiError;
-
 /// xyOps's upload defaults: 100 files per bucket, 1 GiB per file, any type.
 pub const DEFAULT_MAX_FILES_PER_BUCKET: u64 = 100;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
@@ -123,17 +121,6 @@ impl Settings {
             },
         })
     }
-}
-
-/// A required setting (such as the table name) that is missing is a deployment error.
-pub fn required(name: &str) -> Result<String, ApiError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            tracing::error!(setting = name, "required setting is missing");
-            ApiError::internal()
-        })
 }
 
 #[cfg(test)]
