@@ -5,6 +5,8 @@
 #   make local          ministack on 127.0.0.1 + sam build + sam deploy; writes .local/env
 #   make token SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600
 #   make stop           stop the ministack that `make local` started
+#   make status         whether the local stack runs (port, pid), and if not, why
+#   make logs FN=files  a deployed function's log lines (FN=a,b; SINCE=15m; GREP=text; FOLLOW=1)
 #   make lint-template  sam validate --lint
 #   make bench         every function's size, init, CPU/RSS per request, AWS calls; Kinto beside
 #   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
@@ -130,6 +132,21 @@ local: tools build
 stop:
 	$(ROOT)/infra/local/ministack.sh stop
 	rm -rf $(LOCAL)/env $(LOCAL)/deploy.stamp $(LOCAL)/sam-tmp
+
+.PHONY: status
+status:
+	@$(ROOT)/infra/local/ministack.sh status
+
+# The functions' own log lines (CloudWatch Logs on the local stack), apart from the emulator's.
+FN ?=
+SINCE ?= 15m
+GREP ?=
+FOLLOW ?=
+comma := ,
+.PHONY: logs
+logs: $(LOCAL)/build.stamp
+	@$(PY) $(ROOT)/infra/local/logs.py $(addprefix --function ,$(subst $(comma), ,$(FN))) \
+	  --since '$(SINCE)' $(if $(GREP),--grep '$(GREP)') $(if $(FOLLOW),--follow)
 
 SUB ?= dev
 PRIVILEGES ?=
