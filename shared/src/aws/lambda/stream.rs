@@ -69,32 +69,69 @@ static DELETE_CALLS: AtomicU64 = AtomicU64::new(0);
 /// 1. the template passes the variable only when its `Environment` parameter is `local`
 ///    (condition `IsLocal`), and its rule `FaultHookOnlyLocally` refuses a non-zero
 ///    `CascadeFaultAfterDeletes` otherwise;
-/// 2. here, it is honoured only when `AWS_ENDPOINT_URL` points at a loopback address: the local
-///    emulator (ministack sets it for every function it runs). A function on AWS has no such
-///    variable, and one set to loopback there would reach no AWS service at all. Set but not
-///    honoured, it is ignored and an error says so at every start of the process.
+/// 2. here, it is honoured only when the SDK's calls go to a local emulator: `AWS_ENDPOINT_URL`
+///    is set, it and every service-specific `AWS_ENDPOINT_URL_*` point at a loopback address,
+///    and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` does not make the SDK ignore them (ministack
+///    sets `AWS_ENDPOINT_URL` for every function it runs). A function on AWS has no such
+///    variable, and one whose calls all go to loopback there reaches no AWS service at all.
+///    Set but not honoured, the variable is ignored and an error says so at every start.
 ///
-/// Returns the number of delete calls after which to abort (0 = never).
-fn armed_fault(settings: &CascadeSettings, endpoint: Option<&str>) -> u64 {
+/// `endpoint_vars` are the process's `AWS_ENDPOINT_URL*` and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
+/// variables. Returns the number of delete calls after which to abort (0 = never).
+fn armed_fault(settings: &CascadeSettings, endpoint_vars: &[(String, String)]) -> u64 {
     let after = settings.fault_after_deletes;
     if after == 0 {
         return 0;
     }
-    if endpoint.is_some_and(is_loopback_url) {
-        // (Not naming the variable: the e2e tests count the lines that do, as kills.)
-        tracing::warn!(
-            after,
-            "test-only fault hook armed: the process aborts after that many delete calls"
-        );
-        return after;
+    match local_emulator(endpoint_vars) {
+        Ok(()) => {
+            // (Not naming the variable: the e2e tests count the lines that do, as kills.)
+            tracing::warn!(
+                after,
+                "test-only fault hook armed: the process aborts after that many delete calls"
+            );
+            after
+        }
+        Err(why) => {
+            tracing::error!(
+                after,
+                why,
+                "CASCADE_FAULT_AFTER_DELETES IGNORED: it is a test-only setting, honoured only \
+                 against a local emulator (AWS_ENDPOINT_URL on a loopback address); remove it \
+                 from this deployment"
+            );
+            0
+        }
     }
-    tracing::error!(
-        after,
-        endpoint,
-        "CASCADE_FAULT_AFTER_DELETES IGNORED: it is a test-only setting, honoured only against a local \
-         emulator (AWS_ENDPOINT_URL on a loopback address); remove it from this deployment"
-    );
-    0
+}
+
+/// The process's variables that decide where the SDK's calls go.
+fn endpoint_vars() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("AWS_ENDPOINT_URL") || k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+        })
+        .collect()
+}
+
+/// `Ok` when every SDK call goes to a loopback address (a local emulator), else why not.
+fn local_emulator(vars: &[(String, String)]) -> Result<(), String> {
+    let get = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+    if let Some(v) = get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        && !v.is_empty()
+        && !v.eq_ignore_ascii_case("false")
+    {
+        return Err("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set".into());
+    }
+    if get("AWS_ENDPOINT_URL").is_none_or(str::is_empty) {
+        return Err("AWS_ENDPOINT_URL is not set".into());
+    }
+    for (name, value) in vars {
+        if name.starts_with("AWS_ENDPOINT_URL") && !is_loopback_url(value) {
+            return Err(format!("{name}={value:?} is not a loopback address"));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `url`'s host is a loopback address (`127.0.0.0/8`, `::1`, `localhost`,
@@ -132,8 +169,7 @@ fn fault_hook(after: u64) -> impl Fn() + Send + Sync + use<> {
 
 /// Serves cascade events until the runtime stops.
 pub async fn serve_cascade(r: &'static Resources) -> Result<(), Error> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
-    let fault_after = armed_fault(&r.settings.cascade, endpoint.as_deref());
+    let fault_after = armed_fault(&r.settings.cascade, &endpoint_vars());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle(r, event.payload, event.context.deadline, fault_after).await
     }))
@@ -249,6 +285,12 @@ mod tests {
             pass_secs: 300,
             fault_after_deletes: 2,
         };
+        let vars = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         for local in [
             "http://127.0.0.1:4566",
             "http://localhost:4571/",
@@ -256,24 +298,38 @@ mod tests {
             "http://s3.localhost:4566",
             "http://127.1.2.3",
         ] {
-            assert_eq!(armed_fault(&on, Some(local)), 2, "{local}");
+            let env = vars(&[("AWS_ENDPOINT_URL", local)]);
+            assert_eq!(armed_fault(&on, &env), 2, "{local}");
         }
+        let local = ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566");
         for remote in [
-            None,
-            Some(""),
-            Some("https://dynamodb.us-east-1.amazonaws.com"),
-            Some("http://10.0.0.1:4566"),
-            Some("http://localhost.example.com"),
-            Some("http://127.0.0.1.nip.io"),
-            Some("not a url"),
+            vars(&[]),
+            vars(&[("AWS_ENDPOINT_URL", "")]),
+            vars(&[(
+                "AWS_ENDPOINT_URL",
+                "https://dynamodb.us-east-1.amazonaws.com",
+            )]),
+            vars(&[("AWS_ENDPOINT_URL", "http://10.0.0.1:4566")]),
+            vars(&[("AWS_ENDPOINT_URL", "http://localhost.example.com")]),
+            vars(&[("AWS_ENDPOINT_URL", "http://127.0.0.1.nip.io")]),
+            vars(&[("AWS_ENDPOINT_URL", "not a url")]),
+            // A service going elsewhere, or the SDK told to ignore the variables.
+            vars(&[local, ("AWS_ENDPOINT_URL_S3", "https://s3.amazonaws.com")]),
+            vars(&[local, ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]),
         ] {
-            assert_eq!(armed_fault(&on, remote), 0, "{remote:?}");
+            assert_eq!(armed_fault(&on, &remote), 0, "{remote:?}");
         }
+        let env = vars(&[
+            local,
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:4566"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false"),
+        ]);
+        assert_eq!(armed_fault(&on, &env), 2);
         let off = CascadeSettings {
             fault_after_deletes: 0,
             ..on
         };
-        assert_eq!(armed_fault(&off, Some("http://127.0.0.1:4566")), 0);
+        assert_eq!(armed_fault(&off, &vars(&[local])), 0);
     }
 
     #[test]
