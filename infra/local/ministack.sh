@@ -37,6 +37,14 @@ our_pid() {
 # The port this clone's emulator was started on ("" when unknown).
 our_port() { cat "$PORT_FILE" 2>/dev/null || true; }
 
+# The pid of this clone's emulator when it was started on $PORT (or on an unknown port).
+our_pid_here() {
+    local pid port
+    pid="$(our_pid)" || return 1
+    port="$(our_port)"
+    [[ -z "$port" || "$port" == "$PORT" ]] && echo "$pid"
+}
+
 # Refuses to act on MINISTACK_PORT while this clone's emulator runs on another port.
 same_port_or_exit() {
     local pid="$1" port
@@ -50,7 +58,7 @@ same_port_or_exit() {
 
 start() {
     if answers; then
-        if our_pid >/dev/null; then
+        if our_pid_here >/dev/null; then
             echo "ministack: already running on $ENDPOINT (pid $(cat "$PID_FILE"))"
         else
             echo "ministack: something already answers on $ENDPOINT (not started by this repo); reusing it" >&2
@@ -139,10 +147,13 @@ status() {
     local pid port log="${LOG_FILE#"$ROOT"/}"
     port="$(our_port)"
     if answers; then
-        if pid="$(our_pid)"; then
+        if pid="$(our_pid_here)"; then
             local state="ready"
             ready || state="answering, not ready yet"
             echo "ministack: running on $ENDPOINT (pid $pid, started by this clone; $state; log $log)"
+        elif pid="$(our_pid)"; then
+            echo "ministack: something answers on $ENDPOINT, but not the emulator this clone started" \
+                "(that one runs on http://127.0.0.1:$port, pid $pid: use MINISTACK_PORT=$port)"
         else
             echo "ministack: something answers on $ENDPOINT, but not an emulator this clone started" \
                 "(no live pid in ${PID_FILE#"$ROOT"/}); make local and make e2e reuse it"
