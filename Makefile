@@ -5,6 +5,8 @@
 #   make local          ministack on 127.0.0.1 + sam build + sam deploy; writes .local/env
 #   make token SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600
 #   make stop           stop the ministack that `make local` started
+#   make status         whether the local stack runs (port, pid), and if not, why
+#   make logs FN=files  a deployed function's log lines (FN=a,b; SINCE=15m; GREP=text; FOLLOW=1)
 #   make lint-template  sam validate --lint
 #   make bench         every function's size, init, CPU/RSS per request, AWS calls; Kinto beside
 #   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
@@ -33,30 +35,44 @@ SAM := $(BUILD_VENV)/bin/sam
 PY := $(BUILD_VENV)/bin/python3
 
 # --- functions -------------------------------------------------------------------
-# Every package under functions/ is a Lambda function; all of them are compiled by one
-# `cargo lambda build --release` (the AWS SDKs are compiled once). Binaries land in
-# target/lambda/<bin>/bootstrap.
-FUNCTION_PACKAGES := $(foreach f,$(wildcard $(ROOT)/functions/*/Cargo.toml),\
-  $(shell sed -n '/^\[package\]/,/^\[/s/^name *= *"\([^"]*\)".*/\1/p' $(f)))
+# The one list of functions is the template: every resource with `BuildMethod: makefile`.
+# Naming rule: the resource <Name>Function is the package (and binary) functions/<name>/, its
+# CamelCase name in kebab-case (UploadEventsFunction -> functions/upload-events). `sam build`
+# calls build-<LogicalId> for each; `make build` and `make local` build and deploy the same set.
+# All of them are compiled by one `cargo lambda build --release` (the AWS SDKs are compiled
+# once); binaries land in target/lambda/<bin>/bootstrap.
+TEMPLATE := $(ROOT)/infra/template.yaml
+# Prints "<LogicalId>:<bin>" for each makefile-built resource under Resources:.
+define FUNCTIONS_AWK
+function kebab(s,  out, i, c) {
+  sub(/Function$$/, "", s); out = "";
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1);
+    if (c ~ /[A-Z]/) { if (i > 1) out = out "-"; out = out tolower(c) } else out = out c;
+  }
+  return out;
+}
+/^Resources:/ { inres = 1; next }
+/^[^ #]/ { inres = 0 }
+inres && /^  [A-Za-z0-9]+:[ ]*$$/ { id = $$1; sub(/:$$/, "", id) }
+inres && /^ +BuildMethod: *makefile/ { print id ":" kebab(id) }
+endef
+FUNCTIONS := $(shell awk '$(FUNCTIONS_AWK)' $(TEMPLATE))
+function_id = $(word 1,$(subst :, ,$(1)))
+function_bin = $(word 2,$(subst :, ,$(1)))
+FUNCTION_BINS := $(foreach f,$(FUNCTIONS),$(call function_bin,$(f)))
 # LAMBDA_DIR=<dir>: deploy prebuilt bootstraps from <dir>/<bin>/bootstrap, skip cargo.
 LAMBDA_DIR ?= target/lambda
 LAMBDA_OUT := $(abspath $(LAMBDA_DIR))
-CARGO_LAMBDA_BUILD := cargo lambda build --release $(addprefix --package ,$(FUNCTION_PACKAGES))
+CARGO_LAMBDA_BUILD := cargo lambda build --release $(addprefix --package ,$(FUNCTION_BINS))
 
-# One line per function: SAM logical id -> binary name.
-FUNCTION_BINS :=
 define lambda_function
-FUNCTION_BINS += $(2)
 .PHONY: build-$(1)
 build-$(1): lambda-artifacts
 	@test -n "$$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	cp $(LAMBDA_OUT)/$(2)/bootstrap "$$(ARTIFACTS_DIR)/bootstrap"
 endef
-$(eval $(call lambda_function,BucketsFunction,buckets))
-$(eval $(call lambda_function,FilesFunction,files))
-$(eval $(call lambda_function,DataFunction,data))
-$(eval $(call lambda_function,UploadEventsFunction,upload-events))
-$(eval $(call lambda_function,CascadeFunction,cascade))
+$(foreach f,$(FUNCTIONS),$(eval $(call lambda_function,$(call function_id,$(f)),$(call function_bin,$(f)))))
 
 .PHONY: lambda-artifacts
 lambda-artifacts: $(if $(filter $(ROOT)/target/lambda,$(LAMBDA_OUT)),cargo-lambda-build)
@@ -64,8 +80,18 @@ lambda-artifacts: $(if $(filter $(ROOT)/target/lambda,$(LAMBDA_OUT)),cargo-lambd
 	  || { echo "missing $(LAMBDA_OUT)/$$b/bootstrap" >&2; exit 1; }; done
 
 .PHONY: cargo-lambda-build
-cargo-lambda-build:
+cargo-lambda-build: function-packages
 	cd $(ROOT) && $(CARGO_LAMBDA_BUILD)
+
+# Every function of the template has its package (the naming rule above), and every package
+# under functions/ is in the template.
+.PHONY: function-packages
+function-packages:
+	@test -n "$(FUNCTION_BINS)" || { echo "no 'BuildMethod: makefile' function in $(TEMPLATE)" >&2; exit 1; }
+	@for f in $(FUNCTIONS); do test -f "$(ROOT)/functions/$${f#*:}/Cargo.toml" || { echo \
+	  "the template's $${f%%:*} has no package functions/$${f#*:}/ (<Name>Function -> functions/<name>/)" >&2; exit 1; }; done
+	@for d in $(ROOT)/functions/*/; do b="$$(basename "$$d")"; case " $(FUNCTION_BINS) " in *" $$b "*) ;; \
+	  *) echo "functions/$$b/ is not in the template (a <Name>Function resource with BuildMethod: makefile)" >&2; exit 1;; esac; done
 
 # --- tools -----------------------------------------------------------------------
 
@@ -107,6 +133,21 @@ stop:
 	$(ROOT)/infra/local/ministack.sh stop
 	rm -rf $(LOCAL)/env $(LOCAL)/deploy.stamp $(LOCAL)/sam-tmp
 
+.PHONY: status
+status:
+	@$(ROOT)/infra/local/ministack.sh status
+
+# The functions' own log lines (CloudWatch Logs on the local stack), apart from the emulator's.
+FN ?=
+SINCE ?= 15m
+GREP ?=
+FOLLOW ?=
+comma := ,
+.PHONY: logs
+logs: $(LOCAL)/build.stamp
+	@$(PY) $(ROOT)/infra/local/logs.py $(addprefix --function ,$(subst $(comma), ,$(FN))) \
+	  --since '$(SINCE)' $(if $(GREP),--grep '$(GREP)') $(if $(FOLLOW),--follow)
+
 SUB ?= dev
 PRIVILEGES ?=
 TTL ?= 3600
@@ -147,7 +188,7 @@ e2e: tools
 
 .PHONY: bench
 bench: local $(LOCAL)/kinto.stamp
-	$(PY) $(ROOT)/infra/local/bench_functions.py
+	$(PY) $(ROOT)/infra/local/bench_functions.py --functions "$(FUNCTIONS)"
 
 N ?= 5000
 # PASS=<seconds>: shorter cascade passes for the run (shows a cascade spanning invocations).

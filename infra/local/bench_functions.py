@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Performance benchmark of every function, with Kinto side by side (`make bench`).
 
-    bench_functions.py [--requests 1000] [--cold-starts 20] [--out .local/bench/functions.json]
+    bench_functions.py --functions "BucketsFunction:buckets ..." [--requests 1000] [--cold-starts 20]
+        [--out .local/bench/functions.json]      (make bench passes --functions from the template)
 
 For every function (the release `bootstrap`s that `make build` produced):
 - stripped binary and deployment zip size;
@@ -46,10 +47,6 @@ from runtime_api import RuntimeApi
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 WARMUP = 20
-# Binary name -> logical id in the template.
-LOGICAL_IDS = {"buckets": "BucketsFunction", "data": "DataFunction", "files": "FilesFunction",
-               "upload-events": "UploadEventsFunction", "cascade": "CascadeFunction"}
-FUNCTIONS = list(LOGICAL_IDS)
 # Budgets (issue 6).
 INIT_MS = 8.0
 ZIP_BYTES = 4_000_000
@@ -341,13 +338,18 @@ def main() -> int:
     parser.add_argument("--lambda-dir", default=str(ROOT / "target" / "lambda"))
     parser.add_argument("--kinto", default=str(ROOT / ".local" / "kinto" / "bin" / "kinto"))
     parser.add_argument("--out", default=str(ROOT / ".local" / "bench" / "functions.json"))
+    parser.add_argument("--functions", required=True,
+                        help="space-separated <LogicalId>:<bin> pairs (the Makefile's FUNCTIONS, "
+                             "derived from the template)")
     args = parser.parse_args()
+    # Binary name -> logical id in the template.
+    logical_ids = dict(reversed(pair.split(":", 1)) for pair in args.functions.split())
     n = args.requests + WARMUP
     stack = local_env()
     lam = client("lambda", stack)
     names = stack["BUCKETS_FUNCTIONS"].split(",")
     deployed_names = {f: next(n for n in names if f"-{logical}-" in n)
-                      for f, logical in LOGICAL_IDS.items()}
+                      for f, logical in logical_ids.items()}
     deployed = {k: lam.get_function_configuration(FunctionName=v)["Environment"]["Variables"]
                 for k, v in deployed_names.items()}
 
@@ -366,7 +368,7 @@ def main() -> int:
         return function_env(stack, deployed[name], runtime, counter.url, bench_bucket, name)
 
     # Sizes and init.
-    for name in FUNCTIONS:
+    for name in logical_ids:
         bootstrap = lambda_dir / name / "bootstrap"
         inits = []
         for _ in range(args.cold_starts):

@@ -195,7 +195,9 @@ def main() -> int:
 
     bins = args.bins.split()
     extra = shlex.split(args.parameters)
-    base_parameters = [f"JwtHs256Secret={args.secret}", *extra]
+    # Environment=local: the template gives the functions local-only settings (the cascade's
+    # test-only fault hook, which the tests switch on with function_env.py).
+    base_parameters = ["Environment=local", f"JwtHs256Secret={args.secret}", *extra]
     digest = fingerprint(args.lambda_dir, bins, base_parameters)
 
     current = describe(cfn, args.stack_name)

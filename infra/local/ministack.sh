@@ -3,16 +3,20 @@
 #
 #   infra/local/ministack.sh start    start it unless it already answers; wait until ready
 #   infra/local/ministack.sh stop     stop the instance this script started (pid file)
-#   infra/local/ministack.sh status   exit 0 when it answers on MINISTACK_PORT
+#   infra/local/ministack.sh status   say what runs: on which port, which pid, or why nothing
+#                                     does; exit 0 when something answers on MINISTACK_PORT
 #
-# State lives in .local/ministack/ (pid file, log, TMPDIR of the emulator and of the
-# function processes it spawns); nothing is written outside .local/.
+# MINISTACK_PORT (default 4566) picks the port. One emulator per clone: its state lives in
+# .local/ministack/ (pid file, port file, log, TMPDIR of the emulator and of the function
+# processes it spawns); nothing is written outside .local/. For a second stack beside the
+# first, use a second clone (or git worktree) with another MINISTACK_PORT.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PORT="${MINISTACK_PORT:-4566}"
 STATE="$ROOT/.local/ministack"
 PID_FILE="$STATE/ministack.pid"
+PORT_FILE="$STATE/ministack.port"
 LOG_FILE="$STATE/ministack.log"
 BIN="${MINISTACK_BIN:-$ROOT/.local/stack/bin/ministack}"
 ENDPOINT="http://127.0.0.1:$PORT"
@@ -30,9 +34,31 @@ our_pid() {
         && echo "$pid"
 }
 
+# The port this clone's emulator was started on ("" when unknown).
+our_port() { cat "$PORT_FILE" 2>/dev/null || true; }
+
+# The pid of this clone's emulator when it was started on $PORT (or on an unknown port).
+our_pid_here() {
+    local pid port
+    pid="$(our_pid)" || return 1
+    port="$(our_port)"
+    [[ -z "$port" || "$port" == "$PORT" ]] && echo "$pid"
+}
+
+# Refuses to act on MINISTACK_PORT while this clone's emulator runs on another port.
+same_port_or_exit() {
+    local pid="$1" port
+    port="$(our_port)"
+    if [[ -n "$port" && "$port" != "$PORT" ]]; then
+        echo "ministack: this clone's emulator runs on http://127.0.0.1:$port (pid $pid), not on port $PORT;" \
+            "use MINISTACK_PORT=$port (one emulator per clone: a second one needs another clone or worktree)" >&2
+        exit 1
+    fi
+}
+
 start() {
     if answers; then
-        if our_pid >/dev/null; then
+        if our_pid_here >/dev/null; then
             echo "ministack: already running on $ENDPOINT (pid $(cat "$PID_FILE"))"
         else
             echo "ministack: something already answers on $ENDPOINT (not started by this repo); reusing it" >&2
@@ -40,6 +66,7 @@ start() {
         return 0
     fi
     if pid="$(our_pid)"; then
+        same_port_or_exit "$pid"
         echo "ministack: pid $pid is alive but does not answer; restarting it" >&2
         stop
     fi
@@ -59,6 +86,7 @@ start() {
         # with the function processes it spawned, and nothing else.
         nohup setsid "$BIN" </dev/null >"$LOG_FILE" 2>&1 &
         echo $! >"$PID_FILE"
+        echo "$PORT" >"$PORT_FILE"
     )
     local pid
     pid="$(cat "$PID_FILE")"
@@ -82,7 +110,7 @@ start() {
 stop() {
     local pid
     if ! pid="$(our_pid)"; then
-        rm -f "$PID_FILE"
+        rm -f "$PID_FILE" "$PORT_FILE"
         if answers; then
             echo "ministack: $ENDPOINT answers but was not started by this repo; left alone" >&2
         else
@@ -91,6 +119,7 @@ stop() {
         rm -rf "$STATE/tmp"
         return 0
     fi
+    same_port_or_exit "$pid"
     # The emulator leads its own process group (setsid): TERM the group, i.e. the
     # emulator and the function processes it spawned.
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -108,14 +137,53 @@ stop() {
     for p in $(pgrep -f "$STATE/tmp" 2>/dev/null || true); do
         kill -TERM "$p" 2>/dev/null || true
     done
-    rm -f "$PID_FILE"
+    rm -f "$PID_FILE" "$PORT_FILE"
     rm -rf "$STATE/tmp"
     echo "ministack: stopped (pid $pid)"
+}
+
+# Says what it found; exit 0 when something answers on $ENDPOINT (a stack to reuse).
+status() {
+    local pid port log="${LOG_FILE#"$ROOT"/}"
+    port="$(our_port)"
+    if answers; then
+        if pid="$(our_pid_here)"; then
+            local state="ready"
+            ready || state="answering, not ready yet"
+            echo "ministack: running on $ENDPOINT (pid $pid, started by this clone; $state; log $log)"
+        elif pid="$(our_pid)"; then
+            echo "ministack: something answers on $ENDPOINT, but not the emulator this clone started" \
+                "(that one runs on http://127.0.0.1:$port, pid $pid: use MINISTACK_PORT=$port)"
+        else
+            echo "ministack: something answers on $ENDPOINT, but not an emulator this clone started" \
+                "(no live pid in ${PID_FILE#"$ROOT"/}); make local and make e2e reuse it"
+        fi
+        return 0
+    fi
+    if pid="$(our_pid)"; then
+        if [[ -n "$port" && "$port" != "$PORT" ]]; then
+            echo "ministack: not running on $ENDPOINT; this clone's emulator runs on" \
+                "http://127.0.0.1:$port (pid $pid): use MINISTACK_PORT=$port"
+        else
+            echo "ministack: pid $pid (started by this clone) is alive but does not answer on $ENDPOINT:" \
+                "still starting, or hung (see $log; make stop ends it)"
+        fi
+    elif [[ -f "$PID_FILE" ]]; then
+        echo "ministack: not running on $ENDPOINT: pid $(cat "$PID_FILE") from ${PID_FILE#"$ROOT"/}" \
+            "has exited (the end of $log says why); make local starts it again"
+    elif curl -s -o /dev/null --max-time 2 "$ENDPOINT/" 2>/dev/null; then
+        echo "ministack: not running on $ENDPOINT: something else listens there (not ministack's health check);" \
+            "pick another MINISTACK_PORT"
+    else
+        echo "ministack: not running on $ENDPOINT: nothing listens there and this clone has not started one" \
+            "(no ${PID_FILE#"$ROOT"/}); make local starts it"
+    fi
+    return 1
 }
 
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
-    status) answers ;;
+    status) status ;;
     *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -1,9 +1,9 @@
 //! Lambda: delete cascades. Thin: build the clients once at init, hand every stream batch (or
-//! an operator's `{"replay": true}`) to `shared::aws::cascade`.
+//! an operator's `{"replay": true}`) to `shared::aws::lambda::stream`.
 
 use shared::aws::Resources;
-use shared::aws::cascade::serve_cascade;
 use shared::aws::lambda::init_tracing;
+use shared::aws::lambda::stream::serve_cascade;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -5,7 +5,8 @@ use shared::api::app::App;
 use shared::api::data;
 use shared::aws::Resources;
 use shared::aws::dynamodb::DynamoStore;
-use shared::aws::lambda::{init_tracing, serve_http};
+use shared::aws::lambda::http::serve_http;
+use shared::aws::lambda::init_tracing;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -5,7 +5,8 @@ use shared::api::app::App;
 use shared::api::files;
 use shared::aws::Resources;
 use shared::aws::dynamodb::DynamoStore;
-use shared::aws::lambda::{init_tracing, serve_http};
+use shared::aws::lambda::http::serve_http;
+use shared::aws::lambda::init_tracing;
 use shared::aws::s3::S3Objects;
 
 #[tokio::main(flavor = "current_thread")]

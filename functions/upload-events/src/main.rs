@@ -1,18 +1,15 @@
-//! Lambda: S3 ObjectCreated events. Thin: build the services once at init, hand every object
-//! key to `Services::process_upload`.
+//! Lambda: S3 ObjectCreated events. Thin: build the services once at init, hand every event to
+//! `shared::aws::lambda::s3` (which processes each object with `Services::process_upload`).
 
 use shared::aws::Resources;
-use shared::aws::lambda::{init_tracing, serve_s3_events};
+use shared::aws::lambda::init_tracing;
+use shared::aws::lambda::s3::serve_upload_events;
 use shared::service::Services;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let r = Resources::from_env().await?;
-    let services: &'static Services<_, _> =
-        Box::leak(Box::new(Services::new(r.settings, r.store, r.objects)));
-    serve_s3_events(
-        |key, written_at| async move { services.process_upload(&key, written_at).await },
-    )
-    .await
+    let services = Box::leak(Box::new(Services::new(r.settings, r.store, r.objects)));
+    serve_upload_events(services).await
 }

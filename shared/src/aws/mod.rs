@@ -1,6 +1,6 @@
-//! The AWS side (feature `aws`): one adapter per service, and the Lambda glue.
+//! The AWS side (feature `aws`): one adapter per service, and the Lambda glue (`lambda/`, one
+//! module per kind of event).
 
-pub mod cascade;
 pub mod dynamodb;
 pub mod lambda;
 pub mod s3;
