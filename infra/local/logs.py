@@ -13,6 +13,7 @@ that contain a text. --follow keeps printing new lines until interrupted.
 """
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -109,4 +110,7 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
+        sys.exit(0)
+    except BrokenPipeError:  # piped into head and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)

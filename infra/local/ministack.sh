@@ -175,8 +175,8 @@ status() {
         echo "ministack: not running on $ENDPOINT: something else listens there (not ministack's health check);" \
             "pick another MINISTACK_PORT"
     else
-        echo "ministack: not running on $ENDPOINT: nothing listens there and this clone has not started one" \
-            "(no ${PID_FILE#"$ROOT"/}); make local starts it"
+        echo "ministack: not running on $ENDPOINT: nothing listens there, and no emulator of this clone runs" \
+            "(no ${PID_FILE#"$ROOT"/}: never started, or stopped); make local starts it"
     fi
     return 1
 }
