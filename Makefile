@@ -164,6 +164,7 @@ lint-template: $(LOCAL)/build.stamp
 .PHONY: test
 test: tools
 	cargo fmt --all -- --check
+	$(HOST_PYTHON) $(ROOT)/infra/checks/module_cycles.py $(ROOT)/shared/src
 	cargo clippy --workspace --all-targets --features shared/aws -- -D warnings
 	cargo test -p buckets-shared
 	cargo test --workspace --lib --bins --features shared/aws

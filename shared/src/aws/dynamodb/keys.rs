@@ -89,7 +89,7 @@ pub(super) const DATA_HEAD: &str = "HEAD";
 /// The partition key of the listing of all buckets.
 pub(super) const ALL_LISTING: &str = Partition::AllListing.prefix();
 /// The partition key of the cascade markers.
-pub(super) const MARKERS: &str = Partition::Cascade.prefix();
+pub const MARKERS: &str = Partition::Cascade.prefix();
 
 /// The key of the item `pk`/`sk`.
 pub(super) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {

@@ -29,7 +29,7 @@ mod cascade;
 mod data;
 mod files;
 mod item;
-mod keys;
+pub mod keys;
 
 /// DynamoDB's limit of items in one TransactWriteItems.
 const MAX_TRANSACTION_ITEMS: usize = 100;

@@ -19,6 +19,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::aws::Resources;
+use crate::aws::dynamodb::keys::MARKERS;
 use crate::config::CascadeSettings;
 use crate::domain::time::now_ms;
 use crate::service::cascade::{self, Budget, Outcome};
@@ -39,7 +40,7 @@ pub fn stream_marker_keys(event: &Value) -> Option<Vec<String>> {
             continue;
         }
         let item_keys = &record["dynamodb"]["Keys"];
-        if item_keys["pk"]["S"].as_str() != Some("CASCADE") {
+        if item_keys["pk"]["S"].as_str() != Some(MARKERS) {
             continue;
         }
         if let Some(sk) = item_keys["sk"]["S"].as_str()
