@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::files::FileRecord;
+
 /// What a marker asks to remove.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
@@ -29,6 +31,45 @@ pub struct Marker {
     pub tally: Tally,
     /// When the marker was last written (ms): created, a pass saved, or replayed.
     pub updated: i64,
+}
+
+impl Marker {
+    /// The marker of deleted bucket incarnation `id`/`generation`, written at `at` (ms).
+    /// `stale_index`: principals whose listing entries may outlive the bucket (when its
+    /// deletion did not fit one transaction).
+    pub fn for_bucket(id: &str, generation: &str, stale_index: Vec<String>, at: i64) -> Marker {
+        Marker::new(
+            bucket_marker_key(id, generation),
+            Job::Bucket {
+                id: id.to_string(),
+                generation: generation.to_string(),
+                stale_index,
+            },
+            at,
+        )
+    }
+
+    /// The marker of a deleted file's objects (its current one and a replaced one not yet
+    /// gone), written at `at` (ms).
+    pub fn for_file(id: &str, generation: &str, record: &FileRecord, at: i64) -> Marker {
+        Marker::new(
+            file_marker_key(id, generation, &record.upload_id),
+            Job::Objects {
+                keys: record.object_keys(),
+            },
+            at,
+        )
+    }
+
+    fn new(key: String, job: Job, at: i64) -> Marker {
+        Marker {
+            key,
+            job,
+            passes: 0,
+            tally: Tally::default(),
+            updated: at,
+        }
+    }
 }
 
 /// The marker key of a bucket incarnation's cascade.

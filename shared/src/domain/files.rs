@@ -61,6 +61,14 @@ pub struct FileRecord {
 }
 
 impl FileRecord {
+    /// Every S3 object of this record: its content and a replaced one not yet deleted.
+    pub fn object_keys(&self) -> Vec<String> {
+        std::iter::once(&self.object_key)
+            .chain(self.prev_key.as_ref())
+            .cloned()
+            .collect()
+    }
+
     /// The permalink path (xyOps: `files/bucket/<id>/<hash>/<name>`).
     pub fn path(&self, bucket_id: &str) -> String {
         format!("files/bucket/{bucket_id}/{}/{}", self.hash, self.name)

@@ -7,7 +7,7 @@ use super::{
     ALL_PK, Item, MARKER_PK, MAX_TRANSACTION_ITEMS, MemoryStore, bucket_key, index_pk, key,
 };
 use crate::domain::bucket::Bucket;
-use crate::domain::cascade::{Job, Marker, bucket_marker_key};
+use crate::domain::cascade::Marker;
 use crate::ports::{BucketPage, BucketStore, ListScope, StoreError};
 
 impl BucketStore for MemoryStore {
@@ -72,17 +72,8 @@ impl BucketStore for MemoryStore {
         state.items.remove(&k);
         let principals = bucket.permissions.all_principals();
         let staged = 3 + principals.len() > MAX_TRANSACTION_ITEMS;
-        let marker = Marker {
-            key: bucket_marker_key(&bucket.id, &bucket.generation),
-            job: Job::Bucket {
-                id: bucket.id.clone(),
-                generation: bucket.generation.clone(),
-                stale_index: if staged { principals.clone() } else { vec![] },
-            },
-            passes: 0,
-            tally: Default::default(),
-            updated: deleted_at,
-        };
+        let stale_index = if staged { principals.clone() } else { vec![] };
+        let marker = Marker::for_bucket(&bucket.id, &bucket.generation, stale_index, deleted_at);
         state
             .items
             .insert(key(MARKER_PK, &marker.key), Item::Marker(marker));

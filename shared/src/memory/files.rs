@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{Item, MARKER_PK, MemoryStore, bucket_key, key, part_pk};
-use crate::domain::cascade::{Job, Marker, file_marker_key};
+use crate::domain::cascade::Marker;
 use crate::domain::files::{FileRecord, Grant};
 use crate::domain::time::now_ms;
 use crate::ports::{FilePage, FileStore, Rejection, StoreError};
@@ -202,18 +202,7 @@ impl FileStore for MemoryStore {
             bucket.file_count -= 1;
             bucket.total_bytes -= record.size as i64;
         }
-        let marker = Marker {
-            key: file_marker_key(id, generation, &record.upload_id),
-            job: Job::Objects {
-                keys: std::iter::once(&record.object_key)
-                    .chain(record.prev_key.as_ref())
-                    .cloned()
-                    .collect(),
-            },
-            passes: 0,
-            tally: Default::default(),
-            updated: now_ms(),
-        };
+        let marker = Marker::for_file(id, generation, record, now_ms());
         state
             .items
             .insert(key(MARKER_PK, &marker.key), Item::Marker(marker));

@@ -354,10 +354,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             .delete_file(&bucket.id, &bucket.generation, record)
             .await?;
         let job = Job::Objects {
-            keys: std::iter::once(&record.object_key)
-                .chain(record.prev_key.as_ref())
-                .cloned()
-                .collect(),
+            keys: record.object_keys(),
         };
         let budget = Budget {
             until: Instant::now() + INLINE_PURGE_BUDGET,

@@ -13,7 +13,7 @@ use super::item::ItemExt;
 use super::keys::{self, ALL_LISTING};
 use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, json, n, s};
 use crate::domain::bucket::Bucket;
-use crate::domain::cascade::{Job, Marker, bucket_marker_key};
+use crate::domain::cascade::Marker;
 use crate::ports::{BucketPage, BucketStore, ListScope, StoreError};
 
 fn to_item(b: &Bucket) -> Item {
@@ -197,17 +197,8 @@ impl BucketStore for DynamoStore {
         // fit one transaction the principals' entries are removed after the bucket, and a crash
         // in between would leave them: the marker then names them for the cascade.
         let staged = 3 + principals.len() > MAX_TRANSACTION_ITEMS;
-        let marker = Marker {
-            key: bucket_marker_key(&bucket.id, &bucket.generation),
-            job: Job::Bucket {
-                id: bucket.id.clone(),
-                generation: bucket.generation.clone(),
-                stale_index: if staged { principals.clone() } else { vec![] },
-            },
-            passes: 0,
-            tally: Default::default(),
-            updated: deleted_at,
-        };
+        let stale_index = if staged { principals.clone() } else { vec![] };
+        let marker = Marker::for_bucket(&bucket.id, &bucket.generation, stale_index, deleted_at);
         let main = vec![
             TransactWriteItem::builder().delete(delete).build(),
             self.put_marker(&marker, deleted_at),

@@ -7,7 +7,7 @@ use super::call::classify;
 use super::item::ItemExt;
 use super::keys::{self, Partition};
 use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, n, s};
-use crate::domain::cascade::{Job, Marker, file_marker_key};
+use crate::domain::cascade::Marker;
 use crate::domain::files::{FileRecord, Grant};
 use crate::domain::time::now_ms;
 use crate::ports::{FilePage, FileStore, Rejection, StoreError};
@@ -283,18 +283,7 @@ impl FileStore for DynamoStore {
             .expression_attribute_values(":minus_size", n(-(record.size as i64)))
             .build()
             .expect("table, key and expression set");
-        let marker = Marker {
-            key: file_marker_key(id, generation, &record.upload_id),
-            job: Job::Objects {
-                keys: std::iter::once(&record.object_key)
-                    .chain(record.prev_key.as_ref())
-                    .cloned()
-                    .collect(),
-            },
-            passes: 0,
-            tally: Default::default(),
-            updated: now_ms(),
-        };
+        let marker = Marker::for_file(id, generation, record, now_ms());
         self.transact(vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().update(counters).build(),
