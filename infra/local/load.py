@@ -138,7 +138,8 @@ class Http:
              auth: bool = True):
         """One timed request. Returns (status, parsed JSON or None); any status outside
         `expect` (every 5xx included) counts as an error."""
-        url = self.resolve(path) if "://" in path or path.startswith("/_") else self.base + path
+        # `path` is an absolute URL (presigned, or resolved by the caller) or a path under the base.
+        url = path if "://" in path else self.base + path
         h = dict(headers or {})
         if auth and self.token:
             h["Authorization"] = f"Bearer {self.token}"
@@ -254,9 +255,10 @@ class Client(threading.Thread):
                            auth=False)
         if status != 200:
             return
+        status_url = h.resolve(g["status_uri"])  # host-relative: from the API's origin
         until = time.monotonic() + UPLOAD_WAIT_SECONDS
         while True:
-            status, body = h.call("status", "GET", g["status_uri"], (200,))
+            status, body = h.call("status", "GET", status_url, (200,))
             state = (body or {}).get("data", {}).get("status") if status == 200 else None
             if state == "recorded":
                 self.files[name] = len(content)
