@@ -10,8 +10,10 @@
 #   make lint-template  sam validate --lint
 #   make bench         every function's size, init, CPU/RSS per request, AWS calls; Kinto beside
 #   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
+#   make load N=32      N concurrent clients, mixed workload: requests/s, p50/p99, errors, lost writes
 #   make cascade-replay re-trigger every pending delete cascade (after dead-lettered failures)
 #   make test           fmt, clippy, unit tests, template lint, then end-to-end tests on the local stack
+#                       (and a short load check, N=4, on the same stack)
 #
 # `sam build` calls the build-<LogicalId> targets below (BuildMethod: makefile).
 
@@ -171,8 +173,9 @@ test: tools
 	$(MAKE) lint-template
 	$(MAKE) e2e
 
-# End-to-end tests on the local stack. A stack that was already running is reused and
-# left running; one started here is stopped afterwards (pass, fail or interrupt).
+# End-to-end tests on the local stack, then a short load check (make load-check) on the same
+# stack. A stack that was already running is reused and left running; one started here is
+# stopped afterwards (pass, fail or interrupt).
 .PHONY: e2e
 e2e: tools
 	@if $(ROOT)/infra/local/ministack.sh status; then \
@@ -183,7 +186,8 @@ e2e: tools
 	fi; \
 	$(MAKE) local; \
 	. $(LOCAL)/env; \
-	cargo test -p buckets-e2e --tests -- --test-threads=4
+	cargo test -p buckets-e2e --tests -- --test-threads=4; \
+	$(MAKE) load-check
 
 # --- benchmarks and operations ----------------------------------------------------
 
@@ -197,6 +201,22 @@ PASS ?=
 .PHONY: bench-cascade
 bench-cascade: local
 	$(PY) $(ROOT)/infra/local/bench_cascade.py --files $(N) $(if $(PASS),--pass-seconds $(PASS))
+
+# make load: N concurrent clients (default 32) run the mixed workload of infra/local/load.py,
+# each at most ITERATIONS iterations, none started after DURATION seconds; prints requests/s,
+# p50/p99 per operation, errors, and checks that no write was lost. Exit 1 on any error.
+# (N defaults to 32 here; bench-cascade's N defaults to 5000.)
+LOAD_N = $(if $(filter command line environment,$(origin N)),$(N),32)
+ITERATIONS ?= 6
+DURATION ?= 120
+.PHONY: load
+load: local
+	$(HOST_PYTHON) $(ROOT)/infra/local/load.py --clients $(LOAD_N) --iterations $(ITERATIONS) --duration $(DURATION)
+
+# The short run `make e2e` (so `make test`) does on its stack: 4 clients, 3 iterations.
+.PHONY: load-check
+load-check:
+	$(HOST_PYTHON) $(ROOT)/infra/local/load.py --clients 4 --iterations 3 --duration 60
 
 .PHONY: cascade-replay
 cascade-replay: tools
