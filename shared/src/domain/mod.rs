@@ -13,5 +13,7 @@ pub mod pagination;
 pub mod patch;
 pub mod permissions;
 pub mod preconditions;
+#[cfg(test)]
+mod proptests;
 pub mod time;
 pub mod uploads;
