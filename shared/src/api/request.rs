@@ -202,4 +202,18 @@ mod tests {
         r.base_url = "https://api.example.com".into();
         assert_eq!(r.base_path(), "");
     }
+
+    #[test]
+    fn absurd_headers_are_400_naming_them() {
+        let mut r = test_request(Method::GET, "/", "");
+        let long = "\"".to_string() + &"1".repeat(MAX_HEADER_BYTES) + "\"";
+        r.headers.insert("if-match", long.parse().unwrap());
+        let err = r.preconditions().unwrap_err();
+        assert_eq!(err.code, 400);
+        assert_eq!(err.body()["details"][0]["name"], "if-match");
+        assert_eq!(err.body()["details"][0]["location"], "header");
+        let fine = "\"".to_string() + &"1".repeat(MAX_HEADER_BYTES - 2) + "\"";
+        r.headers.insert("if-match", fine.parse().unwrap());
+        assert!(r.header("if-match").unwrap().is_some());
+    }
 }
