@@ -13,6 +13,10 @@ use crate::service::Error;
 /// Seconds of clock skew accepted on `exp`.
 pub const LEEWAY_SECONDS: u64 = 5;
 const MAX_SUB_LEN: usize = 200;
+/// Longest token verified, in bytes, checked before any parsing: a JWT with its header,
+/// the claims this API reads and an RS256/ES256 signature is well under 2 KiB; Cognito's
+/// with many groups stays under 4 KiB. 8 KiB is twice that; longer is refused (401) unread.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 struct Key {
     kid: Option<String>,
@@ -91,6 +95,11 @@ impl Verifier {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <JWT>'"))?;
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(unauthorized(
+                "the token is longer than any token this API issues or accepts",
+            ));
+        }
         let header = decode_header(token)
             .map_err(|_| unauthorized("the token is malformed or its algorithm is not accepted"))?;
         let candidates = self

@@ -11,6 +11,8 @@ mod common;
 #[path = "routes/gateway.rs"]
 mod gateway;
 
+#[path = "routes/bounds.rs"]
+mod bounds;
 #[path = "routes/bucket_patches.rs"]
 mod bucket_patches;
 #[path = "routes/buckets.rs"]

@@ -98,9 +98,9 @@ pub async fn record<S: BucketStore, O>(
         }
         Method::PATCH => {
             let kind = req.patch_kind()?;
-            let body = req
-                .any_json_body()?
-                .ok_or_else(|| ApiError::invalid(Location::Body, "body", "a PATCH needs a body"))?;
+            let body = req.any_json_body()?.ok_or_else(|| {
+                ApiError::invalid(Location::Body, "body", "is required for a PATCH")
+            })?;
             let bucket = services
                 .patch_bucket(&identity, &bucket, &pre, kind, &body)
                 .await?;

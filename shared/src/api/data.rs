@@ -2,7 +2,7 @@
 //! `?revision=N` for kept revisions).
 
 use http::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::domain::data::DataDoc;
 use crate::domain::preconditions::ReadOutcome;
@@ -101,7 +101,37 @@ async fn write<S: BucketStore + DataStore, O>(
     }
     let change = match kind {
         Some(kind) => DataChange::Patch(kind, body),
-        None => DataChange::Replace(body.get("data").cloned().ok_or_else(required)?),
+        None => {
+            let Value::Object(envelope) = &body else {
+                return Err(ApiError::invalid(
+                    Location::Body,
+                    "body",
+                    "must be an object: {\"data\": {...}}",
+                ));
+            };
+            // The document goes under `data`: anything else at the top level would be lost.
+            let unknown = envelope.keys().find(|k| *k != "data");
+            match (envelope.get("data"), unknown) {
+                (None, Some(unknown)) => {
+                    return Err(ApiError::invalid(
+                        Location::Body,
+                        "data",
+                        format!(
+                            "is required: the document goes under 'data' ({unknown:?} is not a member of the body)"
+                        ),
+                    ));
+                }
+                (Some(_), Some(unknown)) => {
+                    return Err(ApiError::invalid(
+                        Location::Body,
+                        unknown,
+                        "is not a member of the body, which holds 'data'; the document goes under 'data'",
+                    ));
+                }
+                (None, None) => return Err(required()),
+                (Some(doc), None) => DataChange::Replace(doc.clone()),
+            }
+        }
     };
     let doc = app
         .services

@@ -68,12 +68,13 @@ impl ApiError {
     /// 400, errno 107: an input that breaks a rule. `name` is the field (`data.title`, `_limit`, …).
     pub fn invalid(location: Location, name: &str, description: impl Into<String>) -> Self {
         let description = description.into();
-        ApiError::new(
-            400,
-            107,
-            format!("{name} in {}: {description}", location.as_str()),
-        )
-        .with_details(json!([{
+        // The body as a whole reads "the body must be …", never "body in body: …".
+        let message = if name == "body" && location == Location::Body {
+            format!("the body {description}")
+        } else {
+            format!("{name} in {}: {description}", location.as_str())
+        };
+        ApiError::new(400, 107, message).with_details(json!([{
             "location": location.as_str(),
             "name": name,
             "description": description,
@@ -85,7 +86,7 @@ impl ApiError {
         Self::invalid(
             Location::Body,
             "body",
-            format!("Invalid JSON: {}", description.into()),
+            format!("is not valid JSON: {}", description.into()),
         )
     }
 

@@ -155,7 +155,7 @@ where
         return Err(ApiError::invalid(
             Location::Body,
             "body",
-            "say what to empty: {\"files\": true} and/or {\"data\": true}",
+            "must say what to empty: {\"files\": true} and/or {\"data\": true}",
         ));
     }
     let bucket = bucket_ref(segment)?;

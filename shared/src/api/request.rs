@@ -18,6 +18,12 @@ pub const PATCH_TYPES: [&str; 3] = [
 /// Bodies larger than this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Longest header value read, in bytes: above the longest real token (`auth::MAX_TOKEN_BYTES`,
+/// 8 KiB, which answers 401 itself) and any ETag or media type, below what makes parsing a
+/// header costly. API Gateway refuses larger headers on AWS; the local stack and direct
+/// invocations do not, so the function checks too.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: Method,
@@ -36,6 +42,11 @@ impl Request {
     pub fn header(&self, name: &str) -> Result<Option<&str>, ApiError> {
         match self.headers.get(name) {
             None => Ok(None),
+            Some(v) if v.len() > MAX_HEADER_BYTES => Err(ApiError::invalid(
+                Location::Header,
+                name,
+                format!("is longer than {MAX_HEADER_BYTES} bytes"),
+            )),
             Some(v) => v
                 .to_str()
                 .map(Some)
@@ -97,7 +108,7 @@ impl Request {
             return Err(ApiError::too_large(
                 Location::Body,
                 "body",
-                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+                format!("is larger than {MAX_BODY_BYTES} bytes"),
             ));
         }
         if self.body.iter().all(u8::is_ascii_whitespace) {
@@ -190,5 +201,19 @@ mod tests {
         assert_eq!(r.base_path(), "/_aws/execute-api/abc");
         r.base_url = "https://api.example.com".into();
         assert_eq!(r.base_path(), "");
+    }
+
+    #[test]
+    fn absurd_headers_are_400_naming_them() {
+        let mut r = test_request(Method::GET, "/", "");
+        let long = "\"".to_string() + &"1".repeat(MAX_HEADER_BYTES) + "\"";
+        r.headers.insert("if-match", long.parse().unwrap());
+        let err = r.preconditions().unwrap_err();
+        assert_eq!(err.code, 400);
+        assert_eq!(err.body()["details"][0]["name"], "if-match");
+        assert_eq!(err.body()["details"][0]["location"], "header");
+        let fine = "\"".to_string() + &"1".repeat(MAX_HEADER_BYTES - 2) + "\"";
+        r.headers.insert("if-match", fine.parse().unwrap());
+        assert!(r.header("if-match").unwrap().is_some());
     }
 }

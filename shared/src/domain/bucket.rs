@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::bounds::{check_object_depth, json_size_within};
 use super::error::RuleError;
 use super::ids::{generate_generation, id_problem};
 use super::permissions::{PartialPermissions, Permissions};
@@ -21,6 +22,15 @@ pub const SERVER_FIELDS: [&str; 7] = [
 
 /// The JSON size cap on a bucket's own attributes.
 pub const MAX_ATTRS_BYTES: usize = 64 * 1024;
+
+/// Most top-level attributes a bucket may have: Kinto and xyOps buckets carry a handful
+/// (title, icon, notes, active, a few of the user's own); 256 leaves room for any real use
+/// while each listing item stays a bounded amount of work to clean, index and render.
+pub const MAX_ATTR_KEYS: usize = 256;
+
+/// Longest attribute name, in bytes: a name is a label, not data (DynamoDB itself caps
+/// attribute names at 64 KiB, far beyond a sensible label).
+pub const MAX_ATTR_KEY_BYTES: usize = 256;
 
 const STRING_FIELDS: [&str; 3] = ["title", "icon", "notes"];
 
@@ -132,6 +142,10 @@ pub struct BucketBody {
 }
 
 impl BucketBody {
+    /// Only `data` and `permissions` may be given: an attribute at the top level
+    /// (`{"title": "x"}`) is refused naming it, rather than silently dropped. (Kinto's body
+    /// schema ignores unknown members — colander's default — and answers as if they had not
+    /// been sent, which loses the client's attributes without a word; here they are a 400.)
     pub fn parse(body: Option<Value>) -> Result<BucketBody, RuleError> {
         let body = match body {
             None => Map::new(),
@@ -143,6 +157,13 @@ impl BucketBody {
                 ));
             }
         };
+        if let Some(unknown) = body.keys().find(|k| *k != "data" && *k != "permissions") {
+            return Err(RuleError::invalid(
+                unknown.clone(),
+                "is not a member of the body, which holds 'data' and/or 'permissions'; \
+                 bucket attributes go under 'data'",
+            ));
+        }
         let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
         let permissions = match body.get("permissions") {
             None => PartialPermissions::default(),
@@ -180,6 +201,12 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ru
     }
     let mut attrs = Map::new();
     for (key, value) in map {
+        if key.len() > MAX_ATTR_KEY_BYTES {
+            return Err(RuleError::invalid(
+                "data",
+                format!("attribute names are at most {MAX_ATTR_KEY_BYTES} bytes"),
+            ));
+        }
         if SERVER_FIELDS.contains(&key.as_str()) {
             continue;
         }
@@ -208,15 +235,23 @@ pub fn clean_attrs(data: &Value, path_id: &str) -> Result<Map<String, Value>, Ru
         }
         attrs.insert(key.clone(), value.clone());
     }
-    let size = serde_json::to_vec(&attrs)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
-    if size > MAX_ATTRS_BYTES {
-        return Err(RuleError::too_large(
+    check_object_depth(&attrs, "data")?;
+    if attrs.len() > MAX_ATTR_KEYS {
+        return Err(RuleError::invalid(
             "data",
-            format!("bucket attributes are {size} bytes of JSON; at most {MAX_ATTRS_BYTES}"),
+            format!("has {} attributes; at most {MAX_ATTR_KEYS}", attrs.len()),
         ));
     }
+    let attrs = Value::Object(attrs);
+    if json_size_within(&attrs, MAX_ATTRS_BYTES).is_none() {
+        return Err(RuleError::too_large(
+            "data",
+            format!("bucket attributes are more than {MAX_ATTRS_BYTES} bytes of JSON"),
+        ));
+    }
+    let Value::Object(attrs) = attrs else {
+        unreachable!("built as an object just above")
+    };
     Ok(attrs)
 }
 
@@ -307,5 +342,61 @@ mod tests {
     fn null_clears_optional_text() {
         let attrs = clean_attrs(&json!({"title": null}), "b1").unwrap();
         assert!(attrs.is_empty());
+    }
+
+    fn nested(levels: usize) -> Value {
+        let mut v = json!(1);
+        for _ in 0..levels {
+            v = json!({ "a": v });
+        }
+        v
+    }
+
+    #[test]
+    fn attributes_nest_at_most_max_json_depth() {
+        use crate::domain::bounds::MAX_JSON_DEPTH;
+        // The attributes object is the first level.
+        assert!(clean_attrs(&json!({"x": nested(MAX_JSON_DEPTH - 1)}), "b1").is_ok());
+        for data in [
+            json!({"x": nested(MAX_JSON_DEPTH)}),
+            json!({"x": [nested(MAX_JSON_DEPTH)]}),
+            json!({"ok": 1, "x": {"y": nested(200)}}),
+        ] {
+            let err = clean_attrs(&data, "b1").unwrap_err();
+            assert_eq!(
+                (err.kind, err.field.as_str()),
+                (RuleKind::Invalid, "data.x")
+            );
+        }
+    }
+
+    #[test]
+    fn attribute_names_and_counts_are_bounded() {
+        let many: Map<String, Value> = (0..=MAX_ATTR_KEYS)
+            .map(|i| (format!("k{i}"), json!(1)))
+            .collect();
+        let err = clean_attrs(&Value::Object(many), "b1").unwrap_err();
+        assert_eq!(err.field, "data");
+        let long = json!({ "k".repeat(MAX_ATTR_KEY_BYTES + 1): 1 });
+        assert_eq!(clean_attrs(&long, "b1").unwrap_err().field, "data");
+        let fine = json!({ "k".repeat(MAX_ATTR_KEY_BYTES): 1 });
+        assert!(clean_attrs(&fine, "b1").is_ok());
+    }
+
+    #[test]
+    fn bodies_hold_only_data_and_permissions() {
+        for (body, field) in [
+            (json!({"title": "x"}), "title"),
+            (json!({"data": {}, "perms": {}}), "perms"),
+            (json!({"id": "b1"}), "id"),
+            (json!([]), "body"),
+        ] {
+            let err = BucketBody::parse(Some(body.clone())).unwrap_err();
+            assert_eq!(err.field, field, "{body}");
+        }
+        let err = BucketBody::parse(Some(json!({"title": "x"}))).unwrap_err();
+        assert!(err.reason.contains("go under 'data'"), "{}", err.reason);
+        assert!(BucketBody::parse(Some(json!({"data": {}, "permissions": {}}))).is_ok());
+        assert!(BucketBody::parse(None).is_ok());
     }
 }

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::bounds;
 use super::error::RuleError;
 
 /// One revision of a data document.
@@ -29,18 +30,19 @@ impl DataDoc {
     }
 }
 
-/// Checks a new document: an object of at most `max_bytes` of JSON (413 naming `data` beyond).
+/// Checks a new document: an object of at most `max_bytes` of JSON (413 naming `data` beyond),
+/// nesting at most `bounds::MAX_JSON_DEPTH` levels (400 naming the member that nests too deep), so
+/// that every stored document reads back.
 pub fn check_document(value: &Value, max_bytes: u64) -> Result<Map<String, Value>, RuleError> {
     let Value::Object(map) = value else {
         return Err(RuleError::invalid("data", "must be an object"));
     };
-    let size = serde_json::to_vec(map)
-        .map(|v| v.len() as u64)
-        .unwrap_or(u64::MAX);
-    if size > max_bytes {
+    bounds::check_object_depth(map, "data")?;
+    let cap = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+    if bounds::json_size_within(value, cap).is_none() {
         return Err(RuleError::too_large(
             "data",
-            format!("the document is {size} bytes of JSON; at most {max_bytes}"),
+            format!("the document is more than {max_bytes} bytes of JSON"),
         ));
     }
     Ok(map.clone())
@@ -62,5 +64,25 @@ mod tests {
         let err = check_document(&json!({"a": "x".repeat(200)}), 100).unwrap_err();
         assert_eq!(err.kind, RuleKind::TooLarge);
         assert_eq!(DataDoc::empty().etag(), "\"0\"");
+    }
+
+    #[test]
+    fn documents_nest_at_most_max_json_depth() {
+        use crate::domain::bounds::MAX_JSON_DEPTH;
+        let nested = |levels: usize| {
+            let mut v = json!(1);
+            for _ in 0..levels {
+                v = json!([v]);
+            }
+            v
+        };
+        assert!(check_document(&json!({"x": nested(MAX_JSON_DEPTH - 1)}), 1 << 20).is_ok());
+        let err = check_document(&json!({"x": nested(MAX_JSON_DEPTH)}), 1 << 20).unwrap_err();
+        assert_eq!(
+            (err.kind, err.field.as_str()),
+            (RuleKind::Invalid, "data.x")
+        );
+        let err = check_document(&json!({"a": 1, "deep": nested(127)}), 1 << 20).unwrap_err();
+        assert_eq!(err.field, "data.deep");
     }
 }

@@ -7,11 +7,30 @@ use super::error::RuleError;
 /// Longest normalized name kept (S3 keys allow 1024 bytes; the rest of the key is the prefix).
 pub const MAX_NAME_LEN: usize = 255;
 
+/// Longest name accepted before normalization, in bytes: the limit of an S3 key, which is the
+/// longest name any client could mean. Checked first, so normalizing costs bounded work
+/// whatever is sent.
+pub const MAX_RAW_NAME_BYTES: usize = 1024;
+
+/// Longest glob, in bytes: real globs are a few characters (`*.csv`, `report-{a,b}.txt`);
+/// globset compiles a glob into a regular expression, so its length bounds that work.
+pub const MAX_GLOB_BYTES: usize = 256;
+
+/// Most alternatives (`{a,b,…}` branches) and character classes (`[…]`) in one glob: each
+/// becomes a branch or a class of the compiled expression; 32 covers any hand-written list.
+pub const MAX_GLOB_ALTERNATIVES: usize = 32;
+
+/// Most wildcards (`*`, `?`) in one glob: each is a repetition in the compiled expression.
+pub const MAX_GLOB_WILDCARDS: usize = 32;
+
 /// The xyOps URL-clean name: every run of characters other than ASCII letters, digits, `_`, `-`
 /// and `.` becomes one `_`, then lowercase. Refuses empty names, names made only of dots, and
 /// names with a `..` path segment (an attempt to leave the bucket's prefix).
 pub fn normalize_name(raw: &str, field: &str) -> Result<String, RuleError> {
     let bad = |why: &str| RuleError::invalid(field, why.to_string());
+    if raw.len() > MAX_RAW_NAME_BYTES {
+        return Err(bad("is longer than 1024 bytes"));
+    }
     if raw.trim().is_empty() {
         return Err(bad("must not be empty"));
     }
@@ -145,11 +164,37 @@ pub fn random_token() -> String {
 /// Whether `name` matches a glob (globset; `*` by default). A bad glob is a 400 naming `glob`.
 pub fn glob_matcher(glob: Option<&str>) -> Result<globset::GlobMatcher, RuleError> {
     let pattern = glob.filter(|g| !g.is_empty()).unwrap_or("*");
+    check_glob(pattern)?;
     globset::GlobBuilder::new(pattern)
         .literal_separator(false)
         .build()
         .map(|g| g.compile_matcher())
         .map_err(|e| RuleError::invalid("glob", format!("is not a valid glob: {e}")))
+}
+
+/// The bounds on a glob, checked before globset compiles it (400 naming `glob`).
+fn check_glob(pattern: &str) -> Result<(), RuleError> {
+    let bad = |why: String| RuleError::invalid("glob", why);
+    if pattern.len() > MAX_GLOB_BYTES {
+        return Err(bad(format!(
+            "is {} bytes long; at most {MAX_GLOB_BYTES}",
+            pattern.len()
+        )));
+    }
+    let count = |set: &[char]| pattern.chars().filter(|c| set.contains(c)).count();
+    let alternatives = count(&[',', '{', '[']);
+    if alternatives > MAX_GLOB_ALTERNATIVES {
+        return Err(bad(format!(
+            "has {alternatives} alternatives and classes ('{{', ',', '['); at most {MAX_GLOB_ALTERNATIVES}"
+        )));
+    }
+    let wildcards = count(&['*', '?']);
+    if wildcards > MAX_GLOB_WILDCARDS {
+        return Err(bad(format!(
+            "has {wildcards} wildcards ('*', '?'); at most {MAX_GLOB_WILDCARDS}"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -250,5 +295,35 @@ mod tests {
             assert_eq!(err.kind, RuleKind::Invalid, "{raw:?}");
             assert_eq!(err.field, "files[0].name");
         }
+    }
+
+    #[test]
+    fn globs_are_bounded_before_compiling() {
+        for (glob, why) in [
+            ("*".repeat(MAX_GLOB_BYTES + 1), "bytes long"),
+            ("a".repeat(300_000), "bytes long"),
+            (format!("{{{}}}", vec!["a"; 40].join(",")), "alternatives"),
+            ("[a]".repeat(40), "alternatives"),
+            ("{".repeat(100), "alternatives"),
+            ("*?".repeat(20), "wildcards"),
+        ] {
+            let err = glob_matcher(Some(&glob)).unwrap_err();
+            assert_eq!((err.kind, err.field.as_str()), (RuleKind::Invalid, "glob"));
+            assert!(err.reason.contains(why), "{glob}: {}", err.reason);
+        }
+        // Real globs pass.
+        for glob in ["*.csv", "report-{a,b,c}.txt", "data_[0-9]*.json", "*"] {
+            assert!(glob_matcher(Some(glob)).is_ok(), "{glob}");
+        }
+    }
+
+    #[test]
+    fn raw_names_are_bounded_before_normalizing() {
+        // Would normalize to one `_`, but is refused on its raw length.
+        let err = normalize_name(&"/".repeat(MAX_RAW_NAME_BYTES + 1), "name").unwrap_err();
+        assert!(err.reason.contains("1024 bytes"), "{}", err.reason);
+        let err = normalize_name(&"é".repeat(600), "files[0].name").unwrap_err();
+        assert_eq!(err.field, "files[0].name");
+        assert!(err.reason.contains("1024 bytes"), "{}", err.reason);
     }
 }

@@ -2,6 +2,7 @@
 //! Pure rules, no I/O and no AWS crate, so every rule is unit-tested on its own.
 
 pub mod access;
+pub mod bounds;
 pub mod bucket;
 pub mod cascade;
 pub mod data;
@@ -12,5 +13,7 @@ pub mod pagination;
 pub mod patch;
 pub mod permissions;
 pub mod preconditions;
+#[cfg(test)]
+mod proptests;
 pub mod time;
 pub mod uploads;

@@ -9,8 +9,32 @@ use super::error::RuleError;
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 pub const TOKEN_TTL_MS: i64 = 600_000;
+/// The most JSON one answer may carry, in bytes: Lambda refuses responses over 6 MB (the
+/// payload, headers and the gateway's encoding included), so an answer keeps well clear of
+/// it. A listing page ends early (with its link to the next page) rather than pass it.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// How many of `sizes` (the JSON sizes of a page's items, in order) fit in `budget` bytes:
+/// at least one, so that every page makes progress (a single item is far below the budget).
+pub fn items_within(sizes: impl IntoIterator<Item = usize>, budget: usize) -> usize {
+    let mut total = 0usize;
+    let mut count = 0;
+    for size in sizes {
+        // +1: the comma between items.
+        total = total.saturating_add(size + 1);
+        if total > budget && count > 0 {
+            break;
+        }
+        count += 1;
+    }
+    count
+}
 /// Longest listing key (bucket ids are at most 64, file names at most 255 characters).
 const MAX_KEY_LEN: usize = 255;
+/// Longest `_token` read: a token holds one key (at most `MAX_KEY_LEN`) and an expiry, about
+/// 400 characters of base64 once JSON-escaped; anything longer was not made here and is not
+/// decoded at all.
+const MAX_TOKEN_LEN: usize = 1024;
 
 /// Where a page starts and how long it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +97,9 @@ pub fn encode_token(last_id: &str, now_ms: i64) -> String {
 
 fn decode_token(raw: &str, now_ms: i64) -> Result<String, RuleError> {
     let bad = |why: &str| RuleError::invalid("_token", why.to_string());
+    if raw.len() > MAX_TOKEN_LEN {
+        return Err(bad("is not a valid page token"));
+    }
     let bytes = URL_SAFE_NO_PAD
         .decode(raw.trim_end_matches('='))
         .map_err(|_| bad("is not a valid page token"))?;
@@ -148,5 +175,26 @@ mod tests {
         assert_eq!(err.field, "after");
         let err = page_request(None, Some(&encode_token(&long, 0)), None, 0).unwrap_err();
         assert_eq!(err.field, "_token");
+    }
+
+    #[test]
+    fn overlong_tokens_are_not_decoded() {
+        let long = "A".repeat(MAX_TOKEN_LEN + 1);
+        let err = page_request(None, Some(&long), None, 0).unwrap_err();
+        assert_eq!(err.field, "_token");
+        let huge = "A".repeat(1 << 20);
+        assert_eq!(
+            page_request(None, Some(&huge), None, 0).unwrap_err().field,
+            "_token"
+        );
+    }
+
+    #[test]
+    fn pages_fit_their_byte_budget() {
+        assert_eq!(items_within([10, 10, 10], 100), 3);
+        assert_eq!(items_within([40, 40, 40], 100), 2);
+        // Always one, however large.
+        assert_eq!(items_within([1000, 1], 100), 1);
+        assert_eq!(items_within(std::iter::empty(), 100), 0);
     }
 }

@@ -2,8 +2,9 @@
 //! `application/merge-patch+json` (RFC 7396) and `application/json-patch+json` (RFC 6902 over
 //! `{data, permissions}`, permissions seen as `{principal: true}` objects).
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
+use super::bounds::{self, MAX_JSON_DEPTH};
 use super::error::RuleError;
 use super::permissions::{PartialPermissions, Permissions};
 
@@ -35,9 +36,52 @@ pub struct Patched {
     pub permissions: Permissions,
 }
 
-/// Applies `body` to the current `data` object and permissions.
+/// Most operations one JSON Patch may hold: a permission list rewritten principal by principal
+/// is the largest real patch (at most 100 principals per list); each operation costs a
+/// measure of the whole document, so the work of a patch stays bounded.
+pub const MAX_PATCH_OPERATIONS: usize = 100;
+
+/// What a patch applies to, and how large the patched value may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A bucket: `{data, permissions}`, `data` up to `max_bytes` of JSON.
+    Bucket { max_bytes: usize },
+    /// A data document: `{data}` only (it has no permissions), up to `max_bytes`.
+    Document { max_bytes: usize },
+}
+
+impl Target {
+    fn max_bytes(self) -> usize {
+        match self {
+            Target::Bucket { max_bytes } | Target::Document { max_bytes } => max_bytes,
+        }
+    }
+
+    fn has_permissions(self) -> bool {
+        matches!(self, Target::Bucket { .. })
+    }
+
+    fn members(self) -> &'static str {
+        if self.has_permissions() {
+            "'data' and/or 'permissions'"
+        } else {
+            "'data'"
+        }
+    }
+}
+
+/// Applies `body` to the current `data` object and permissions of `target`.
+///
+/// A body the target cannot use is refused, never answered with an unchanged object: a merge
+/// body needs `data` (or, on a bucket, `permissions`) and nothing else; a JSON Patch may only
+/// touch `/data` (and, on a bucket, `/permissions`). A JSON Patch is applied one operation at
+/// a time and each step must stay within the bounds (`MAX_PATCH_OPERATIONS`, the size and
+/// `MAX_JSON_DEPTH`), so a short patch that copies the document into itself is refused at
+/// the first step past them, before it costs time or memory. The result is checked again by
+/// the caller (`clean_attrs`, `check_document`), which names the field.
 pub fn apply(
     kind: PatchKind,
+    target: Target,
     data: &Value,
     permissions: &Permissions,
     body: &Value,
@@ -47,14 +91,18 @@ pub fn apply(
             let Value::Object(body) = body else {
                 return Err(RuleError::invalid(
                     "body",
-                    "must be an object with 'data' and/or 'permissions'",
+                    format!("must be an object with {}", target.members()),
                 ));
             };
+            check_members(body, target)?;
             let mut new_data = data.clone();
             if let Some(changes) = body.get("data") {
                 let Value::Object(changes) = changes else {
                     return Err(RuleError::invalid("data", "must be an object"));
                 };
+                // Bounded without a step check: the result is at most the document plus the
+                // body (itself at most `MAX_BODY_BYTES`, 128 levels as parsed), and the caller
+                // measures it.
                 if kind == PatchKind::Merge {
                     shallow_merge(&mut new_data, changes);
                 } else {
@@ -70,28 +118,170 @@ pub fn apply(
                 permissions,
             })
         }
-        PatchKind::JsonPatch => {
-            let ops: json_patch::Patch = serde_json::from_value(body.clone()).map_err(|e| {
-                RuleError::invalid(
-                    "body",
-                    format!("must be a JSON Patch (RFC 6902) array of operations: {e}"),
-                )
-            })?;
-            let mut doc =
-                serde_json::json!({"data": data, "permissions": permissions.to_patch_view()});
-            json_patch::patch(&mut doc, &ops)
-                .map_err(|e| RuleError::invalid("body", format!("JSON Patch failed: {e}")))?;
-            let Value::Object(mut doc) = doc else {
-                return Err(RuleError::invalid(
-                    "body",
-                    "the patch must keep the document an object",
-                ));
+        PatchKind::JsonPatch => apply_json_patch(target, data, permissions, body),
+    }
+}
+
+/// A merge body: an object holding `data` and/or `permissions` (a bucket) or `data` (a
+/// document), nothing else.
+fn check_members(body: &Map<String, Value>, target: Target) -> Result<(), RuleError> {
+    for key in body.keys() {
+        let known = key == "data" || (key == "permissions" && target.has_permissions());
+        if !known {
+            return Err(RuleError::invalid(
+                key.clone(),
+                format!(
+                    "is not a member of the body, which holds {}; attributes go under 'data'",
+                    target.members()
+                ),
+            ));
+        }
+    }
+    if body.is_empty() {
+        let why = if target.has_permissions() {
+            "is required (or 'permissions'): the patch changes nothing"
+        } else {
+            "is required"
+        };
+        return Err(RuleError::invalid("data", why));
+    }
+    Ok(())
+}
+
+fn apply_json_patch(
+    target: Target,
+    data: &Value,
+    permissions: &Permissions,
+    body: &Value,
+) -> Result<Patched, RuleError> {
+    let not_a_patch = |why: String| {
+        RuleError::invalid(
+            "body",
+            format!("must be a JSON Patch (RFC 6902) array of operations: {why}"),
+        )
+    };
+    let Value::Array(raw_ops) = body else {
+        return Err(not_a_patch("it is not an array".into()));
+    };
+    if raw_ops.len() > MAX_PATCH_OPERATIONS {
+        return Err(RuleError::too_large(
+            "body",
+            format!(
+                "holds {} operations; at most {MAX_PATCH_OPERATIONS}",
+                raw_ops.len()
+            ),
+        ));
+    }
+    let mut raw_ops = raw_ops.clone();
+    for (i, op) in raw_ops.iter_mut().enumerate() {
+        check_op_scope(op, i, target)?;
+        kinto_permission_form(op);
+    }
+    let ops: json_patch::Patch =
+        serde_json::from_value(Value::Array(raw_ops)).map_err(|e| not_a_patch(e.to_string()))?;
+    let mut doc = if target.has_permissions() {
+        json!({"data": data, "permissions": permissions.to_patch_view()})
+    } else {
+        json!({ "data": data })
+    };
+    // A step may add at most `max_bytes` to what the document held: the result is then
+    // checked exactly, this only stops amplification early.
+    let start = bounds::json_size_within(&doc, usize::MAX).unwrap_or(usize::MAX);
+    let budget = start.saturating_add(target.max_bytes());
+    for (i, op) in ops.0.iter().enumerate() {
+        json_patch::patch(&mut doc, std::slice::from_ref(op))
+            .map_err(|e| RuleError::invalid("body", format!("fails at operation {i}: {e}")))?;
+        if bounds::json_size_within(&doc, budget).is_none() {
+            return Err(RuleError::too_large(
+                "body",
+                format!(
+                    "grows the document past {} bytes of JSON at operation {i}",
+                    target.max_bytes()
+                ),
+            ));
+        }
+        // +1: the envelope `{data: …}` around the value whose depth is bounded.
+        if bounds::depth(&doc) > MAX_JSON_DEPTH + 1 {
+            return Err(RuleError::invalid(
+                "body",
+                format!("nests the document deeper than {MAX_JSON_DEPTH} levels at operation {i}"),
+            ));
+        }
+    }
+    let Value::Object(mut doc) = doc else {
+        return Err(RuleError::invalid(
+            "body",
+            "must keep the document an object",
+        ));
+    };
+    let data = doc.remove("data").unwrap_or(Value::Object(Map::new()));
+    let permissions = if target.has_permissions() {
+        Permissions::from_patch_view(doc.get("permissions").unwrap_or(&Value::Object(Map::new())))?
+    } else {
+        permissions.clone()
+    };
+    Ok(Patched { data, permissions })
+}
+
+/// Whether a pointer is `/<member>` or under it.
+fn under(pointer: &str, member: &str) -> bool {
+    pointer
+        .strip_prefix('/')
+        .and_then(|rest| rest.strip_prefix(member))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Operation `i` may only touch `/data` (and `/permissions` on a bucket): anything else would
+/// be dropped from the result, a silent no-op.
+fn check_op_scope(op: &Value, i: usize, target: Target) -> Result<(), RuleError> {
+    let Value::Object(fields) = op else {
+        return Err(RuleError::invalid(
+            "body",
+            format!(
+                "must hold operations that are objects with 'op' and 'path' (operation {i} is not)"
+            ),
+        ));
+    };
+    for key in ["path", "from"] {
+        let Some(Value::String(pointer)) = fields.get(key) else {
+            continue;
+        };
+        let inside =
+            under(pointer, "data") || (target.has_permissions() && under(pointer, "permissions"));
+        if !inside {
+            let allowed = if target.has_permissions() {
+                "/data and /permissions"
+            } else {
+                "/data"
             };
-            let data = doc.remove("data").unwrap_or(Value::Object(Map::new()));
-            let permissions = Permissions::from_patch_view(
-                doc.get("permissions").unwrap_or(&Value::Object(Map::new())),
-            )?;
-            Ok(Patched { data, permissions })
+            return Err(RuleError::invalid(
+                "body",
+                format!("names {pointer:?} as the {key} of operation {i}, outside {allowed}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Kinto's permission form (kinto/core/utils.py `apply_json_patch`): an operation on
+/// `/permissions/read/<principal>` or `/permissions/write/<principal>` needs no `value` —
+/// Kinto sets it itself, since a principal is both key and value of its set. Here the set is
+/// seen as `{principal: true}`, so the value is set to `true` (whatever the client sent, as
+/// Kinto overwrites it too). The principal is one RFC 6901 segment (`/` written `~1`).
+fn kinto_permission_form(op: &mut Value) {
+    let Value::Object(fields) = op else {
+        return;
+    };
+    let Some(Value::String(path)) = fields.get("path") else {
+        return;
+    };
+    let principal = path
+        .strip_prefix("/permissions/read/")
+        .or_else(|| path.strip_prefix("/permissions/write/"));
+    if principal.is_some_and(|p| !p.is_empty() && !p.contains('/')) {
+        let op_name = fields.get("op").and_then(Value::as_str).unwrap_or_default();
+        if matches!(op_name, "add" | "replace" | "test") {
+            fields.insert("value".into(), Value::Bool(true));
         }
     }
 }
@@ -138,6 +328,10 @@ mod tests {
     use crate::domain::error::RuleKind;
     use serde_json::json;
 
+    const BUCKET: Target = Target::Bucket {
+        max_bytes: 64 * 1024,
+    };
+
     fn perms() -> Permissions {
         Permissions {
             read: vec!["user:r".into()],
@@ -167,6 +361,7 @@ mod tests {
         let data = json!({"a": {"x": 1, "y": 2}, "b": 1});
         let out = apply(
             PatchKind::Merge,
+            BUCKET,
             &data,
             &perms(),
             &json!({"data": {"a": {"x": 5}, "c": null}}),
@@ -181,6 +376,7 @@ mod tests {
         let data = json!({"a": {"x": 1, "y": 2}, "b": 1});
         let out = apply(
             PatchKind::MergePatch,
+            BUCKET,
             &data,
             &perms(),
             &json!({"data": {"a": {"x": 5}, "b": null}}),
@@ -193,6 +389,7 @@ mod tests {
     fn permissions_lists_replace() {
         let out = apply(
             PatchKind::Merge,
+            BUCKET,
             &json!({}),
             &perms(),
             &json!({"permissions": {"read": ["system.Everyone"]}}),
@@ -202,6 +399,7 @@ mod tests {
         assert_eq!(out.permissions.write, vec!["user:w"]);
         let out = apply(
             PatchKind::MergePatch,
+            BUCKET,
             &json!({}),
             &perms(),
             &json!({"permissions": {"read": null}}),
@@ -217,7 +415,14 @@ mod tests {
             {"op": "add", "path": "/permissions/read/system.Everyone", "value": true},
             {"op": "remove", "path": "/permissions/read/user:r"},
         ]);
-        let out = apply(PatchKind::JsonPatch, &json!({"a": 1}), &perms(), &ops).unwrap();
+        let out = apply(
+            PatchKind::JsonPatch,
+            BUCKET,
+            &json!({"a": 1}),
+            &perms(),
+            &ops,
+        )
+        .unwrap();
         assert_eq!(out.data, json!({"a": 1, "title": "T"}));
         assert_eq!(out.permissions.read, vec!["system.Everyone"]);
         assert_eq!(out.permissions.write, vec!["user:w"]);
@@ -240,8 +445,192 @@ mod tests {
             (PatchKind::MergePatch, json!({"permissions": {"read": 1}})),
         ];
         for (kind, body) in cases {
-            let err = apply(kind, &json!({"a": 1}), &perms(), &body).unwrap_err();
+            let err = apply(kind, BUCKET, &json!({"a": 1}), &perms(), &body).unwrap_err();
             assert_eq!(err.kind, RuleKind::Invalid, "{body}");
         }
+    }
+
+    const DOC: Target = Target::Document { max_bytes: 1024 };
+
+    fn json_patch(ops: Value) -> Result<Patched, RuleError> {
+        apply(
+            PatchKind::JsonPatch,
+            BUCKET,
+            &json!({"a": 1}),
+            &perms(),
+            &ops,
+        )
+    }
+
+    #[test]
+    fn kinto_permission_form_needs_no_value() {
+        // kinto-http.py: add and remove by path alone.
+        let out = json_patch(json!([
+            {"op": "add", "path": "/permissions/read/system.Everyone"},
+            {"op": "add", "path": "/permissions/write/user:x", "value": true},
+            {"op": "remove", "path": "/permissions/read/user:r"},
+        ]))
+        .unwrap();
+        assert_eq!(out.permissions.read, vec!["system.Everyone"]);
+        assert_eq!(out.permissions.write, vec!["user:w", "user:x"]);
+        // Kinto overwrites the value: whatever was sent, the principal is added.
+        let out = json_patch(json!([
+            {"op": "add", "path": "/permissions/read/user:y", "value": "user:y"},
+        ]))
+        .unwrap();
+        assert_eq!(out.permissions.read, vec!["user:r", "user:y"]);
+    }
+
+    #[test]
+    fn kinto_permission_form_unescapes_principals() {
+        // RFC 6901: `/` is `~1` and `~` is `~0` in a path segment.
+        let out = json_patch(json!([
+            {"op": "add", "path": "/permissions/read/https:~1~1idp.example~1u~01"},
+        ]))
+        .unwrap();
+        assert_eq!(
+            out.permissions.read,
+            vec!["https://idp.example/u~1", "user:r"]
+        );
+        let back = apply(
+            PatchKind::JsonPatch,
+            BUCKET,
+            &json!({}),
+            &out.permissions,
+            &json!([{"op": "remove", "path": "/permissions/read/https:~1~1idp.example~1u~01"}]),
+        )
+        .unwrap();
+        assert_eq!(back.permissions.read, vec!["user:r"]);
+        // Removing a principal that is not there is a 400, as in Kinto (jsonpatch fails).
+        let err =
+            json_patch(json!([{"op": "remove", "path": "/permissions/read/nobody"}])).unwrap_err();
+        assert_eq!((err.kind, err.field.as_str()), (RuleKind::Invalid, "body"));
+    }
+
+    #[test]
+    fn json_patch_outside_data_and_permissions_is_400() {
+        for ops in [
+            json!([{"op": "add", "path": "/title", "value": "x"}]),
+            json!([{"op": "add", "path": "", "value": {}}]),
+            json!([{"op": "add", "path": "/database", "value": 1}]),
+            json!([{"op": "copy", "from": "/elsewhere", "path": "/data/x"}]),
+            json!([{"op": "add", "path": "/permissions/read/x"}, {"op": "remove", "path": "/id"}]),
+            json!([1]),
+        ] {
+            let err = json_patch(ops.clone()).unwrap_err();
+            assert_eq!(
+                (err.kind, err.field.as_str()),
+                (RuleKind::Invalid, "body"),
+                "{ops}"
+            );
+        }
+        // A document has no permissions.
+        let err = apply(
+            PatchKind::JsonPatch,
+            DOC,
+            &json!({}),
+            &Permissions::default(),
+            &json!([{"op": "add", "path": "/permissions/read/x"}]),
+        )
+        .unwrap_err();
+        assert!(err.reason.contains("outside /data"), "{}", err.reason);
+    }
+
+    #[test]
+    fn merge_bodies_need_data_or_permissions_and_nothing_else() {
+        for kind in [PatchKind::Merge, PatchKind::MergePatch] {
+            let err = apply(kind, BUCKET, &json!({}), &perms(), &json!({})).unwrap_err();
+            assert_eq!(err.field, "data");
+            assert!(err.reason.contains("is required"), "{}", err.reason);
+            let err =
+                apply(kind, BUCKET, &json!({}), &perms(), &json!({"title": "x"})).unwrap_err();
+            assert_eq!(err.field, "title");
+            assert!(err.reason.contains("under 'data'"), "{}", err.reason);
+            let body = json!({"data": {}, "permissions": {}, "extra": 1});
+            assert_eq!(
+                apply(kind, BUCKET, &json!({}), &perms(), &body)
+                    .unwrap_err()
+                    .field,
+                "extra"
+            );
+            // A document: `data` only.
+            let err =
+                apply(kind, DOC, &json!({}), &perms(), &json!({"permissions": {}})).unwrap_err();
+            assert_eq!(err.field, "permissions");
+            let err = apply(kind, DOC, &json!({}), &perms(), &json!({})).unwrap_err();
+            assert_eq!(
+                (err.field.as_str(), err.reason.as_str()),
+                ("data", "is required")
+            );
+        }
+    }
+
+    #[test]
+    fn operation_count_is_bounded() {
+        let ops: Vec<Value> = (0..=MAX_PATCH_OPERATIONS)
+            .map(|i| json!({"op": "add", "path": format!("/data/k{i}"), "value": i}))
+            .collect();
+        let err = json_patch(Value::Array(ops.clone())).unwrap_err();
+        assert_eq!((err.kind, err.field.as_str()), (RuleKind::TooLarge, "body"));
+        assert!(json_patch(Value::Array(ops[..MAX_PATCH_OPERATIONS].to_vec())).is_ok());
+    }
+
+    #[test]
+    fn self_copies_are_stopped_at_the_first_step_past_the_bounds() {
+        // Each copy doubles the document: 30 of them would make gigabytes.
+        let mut ops = vec![json!({"op": "add", "path": "/data/x", "value": "y".repeat(100)})];
+        for i in 0..30 {
+            ops.push(json!({"op": "copy", "from": "/data", "path": format!("/data/c{i}")}));
+        }
+        let started = std::time::Instant::now();
+        let err = json_patch(Value::Array(ops.clone())).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // Depth or size, whichever comes first: never a document past either.
+        assert!(
+            (err.kind == RuleKind::TooLarge && err.reason.contains("grows the document"))
+                || err.reason.contains("nests the document"),
+            "{err:?}"
+        );
+        // Wide instead of deep: `add` of the root under new names doubles its size.
+        let mut wide = vec![json!({"op": "add", "path": "/data/x", "value": "y".repeat(1000)})];
+        for i in 0..40 {
+            wide.push(json!({"op": "copy", "from": "/data", "path": format!("/data/k{i}")}));
+        }
+        let err = apply(
+            PatchKind::JsonPatch,
+            DOC,
+            &json!({}),
+            &Permissions::default(),
+            &Value::Array(wide),
+        )
+        .unwrap_err();
+        assert_eq!((err.kind, err.field.as_str()), (RuleKind::TooLarge, "body"));
+        // Moves and replaces are measured too.
+        let big = json!([{"op": "replace", "path": "/data", "value": {"v": "z".repeat(5000)}}]);
+        let err = apply(
+            PatchKind::JsonPatch,
+            DOC,
+            &json!({}),
+            &Permissions::default(),
+            &big,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, RuleKind::TooLarge);
+    }
+
+    #[test]
+    fn deep_nesting_by_patch_is_refused() {
+        let mut ops = vec![json!({"op": "add", "path": "/data/n", "value": {}})];
+        let mut path = "/data/n".to_string();
+        for _ in 0..40 {
+            path.push_str("/n");
+            ops.push(json!({"op": "add", "path": path, "value": {}}));
+        }
+        let err = json_patch(Value::Array(ops)).unwrap_err();
+        assert!(
+            err.reason.contains("nests the document deeper"),
+            "{}",
+            err.reason
+        );
     }
 }

@@ -52,7 +52,12 @@ impl FileStore for MemoryStore {
         }
         let has_more = files.len() > limit;
         files.truncate(limit);
-        Ok(FilePage { files, has_more })
+        let last_key = files.last().map(|f| f.name.clone());
+        Ok(FilePage {
+            files,
+            has_more,
+            last_key,
+        })
     }
 
     /// Each name of `names` that has a record, once, in the order first asked.

@@ -66,6 +66,9 @@ pub trait BucketStore: Send + Sync {
 pub struct FilePage {
     pub files: Vec<FileRecord>,
     pub has_more: bool,
+    /// The last name this page looked at (the cursor of the next page), even when that record
+    /// was not shown (an unreadable item, skipped and logged).
+    pub last_key: Option<String>,
 }
 
 /// Why an upload was refused, kept so the uploader can find out.

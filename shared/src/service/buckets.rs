@@ -8,7 +8,8 @@ use super::Services;
 use super::error::{Error, Result, deny};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
 use crate::domain::access::Identity;
-use crate::domain::bucket::{Bucket, BucketBody, clean_attrs};
+use crate::domain::bounds::json_size_within;
+use crate::domain::bucket::{Bucket, BucketBody, MAX_ATTRS_BYTES, clean_attrs};
 use crate::domain::error::RuleError;
 use crate::domain::ids::{self, BucketRef};
 use crate::domain::pagination;
@@ -132,7 +133,10 @@ impl<S: BucketStore, O> Services<S, O> {
             if !pre.allows_write(Some(old.last_modified)) {
                 return Err(Error::PreconditionFailed(Some(old.envelope())));
             }
-            let patched = patch::apply(kind, &old.data(), &old.permissions, body)?;
+            let target = patch::Target::Bucket {
+                max_bytes: MAX_ATTRS_BYTES,
+            };
+            let patched = patch::apply(kind, target, &old.data(), &old.permissions, body)?;
             let attrs = clean_attrs(&patched.data, &id)?;
             let new = old.next_revision(attrs, patched.permissions, now_ms());
             if new.attrs == old.attrs && new.permissions == old.permissions {
@@ -182,7 +186,20 @@ impl<S: BucketStore, O> Services<S, O> {
         } else {
             ListScope::Principals(identity.principals())
         };
-        Ok(self.store.list(&scope, after, limit).await?)
+        let mut page = self.store.list(&scope, after, limit).await?;
+        // Bounded in bytes as well as items: a page of large buckets ends early.
+        let fit = pagination::items_within(
+            page.buckets
+                .iter()
+                .map(|b| json_size_within(&b.data(), usize::MAX).unwrap_or(usize::MAX)),
+            pagination::MAX_ANSWER_BYTES,
+        );
+        if fit < page.buckets.len() {
+            page.buckets.truncate(fit);
+            page.has_more = true;
+            page.last_key = page.buckets.last().map(|b| b.id.clone());
+        }
+        Ok(page)
     }
 
     /// Deletes every bucket writable by the caller's own principals after `after` (at most

@@ -65,6 +65,9 @@ impl<S: BucketStore + DataStore, O> Services<S, O> {
             DataChange::Replace(doc) => Ok(doc.clone()),
             DataChange::Patch(kind, body) => Ok(patch::apply(
                 *kind,
+                patch::Target::Document {
+                    max_bytes: usize::try_from(self.settings.data_max_bytes).unwrap_or(usize::MAX),
+                },
                 &Value::Object(current.doc.clone()),
                 &Permissions::default(),
                 body,

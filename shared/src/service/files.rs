@@ -10,11 +10,13 @@ use super::cascade::{self, Budget};
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
 use crate::domain::access::Identity;
+use crate::domain::bounds::json_size_within;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Job, Tally, file_marker_key};
 use crate::domain::error::RuleError;
 use crate::domain::files::{FileRecord, Grant, object_key, random_token};
 use crate::domain::ids::{self, BucketRef};
+use crate::domain::pagination;
 use crate::domain::time::now_ms;
 use crate::domain::uploads::{WantedFile, check_file};
 use crate::ports::{
@@ -107,7 +109,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 )
                 .await?;
             has_more = chunk.has_more;
-            after = chunk.files.last().map(|f| f.name.clone()).or(after);
+            after = chunk.last_key.clone().or(after);
             files.extend(
                 chunk
                     .files
@@ -117,6 +119,17 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         }
         if files.len() > limit {
             files.truncate(limit);
+            has_more = true;
+        }
+        // Bounded in bytes as well as items (a record is small, but the bound is the answer's).
+        let fit = pagination::items_within(
+            files.iter().map(|f| {
+                json_size_within(&f.to_json(&bucket.id), usize::MAX).unwrap_or(usize::MAX)
+            }),
+            pagination::MAX_ANSWER_BYTES,
+        );
+        if fit < files.len() {
+            files.truncate(fit);
             has_more = true;
         }
         let last = files.last().map(|f| f.name.clone()).or(after);
@@ -338,7 +351,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     ALL_FILES_PAGE,
                 )
                 .await?;
-            after = page.files.last().map(|f| f.name.clone());
+            after = page.last_key.clone();
             out.extend(page.files);
             if !page.has_more || after.is_none() {
                 return Ok(out);

@@ -9,15 +9,21 @@ use super::Services;
 use super::error::Result;
 use super::files::{Download, IssuedGrant};
 use crate::domain::access::Identity;
+use crate::domain::bounds::json_size_within;
 use crate::domain::data::DataDoc;
 use crate::domain::error::RuleError;
 use crate::domain::files::FileRecord;
 use crate::domain::ids::BucketRef;
+use crate::domain::pagination;
 use crate::domain::patch::shallow_merge;
 use crate::domain::preconditions::Preconditions;
 use crate::domain::time::now_ms;
 use crate::domain::uploads::WantedFile;
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
+
+/// The JSON of one fetched file besides its name, type and URL: the member names, size,
+/// `modified`, `expires_at`, quotes and commas (about 90 bytes; rounded up).
+const FETCHED_FILE_JSON_BYTES: usize = 128;
 
 /// What a job syncs: `data`, `files` or `data_and_files`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +107,15 @@ where
         let files = if sync.files {
             let ttl = self.settings.download_url_ttl_secs;
             let expires_at = now_ms() + (ttl as i64) * 1000;
+            // A fetch answers every matching file at once (xyOps's Fetch action downloads
+            // them all, and its clients read no pages), so an answer that would pass
+            // `MAX_ANSWER_BYTES` is refused — before Lambda fails it with a 502 — naming the
+            // glob, which the job can narrow, or it can list the files page by page. Paging
+            // the fetch itself would change the contract its clients rely on.
+            let mut answer_bytes = data
+                .as_ref()
+                .map(|d| json_size_within(&Value::Object(d.clone()), usize::MAX).unwrap_or(0))
+                .unwrap_or(0);
             let mut files = Vec::new();
             for f in self.all_files(&bucket).await? {
                 if !matcher.is_match(&f.name) {
@@ -111,6 +126,20 @@ where
                     .presign_get(&f.object_key, &f.name, ttl)
                     .await?
                     .url;
+                answer_bytes += FETCHED_FILE_JSON_BYTES + url.len() + 2 * f.name.len();
+                answer_bytes += f.content_type.len();
+                if answer_bytes > pagination::MAX_ANSWER_BYTES {
+                    return Err(RuleError::invalid(
+                        "glob",
+                        format!(
+                            "matches more files than one answer can carry (more than {} bytes \
+                             of JSON with their URLs); narrow the glob, or list the files \
+                             page by page (GET /v1/buckets/{{id}}/files?glob=…)",
+                            pagination::MAX_ANSWER_BYTES
+                        ),
+                    )
+                    .into());
+                }
                 files.push((f, Download { url, expires_at }));
             }
             Some(files)

@@ -93,7 +93,12 @@ impl Resp {
         assert_eq!(detail["name"], name, "{what}: {body}");
         let description = detail["description"].as_str().unwrap_or_default();
         assert!(!description.is_empty(), "{what}: {body}");
-        let message = format!("{name} in {location}: {description}");
+        // The body as a whole reads "the body …", never "body in body: …".
+        let message = if name == "body" && location == "body" {
+            format!("the body {description}")
+        } else {
+            format!("{name} in {location}: {description}")
+        };
         assert_eq!(body["message"], message.as_str(), "{what}");
         body
     }

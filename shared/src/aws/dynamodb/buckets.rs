@@ -34,10 +34,17 @@ fn to_item(b: &Bucket) -> Item {
 fn from_item(item: &Item) -> Result<Bucket, StoreError> {
     // An absent number reads as 0, as ADD (which keeps the file counters) takes it.
     let number = |k: &str| item.opt_number(k).map(Option::unwrap_or_default);
+    // Attributes that cannot be read (written before `MAX_JSON_DEPTH` bounded them, nested
+    // deeper than the reader goes) must not lock the bucket: it reads without them, logged,
+    // so that its owner can still read, rewrite or delete it; the next write replaces them.
+    let attrs = item.json("attrs").unwrap_or_else(|e| {
+        tracing::error!(error = ?e, "unreadable bucket attributes read as empty");
+        Default::default()
+    });
     Ok(Bucket {
         id: item.string("id")?,
         generation: item.string("gen")?,
-        attrs: item.json("attrs")?,
+        attrs,
         permissions: item.json("acl")?,
         owner: item.string("owner")?,
         created: number("created")?,
@@ -113,7 +120,17 @@ impl DynamoStore {
         let items = self
             .batch_get_items(ids.iter().map(|id| keys::bucket(id)).collect(), None)
             .await?;
-        let mut found = items.iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        // One unreadable bucket never fails a page for every caller: skipped and logged.
+        let mut found: Vec<Bucket> = items
+            .iter()
+            .filter_map(|item| match from_item(item) {
+                Ok(bucket) => Some(bucket),
+                Err(e) => {
+                    tracing::error!(error = ?e, "unreadable bucket skipped in a listing");
+                    None
+                }
+            })
+            .collect();
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }
@@ -294,6 +311,25 @@ mod tests {
         let item = to_item(&b);
         assert_eq!(item["pk"], s("B#b1"));
         assert_eq!(from_item(&item).unwrap(), b);
+    }
+
+    #[test]
+    fn unreadable_attributes_do_not_lock_the_bucket() {
+        let b = sample();
+        let deep = |levels: usize| format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels));
+        // Legacy attributes deeper than serde_json's default limit still read.
+        let mut item = to_item(&b);
+        item.insert("attrs".into(), s(deep(300)));
+        let read = from_item(&item).unwrap();
+        assert_eq!(super::super::item::READ_MAX_DEPTH, 512);
+        assert!(read.attrs.contains_key("a"));
+        // Deeper than the reader goes, or not JSON: the bucket reads without them.
+        for bad in [deep(100_000), "{".to_string()] {
+            item.insert("attrs".into(), s(bad.clone()));
+            let read = from_item(&item).unwrap();
+            assert!(read.attrs.is_empty());
+            assert_eq!(read.permissions, b.permissions);
+        }
     }
 
     #[test]

@@ -17,8 +17,15 @@ fn doc_item(id: &str, generation: &str, sk: &str, d: &DataDoc) -> Item {
 }
 
 fn doc_from(item: &Item) -> Result<DataDoc, StoreError> {
+    // A document that cannot be read (written before `MAX_JSON_DEPTH` bounded it, nested
+    // deeper than the reader goes) reads as empty at its revision, logged: the bucket's
+    // writers can then replace it, and its bucket can still be emptied or deleted.
+    let doc = item.json("doc").unwrap_or_else(|e| {
+        tracing::error!(error = ?e, "unreadable data document read as empty");
+        Default::default()
+    });
     Ok(DataDoc {
-        doc: item.json("doc")?,
+        doc,
         revision: item.number("rev")?,
         modified: item.number("modified")?,
     })

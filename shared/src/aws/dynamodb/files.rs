@@ -123,14 +123,26 @@ impl FileStore for DynamoStore {
     ) -> Result<FilePage, StoreError> {
         let pk = Partition::Files.of(id, generation);
         let (items, stopped) = self.query_after(&pk, after, limit + 1, None).await?;
-        let mut files = items
+        let cut_short = stopped && items.len() <= limit;
+        let has_more = items.len() > limit || cut_short;
+        let looked_at = &items[..items.len().min(limit)];
+        let last_key = looked_at.last().map(|i| i.string("sk")).transpose()?;
+        // One unreadable record never fails the page: it is skipped and logged.
+        let files = looked_at
             .iter()
-            .map(record_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let cut_short = stopped && files.len() <= limit;
-        let has_more = files.len() > limit || cut_short;
-        files.truncate(limit);
-        Ok(FilePage { files, has_more })
+            .filter_map(|item| match record_from(item) {
+                Ok(record) => Some(record),
+                Err(e) => {
+                    tracing::error!(error = ?e, "unreadable file record skipped in a listing");
+                    None
+                }
+            })
+            .collect();
+        Ok(FilePage {
+            files,
+            has_more,
+            last_key,
+        })
     }
 
     async fn existing_names(

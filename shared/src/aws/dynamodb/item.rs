@@ -84,9 +84,59 @@ impl ItemExt for Item {
     }
 
     fn json<T: DeserializeOwned>(&self, k: &str) -> Result<T, StoreError> {
-        serde_json::from_str(&self.string(k)?)
-            .map_err(|e| fault(self, k, &format!("is not the JSON expected: {e}")))
+        parse_stored_json(&self.string(k)?).map_err(|e| fault(self, k, &e))
     }
+}
+
+/// The deepest stored JSON read. New writes nest at most `MAX_JSON_DEPTH` levels, but values
+/// written before that bound could nest deeper than serde_json's default limit (128); they
+/// are read up to this depth, which a parse on a 2 MiB thread stack survives (tested).
+/// Deeper still, the value is refused here and the reader decides (the bucket and document
+/// readers read it as empty, logged).
+pub(super) const READ_MAX_DEPTH: usize = 512;
+
+/// Parses stored JSON with the recursion limit lifted, after a linear scan has shown it
+/// nests at most `READ_MAX_DEPTH` levels.
+fn parse_stored_json<T: DeserializeOwned>(raw: &str) -> Result<T, String> {
+    let depth = scan_depth(raw);
+    if depth > READ_MAX_DEPTH {
+        return Err(format!(
+            "nests {depth} levels deep; the reader goes {READ_MAX_DEPTH}"
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    de.disable_recursion_limit();
+    let value = T::deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| format!("is not the JSON expected: {e}"))?;
+    Ok(value)
+}
+
+/// How deep the brackets of JSON text nest, strings skipped (no parse, no recursion).
+fn scan_depth(raw: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in raw.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The error for attribute `k` of `item`, naming the item by its key (for the logs: a
@@ -145,6 +195,33 @@ mod tests {
             full.json::<serde_json::Value>("j").unwrap(),
             serde_json::json!({"a": 1})
         );
+    }
+
+    fn nested_text(levels: usize) -> String {
+        format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn deep_legacy_json_reads_up_to_the_reader_bound() {
+        // Deeper than serde_json's default limit (128), within the reader's.
+        let deep = item(&[("j", s(nested_text(READ_MAX_DEPTH)))]);
+        let v = deep.json::<serde_json::Value>("j").unwrap();
+        assert!(v.is_array());
+        let too_deep = item(&[("j", s(nested_text(READ_MAX_DEPTH + 1)))]);
+        let Err(StoreError::Other(why)) = too_deep.json::<serde_json::Value>("j") else {
+            panic!("past the reader bound is an error, not a crash");
+        };
+        assert!(why.contains("levels deep"), "{why}");
+        // A huge depth is refused by the scan, before any parse.
+        let huge = item(&[("j", s(nested_text(200_000)))]);
+        assert!(huge.json::<serde_json::Value>("j").is_err());
+    }
+
+    #[test]
+    fn scan_depth_skips_strings() {
+        assert_eq!(scan_depth(r#"{"a": "[[[{{{", "b": [1, {"c": "\\"}]}"#), 3);
+        assert_eq!(scan_depth(r#""[[[""#), 0);
+        assert_eq!(scan_depth(r#"{"a\"[": []}"#), 2);
     }
 
     #[test]
