@@ -19,6 +19,8 @@ mod buckets;
 mod cascade;
 #[path = "routes/data.rs"]
 mod data;
+#[path = "routes/escalation.rs"]
+mod escalation;
 #[path = "routes/files.rs"]
 mod files;
 #[path = "routes/grants.rs"]
