@@ -27,6 +27,8 @@ mod files;
 mod grants;
 #[path = "routes/jobs.rs"]
 mod jobs;
+#[path = "routes/leaks.rs"]
+mod leaks;
 #[path = "routes/paging.rs"]
 mod paging;
 #[path = "routes/permalinks.rs"]

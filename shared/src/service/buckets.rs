@@ -64,7 +64,7 @@ impl<S: BucketStore, O> Services<S, O> {
                 && let Some(existing) = self.store.get(&id).await?
             {
                 if !identity.may_read(&existing.permissions) {
-                    return Err(deny(identity));
+                    return Err(self.as_if_missing(identity, &id, "data.id", pre));
                 }
                 if !pre.allows_write(Some(existing.last_modified)) {
                     return Err(Error::PreconditionFailed(Some(existing.envelope())));
@@ -104,6 +104,9 @@ impl<S: BucketStore, O> Services<S, O> {
                 self.settle(created, &id, identity, pre).await?;
                 return Ok((new, true));
             };
+            if !identity.may_read(&old.permissions) {
+                return Err(self.as_if_missing(identity, &id, "id", pre));
+            }
             if !identity.may_write(&old.permissions) {
                 return Err(deny(identity));
             }
@@ -319,6 +322,25 @@ impl<S: BucketStore, O> Services<S, O> {
             return Err(Error::Forbidden(NEEDS_CREATE.into()));
         }
         Ok(())
+    }
+
+    /// The refusal a create of the missing bucket `id` would get, for a caller who may not
+    /// read the existing one: the same answer whatever exists. Only a caller who could create
+    /// the id gets a refusal there (the id is taken), which no answer could hide.
+    fn as_if_missing(
+        &self,
+        identity: &Identity,
+        id: &str,
+        field: &str,
+        pre: &Preconditions,
+    ) -> Error {
+        if let Err(refused) = self.check_create(identity, id, field) {
+            return refused;
+        }
+        if !pre.allows_write(None) {
+            return Error::PreconditionFailed(None);
+        }
+        deny(identity)
     }
 
     fn check_delete_enabled(&self) -> Result<()> {
