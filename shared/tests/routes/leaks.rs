@@ -202,7 +202,7 @@ async fn assert_same(env: &Env, there: &str, absent: &str, creators_too: bool) {
 }
 
 /// `secret` (with data, a file and an upload) readable and writable by its owner only.
-async fn secret(env: &Env, owner: &Caller<'_>, id: &str) {
+async fn secret(owner: &Caller<'_>, id: &str) {
     let data = json!({"data": {"k": "v"}});
     owner
         .put(&format!("/v1/buckets/{id}/data"), &data)
@@ -217,7 +217,7 @@ async fn an_unreadable_bucket_answers_as_a_missing_one_on_every_route() {
         let env = Env::with(settings);
         let owner = env.user("owner", CREATOR);
         owner.create_bucket("secret", &json!({})).await;
-        secret(&env, &owner, "secret").await;
+        secret(&owner, "secret").await;
         assert_same(&env, "secret", "nothing", false).await;
     }
 }
@@ -229,7 +229,7 @@ async fn another_users_personal_bucket_answers_as_a_missing_one() {
         let victim = env.user("victim", &[]);
         victim.get("/v1/buckets/default").await.expect(200);
         let there = default_bucket_id("user:victim");
-        secret(&env, &victim, &there).await;
+        secret(&victim, &there).await;
         let absent = default_bucket_id("user:ghost");
         // Reserved ids cannot be created by others: creators are compared too.
         assert_same(&env, &there, &absent, true).await;
