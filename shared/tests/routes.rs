@@ -41,5 +41,7 @@ mod races;
 mod root;
 #[path = "routes/settings.rs"]
 mod settings;
+#[path = "routes/tokens.rs"]
+mod tokens;
 #[path = "routes/uploads.rs"]
 mod uploads;
