@@ -25,6 +25,8 @@ mod escalation;
 mod files;
 #[path = "routes/grants.rs"]
 mod grants;
+#[path = "routes/half_written.rs"]
+mod half_written;
 #[path = "routes/jobs.rs"]
 mod jobs;
 #[path = "routes/leaks.rs"]

@@ -117,6 +117,20 @@ impl FileStore for MemoryStore {
             .cloned())
     }
 
+    /// Removes the grants; missing ones are no error.
+    async fn delete_grants(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_ids: &[String],
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        for upload_id in upload_ids {
+            state.items.remove(&grant_key(id, generation, upload_id));
+        }
+        Ok(())
+    }
+
     /// The adapter's three-item transaction. Conditions: the stored record's `object_key` is
     /// `previous`'s (or no record exists when `previous` is `None`); the grant of
     /// `record.upload_id` exists and is unspent; the bucket is this generation and, for a new

@@ -116,6 +116,15 @@ pub trait FileStore: Send + Sync {
         upload_id: &str,
     ) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
 
+    /// Removes the grants `upload_ids` (those already gone are no error): takes back grants
+    /// whose presigned URLs were never handed out, when the request that issued them fails.
+    fn delete_grants(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        upload_ids: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Records `record` in one transaction: replaces `previous` (which must still be the stored
     /// record, or none must exist), marks the grant recorded (it must be unspent), and moves the
     /// bucket's counters; a new name only while the bucket (same generation) holds fewer than

@@ -179,6 +179,20 @@ impl FileStore for DynamoStore {
             .transpose()
     }
 
+    async fn delete_grants(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_ids: &[String],
+    ) -> Result<(), StoreError> {
+        // Unconditional deletes: a grant already gone is what was wanted.
+        let items = upload_ids
+            .iter()
+            .map(|u| self.delete_tx(Partition::Grants.item(id, generation, u)))
+            .collect();
+        self.transact_chunks(items).await
+    }
+
     async fn record_upload(
         &self,
         id: &str,
