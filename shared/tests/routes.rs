@@ -31,6 +31,8 @@ mod half_written;
 mod jobs;
 #[path = "routes/leaks.rs"]
 mod leaks;
+#[path = "routes/overwrites.rs"]
+mod overwrites;
 #[path = "routes/paging.rs"]
 mod paging;
 #[path = "routes/permalinks.rs"]

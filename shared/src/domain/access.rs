@@ -8,6 +8,18 @@ pub const EDIT_BUCKETS: &str = "edit_buckets";
 pub const DELETE_BUCKETS: &str = "delete_buckets";
 pub const ADMIN: &str = "admin";
 
+/// The principals of the caller a recorded principal names (such as a grant's `uploaded_by`),
+/// as far as the ACL is concerned: a `user:` also has `system.Authenticated`; everyone has
+/// `system.Everyone`. Privileges are not known from a principal.
+pub fn principals_of(principal: &str) -> Vec<String> {
+    let mut out = vec![EVERYONE.to_string()];
+    if principal.starts_with("user:") {
+        out.push(AUTHENTICATED.to_string());
+        out.push(principal.to_string());
+    }
+    out
+}
+
 /// The caller. Anonymous callers have no `sub`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {

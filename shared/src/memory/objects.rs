@@ -61,6 +61,11 @@ fn fake_etag(key: &str, size: u64) -> String {
     hex::encode(&digest[..16])
 }
 
+/// A content ETag: 32 hex digits of the body's digest (S3's is its MD5).
+fn content_etag(body: &[u8]) -> String {
+    hex::encode(&Sha256::digest(body)[..16])
+}
+
 impl MemoryObjects {
     /// An empty store.
     pub fn new() -> MemoryObjects {
@@ -120,7 +125,8 @@ impl MemoryObjects {
         let meta = ObjectMeta {
             size: body.len() as u64,
             content_type: content_type.to_string(),
-            etag: fake_etag(key, body.len() as u64),
+            // From the content, as S3's: bytes written again under the same key change it.
+            etag: content_etag(body),
             sha256: Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))),
             last_modified: now_ms() / 1000 * 1000,
         };

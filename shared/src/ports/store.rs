@@ -138,6 +138,19 @@ pub trait FileStore: Send + Sync {
         max_files: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Rewrites the record of an object overwritten in place (a presigned URL used again: same
+    /// `object_key`) so that it describes the bytes now stored, in one transaction: the stored
+    /// record must still be `current` (same `object_key`, `upload_id` and `etag`) and the
+    /// bucket this generation; the record becomes `record` and `total_bytes` moves by
+    /// `record.size - current.size`. `Conflict` if any condition fails.
+    fn rerecord_upload(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        current: &FileRecord,
+        record: &FileRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Forgets `prev_key` once the replaced object is gone from S3.
     fn clear_prev_key(
         &self,

@@ -281,6 +281,8 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let uploaded_by = identity
             .user_principal()
             .unwrap_or_else(|| "system.Everyone".into());
+        // Write held through a privilege, not the ACL: the upload event cannot re-check it.
+        let by_privilege = !bucket.permissions.can_write(&identity.principals());
         let grants: Vec<Grant> = wanted
             .iter()
             .map(|w| Grant {
@@ -292,6 +294,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 uploaded_by: uploaded_by.clone(),
                 expires_at,
                 recorded: false,
+                by_privilege,
             })
             .collect();
         self.store
