@@ -188,6 +188,20 @@ mod tests {
     }
 
     #[test]
+    fn principals_of_a_recorded_principal() {
+        assert_eq!(
+            principals_of("user:bob"),
+            vec![EVERYONE, AUTHENTICATED, "user:bob"]
+        );
+        assert_eq!(principals_of(EVERYONE), vec![EVERYONE]);
+        // Naming a system principal gives nothing more than it is.
+        assert_eq!(principals_of(AUTHENTICATED), vec![EVERYONE]);
+        let writers = acl(&[], &[AUTHENTICATED]);
+        assert!(writers.can_write(&principals_of("user:bob")));
+        assert!(!writers.can_write(&principals_of(EVERYONE)));
+    }
+
+    #[test]
     fn own_principals_are_the_user_alone() {
         assert_eq!(
             Identity::user("a", &[ADMIN]).own_principals(),
