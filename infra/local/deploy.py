@@ -27,6 +27,10 @@ import sys
 import time
 from pathlib import Path
 
+# The page-cursor signing key of LOCAL stacks only: public in this repository, so never a
+# production value (a real deployment passes its own CursorKeys parameter).
+LOCAL_DEV_CURSOR_KEYS = "local-dev:LOCAL-DEV-ONLY-cursor-key-not-for-production"
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local"
 STAMP = LOCAL / "deploy.stamp"
@@ -197,7 +201,9 @@ def main() -> int:
     extra = shlex.split(args.parameters)
     # Environment=local: the template gives the functions local-only settings (the cascade's
     # test-only fault hook, which the tests switch on with function_env.py).
-    base_parameters = ["Environment=local", f"JwtHs256Secret={args.secret}", *extra]
+    # CursorKeys: a development key, for local stacks only (a real deployment sets its own).
+    base_parameters = ["Environment=local", f"JwtHs256Secret={args.secret}",
+                       f"CursorKeys={LOCAL_DEV_CURSOR_KEYS}", *extra]
     digest = fingerprint(args.lambda_dir, bins, base_parameters)
 
     current = describe(cfn, args.stack_name)

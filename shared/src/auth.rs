@@ -10,7 +10,7 @@ use crate::config::AuthSettings;
 use crate::domain::access::Identity;
 use crate::service::Error;
 
-/// Seconds of clock skew accepted on `exp`.
+/// Seconds of clock skew accepted on `exp` and `nbf`.
 pub const LEEWAY_SECONDS: u64 = 5;
 const MAX_SUB_LEN: usize = 200;
 /// Longest token verified, in bytes, checked before any parsing: a JWT with its header,
@@ -28,6 +28,7 @@ pub struct Verifier {
     keys: Vec<Key>,
     issuer: Option<String>,
     audience: Option<String>,
+    max_lifetime_secs: u64,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +36,10 @@ struct Claims {
     sub: String,
     #[serde(default)]
     privileges: Vec<String>,
+    /// Required (checked by the validation); numeric seconds.
+    exp: f64,
+    #[serde(default)]
+    iat: Option<f64>,
 }
 
 impl Verifier {
@@ -80,6 +85,7 @@ impl Verifier {
             keys,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            max_lifetime_secs: settings.max_token_lifetime_secs,
         })
     }
 
@@ -113,17 +119,37 @@ impl Verifier {
         let mut last_error = unauthorized("no key accepts tokens signed with this algorithm");
         for key in candidates {
             match decode::<Claims>(token, &key.key, &self.validation(key.alg)) {
-                Ok(data) => return identity_from(data.claims),
+                Ok(data) => {
+                    self.check_lifetime(&data.claims)?;
+                    return identity_from(data.claims);
+                }
                 Err(e) => last_error = unauthorized(describe(&e)),
             }
         }
         Err(last_error)
     }
 
+    /// A token may live at most `MAX_TOKEN_LIFETIME` seconds: `exp - iat`, counted from now
+    /// when `iat` is missing or in the future (a future `iat` would otherwise stretch a token
+    /// valid from now on). A stolen long-lived token is refused rather than honoured for ever.
+    fn check_lifetime(&self, claims: &Claims) -> Result<(), Error> {
+        let now = crate::domain::time::now_ms() as f64 / 1000.0;
+        let from = claims.iat.map_or(now, |iat| iat.min(now));
+        let lifetime = claims.exp - from;
+        if !lifetime.is_finite() || lifetime > (self.max_lifetime_secs + LEEWAY_SECONDS) as f64 {
+            return Err(unauthorized(
+                "the token lives longer than this deployment accepts (MAX_TOKEN_LIFETIME)",
+            ));
+        }
+        Ok(())
+    }
+
     fn validation(&self, alg: Algorithm) -> Validation {
         let mut v = Validation::new(alg);
         v.leeway = LEEWAY_SECONDS;
         v.validate_exp = true;
+        // A token not valid yet is refused (same leeway as `exp`).
+        v.validate_nbf = true;
         let mut required = vec!["exp", "sub"];
         match &self.issuer {
             Some(iss) => {
@@ -299,6 +325,66 @@ mod tests {
                 "{header}"
             );
         }
+    }
+
+    #[test]
+    fn nbf_is_honoured_with_the_exp_leeway() {
+        let v = verifier(None, None);
+        for (nbf, ok) in [
+            (now() - 600, true),
+            (now(), true),
+            (now() + LEEWAY_SECONDS as i64 - 2, true),
+            (now() + 60, false),
+            (now() + 86_000, false),
+        ] {
+            let t = hs256(json!({"sub": "a", "exp": now() + 600, "nbf": nbf}));
+            let got = v.identify(Some(&bearer(&t)));
+            assert_eq!(got.is_ok(), ok, "nbf {nbf} vs now {}: {got:?}", now());
+            if let Err(e) = got {
+                assert!(
+                    matches!(e, Error::Unauthenticated(ref m) if m.contains("not valid yet")),
+                    "{e:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_living_longer_than_the_maximum_are_refused() {
+        let v = Verifier::new(&AuthSettings {
+            hs256_secret: Some(SECRET.into()),
+            max_token_lifetime_secs: 3600,
+            ..Default::default()
+        })
+        .unwrap();
+        let n = now();
+        for (claims, ok) in [
+            (json!({"sub": "a", "iat": n, "exp": n + 3600}), true),
+            (json!({"sub": "a", "exp": n + 3000}), true),
+            // Issued long ago, expiring soon: its whole life counts.
+            (json!({"sub": "a", "iat": n - 7200, "exp": n + 60}), false),
+            (json!({"sub": "a", "iat": n, "exp": n + 3700}), false),
+            // No iat: counted from now.
+            (json!({"sub": "a", "exp": n + 100 * 86_400}), false),
+            // An iat in the future does not stretch it.
+            (
+                json!({"sub": "a", "iat": n + 86_400, "exp": n + 86_400 + 60}),
+                false,
+            ),
+            (json!({"sub": "a", "iat": n, "exp": 1e300}), false),
+        ] {
+            let got = v.identify(Some(&bearer(&hs256(claims.clone()))));
+            assert_eq!(got.is_ok(), ok, "{claims}: {got:?}");
+            if let Err(e) = got {
+                assert!(matches!(e, Error::Unauthenticated(_)), "{claims}");
+            }
+        }
+        // The default is a day.
+        let day = verifier(None, None);
+        let week = hs256(json!({"sub": "a", "iat": n, "exp": n + 7 * 86_400}));
+        assert!(day.identify(Some(&bearer(&week))).is_err());
+        let hours = hs256(json!({"sub": "a", "iat": n, "exp": n + 20 * 3600}));
+        assert!(day.identify(Some(&bearer(&hours))).is_ok());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Deployment settings, read once at Lambda init from the environment (no network).
 //! Every setting, its variable and its default is listed in the README.
 
+use crate::domain::pagination::CursorKeys;
+
 /// xyOps's upload defaults: 100 files per bucket, 1 GiB per file, any type.
 pub const DEFAULT_MAX_FILES_PER_BUCKET: u64 = 100;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
@@ -13,7 +15,10 @@ pub struct UploadSettings {
     pub accepted_file_types: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The longest a token may live, `exp - iat`, by default (one day).
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
     pub hs256_secret: Option<String>,
     /// One or more PEM public keys (RSA → RS256, EC P-256 → ES256).
@@ -22,6 +27,22 @@ pub struct AuthSettings {
     pub jwks: Option<String>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// A token whose `exp - iat` (or `exp - now` without `iat`) is longer is refused
+    /// (`MAX_TOKEN_LIFETIME`, seconds).
+    pub max_token_lifetime_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            hs256_secret: None,
+            public_keys_pem: None,
+            jwks: None,
+            issuer: None,
+            audience: None,
+            max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +66,11 @@ pub struct Settings {
     /// Older revisions of a data document kept readable (default 10).
     pub data_revisions_kept: u64,
     pub cascade: CascadeSettings,
+    /// The keys that sign page cursors (`CURSOR_KEYS`: `kid:secret[,kid:secret…]`, current
+    /// first). Only the HTTP functions read cursors, and they refuse to start without it
+    /// (`api::app::App::new`): a per-process random key would not verify across Lambda
+    /// instances, and a built-in one would let anyone forge cursors.
+    pub cursor_keys: Option<CursorKeys>,
 }
 
 /// The delete cascade's settings.
@@ -109,6 +135,13 @@ impl Settings {
                 jwks: get("JWT_JWKS"),
                 issuer: get("JWT_ISSUER"),
                 audience: get("JWT_AUDIENCE"),
+                max_token_lifetime_secs: match number(
+                    "MAX_TOKEN_LIFETIME",
+                    DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+                )? {
+                    0 => return Err("MAX_TOKEN_LIFETIME must be at least 1 second".into()),
+                    n => n,
+                },
             },
             upload_url_ttl_secs: number("UPLOAD_URL_TTL", 900)?,
             download_url_ttl_secs: number("DOWNLOAD_URL_TTL", 300)?,
@@ -119,6 +152,9 @@ impl Settings {
                 pass_secs: number("CASCADE_PASS_SECONDS", 300)?,
                 fault_after_deletes: number("CASCADE_FAULT_AFTER_DELETES", 0)?,
             },
+            cursor_keys: get("CURSOR_KEYS")
+                .map(|v| CursorKeys::parse(&v))
+                .transpose()?,
         })
     }
 }
@@ -149,6 +185,26 @@ mod tests {
         assert!(!s.permalink_requires_read);
         assert_eq!(s.cascade.pass_secs, 300);
         assert_eq!(s.cascade.fault_after_deletes, 0);
+        assert_eq!(s.auth.max_token_lifetime_secs, 86_400);
+        assert_eq!(s.cursor_keys, None);
+    }
+
+    #[test]
+    fn token_lifetime_and_cursor_keys() {
+        let s = settings(&[
+            ("MAX_TOKEN_LIFETIME", "3600"),
+            (
+                "CURSOR_KEYS",
+                "k2:0123456789abcdef0123456789abcdef,k1:fedcba9876543210fedcba9876543210",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.auth.max_token_lifetime_secs, 3600);
+        assert_eq!(s.cursor_keys.unwrap().current_id(), "k2");
+        assert!(settings(&[("MAX_TOKEN_LIFETIME", "0")]).is_err());
+        assert!(settings(&[("MAX_TOKEN_LIFETIME", "-5")]).is_err());
+        assert!(settings(&[("CURSOR_KEYS", "k1:too-short")]).is_err());
+        assert!(settings(&[("CURSOR_KEYS", "no-secret")]).is_err());
     }
 
     #[test]

@@ -21,12 +21,20 @@ mod buckets;
 mod cascade;
 #[path = "routes/data.rs"]
 mod data;
+#[path = "routes/escalation.rs"]
+mod escalation;
 #[path = "routes/files.rs"]
 mod files;
 #[path = "routes/grants.rs"]
 mod grants;
+#[path = "routes/half_written.rs"]
+mod half_written;
 #[path = "routes/jobs.rs"]
 mod jobs;
+#[path = "routes/leaks.rs"]
+mod leaks;
+#[path = "routes/overwrites.rs"]
+mod overwrites;
 #[path = "routes/paging.rs"]
 mod paging;
 #[path = "routes/permalinks.rs"]
@@ -39,5 +47,7 @@ mod races;
 mod root;
 #[path = "routes/settings.rs"]
 mod settings;
+#[path = "routes/tokens.rs"]
+mod tokens;
 #[path = "routes/uploads.rs"]
 mod uploads;

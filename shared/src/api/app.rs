@@ -5,6 +5,7 @@ use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::domain::access::Identity;
 use crate::domain::ids::BucketRef;
+use crate::domain::pagination::CursorKeys;
 use crate::service::Services;
 
 use super::error::{ApiError, At, Location};
@@ -13,14 +14,23 @@ use super::request::Request;
 pub struct App<S, O = ()> {
     pub verifier: Verifier,
     pub services: Services<S, O>,
+    /// Signs and verifies page cursors (`_token`).
+    pub cursor_keys: CursorKeys,
 }
 
 impl<S, O> App<S, O> {
+    /// Refuses to start without `CURSOR_KEYS`: nothing insecure is derived in its place (a
+    /// random per-process key would break pages across Lambda instances; a fixed one would let
+    /// anyone forge cursors). The local stack passes a development key.
     pub fn new(settings: Settings, store: S, objects: O) -> Result<App<S, O>, String> {
         let verifier = Verifier::new(&settings.auth)?;
+        let cursor_keys = settings.cursor_keys.clone().ok_or(
+            "CURSOR_KEYS is required by the HTTP functions: <key id>:<secret of at least 32 bytes>[,<previous key id>:<secret>…]",
+        )?;
         Ok(App {
             verifier,
             services: Services::new(settings, store, objects),
+            cursor_keys,
         })
     }
 

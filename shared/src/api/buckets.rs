@@ -22,7 +22,7 @@ pub async fn collection<S: BucketStore, O>(
     let services = &app.services;
     match req.method {
         Method::GET => {
-            let page = page_request(req)?;
+            let page = page_request(req, &app.cursor_keys)?;
             let result = services
                 .list_buckets(&identity, page.after.as_deref(), page.limit)
                 .await?;
@@ -33,6 +33,7 @@ pub async fn collection<S: BucketStore, O>(
                 .flatten();
             Ok(page_response(
                 req,
+                &app.cursor_keys,
                 "/v1/buckets",
                 &[],
                 data,
@@ -51,7 +52,7 @@ pub async fn collection<S: BucketStore, O>(
             Ok(ok(if created { 201 } else { 200 }, &bucket))
         }
         Method::DELETE => {
-            let page = page_request(req)?;
+            let page = page_request(req, &app.cursor_keys)?;
             // Kinto clients send one DELETE and read no `Next-Page`: all, unless `_limit`.
             let limit = req.query_param("_limit").map(|_| page.limit);
             let deleted = services
@@ -59,7 +60,8 @@ pub async fn collection<S: BucketStore, O>(
                 .await?;
             let mut resp = Response::json(200, json!({"data": deleted.tombstones}));
             if let Some(last) = deleted.next_after {
-                let links = next_page_links(req, "/v1/buckets", &[], page.limit, &last);
+                let links =
+                    next_page_links(req, &app.cursor_keys, "/v1/buckets", &[], page.limit, &last);
                 resp = resp.with_header("Next-Page", links.0);
             }
             Ok(resp)

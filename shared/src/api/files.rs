@@ -91,7 +91,7 @@ async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
 ) -> Result<Response, ApiError> {
     let identity = app.identify(req)?;
     let bucket = bucket_ref(segment)?;
-    let page = page_request(req)?;
+    let page = page_request(req, &app.cursor_keys)?;
     let glob = req.query_param("glob");
     let matcher = files::glob_matcher(glob.as_deref()).at(Location::Querystring)?;
     let (bucket, listing) = app
@@ -107,6 +107,7 @@ async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     let extra: Vec<(&str, &str)> = glob.as_deref().map(|g| ("glob", g)).into_iter().collect();
     Ok(page_response(
         req,
+        &app.cursor_keys,
         &path,
         &extra,
         data,

@@ -1,7 +1,7 @@
 //! Page links shared by every listing: `Next-Page` (absolute) and `next_uri` (the same, without
 //! scheme and host, keeping the base path so it resolves for the client).
 
-use crate::domain::pagination;
+use crate::domain::pagination::{self, CursorKeys};
 use crate::domain::time::now_ms;
 
 use serde_json::{Value, json};
@@ -14,12 +14,13 @@ use super::response::Response;
 /// pairs (such as `glob`).
 pub fn next_page_links(
     req: &Request,
+    keys: &CursorKeys,
     path: &str,
     extra: &[(&str, &str)],
     limit: usize,
     last_key: &str,
 ) -> (String, String) {
-    let token = pagination::encode_token(last_key, now_ms());
+    let token = pagination::encode_token(keys, last_key, now_ms());
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in extra {
         query.append_pair(k, v);
@@ -36,11 +37,12 @@ pub fn next_page_links(
 }
 
 /// The page request of a listing (`_limit`, `_token`, `after`).
-pub fn page_request(req: &Request) -> Result<pagination::PageRequest, ApiError> {
+pub fn page_request(req: &Request, keys: &CursorKeys) -> Result<pagination::PageRequest, ApiError> {
     pagination::page_request(
         req.query_param("_limit").as_deref(),
         req.query_param("_token").as_deref(),
         req.query_param("after").as_deref(),
+        keys,
         now_ms(),
     )
     .at(Location::Querystring)
@@ -48,8 +50,10 @@ pub fn page_request(req: &Request) -> Result<pagination::PageRequest, ApiError> 
 
 /// A page of a listing of `path`: `{data, has_more, next_uri}` and the `Next-Page` header,
 /// which continue after `next` with the same `_limit` and `extra` query pairs.
+#[allow(clippy::too_many_arguments)] // the page's parts, each plain; a struct would only rename them
 pub fn page_response(
     req: &Request,
+    keys: &CursorKeys,
     path: &str,
     extra: &[(&str, &str)],
     data: Vec<Value>,
@@ -60,7 +64,7 @@ pub fn page_response(
     let mut body = json!({"data": data, "has_more": has_more, "next_uri": null});
     let mut header = None;
     if has_more && let Some(last) = next {
-        let (absolute, relative) = next_page_links(req, path, extra, limit, &last);
+        let (absolute, relative) = next_page_links(req, keys, path, extra, limit, &last);
         body["next_uri"] = json!(relative);
         header = Some(absolute);
     }
@@ -80,8 +84,10 @@ mod tests {
     #[test]
     fn links_keep_the_base_path_and_extra_query() {
         let req = test_request(Method::GET, "/v1/buckets/b/files", "");
+        let keys = CursorKeys::parse("t:0123456789abcdef0123456789abcdef").unwrap();
         let (abs, rel) = next_page_links(
             &req,
+            &keys,
             "/v1/buckets/b/files",
             &[("glob", "*.csv")],
             5,

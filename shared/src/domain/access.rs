@@ -8,6 +8,18 @@ pub const EDIT_BUCKETS: &str = "edit_buckets";
 pub const DELETE_BUCKETS: &str = "delete_buckets";
 pub const ADMIN: &str = "admin";
 
+/// The principals of the caller a recorded principal names (such as a grant's `uploaded_by`),
+/// as far as the ACL is concerned: a `user:` also has `system.Authenticated`; everyone has
+/// `system.Everyone`. Privileges are not known from a principal.
+pub fn principals_of(principal: &str) -> Vec<String> {
+    let mut out = vec![EVERYONE.to_string()];
+    if principal.starts_with("user:") {
+        out.push(AUTHENTICATED.to_string());
+        out.push(principal.to_string());
+    }
+    out
+}
+
 /// The caller. Anonymous callers have no `sub`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
@@ -46,6 +58,14 @@ impl Identity {
         out
     }
 
+    /// The principals that name this caller alone: `user:<sub>` (an API key will add its own
+    /// `key:<id>` here). Never `system.*`: what everyone may do is not the caller's own.
+    /// Used where an action must be limited to what is the caller's (delete-all).
+    pub fn own_principals(&self) -> Vec<String> {
+        // API keys: push `key:<id>` here when a key authenticated the request.
+        self.user_principal().into_iter().collect()
+    }
+
     /// `admin` implies every privilege.
     pub fn has(&self, privilege: &str) -> bool {
         self.privileges.iter().any(|p| p == privilege || p == ADMIN)
@@ -66,6 +86,15 @@ impl Identity {
 
     pub fn may_write(&self, acl: &Permissions) -> bool {
         (self.is_authenticated() && self.has(EDIT_BUCKETS)) || acl.can_write(&self.principals())
+    }
+
+    /// Whether this caller may change the ACL (`permissions`) of a bucket whose ACL is `acl`:
+    /// only through `write` in that ACL itself, or as `admin`. `edit_buckets` and
+    /// `delete_buckets` never turn into a grant the holder did not have (an editor adding
+    /// himself to `write` could then delete the bucket).
+    pub fn may_change_acl(&self, acl: &Permissions) -> bool {
+        (self.is_authenticated() && self.privileges.iter().any(|p| p == ADMIN))
+            || acl.can_write(&self.principals())
     }
 
     /// ACL `write` covers delete (Kinto); globally, only `delete_buckets` (xyOps keeps it apart
@@ -128,5 +157,56 @@ mod tests {
         );
         assert!(!Identity::user("x", &[]).may_create());
         assert!(Identity::user("x", &[CREATE_BUCKETS]).may_create());
+    }
+
+    #[test]
+    fn global_privileges_never_change_an_acl() {
+        let a = acl(&["user:bob"], &["user:alice"]);
+        for privileges in [
+            &[EDIT_BUCKETS][..],
+            &[DELETE_BUCKETS],
+            &[CREATE_BUCKETS],
+            &[EDIT_BUCKETS, DELETE_BUCKETS, CREATE_BUCKETS],
+        ] {
+            let holder = Identity::user("e", privileges);
+            assert!(!holder.may_change_acl(&a), "{privileges:?}");
+        }
+        // A reader is not a writer.
+        assert!(!Identity::user("bob", &[]).may_change_acl(&a));
+        assert!(Identity::user("alice", &[]).may_change_acl(&a));
+        assert!(Identity::user("r", &[ADMIN]).may_change_acl(&a));
+        // Through the ACL, whichever of the caller's principals it names.
+        let open = acl(&[], &[AUTHENTICATED]);
+        assert!(Identity::user("x", &[]).may_change_acl(&open));
+        assert!(!Identity::anonymous().may_change_acl(&open));
+        // An anonymous "admin" claim means nothing.
+        let anon_admin = Identity {
+            sub: None,
+            privileges: vec![ADMIN.into()],
+        };
+        assert!(!anon_admin.may_change_acl(&a));
+    }
+
+    #[test]
+    fn principals_of_a_recorded_principal() {
+        assert_eq!(
+            principals_of("user:bob"),
+            vec![EVERYONE, AUTHENTICATED, "user:bob"]
+        );
+        assert_eq!(principals_of(EVERYONE), vec![EVERYONE]);
+        // Naming a system principal gives nothing more than it is.
+        assert_eq!(principals_of(AUTHENTICATED), vec![EVERYONE]);
+        let writers = acl(&[], &[AUTHENTICATED]);
+        assert!(writers.can_write(&principals_of("user:bob")));
+        assert!(!writers.can_write(&principals_of(EVERYONE)));
+    }
+
+    #[test]
+    fn own_principals_are_the_user_alone() {
+        assert_eq!(
+            Identity::user("a", &[ADMIN]).own_principals(),
+            vec!["user:a"]
+        );
+        assert!(Identity::anonymous().own_principals().is_empty());
     }
 }

@@ -123,6 +123,11 @@ pub struct Grant {
     pub expires_at: i64,
     /// Set when the upload event recorded the file (the grant is then spent).
     pub recorded: bool,
+    /// The uploader held write through a global privilege (`edit_buckets`, `admin`), not
+    /// through the bucket's ACL, when the grant was issued. The upload event cannot re-check a
+    /// privilege (it lives in the caller's token), so such a grant is honoured only for the
+    /// upload URL's lifetime (`expires_at`); an ACL grant is re-checked against the ACL.
+    pub by_privilege: bool,
 }
 
 /// The S3 key of one upload: `<bucket id>/<generation>/<upload id>/<name>`. Every upload has its

@@ -9,7 +9,7 @@ use super::bounds::{MAX_JSON_DEPTH, depth, json_size_within};
 use super::bucket::{MAX_ATTRS_BYTES, clean_attrs};
 use super::data::check_document;
 use super::files::{MAX_NAME_LEN, glob_matcher, normalize_name};
-use super::pagination::page_request;
+use super::pagination::{CursorKeys, page_request};
 use super::patch::{self, MAX_PATCH_OPERATIONS, PatchKind, Target};
 use super::permissions::Permissions;
 
@@ -161,7 +161,8 @@ proptest! {
         token in proptest::option::of("[A-Za-z0-9_=-]{0,2000}"),
         after in proptest::option::of("\\PC{0,300}"),
     ) {
-        let _ = page_request(limit.as_deref(), token.as_deref(), after.as_deref(), 0);
+        let keys = CursorKeys::parse(&format!("k1:{}", "s".repeat(32))).unwrap();
+        let _ = page_request(limit.as_deref(), token.as_deref(), after.as_deref(), &keys, 0);
     }
 
     #[test]

@@ -122,6 +122,20 @@ impl FileStore for MemoryStore {
             .cloned())
     }
 
+    /// Removes the grants; missing ones are no error.
+    async fn delete_grants(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_ids: &[String],
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        for upload_id in upload_ids {
+            state.items.remove(&grant_key(id, generation, upload_id));
+        }
+        Ok(())
+    }
+
     /// The adapter's three-item transaction. Conditions: the stored record's `object_key` is
     /// `previous`'s (or no record exists when `previous` is `None`); the grant of
     /// `record.upload_id` exists and is unspent; the bucket is this generation and, for a new
@@ -166,6 +180,33 @@ impl FileStore for MemoryStore {
                 }
                 Some(prev) => bucket.total_bytes += record.size as i64 - prev.size as i64,
             }
+        }
+        Ok(())
+    }
+
+    /// The adapter's two-item transaction. Conditions: the stored record has `current`'s
+    /// `object_key`, `upload_id` and `etag`; the bucket is this generation. Then the record is
+    /// written as given and `total_bytes` moves by `record.size - current.size`.
+    async fn rerecord_upload(
+        &self,
+        id: &str,
+        generation: &str,
+        current: &FileRecord,
+        record: &FileRecord,
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        let fk = file_key(id, generation, &record.name);
+        let record_holds = state.read(&fk, Item::as_file)?.is_some_and(|s| {
+            s.object_key == current.object_key
+                && s.upload_id == current.upload_id
+                && s.etag == current.etag
+        });
+        if !(record_holds && state.live(id, generation)?) {
+            return Err(StoreError::Conflict);
+        }
+        state.items.insert(fk, Item::File(record.clone()));
+        if let Some(bucket) = state.write(&bucket_key(id), Item::as_bucket_mut)? {
+            bucket.total_bytes += record.size as i64 - current.size as i64;
         }
         Ok(())
     }

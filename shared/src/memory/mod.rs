@@ -145,7 +145,7 @@ fn mismatch(k: &ItemKey, kind: &str) -> StoreError {
 #[derive(Debug, Default)]
 struct State {
     items: BTreeMap<ItemKey, Item>,
-    faults: VecDeque<StoreError>,
+    faults: VecDeque<Option<StoreError>>,
 }
 
 impl State {
@@ -222,8 +222,9 @@ impl MemoryStore {
     fn begin(&self) -> Result<MutexGuard<'_, State>, StoreError> {
         let mut state = self.lock();
         match state.faults.pop_front() {
-            Some(fault) => Err(fault),
-            None => Ok(state),
+            Some(Some(fault)) => Err(fault),
+            // No fault, or a call let through by `fail_call`.
+            Some(None) | None => Ok(state),
         }
     }
 
@@ -233,7 +234,26 @@ impl MemoryStore {
     /// retries and 503s, `Conflict` to test lost races). `incarnation_items` is not a call.
     pub fn fail_next(&self, calls: usize, error: StoreError) {
         let mut state = self.lock();
-        state.faults.extend(std::iter::repeat_n(error, calls));
+        state.faults.extend(std::iter::repeat_n(Some(error), calls));
+    }
+
+    /// The call after the next `skip` ones fails with `error` (they pass), to fail one step in
+    /// the middle of a use case.
+    pub fn fail_call(&self, skip: usize, error: StoreError) {
+        let mut state = self.lock();
+        state.faults.extend(std::iter::repeat_n(None, skip));
+        state.faults.push_back(Some(error));
+    }
+
+    /// Whether injected faults (or calls `fail_call` lets through first) are still waiting:
+    /// `false` once the failing call happened.
+    pub fn faults_pending(&self) -> bool {
+        self.lock().faults.iter().any(Option::is_some)
+    }
+
+    /// Forgets the faults still waiting.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
     }
 
     /// How many items the table holds.

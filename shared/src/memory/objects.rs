@@ -38,7 +38,7 @@ pub struct StoredObject {
 #[derive(Debug, Default)]
 struct Objects {
     objects: BTreeMap<String, StoredObject>,
-    faults: VecDeque<StoreError>,
+    faults: VecDeque<Option<StoreError>>,
 }
 
 /// The in-memory object store. Clones share the same objects.
@@ -61,6 +61,11 @@ fn fake_etag(key: &str, size: u64) -> String {
     hex::encode(&digest[..16])
 }
 
+/// A content ETag: 32 hex digits of the body's digest (S3's is its MD5).
+fn content_etag(body: &[u8]) -> String {
+    hex::encode(&Sha256::digest(body)[..16])
+}
+
 impl MemoryObjects {
     /// An empty store.
     pub fn new() -> MemoryObjects {
@@ -74,8 +79,9 @@ impl MemoryObjects {
     fn begin(&self) -> Result<MutexGuard<'_, Objects>, StoreError> {
         let mut state = self.lock();
         match state.faults.pop_front() {
-            Some(fault) => Err(fault),
-            None => Ok(state),
+            Some(Some(fault)) => Err(fault),
+            // No fault, or a call let through by `fail_call`.
+            Some(None) | None => Ok(state),
         }
     }
 
@@ -83,7 +89,26 @@ impl MemoryObjects {
 
     /// The next `calls` port calls fail with `error` and change nothing.
     pub fn fail_next(&self, calls: usize, error: StoreError) {
-        self.lock().faults.extend(std::iter::repeat_n(error, calls));
+        self.lock()
+            .faults
+            .extend(std::iter::repeat_n(Some(error), calls));
+    }
+
+    /// The call after the next `skip` ones fails with `error` (they pass).
+    pub fn fail_call(&self, skip: usize, error: StoreError) {
+        let mut state = self.lock();
+        state.faults.extend(std::iter::repeat_n(None, skip));
+        state.faults.push_back(Some(error));
+    }
+
+    /// Whether injected faults are still waiting (`false` once the failing call happened).
+    pub fn faults_pending(&self) -> bool {
+        self.lock().faults.iter().any(Option::is_some)
+    }
+
+    /// Forgets the faults still waiting.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
     }
 
     /// Stores an object as a client upload would (replacing any with this key); the upload
@@ -100,7 +125,8 @@ impl MemoryObjects {
         let meta = ObjectMeta {
             size: body.len() as u64,
             content_type: content_type.to_string(),
-            etag: fake_etag(key, body.len() as u64),
+            // From the content, as S3's: bytes written again under the same key change it.
+            etag: content_etag(body),
             sha256: Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))),
             last_modified: now_ms() / 1000 * 1000,
         };

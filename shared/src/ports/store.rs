@@ -119,6 +119,15 @@ pub trait FileStore: Send + Sync {
         upload_id: &str,
     ) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
 
+    /// Removes the grants `upload_ids` (those already gone are no error): takes back grants
+    /// whose presigned URLs were never handed out, when the request that issued them fails.
+    fn delete_grants(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        upload_ids: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Records `record` in one transaction: replaces `previous` (which must still be the stored
     /// record, or none must exist), marks the grant recorded (it must be unspent), and moves the
     /// bucket's counters; a new name only while the bucket (same generation) holds fewer than
@@ -130,6 +139,19 @@ pub trait FileStore: Send + Sync {
         record: &FileRecord,
         previous: Option<&FileRecord>,
         max_files: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Rewrites the record of an object overwritten in place (a presigned URL used again: same
+    /// `object_key`) so that it describes the bytes now stored, in one transaction: the stored
+    /// record must still be `current` (same `object_key`, `upload_id` and `etag`) and the
+    /// bucket this generation; the record becomes `record` and `total_bytes` moves by
+    /// `record.size - current.size`. `Conflict` if any condition fails.
+    fn rerecord_upload(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        current: &FileRecord,
+        record: &FileRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Forgets `prev_key` once the replaced object is gone from S3.

@@ -20,14 +20,24 @@ use crate::domain::time::{next_timestamp, now_ms};
 use crate::ports::{BucketPage, BucketStore, ListScope, StoreError};
 
 const BUSY: &str = "The bucket is being written concurrently; retry";
+const NEEDS_CREATE: &str = "Creating buckets needs the create_buckets privilege.";
 
-/// How long one delete-all works before answering with where to continue.
-const DELETE_ALL_BUDGET: Duration = Duration::from_secs(20);
+/// How long one delete-all works before answering with where to continue: well inside API
+/// Gateway's 29 s limit of the HTTP functions, as the budget is checked before each deletion
+/// (one deletion is one conditional write, milliseconds).
+pub const DELETE_ALL_BUDGET: Duration = Duration::from_secs(20);
 
-/// What a delete-all did, and where the next one continues (`None`: nothing left).
+/// Buckets listed per page by a delete-all: small, so each page is quick to list and to go
+/// through.
+const DELETE_ALL_PAGE: usize = 100;
+
+/// What a delete-all did, and where the next one continues.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeletedBuckets {
     pub tombstones: Vec<Value>,
+    /// Buckets may remain after `next_after` (the limit or the time budget stopped it).
+    pub has_more: bool,
+    /// The last id dealt with, where the next call continues (`None`: nothing left).
     pub next_after: Option<String>,
 }
 
@@ -44,6 +54,10 @@ impl<S: BucketStore, O> Services<S, O> {
             return Err(deny(identity));
         }
         let given_id = body.given_id()?;
+        if given_id.is_none() && !identity.may_create() {
+            // A generated id names no existing bucket: the precise reason leaks nothing.
+            return Err(Error::Forbidden(NEEDS_CREATE.into()));
+        }
         on_conflict(WRITE_ATTEMPTS, BUSY, || async {
             // A generated id that collided is drawn again; a given one is read again.
             let id = given_id.clone().unwrap_or_else(ids::generate_bucket_id);
@@ -52,7 +66,7 @@ impl<S: BucketStore, O> Services<S, O> {
                 && let Some(existing) = self.store.get(&id).await?
             {
                 if !identity.may_read(&existing.permissions) {
-                    return Err(deny(identity));
+                    return Err(self.as_if_missing(identity, &id, "data.id", pre));
                 }
                 if !pre.allows_write(Some(existing.last_modified)) {
                     return Err(Error::PreconditionFailed(Some(existing.envelope())));
@@ -92,6 +106,9 @@ impl<S: BucketStore, O> Services<S, O> {
                 self.settle(created, &id, identity, pre).await?;
                 return Ok((new, true));
             };
+            if !identity.may_read(&old.permissions) {
+                return Err(self.as_if_missing(identity, &id, "id", pre));
+            }
             if !identity.may_write(&old.permissions) {
                 return Err(deny(identity));
             }
@@ -104,6 +121,7 @@ impl<S: BucketStore, O> Services<S, O> {
                 Permissions::default()
             };
             let new = old.next_revision(attrs.clone(), base.overlay(&body.permissions), now_ms());
+            check_acl_change(identity, &old, &new)?;
             let updated = self.store.update(&old, &new).await;
             self.settle(updated, &id, identity, pre).await?;
             Ok((new, false))
@@ -142,6 +160,7 @@ impl<S: BucketStore, O> Services<S, O> {
             if new.attrs == old.attrs && new.permissions == old.permissions {
                 return Ok(old);
             }
+            check_acl_change(identity, &old, &new)?;
             let updated = self.store.update(&old, &new).await;
             self.settle(updated, &id, identity, pre).await?;
             Ok(new)
@@ -202,13 +221,30 @@ impl<S: BucketStore, O> Services<S, O> {
         Ok(page)
     }
 
-    /// Deletes every bucket writable by the caller's own principals after `after` (at most
-    /// `limit`), for up to `DELETE_ALL_BUDGET`.
+    /// Deletes every bucket whose ACL names one of the caller's OWN principals
+    /// (`Identity::own_principals`: `user:<sub>`, later `key:<id>`) in `write`, after `after`
+    /// (at most `limit`), for up to `DELETE_ALL_BUDGET`. Never what `system.Authenticated` or
+    /// `system.Everyone` may write, nor what a privilege reaches: those are other people's.
     pub async fn delete_all_buckets(
         &self,
         identity: &Identity,
         after: Option<String>,
         limit: Option<usize>,
+    ) -> Result<DeletedBuckets> {
+        self.delete_all_buckets_within(identity, after, limit, DELETE_ALL_BUDGET)
+            .await
+    }
+
+    /// `delete_all_buckets` with its time budget given. The budget is checked before every
+    /// deletion (not only between pages), so an answer comes within about one deletion past
+    /// it; at least one bucket is deleted per call, so a client that follows `Next-Page`
+    /// always progresses.
+    pub async fn delete_all_buckets_within(
+        &self,
+        identity: &Identity,
+        after: Option<String>,
+        limit: Option<usize>,
+        budget: Duration,
     ) -> Result<DeletedBuckets> {
         self.check_delete_enabled()?;
         if !identity.is_authenticated() {
@@ -216,21 +252,30 @@ impl<S: BucketStore, O> Services<S, O> {
         }
         let limit = limit.unwrap_or(usize::MAX);
         let started = Instant::now();
-        let principals = identity.principals();
-        let scope = ListScope::Principals(principals.clone());
+        let own = identity.own_principals();
+        let scope = ListScope::Principals(own.clone());
         let mut tombstones = Vec::new();
+        // The last id dealt with (deleted, skipped or lost to a race): where the next call
+        // continues.
         let mut after = after;
         let mut has_more = true;
-        while tombstones.len() < limit && has_more && started.elapsed() < DELETE_ALL_BUDGET {
-            let want = (limit - tombstones.len()).min(pagination::MAX_LIMIT);
+        let mut out_of_time = false;
+        'pages: while has_more && tombstones.len() < limit {
+            let want = (limit - tombstones.len()).min(DELETE_ALL_PAGE);
             let page = self.store.list(&scope, after.as_deref(), want).await?;
             has_more = page.has_more;
-            after = page.last_key.clone().or(after);
-            for bucket in page
-                .buckets
-                .iter()
-                .filter(|b| b.permissions.can_write(&principals))
-            {
+            let listed = page.buckets.len();
+            for (i, bucket) in page.buckets.iter().enumerate() {
+                let spent = started.elapsed() >= budget;
+                if spent && !tombstones.is_empty() {
+                    out_of_time = true;
+                    has_more = has_more || i < listed;
+                    break 'pages;
+                }
+                after = Some(bucket.id.clone());
+                if !bucket.permissions.can_write(&own) {
+                    continue;
+                }
                 let deleted_at = next_timestamp(Some(bucket.last_modified), now_ms());
                 match self.store.delete(bucket, deleted_at).await {
                     Ok(()) => tombstones.push(bucket.tombstone(deleted_at)),
@@ -238,10 +283,22 @@ impl<S: BucketStore, O> Services<S, O> {
                     Err(StoreError::Conflict) => {}
                     Err(e) => return Err(e.into()),
                 }
+                if tombstones.len() >= limit {
+                    has_more = has_more || i + 1 < listed;
+                    break 'pages;
+                }
             }
+            after = page.last_key.clone().or(after);
+        }
+        if out_of_time {
+            tracing::info!(
+                deleted = tombstones.len(),
+                "delete-all ran out of its time budget; the client continues with Next-Page"
+            );
         }
         Ok(DeletedBuckets {
             tombstones,
+            has_more,
             next_after: if has_more { after } else { None },
         })
     }
@@ -267,15 +324,41 @@ impl<S: BucketStore, O> Services<S, O> {
         if self.is_own_default(id, identity) {
             return Ok(());
         }
+        // Refusals here are the very answer a caller gets for an existing bucket it may not
+        // read (`deny`), so that they tell nothing about whether the id exists; only callers
+        // who read every bucket (and so know anyway) get the precise reason.
         if ids::is_reserved(id) {
+            if !identity.reads_everything() {
+                return Err(deny(identity));
+            }
             return Err(RuleError::invalid(field, "is reserved for personal buckets").into());
         }
         if !identity.may_create() {
-            return Err(Error::Forbidden(
-                "Creating buckets needs the create_buckets privilege.".into(),
-            ));
+            if !identity.reads_everything() {
+                return Err(deny(identity));
+            }
+            return Err(Error::Forbidden(NEEDS_CREATE.into()));
         }
         Ok(())
+    }
+
+    /// The refusal a create of the missing bucket `id` would get, for a caller who may not
+    /// read the existing one: the same answer whatever exists. Only a caller who could create
+    /// the id gets a refusal there (the id is taken), which no answer could hide.
+    fn as_if_missing(
+        &self,
+        identity: &Identity,
+        id: &str,
+        field: &str,
+        pre: &Preconditions,
+    ) -> Error {
+        if let Err(refused) = self.check_create(identity, id, field) {
+            return refused;
+        }
+        if !pre.allows_write(None) {
+            return Error::PreconditionFailed(None);
+        }
+        deny(identity)
     }
 
     fn check_delete_enabled(&self) -> Result<()> {
@@ -308,4 +391,17 @@ impl<S: BucketStore, O> Services<S, O> {
             other => Ok(other?),
         }
     }
+}
+
+/// An ACL change (`old` → `new`) needs write through `old`'s ACL itself, or `admin`: a global
+/// privilege (`edit_buckets`, `delete_buckets`) never becomes a grant its holder did not have.
+/// The owner is put back in `write` by `next_revision`, so a change that only drops the owner
+/// is no change, and nobody can use the owner rule to add himself.
+fn check_acl_change(identity: &Identity, old: &Bucket, new: &Bucket) -> Result<()> {
+    if new.permissions == old.permissions || identity.may_change_acl(&old.permissions) {
+        return Ok(());
+    }
+    Err(Error::Forbidden(
+        "Changing a bucket's permissions needs write permission in its own ACL; edit_buckets does not grant it.".into(),
+    ))
 }

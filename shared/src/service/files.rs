@@ -294,6 +294,8 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let uploaded_by = identity
             .user_principal()
             .unwrap_or_else(|| "system.Everyone".into());
+        // Write held through a privilege, not the ACL: the upload event cannot re-check it.
+        let by_privilege = !bucket.permissions.can_write(&identity.principals());
         let grants: Vec<Grant> = wanted
             .iter()
             .map(|w| Grant {
@@ -305,11 +307,46 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 uploaded_by: uploaded_by.clone(),
                 expires_at,
                 recorded: false,
+                by_privilege,
             })
             .collect();
         self.store
             .put_grants(&bucket.id, &bucket.generation, &grants)
             .await?;
+        let ids: Vec<String> = grants.iter().map(|g| g.upload_id.clone()).collect();
+        match self.presign_grants(bucket, grants, wanted, ttl).await {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                // No URL was handed out: the grants are taken back (and would be inert).
+                self.revoke_grants(bucket, &ids).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes back grants whose URLs were never handed out. Best effort: if this fails too the
+    /// grants stay inert (nobody holds a URL for them; an upload needs the signed URL) and
+    /// expire with `UPLOAD_URL_TTL`.
+    pub(super) async fn revoke_grants(&self, bucket: &Bucket, upload_ids: &[String]) {
+        if upload_ids.is_empty() {
+            return;
+        }
+        let revoked = self
+            .store
+            .delete_grants(&bucket.id, &bucket.generation, upload_ids)
+            .await;
+        if let Err(e) = revoked {
+            tracing::warn!(bucket = %bucket.id, error = ?e, "unissued upload grants left to expire");
+        }
+    }
+
+    async fn presign_grants(
+        &self,
+        bucket: &Bucket,
+        grants: Vec<Grant>,
+        wanted: &[WantedFile],
+        ttl: u64,
+    ) -> Result<Vec<IssuedGrant>> {
         let mut out = Vec::with_capacity(grants.len());
         for (grant, w) in grants.into_iter().zip(wanted) {
             let key = object_key(

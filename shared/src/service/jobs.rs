@@ -173,25 +173,45 @@ where
                 self.check_room(&bucket, &wanted).await?;
             }
         }
-        let data = if request.sync.data {
-            let changes = &request.data;
-            let doc = self
-                .write_doc(&bucket, &Preconditions::default(), true, |current| {
-                    let mut merged = Value::Object(current.doc.clone());
-                    shallow_merge(&mut merged, changes);
-                    Ok(merged)
-                })
-                .await?;
-            Some(doc.doc)
-        } else {
-            None
-        };
+        // All or nothing, without a transaction across the two: the grants are recorded first
+        // (inert until someone PUTs to their URLs, which only this answer hands out, and they
+        // expire), then the data is merged in one conditional write, the last step that can
+        // fail. If the merge fails the grants are taken back, so an error answer leaves neither
+        // merged data nor usable grants. (One cross-partition transaction would also do, but
+        // grants can outnumber DynamoDB's 100 items per transaction, and presigning is not a
+        // table write.) An ambiguous failure of the merge itself (a timeout after DynamoDB
+        // committed) is the one case that can leave it merged; a client's retry of a shallow
+        // merge writes the same document.
         let grants = if !request.sync.files {
             None
         } else if wanted.is_empty() {
             Some(vec![])
         } else {
             Some(self.issue_grants(identity, &bucket, &wanted).await?)
+        };
+        let data = if request.sync.data {
+            let changes = &request.data;
+            let merged = self
+                .write_doc(&bucket, &Preconditions::default(), true, |current| {
+                    let mut merged = Value::Object(current.doc.clone());
+                    shallow_merge(&mut merged, changes);
+                    Ok(merged)
+                })
+                .await;
+            match merged {
+                Ok(doc) => Some(doc.doc),
+                Err(e) => {
+                    let issued: Vec<String> = grants
+                        .iter()
+                        .flatten()
+                        .map(|g| g.grant.upload_id.clone())
+                        .collect();
+                    self.revoke_grants(&bucket, &issued).await;
+                    return Err(e);
+                }
+            }
+        } else {
+            None
         };
         Ok(Stored {
             data,

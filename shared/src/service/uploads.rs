@@ -6,19 +6,47 @@
 //! `Last-Modified` has only second precision — then upload id); the record,
 //! the spent grant and the bucket's counters change in one conditional transaction, so counts
 //! stay exact and the file limit holds under concurrent uploads.
+//!
+//! A presigned PUT URL can be used more than once while it lives: S3 then overwrites the
+//! recorded object in place (same key). An event for the recorded key therefore compares the
+//! object's current etag and size (HEAD) with the record: the same is a repeated event; a
+//! difference is an overwrite, checked against the grant again (and the uploader's write
+//! permission now): if it passes, the record is rewritten to describe the new bytes (counters
+//! moved in the same conditional write); if not, the file is deleted (record, counters and
+//! object) and the rejection kept. We rewrite rather than always delete because S3 has already
+//! replaced the old bytes: deleting would lose the uploader's legitimate retry as well, while
+//! the record would describe nothing that exists either way.
+//!
+//! A grant is honoured only while its uploader may still write: through the bucket's current
+//! ACL (checked at event time with the uploader's principals), or, for a grant issued through
+//! a global privilege (`Grant::by_privilege`; privileges live in tokens and cannot be checked
+//! at event time), only until the grant's expiry, the longest the privilege could have been
+//! used anyway.
 
 use super::Services;
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
+use crate::config::UploadSettings;
+use crate::domain::access::principals_of;
+use crate::domain::bucket::Bucket;
+use crate::domain::files::Grant;
 use crate::domain::files::{FileRecord, parse_object_key, random_token};
 use crate::domain::time::now_ms;
 use crate::domain::uploads::check_file;
 use crate::ports::{BucketStore, FileStore, ObjectStore, Rejection, StoreError};
+use crate::ports::{CascadeStore, ObjectMeta};
+
+/// Slack on a privileged grant's expiry at event time (S3 enforces the URL's expiry itself;
+/// this only absorbs clock differences).
+const EXPIRY_SLACK_MS: i64 = 5 * 60 * 1000;
 
 /// What became of one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Recorded,
+    /// The recorded object was overwritten in place (its URL used again) and its record now
+    /// describes the new bytes.
+    Rerecorded,
     /// Already recorded (a repeated event).
     Duplicate,
     /// Deleted: an older upload than the recorded one.
@@ -29,7 +57,57 @@ pub enum Outcome {
     Gone,
 }
 
-impl<S: BucketStore + FileStore, O: ObjectStore> Services<S, O> {
+/// Why `meta` (stored under `name` in `bucket`, written at `written_at`) may not be recorded
+/// under `grant`, if it may not.
+fn grant_problem(
+    limits: &UploadSettings,
+    bucket: &Bucket,
+    grant: &Grant,
+    name: &str,
+    meta: &ObjectMeta,
+    written_at: i64,
+) -> Option<String> {
+    if !bucket.is_active() {
+        return Some("the bucket is inactive (active: false)".into());
+    }
+    let through_acl = bucket
+        .permissions
+        .can_write(&principals_of(&grant.uploaded_by));
+    let through_privilege = grant.by_privilege && written_at <= grant.expires_at + EXPIRY_SLACK_MS;
+    if !(through_acl || through_privilege) {
+        return Some(format!(
+            "the uploader {} no longer has write permission on the bucket",
+            grant.uploaded_by
+        ));
+    }
+    if grant.name != name {
+        return Some("the object name differs from the grant".into());
+    }
+    if meta.size != grant.size {
+        return Some(format!(
+            "{} bytes were uploaded but {} were granted",
+            meta.size, grant.size
+        ));
+    }
+    // The same rules as the grant's, on what was actually stored.
+    if let Err(broken) = check_file(limits, name, meta.size, &meta.content_type, "object") {
+        return Some(broken.to_string());
+    }
+    if !meta.content_type.eq_ignore_ascii_case(&grant.content_type) {
+        return Some(format!(
+            "content type {} is not the granted type {}",
+            meta.content_type, grant.content_type
+        ));
+    }
+    if let (Some(want), Some(got)) = (&grant.sha256, &meta.sha256)
+        && want != got
+    {
+        return Some("the SHA-256 checksum differs from the grant".into());
+    }
+    None
+}
+
+impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
     /// Records the object `key` was written to (at `event_time_ms`, from the S3 event), or
     /// deletes it and keeps why.
     pub async fn process_upload(&self, key: &str, event_time_ms: Option<i64>) -> Result<Outcome> {
@@ -81,6 +159,48 @@ impl<S: BucketStore + FileStore, O: ObjectStore> Services<S, O> {
             if let Some(current) = &existing
                 && current.object_key == key
             {
+                let Some(meta) = objects.head(key).await? else {
+                    // Gone (its file is being deleted): nothing to describe.
+                    return Ok(Outcome::Duplicate);
+                };
+                if meta.etag != current.etag || meta.size != current.size {
+                    // Overwritten in place: the URL was used again.
+                    let grant = store.get_grant(id, generation, upload_id).await?;
+                    let written_at = event_time_ms.unwrap_or(meta.last_modified);
+                    let problem = match &grant {
+                        None => Some("no upload grant for this object".to_string()),
+                        Some(g) => grant_problem(limits, &bucket, g, name, &meta, written_at),
+                    };
+                    if let Some(reason) = problem {
+                        // The record, its counters and the object go (a lost race retries).
+                        let rejection = Rejection {
+                            upload_id: upload_id.clone(),
+                            name: name.clone(),
+                            reason: reason.clone(),
+                            at: now_ms(),
+                        };
+                        match store.put_rejection(id, generation, &rejection).await {
+                            Ok(()) | Err(StoreError::Conflict) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                        self.remove_file(&bucket, current).await?;
+                        tracing::info!(key, reason = %reason, "overwritten upload rejected");
+                        return Ok(Outcome::Rejected(reason));
+                    }
+                    let record = FileRecord {
+                        size: meta.size,
+                        content_type: meta.content_type.clone(),
+                        etag: meta.etag.clone(),
+                        sha256: meta.sha256.clone().or(grant.and_then(|g| g.sha256)),
+                        modified: written_at.max(current.modified),
+                        ..current.clone()
+                    };
+                    store
+                        .rerecord_upload(id, generation, current, &record)
+                        .await?;
+                    tracing::info!(key, size = record.size, "overwritten upload recorded again");
+                    return Ok(Outcome::Rerecorded);
+                }
                 // Repeated event: finish what a crashed run may have left (the replaced object).
                 if let Some(prev) = &current.prev_key {
                     objects.delete(prev).await?;
@@ -99,36 +219,10 @@ impl<S: BucketStore + FileStore, O: ObjectStore> Services<S, O> {
             let Some(meta) = objects.head(key).await? else {
                 return Ok(Outcome::Gone);
             };
-            if !bucket.is_active() {
-                return reject("the bucket is inactive (active: false)".into()).await;
-            }
-            if grant.name != *name {
-                return reject("the object name differs from the grant".into()).await;
-            }
-            if meta.size != grant.size {
-                return reject(format!(
-                    "{} bytes were uploaded but {} were granted",
-                    meta.size, grant.size
-                ))
-                .await;
-            }
-            // The same rules as the grant's, on what was actually stored.
-            if let Err(broken) = check_file(limits, name, meta.size, &meta.content_type, "object") {
-                return reject(broken.to_string()).await;
-            }
-            if !meta.content_type.eq_ignore_ascii_case(&grant.content_type) {
-                return reject(format!(
-                    "content type {} is not the granted type {}",
-                    meta.content_type, grant.content_type
-                ))
-                .await;
-            }
-            if let (Some(want), Some(got)) = (&grant.sha256, &meta.sha256)
-                && want != got
-            {
-                return reject("the SHA-256 checksum differs from the grant".into()).await;
-            }
             let written_at = event_time_ms.unwrap_or(meta.last_modified);
+            if let Some(reason) = grant_problem(limits, &bucket, &grant, name, &meta, written_at) {
+                return reject(reason).await;
+            }
             if let Some(current) = &existing
                 && (current.modified, current.upload_id.as_str()) > (written_at, upload_id.as_str())
             {

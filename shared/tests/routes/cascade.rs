@@ -63,7 +63,13 @@ fn keys_naming(env: &Env, id: &str) -> Vec<String> {
     env.store
         .keys()
         .into_iter()
-        .filter(|k| k.pk.contains(id) || k.sk.starts_with(id))
+        // The id as a whole key segment (`B#<id>`, `F#<id>#<gen>`, a listing entry `<id>`, a
+        // marker `<id>#<gen>…`), never as a substring of a random generation id.
+        .filter(|k| {
+            k.pk.split('#').nth(1) == Some(id)
+                || k.sk == id
+                || k.sk.split('#').next() == Some(id)
+        })
         .map(|k| format!("{}/{}", k.pk, k.sk))
         .collect()
 }

@@ -16,6 +16,7 @@ use shared::api::request::Request;
 use shared::api::response::Response;
 use shared::api::{data, files, root};
 use shared::config::Settings;
+use shared::domain::pagination::CursorKeys;
 use shared::domain::time::now_ms;
 use shared::memory::{MemoryObjects, MemoryStore};
 use shared::ports::BucketStore;
@@ -30,17 +31,29 @@ pub const SECRET: &str = "routes-test-hs256-secret";
 pub const BASE_URL: &str = "https://api.example.test/stage";
 pub const BASE_PATH: &str = "/stage";
 pub const CREATOR: &[&str] = &["create_buckets"];
+/// The page cursor key of a test deployment.
+pub const CURSOR_KEYS: &str = "routes:routes-test-cursor-secret-0123456789";
 
-/// The settings of a deployment: `pairs` as its environment, plus the HS256 secret.
+/// The settings of a deployment: `pairs` as its environment, plus the HS256 secret and the
+/// cursor key.
 pub fn settings(pairs: &[(&str, &str)]) -> Settings {
     Settings::from_lookup(|name| {
         let given = pairs
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string());
-        given.or_else(|| (name == "JWT_HS256_SECRET").then(|| SECRET.to_string()))
+        given.or_else(|| match name {
+            "JWT_HS256_SECRET" => Some(SECRET.to_string()),
+            "CURSOR_KEYS" => Some(CURSOR_KEYS.to_string()),
+            _ => None,
+        })
     })
     .expect("valid settings")
+}
+
+/// The keys the test deployments sign page cursors with.
+pub fn cursor_keys() -> CursorKeys {
+    CursorKeys::parse(CURSOR_KEYS).expect("valid cursor keys")
 }
 
 pub fn now_secs() -> i64 {

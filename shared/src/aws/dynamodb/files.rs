@@ -63,6 +63,9 @@ fn grant_item(id: &str, generation: &str, g: &Grant) -> Item {
     }
     item.insert("uploaded_by".into(), s(&g.uploaded_by));
     item.insert("expires_at".into(), n(g.expires_at));
+    if g.by_privilege {
+        item.insert("by_privilege".into(), AttributeValue::Bool(true));
+    }
     item.insert("ttl".into(), n(g.expires_at / 1000 + GRANT_KEEP_SECS));
     item
 }
@@ -78,6 +81,8 @@ fn grant_from(item: &Item) -> Result<Grant, StoreError> {
         uploaded_by: item.opt_string("uploaded_by")?.unwrap_or_default(),
         expires_at: item.opt_number("expires_at")?.unwrap_or_default(),
         recorded: item.flag("recorded")?,
+        // Absent on grants issued before the attribute existed: re-checked against the ACL.
+        by_privilege: item.flag("by_privilege")?,
     })
 }
 
@@ -191,6 +196,20 @@ impl FileStore for DynamoStore {
             .transpose()
     }
 
+    async fn delete_grants(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_ids: &[String],
+    ) -> Result<(), StoreError> {
+        // Unconditional deletes: a grant already gone is what was wanted.
+        let items = upload_ids
+            .iter()
+            .map(|u| self.delete_tx(Partition::Grants.item(id, generation, u)))
+            .collect();
+        self.transact_chunks(items).await
+    }
+
     async fn record_upload(
         &self,
         id: &str,
@@ -247,6 +266,38 @@ impl FileStore for DynamoStore {
             TransactWriteItem::builder()
                 .update(counters.build().expect("table, key and expression set"))
                 .build(),
+        ])
+        .await
+    }
+
+    async fn rerecord_upload(
+        &self,
+        id: &str,
+        generation: &str,
+        current: &FileRecord,
+        record: &FileRecord,
+    ) -> Result<(), StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record_item(id, generation, record)))
+            .condition_expression("object_key = :key AND etag = :etag AND upload_id = :upload")
+            .expression_attribute_values(":key", s(&current.object_key))
+            .expression_attribute_values(":etag", s(&current.etag))
+            .expression_attribute_values(":upload", s(&current.upload_id))
+            .build()
+            .expect("table and item set");
+        let counters = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::bucket(id)))
+            .update_expression("ADD total_bytes :delta")
+            .condition_expression("gen = :gen")
+            .expression_attribute_values(":gen", s(generation))
+            .expression_attribute_values(":delta", n(record.size as i64 - current.size as i64))
+            .build()
+            .expect("table, key and expression set");
+        self.transact(vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(counters).build(),
         ])
         .await
     }

@@ -330,3 +330,53 @@ async fn files_are_listed_by_name_in_pages() {
         ["f4.csv", "f0.csv"]
     );
 }
+
+#[tokio::test]
+async fn rerecording_needs_the_same_stored_object_and_moves_the_bytes() {
+    let store = seeded().await;
+    let r = record("b1", "g1", "u1", "a.csv", 10);
+    store
+        .record_upload("b1", "g1", &r, None, 100)
+        .await
+        .unwrap();
+    let new = FileRecord {
+        size: 12,
+        etag: "e2".into(),
+        ..r.clone()
+    };
+    store.rerecord_upload("b1", "g1", &r, &new).await.unwrap();
+    assert_eq!(
+        store.get_file("b1", "g1", "a.csv").await.unwrap(),
+        Some(new.clone())
+    );
+    assert_eq!(counters(&store).await, (1, 12));
+    // Stale: the stored record is no longer `r` (another etag), or another upload's.
+    assert_eq!(
+        store.rerecord_upload("b1", "g1", &r, &new).await,
+        Err(StoreError::Conflict)
+    );
+    let other = FileRecord {
+        upload_id: "u2".into(),
+        ..new.clone()
+    };
+    assert_eq!(
+        store.rerecord_upload("b1", "g1", &other, &new).await,
+        Err(StoreError::Conflict)
+    );
+    // Another generation.
+    assert_eq!(
+        store.rerecord_upload("b1", "g2", &new, &new).await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(counters(&store).await, (1, 12));
+}
+
+#[tokio::test]
+async fn deleting_grants_takes_them_back() {
+    let store = seeded().await;
+    let ids = ["u1".to_string(), "u2".to_string(), "missing".to_string()];
+    store.delete_grants("b1", "g1", &ids).await.unwrap();
+    assert_eq!(store.get_grant("b1", "g1", "u1").await.unwrap(), None);
+    assert_eq!(store.get_grant("b1", "g1", "u2").await.unwrap(), None);
+    assert!(store.get_grant("b1", "g1", "u3").await.unwrap().is_some());
+}

@@ -46,6 +46,7 @@ fn grant(upload_id: &str, name: &str, size: u64) -> Grant {
         uploaded_by: "user:w".into(),
         expires_at: 1_000,
         recorded: false,
+        by_privilege: false,
     }
 }
 

@@ -122,9 +122,12 @@ fn request(method: Method, path: &str, body: Option<Value>) -> Request {
 
 #[tokio::test]
 async fn the_file_routes_run_over_the_memory_adapters() {
-    let settings =
-        Settings::from_lookup(|name| (name == "JWT_HS256_SECRET").then(|| SECRET.to_string()))
-            .unwrap();
+    let settings = Settings::from_lookup(|name| match name {
+        "JWT_HS256_SECRET" => Some(SECRET.to_string()),
+        "CURSOR_KEYS" => Some("t:memory-test-cursor-secret-0123456789".to_string()),
+        _ => None,
+    })
+    .unwrap();
     let (store, objects) = (MemoryStore::new(), MemoryObjects::new());
     let app = App::new(settings, store.clone(), objects.clone()).unwrap();
     let files_path = "/v1/buckets/default/files";
