@@ -23,7 +23,7 @@
 //! [`MemoryObjects`] implements `ObjectStore`. Both are cheap handles: clones share the same
 //! contents, so a test keeps one while an app or a service owns another.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -32,10 +32,12 @@ use crate::domain::cascade::{Marker, bucket_marker_key};
 use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, Grant};
 use crate::ports::{ItemKey, Rejection, StoreError};
+use faults::Faults;
 
 mod buckets;
 mod cascade;
 mod data;
+mod faults;
 mod files;
 mod objects;
 
@@ -145,7 +147,7 @@ fn mismatch(k: &ItemKey, kind: &str) -> StoreError {
 #[derive(Debug, Default)]
 struct State {
     items: BTreeMap<ItemKey, Item>,
-    faults: VecDeque<Option<StoreError>>,
+    faults: Faults,
 }
 
 impl State {
@@ -221,11 +223,8 @@ impl MemoryStore {
     /// The table for one port call, or the next injected fault.
     fn begin(&self) -> Result<MutexGuard<'_, State>, StoreError> {
         let mut state = self.lock();
-        match state.faults.pop_front() {
-            Some(Some(fault)) => Err(fault),
-            // No fault, or a call let through by `fail_call`.
-            Some(None) | None => Ok(state),
-        }
+        state.faults.next()?;
+        Ok(state)
     }
 
     // --- Test helpers (not part of the ports) ---
@@ -233,22 +232,19 @@ impl MemoryStore {
     /// The next `calls` port calls fail with `error` and change nothing (`Unavailable` to test
     /// retries and 503s, `Conflict` to test lost races). `incarnation_items` is not a call.
     pub fn fail_next(&self, calls: usize, error: StoreError) {
-        let mut state = self.lock();
-        state.faults.extend(std::iter::repeat_n(Some(error), calls));
+        self.lock().faults.fail_next(calls, error);
     }
 
     /// The call after the next `skip` ones fails with `error` (they pass), to fail one step in
     /// the middle of a use case.
     pub fn fail_call(&self, skip: usize, error: StoreError) {
-        let mut state = self.lock();
-        state.faults.extend(std::iter::repeat_n(None, skip));
-        state.faults.push_back(Some(error));
+        self.lock().faults.fail_call(skip, error);
     }
 
     /// Whether injected faults (or calls `fail_call` lets through first) are still waiting:
     /// `false` once the failing call happened.
     pub fn faults_pending(&self) -> bool {
-        self.lock().faults.iter().any(Option::is_some)
+        self.lock().faults.pending()
     }
 
     /// Forgets the faults still waiting.

@@ -2,7 +2,7 @@
 //! presigned URLs that are deterministic fakes (`memory://put/<key>?…`), and helpers that stand
 //! for the client's side of S3 (an upload through a presigned URL).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -10,6 +10,7 @@ use base64::Engine;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
+use super::faults::Faults;
 use crate::domain::time::now_ms;
 use crate::ports::{
     FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec, StoreError,
@@ -38,7 +39,7 @@ pub struct StoredObject {
 #[derive(Debug, Default)]
 struct Objects {
     objects: BTreeMap<String, StoredObject>,
-    faults: VecDeque<Option<StoreError>>,
+    faults: Faults,
 }
 
 /// The in-memory object store. Clones share the same objects.
@@ -78,32 +79,25 @@ impl MemoryObjects {
 
     fn begin(&self) -> Result<MutexGuard<'_, Objects>, StoreError> {
         let mut state = self.lock();
-        match state.faults.pop_front() {
-            Some(Some(fault)) => Err(fault),
-            // No fault, or a call let through by `fail_call`.
-            Some(None) | None => Ok(state),
-        }
+        state.faults.next()?;
+        Ok(state)
     }
 
     // --- Test helpers (not part of the port) ---
 
     /// The next `calls` port calls fail with `error` and change nothing.
     pub fn fail_next(&self, calls: usize, error: StoreError) {
-        self.lock()
-            .faults
-            .extend(std::iter::repeat_n(Some(error), calls));
+        self.lock().faults.fail_next(calls, error);
     }
 
     /// The call after the next `skip` ones fails with `error` (they pass).
     pub fn fail_call(&self, skip: usize, error: StoreError) {
-        let mut state = self.lock();
-        state.faults.extend(std::iter::repeat_n(None, skip));
-        state.faults.push_back(Some(error));
+        self.lock().faults.fail_call(skip, error);
     }
 
     /// Whether injected faults are still waiting (`false` once the failing call happened).
     pub fn faults_pending(&self) -> bool {
-        self.lock().faults.iter().any(Option::is_some)
+        self.lock().faults.pending()
     }
 
     /// Forgets the faults still waiting.

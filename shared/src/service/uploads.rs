@@ -127,18 +127,22 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         );
         // The reason is kept before the object goes: a crash in between is retried and finds
         // the object still there.
-        let reject = |reason: String| async move {
+        // Why an upload was refused, kept for its uploader; a lost race means the incarnation
+        // went meanwhile: nobody can ask, and nothing may outlive its cascade.
+        let keep_reason = |reason: String| async move {
             let rejection = Rejection {
                 upload_id: upload_id.clone(),
                 name: name.clone(),
-                reason: reason.clone(),
+                reason,
                 at: now_ms(),
             };
             match store.put_rejection(id, generation, &rejection).await {
-                // The incarnation went meanwhile: nobody can ask, and nothing may outlive its cascade.
-                Ok(()) | Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
+                Ok(()) | Err(StoreError::Conflict) => Ok(()),
+                Err(e) => Err(Error::from(e)),
             }
+        };
+        let reject = |reason: String| async move {
+            keep_reason(reason.clone()).await?;
             objects.delete(key).await?;
             tracing::info!(key, reason = %reason, "upload rejected");
             Ok::<_, Error>(Outcome::Rejected(reason))
@@ -173,16 +177,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     };
                     if let Some(reason) = problem {
                         // The record, its counters and the object go (a lost race retries).
-                        let rejection = Rejection {
-                            upload_id: upload_id.clone(),
-                            name: name.clone(),
-                            reason: reason.clone(),
-                            at: now_ms(),
-                        };
-                        match store.put_rejection(id, generation, &rejection).await {
-                            Ok(()) | Err(StoreError::Conflict) => {}
-                            Err(e) => return Err(e.into()),
-                        }
+                        keep_reason(reason.clone()).await?;
                         self.remove_file(&bucket, current).await?;
                         tracing::info!(key, reason = %reason, "overwritten upload rejected");
                         return Ok(Outcome::Rejected(reason));

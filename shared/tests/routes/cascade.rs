@@ -66,9 +66,7 @@ fn keys_naming(env: &Env, id: &str) -> Vec<String> {
         // The id as a whole key segment (`B#<id>`, `F#<id>#<gen>`, a listing entry `<id>`, a
         // marker `<id>#<gen>…`), never as a substring of a random generation id.
         .filter(|k| {
-            k.pk.split('#').nth(1) == Some(id)
-                || k.sk == id
-                || k.sk.split('#').next() == Some(id)
+            k.pk.split('#').nth(1) == Some(id) || k.sk == id || k.sk.split('#').next() == Some(id)
         })
         .map(|k| format!("{}/{}", k.pk, k.sk))
         .collect()
