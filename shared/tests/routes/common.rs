@@ -167,12 +167,21 @@ impl Env {
         }
     }
 
+    /// Answers `req` as the deployment would, and checks the answer against the OpenAPI
+    /// document (`shared/openapi.json`): a documented status, a body its schema accepts.
     pub async fn send(&self, req: Request) -> Response {
-        match function_for(&req.method, &req.path) {
+        let resp = match function_for(&req.method, &req.path) {
             Function::Buckets => root::handle(&self.app, &req).await,
             Function::Data => data::handle(&self.app, &req).await,
             Function::Files => files::handle(&self.app, &req).await,
+        };
+        let body = resp.body_bytes();
+        if let Err(broken) =
+            buckets_contract::check(req.method.as_str(), &req.path, resp.status, body.as_deref())
+        {
+            panic!("the answer breaks the contract: {broken}");
         }
+        resp
     }
 
     /// What a client's PUT of `body` to a grant's presigned URL stores (the grant's signed size
