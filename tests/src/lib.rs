@@ -342,7 +342,7 @@ impl Caller {
             .expect(201)
             .json();
         let upload = Upload {
-            grant: grant["data"][0].clone(),
+            grant: grant["files"][0].clone(),
         };
         upload.put(body, &[]).expect(200);
         let status = self.wait_upload(bucket, &upload.upload_id());

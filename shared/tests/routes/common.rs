@@ -321,7 +321,7 @@ impl Caller<'_> {
     /// The whole upload: a grant, the PUT of `body`, its S3 event; answers the file record.
     pub async fn upload(&self, id: &str, name: &str, body: &[u8], content_type: &str) -> Value {
         let resp = self.grant(id, &[(name, body.len(), content_type)]).await;
-        let grant = resp.expect(201).json()["data"][0].clone();
+        let grant = resp.expect(201).json()["files"][0].clone();
         let key = self.env.put_upload(&grant, body);
         assert_eq!(self.env.process(&key).await, Outcome::Recorded);
         let status = self.status(&grant).await;
