@@ -194,7 +194,9 @@ e2e: tools
 # Schemathesis against the local stack, driven by the OpenAPI document the API serves: every
 # operation, authenticated as an admin (a token from mint_token.py), a fixed example budget per
 # operation; fails on any 5xx or any answer its schema does not accept. Reuses a running stack
-# (left running), else starts one and stops it afterwards, as e2e does.
+# (left running), else starts one and stops it afterwards, as e2e does. The coverage phase is
+# left out: with schemathesis 4.32.5 on CPython 3.11 it crashes while generating array bodies
+# ("AST constructor recursion depth mismatch"), a fault of the tool, not of the API.
 FUZZ_EXAMPLES ?= 40
 FUZZ_SEED ?= 1
 .PHONY: fuzz
@@ -212,7 +214,7 @@ fuzz: tools
 	  --header "Authorization: Bearer $$token" \
 	  --checks not_a_server_error,response_schema_conformance \
 	  --max-examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED) --workers 2 \
-	  --phases examples,coverage,fuzzing
+	  --phases examples,fuzzing
 
 # --- benchmarks and operations ----------------------------------------------------
 
