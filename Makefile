@@ -12,8 +12,9 @@
 #   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
 #   make load N=32      N concurrent clients, mixed workload: requests/s, p50/p99, errors, lost writes
 #   make cascade-replay re-trigger every pending delete cascade (after dead-lettered failures)
-#   make test           fmt, clippy, unit tests, template lint, then end-to-end tests on the local stack
-#                       (and a short load check, N=4, on the same stack)
+#   make test           fmt, cycles, clippy, unit tests, template lint, then end-to-end tests, a short
+#                       load check (N=4) and fuzzing on the local stack
+#   make fuzz           Schemathesis on the local stack from GET /v1/__api__ (FUZZ_EXAMPLES=40 per operation)
 #
 # `sam build` calls the build-<LogicalId> targets below (BuildMethod: makefile).
 
@@ -98,7 +99,7 @@ function-packages:
 # --- tools -----------------------------------------------------------------------
 
 .PHONY: tools
-tools: $(LOCAL)/build.stamp $(LOCAL)/stack.stamp
+tools: $(LOCAL)/build.stamp $(LOCAL)/stack.stamp $(LOCAL)/fuzz.stamp
 
 $(LOCAL)/%.stamp: $(ROOT)/infra/local/requirements-%.txt
 	@mkdir -p $(LOCAL)
@@ -168,10 +169,15 @@ test: tools
 	cargo fmt --all -- --check
 	$(HOST_PYTHON) $(ROOT)/infra/checks/module_cycles.py $(ROOT)/shared/src
 	cargo clippy --workspace --all-targets --features shared/aws -- -D warnings
+	$(PY) $(ROOT)/infra/contract/openapi.py $(LOCAL)/openapi.json
+	@cmp -s $(LOCAL)/openapi.json $(ROOT)/shared/openapi.json || { echo \
+	  "shared/openapi.json is not what infra/contract/openapi.py writes: run it and commit" >&2; exit 1; }
 	cargo test -p buckets-shared
+	cargo test -p buckets-contract
 	cargo test --workspace --lib --bins --features shared/aws
 	$(MAKE) lint-template
 	$(MAKE) e2e
+	$(MAKE) fuzz
 
 # End-to-end tests on the local stack, then a short load check (make load-check) on the same
 # stack. A stack that was already running is reused and left running; one started here is
@@ -188,6 +194,31 @@ e2e: tools
 	. $(LOCAL)/env; \
 	cargo test -p buckets-e2e --tests -- --test-threads=4; \
 	$(MAKE) load-check
+
+# Schemathesis against the local stack, driven by the OpenAPI document the API serves: every
+# operation, authenticated as an admin (a token from mint_token.py), a fixed example budget per
+# operation; fails on any 5xx or any answer its schema does not accept. Reuses a running stack
+# (left running), else starts one and stops it afterwards, as e2e does. The coverage phase is
+# left out: with schemathesis 4.32.5 on CPython 3.11 it crashes while generating array bodies
+# ("AST constructor recursion depth mismatch"), a fault of the tool, not of the API.
+FUZZ_EXAMPLES ?= 40
+FUZZ_SEED ?= 1
+.PHONY: fuzz
+fuzz: tools
+	@if $(ROOT)/infra/local/ministack.sh status; then \
+	  echo "fuzz: reusing the running local stack (left running)"; \
+	else \
+	  echo "fuzz: starting a local stack (stopped at the end)"; \
+	  trap '$(MAKE) stop' EXIT; \
+	fi; \
+	$(MAKE) local; \
+	. $(LOCAL)/env; \
+	token="$$($(HOST_PYTHON) $(ROOT)/infra/local/mint_token.py --sub fuzz --privileges admin --ttl 3600)"; \
+	$(LOCAL)/fuzz/bin/schemathesis run "$$BUCKETS_API_URL/v1/__api__" --url "$$BUCKETS_API_URL" \
+	  --header "Authorization: Bearer $$token" \
+	  --checks not_a_server_error,response_schema_conformance \
+	  --max-examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED) --workers 2 \
+	  --phases examples,fuzzing
 
 # --- benchmarks and operations ----------------------------------------------------
 

@@ -19,6 +19,8 @@ mod bucket_patches;
 mod buckets;
 #[path = "routes/cascade.rs"]
 mod cascade;
+#[path = "routes/contract.rs"]
+mod contract;
 #[path = "routes/data.rs"]
 mod data;
 #[path = "routes/escalation.rs"]

@@ -202,6 +202,13 @@ impl Caller {
             .read_to_vec()
             .unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes).into_owned();
+        // Every answer of the API (not of S3's presigned URLs) keeps the contract.
+        if let Some(rest) = url.strip_prefix(&self.base) {
+            let path = rest.split('?').next().unwrap_or_default();
+            if let Err(broken) = buckets_contract::check(method, path, status, Some(&bytes)) {
+                panic!("the answer breaks the contract (shared/openapi.json): {broken}");
+            }
+        }
         Reply {
             status,
             headers,
@@ -335,7 +342,7 @@ impl Caller {
             .expect(201)
             .json();
         let upload = Upload {
-            grant: grant["data"][0].clone(),
+            grant: grant["files"][0].clone(),
         };
         upload.put(body, &[]).expect(200);
         let status = self.wait_upload(bucket, &upload.upload_id());

@@ -6,8 +6,13 @@ use serde_json::{Value, json};
 
 const CREATOR: &[&str] = &["create_buckets"];
 
+/// A bucket's validator: `"<last_modified>-<file_count>-<total_bytes>"` (README, ETags).
 fn etag(v: &Value) -> String {
-    format!("\"{}\"", v["data"]["last_modified"])
+    let d = &v["data"];
+    format!(
+        "\"{}-{}-{}\"",
+        d["last_modified"], d["file_count"], d["total_bytes"]
+    )
 }
 
 #[test]

@@ -4,12 +4,12 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::domain::bucket::{Bucket, BucketBody};
-use crate::domain::preconditions::ReadOutcome;
+use crate::domain::preconditions::{Condition, ReadOutcome};
 use crate::ports::BucketStore;
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
-use super::paging::{next_page_links, page_request, page_response};
+use super::paging::{page_request, page_response};
 use super::request::Request;
 use super::response::Response;
 
@@ -58,13 +58,17 @@ pub async fn collection<S: BucketStore, O>(
             let deleted = services
                 .delete_all_buckets(&identity, page.after, limit)
                 .await?;
-            let mut resp = Response::json(200, json!({"data": deleted.tombstones}));
-            if let Some(last) = deleted.next_after {
-                let links =
-                    next_page_links(req, &app.cursor_keys, "/v1/buckets", &[], page.limit, &last);
-                resp = resp.with_header("Next-Page", links.0);
-            }
-            Ok(resp)
+            // The list shape of every listing: `{data, has_more, next_uri}` + `Next-Page`.
+            Ok(page_response(
+                req,
+                &app.cursor_keys,
+                "/v1/buckets",
+                &[],
+                deleted.tombstones,
+                deleted.has_more,
+                deleted.next_after,
+                page.limit,
+            ))
         }
         ref m => Err(ApiError::method_not_allowed(m.as_str())),
     }
@@ -85,6 +89,13 @@ pub async fn record<S: BucketStore, O>(
     match req.method {
         Method::GET => {
             let bucket = services.bucket_for(&bucket, &identity).await?;
+            let mut pre = pre;
+            if let Some(Condition::Version(_)) = pre.if_none_match {
+                // The GET validator covers the counters too: only a tag equal to the whole
+                // current validator is "not modified" (a bare `"<last_modified>"` never is).
+                let unchanged = tag_matches(req.header("if-none-match")?, &validator(&bucket));
+                pre.if_none_match = unchanged.then_some(Condition::Version(bucket.last_modified));
+            }
             match pre.on_read(bucket.last_modified) {
                 ReadOutcome::Proceed => Ok(ok(200, &bucket)),
                 ReadOutcome::NotModified => Ok(with_record_headers(Response::empty(304), &bucket)),
@@ -100,9 +111,9 @@ pub async fn record<S: BucketStore, O>(
         }
         Method::PATCH => {
             let kind = req.patch_kind()?;
-            let body = req.any_json_body()?.ok_or_else(|| {
-                ApiError::invalid(Location::Body, "body", "is required for a PATCH")
-            })?;
+            let body = req
+                .any_json_body()?
+                .ok_or_else(|| ApiError::invalid(Location::Body, "body", "is required"))?;
             let bucket = services
                 .patch_bucket(&identity, &bucket, &pre, kind, &body)
                 .await?;
@@ -116,8 +127,28 @@ pub async fn record<S: BucketStore, O>(
     }
 }
 
+/// A bucket's validator: `"<last_modified>-<file_count>-<total_bytes>"`. Uploads change the
+/// counters (and so the representation) without bumping `last_modified`; a validator that
+/// names them never lets a `304` hide them. Preconditions of writes compare only the
+/// `last_modified` part (Kinto clients send `"<last_modified>"`, which is accepted too).
+pub fn validator(bucket: &Bucket) -> String {
+    format!(
+        "\"{}-{}-{}\"",
+        bucket.last_modified, bucket.file_count, bucket.total_bytes
+    )
+}
+
+/// Whether an `If-None-Match` list names `current` (weak or strong).
+fn tag_matches(header: Option<&str>, current: &str) -> bool {
+    header.is_some_and(|h| {
+        h.split(',')
+            .map(|t| t.trim())
+            .any(|t| t.strip_prefix("W/").unwrap_or(t) == current)
+    })
+}
+
 fn with_record_headers(resp: Response, bucket: &Bucket) -> Response {
-    resp.with_header("ETag", bucket.etag())
+    resp.with_header("ETag", validator(bucket))
         .with_header("Last-Modified", bucket.last_modified_http())
 }
 

@@ -16,7 +16,13 @@ use super::response::Response;
 
 /// Answers any request that reaches the data function.
 pub async fn handle<S: BucketStore + DataStore, O>(app: &App<S, O>, req: &Request) -> Response {
-    route(app, req).await.unwrap_or_else(Response::from)
+    match req.as_get_for_head() {
+        Some(get) => route(app, &get)
+            .await
+            .unwrap_or_else(Response::from)
+            .without_body(),
+        None => route(app, req).await.unwrap_or_else(Response::from),
+    }
 }
 
 async fn route<S: BucketStore + DataStore, O>(

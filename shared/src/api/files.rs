@@ -17,7 +17,7 @@ use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
 use super::jobs;
 use super::paging::{page_request, page_response};
-use super::render::{render_download, render_grants};
+use super::render::{render_download, render_file, render_grants};
 use super::request::Request;
 use super::response::Response;
 
@@ -27,7 +27,13 @@ where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    route(app, req).await.unwrap_or_else(Response::from)
+    match req.as_get_for_head() {
+        Some(get) => route(app, &get)
+            .await
+            .unwrap_or_else(Response::from)
+            .without_body(),
+        None => route(app, req).await.unwrap_or_else(Response::from),
+    }
 }
 
 async fn route<S, O>(app: &App<S, O>, req: &Request) -> Result<Response, ApiError>
@@ -101,7 +107,7 @@ async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     let data: Vec<Value> = listing
         .files
         .iter()
-        .map(|f| f.to_json(&bucket.id))
+        .map(|f| render_file(req, &bucket.id, f))
         .collect();
     let path = format!("/v1/buckets/{segment}/files");
     let extra: Vec<(&str, &str)> = glob.as_deref().map(|g| ("glob", g)).into_iter().collect();
@@ -132,9 +138,11 @@ async fn grant<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
         .services
         .grant_uploads(&identity, &bucket, &wanted)
         .await?;
+    // Grants under `files`, as `store` answers them; `data` is a deprecated alias.
+    let grants = render_grants(req, &bucket.id, &grants);
     Ok(Response::json(
         201,
-        json!({"data": render_grants(req, &bucket.id, &grants)}),
+        json!({"files": grants, "data": grants}),
     ))
 }
 
@@ -187,10 +195,13 @@ async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore
             json!({"upload_id": upload_id, "status": "rejected", "name": r.name, "reason": r.reason, "at": r.at})
         }
         UploadStatus::Recorded(g, f) => {
-            json!({"upload_id": upload_id, "status": "recorded", "name": g.name, "file": f.to_json(&id)})
+            json!({"upload_id": upload_id, "status": "recorded", "name": g.name, "file": render_file(req, &id, &f)})
         }
         UploadStatus::Replaced(g) => {
             json!({"upload_id": upload_id, "status": "replaced", "name": g.name})
+        }
+        UploadStatus::Deleted(g) => {
+            json!({"upload_id": upload_id, "status": "deleted", "name": g.name})
         }
         UploadStatus::Expired(g) => {
             json!({"upload_id": upload_id, "status": "expired", "name": g.name, "expires_at": g.expires_at})

@@ -69,7 +69,7 @@ where
     if let Some(files) = fetched.files {
         let files = files
             .into_iter()
-            .map(|(f, d)| json!({"name": f.name, "size": f.size, "content_type": f.content_type, "modified": f.modified, "url": d.url, "expires_at": d.expires_at}))
+            .map(|(f, d)| json!({"name": f.name, "size": f.size, "content_type": f.content_type, "last_modified": f.modified, "modified": f.modified, "url": d.url, "expires_at": d.expires_at}))
             .collect();
         out.insert("files".into(), Value::Array(files));
     }

@@ -2,6 +2,7 @@
 //! port. The Lambda glue (`aws::lambda`) converts API Gateway events to and from these types.
 
 pub mod app;
+pub mod batch;
 pub mod buckets;
 pub mod data;
 pub mod error;

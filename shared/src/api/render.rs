@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::files::FileRecord;
 use crate::service::files::{Download, IssuedGrant};
 
 use super::request::Request;
@@ -36,6 +37,14 @@ pub fn render_grants(req: &Request, bucket_id: &str, grants: &[IssuedGrant]) -> 
             })
         })
         .collect()
+}
+
+/// A file record as clients read it: the record, and its `permalink` as an absolute URL
+/// (`path` is xyOps's relative form, which is not a URL for this API).
+pub fn render_file(req: &Request, bucket_id: &str, file: &FileRecord) -> Value {
+    let mut v = file.to_json(bucket_id);
+    v["permalink"] = json!(format!("{}/{}", req.base_url, file.path(bucket_id)));
+    v
 }
 
 fn wants_json(req: &Request) -> bool {

@@ -46,6 +46,14 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The answer to a `HEAD`: this (`GET`) answer without its body, its type still said.
+    pub fn without_body(mut self) -> Response {
+        if self.body.take().is_some() {
+            self = self.with_header("Content-Type", JSON_CONTENT_TYPE);
+        }
+        self
+    }
+
     /// The body as bytes, with the content type to send (none for an empty body).
     pub fn body_bytes(&self) -> Option<Vec<u8>> {
         self.body

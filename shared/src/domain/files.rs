@@ -99,6 +99,8 @@ impl FileRecord {
             "size": self.size,
             "content_type": self.content_type,
             "etag": self.etag,
+            "last_modified": self.modified,
+            // xyOps's name for `last_modified`; deprecated.
             "modified": self.modified,
             "uploaded_by": self.uploaded_by,
             "path": self.path(bucket_id),

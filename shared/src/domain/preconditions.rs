@@ -21,7 +21,13 @@ pub fn parse(header: &str, value: Option<&str>) -> Result<Option<Condition>, Rul
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(inner);
-    inner
+    // A bucket's validator also names its counters (`"<last_modified>-<file_count>-<bytes>"`):
+    // a condition compares the version part only (writes do not race uploads).
+    let version = match inner.split_once('-') {
+        Some((v, rest)) if !rest.is_empty() && rest.split('-').all(is_digits) => v,
+        _ => inner,
+    };
+    version
         .parse::<i64>()
         .map(|v| Some(Condition::Version(v)))
         .map_err(|_| {
@@ -30,6 +36,10 @@ pub fn parse(header: &str, value: Option<&str>) -> Result<Option<Condition>, Rul
                 "must be * or a quoted ETag such as \"1700000000000\"",
             )
         })
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The request's two conditions.
@@ -104,8 +114,12 @@ mod tests {
             parse("If-Match", Some("12")).unwrap(),
             Some(Condition::Version(12))
         );
+        assert_eq!(
+            parse("If-Match", Some("\"12-3-400\"")).unwrap(),
+            Some(Condition::Version(12))
+        );
         assert_eq!(parse("If-Match", None).unwrap(), None);
-        for bad in ["abc", "\"\"", "\"1", "1.5"] {
+        for bad in ["abc", "\"\"", "\"1", "1.5", "\"12-\"", "\"12-a\""] {
             let err = parse("If-Match", Some(bad)).unwrap_err();
             assert_eq!(err.field, "If-Match", "{bad}");
         }

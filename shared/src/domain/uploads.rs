@@ -136,19 +136,28 @@ pub fn parse_wanted_files(value: Option<&Value>) -> Result<Vec<WantedFile>, Rule
                 "must be an object",
             ));
         };
+        // A missing field "is required"; one of the wrong type says what it must be.
+        let missing_or = |name: &str, why: &str| {
+            let why = if obj.get(name).is_none_or(Value::is_null) {
+                "is required"
+            } else {
+                why
+            };
+            RuleError::invalid(field(name), why)
+        };
         let original = obj
             .get("name")
             .and_then(Value::as_str)
-            .ok_or_else(|| RuleError::invalid(field("name"), "must be a string"))?;
+            .ok_or_else(|| missing_or("name", "must be a string"))?;
         let name = normalize_name(original, &field("name"))?;
         let size = obj
             .get("size")
             .and_then(Value::as_u64)
-            .ok_or_else(|| RuleError::invalid(field("size"), "must be a whole number of bytes"))?;
+            .ok_or_else(|| missing_or("size", "must be a whole number of bytes"))?;
         let content_type = obj
             .get("content_type")
             .and_then(Value::as_str)
-            .ok_or_else(|| RuleError::invalid(field("content_type"), "must be a string"))?
+            .ok_or_else(|| missing_or("content_type", "must be a string"))?
             .trim()
             .to_string();
         let sha256 = match obj.get("sha256") {

@@ -60,8 +60,10 @@ pub enum UploadStatus {
     Rejected(Rejection),
     /// Recorded, and still the bucket's file of that name.
     Recorded(Grant, Box<FileRecord>),
-    /// Recorded once; the name has since been replaced or deleted.
+    /// Recorded once; a later upload of that name is the file now.
     Replaced(Grant),
+    /// Recorded once; no file of that name exists now (deleted, emptied).
+    Deleted(Grant),
     Expired(Grant),
     Pending(Grant),
 }
@@ -229,7 +231,8 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         Ok(if grant.recorded {
             match self.store.get_file(id, generation, &grant.name).await? {
                 Some(f) if f.upload_id == upload_id => UploadStatus::Recorded(grant, Box::new(f)),
-                _ => UploadStatus::Replaced(grant),
+                Some(_) => UploadStatus::Replaced(grant),
+                None => UploadStatus::Deleted(grant),
             }
         } else if grant.expires_at < now_ms() {
             UploadStatus::Expired(grant)

@@ -5,8 +5,13 @@ use serde_json::{Value, json};
 
 use crate::common::{CREATOR, Env};
 
+/// A bucket's validator: `"<last_modified>-<file_count>-<total_bytes>"`.
 fn etag(v: &Value) -> String {
-    format!("\"{}\"", v["data"]["last_modified"])
+    let d = &v["data"];
+    format!(
+        "\"{}-{}-{}\"",
+        d["last_modified"], d["file_count"], d["total_bytes"]
+    )
 }
 
 fn has(list: &Value, principal: &str) -> bool {

@@ -180,12 +180,21 @@ impl Env {
         }
     }
 
+    /// Answers `req` as the deployment would, and checks the answer against the OpenAPI
+    /// document (`shared/openapi.json`): a documented status, a body its schema accepts.
     pub async fn send(&self, req: Request) -> Response {
-        match function_for(&req.method, &req.path) {
+        let resp = match function_for(&req.method, &req.path) {
             Function::Buckets => root::handle(&self.app, &req).await,
             Function::Data => data::handle(&self.app, &req).await,
             Function::Files => files::handle(&self.app, &req).await,
+        };
+        let body = resp.body_bytes();
+        if let Err(broken) =
+            buckets_contract::check(req.method.as_str(), &req.path, resp.status, body.as_deref())
+        {
+            panic!("the answer breaks the contract: {broken}");
         }
+        resp
     }
 
     /// What a client's PUT of `body` to a grant's presigned URL stores (the grant's signed size
@@ -325,7 +334,7 @@ impl Caller<'_> {
     /// The whole upload: a grant, the PUT of `body`, its S3 event; answers the file record.
     pub async fn upload(&self, id: &str, name: &str, body: &[u8], content_type: &str) -> Value {
         let resp = self.grant(id, &[(name, body.len(), content_type)]).await;
-        let grant = resp.expect(201).json()["data"][0].clone();
+        let grant = resp.expect(201).json()["files"][0].clone();
         let key = self.env.put_upload(&grant, body);
         assert_eq!(self.env.process(&key).await, Outcome::Recorded);
         let status = self.status(&grant).await;

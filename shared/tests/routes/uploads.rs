@@ -47,12 +47,12 @@ async fn an_upload_is_pending_then_recorded_then_replaced() {
         json!({"upload_id": upload_id, "status": "replaced", "name": "notes.txt"})
     );
     assert_eq!(owner.status(&second).await["file"]["size"], 4);
-    // Deleting the file ends the newer one's record too.
+    // Deleting the file ends the newer one's record too: no file of that name now.
     owner
         .delete("/v1/buckets/s1/files/notes.txt")
         .await
         .expect(200);
-    assert_eq!(owner.status(&second).await["status"], "replaced");
+    assert_eq!(owner.status(&second).await["status"], "deleted");
 }
 
 #[tokio::test]

@@ -75,7 +75,15 @@ fn to_lambda_response(resp: Response) -> LambdaResponse<Body> {
             builder = builder.header("content-type", JSON_CONTENT_TYPE);
             Body::Text(String::from_utf8(bytes).unwrap_or_default())
         }
-        None => Body::Empty,
+        None => {
+            // API Gateway (AWS and ministack alike) answers `Content-Type: application/json`
+            // when the function names none: a redirect's empty body says what it is instead.
+            let is_redirect = (300..400).contains(&resp.status) && resp.status != 304;
+            if is_redirect && resp.header("content-type").is_none() {
+                builder = builder.header("content-type", "text/plain; charset=utf-8");
+            }
+            Body::Empty
+        }
     };
     builder.body(body).unwrap_or_else(|_| {
         // Only an invalid header value can fail here; answer a bare 500 rather than nothing.

@@ -1,0 +1,306 @@
+# Generates shared/openapi.json (kept in git; regenerate after editing this script). The document
+# is written here in Python only to keep the repetition (error responses, HEAD twins) short.
+import json, sys
+
+def ref(name): return {"$ref": f"#/components/schemas/{name}"}
+def resp(name): return {"$ref": f"#/components/responses/{name}"}
+def p(name): return {"$ref": f"#/components/parameters/{name}"}
+
+JSON = "application/json"
+def ok(desc, schema, headers=None):
+    r = {"description": desc, "content": {JSON: {"schema": schema}}}
+    if headers: r["headers"] = headers
+    return r
+
+ERRS = {
+    "400": resp("BadRequest"), "401": resp("Unauthorized"), "403": resp("Forbidden"),
+    "404": resp("NotFound"), "405": resp("MethodNotAllowed"), "409": resp("Conflict"),
+    "412": resp("PreconditionFailed"), "413": resp("TooLarge"), "415": resp("UnsupportedMediaType"),
+    "429": resp("TooManyRequests"), "500": resp("InternalError"), "503": resp("Unavailable"),
+}
+def errs(*codes):
+    return {c: ERRS[c] for c in codes}
+
+STD = ("400", "401", "403", "404", "409", "429", "500", "503")
+
+def op(op_id, summary, responses, params=(), body=None, public=False, tags=()):
+    o = {"operationId": op_id, "summary": summary, "responses": responses}
+    if params: o["parameters"] = list(params)
+    if body: o["requestBody"] = body
+    if public: o["security"] = [{}]
+    if tags: o["tags"] = list(tags)
+    return o
+
+def head_of(get_op):
+    """HEAD: the GET without a body (same statuses and headers)."""
+    h = {"operationId": get_op["operationId"] + "Head", "summary": "HEAD: " + get_op["summary"],
+         "responses": {}}
+    for k in ("parameters", "security", "tags"):
+        if k in get_op: h[k] = get_op[k]
+    for code, r in get_op["responses"].items():
+        if "$ref" in r:
+            h["responses"][code] = resp("NoBody")
+        else:
+            h["responses"][code] = {"description": r["description"], **({"headers": r["headers"]} if "headers" in r else {})}
+    return h
+
+def json_body(schema, required=True, types=(JSON,)):
+    return {"required": required, "content": {t: {"schema": schema} for t in types}}
+
+ID = {"name": "id", "in": "path", "required": True, "description": "A bucket id, or `default` (the caller's personal bucket).",
+      "schema": {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_-]*$", "maxLength": 64}}
+ETAG_H = {"ETag": {"description": "Quoted validator (see README, ETags).", "schema": {"type": "string"}}}
+BUCKET_H = {**ETAG_H, "Last-Modified": {"schema": {"type": "string"}}}
+NEXT_H = {"Next-Page": {"description": "Absolute URL of the next page, while more remain.", "schema": {"type": "string", "format": "uri"}}}
+LOC_H = {"Location": {"schema": {"type": "string", "format": "uri"}}}
+
+ms = {"type": "integer", "description": "Milliseconds since the epoch."}
+nonneg = {"type": "integer", "minimum": 0}
+principals = {"type": "array", "items": {"type": "string"}}
+
+schemas = {
+    "Error": {
+        "type": "object", "description": "The Kinto error envelope.",
+        "required": ["code", "errno", "error", "message"], "additionalProperties": False,
+        "properties": {"code": {"type": "integer", "minimum": 400, "maximum": 599}, "errno": {"type": "integer"},
+                       "error": {"type": "string"}, "message": {"type": "string"},
+                       "details": {"description": "A list of `{location, name, description}` for bad inputs; `{existing}` for 412; `{id, resource_name}` for 404.",
+                                   "oneOf": [{"type": "array", "items": ref("ErrorDetail")}, {"type": "object"}]}}},
+    "ErrorDetail": {"type": "object", "required": ["location", "name", "description"], "additionalProperties": False,
+                    "properties": {"location": {"enum": ["body", "querystring", "header", "path"]},
+                                   "name": {"type": "string"}, "description": {"type": "string"}}},
+    "Permissions": {"type": "object", "required": ["read", "write"], "additionalProperties": False,
+                    "properties": {"read": principals, "write": principals}},
+    "PermissionsIn": {"type": "object", "properties": {"read": principals, "write": principals}},
+    "Bucket": {
+        "type": "object", "description": "A bucket's attributes: the server-managed ones, `title`/`icon`/`notes`/`active`, and any other attribute a client set.",
+        "required": ["id", "created", "last_modified", "revision", "owner", "file_count", "total_bytes", "active"],
+        "additionalProperties": True,
+        "properties": {"id": {"type": "string"}, "title": {"type": ["string", "null"]}, "icon": {}, "notes": {},
+                       "active": {"type": "boolean"}, "created": ms, "last_modified": ms,
+                       "revision": {"type": "integer", "minimum": 1}, "owner": {"type": "string"},
+                       "file_count": nonneg, "total_bytes": nonneg}},
+    "BucketEnvelope": {"type": "object", "required": ["data", "permissions"], "additionalProperties": False,
+                       "properties": {"data": ref("Bucket"), "permissions": ref("Permissions")}},
+    "BucketIn": {"type": "object", "description": "A bucket body (Kinto): attributes under `data`, ACL under `permissions`.",
+                 "properties": {"data": {"type": "object"}, "permissions": ref("PermissionsIn")}},
+    "Tombstone": {"type": "object", "required": ["id", "deleted", "last_modified"], "additionalProperties": False,
+                  "properties": {"id": {"type": "string"}, "deleted": {"const": True}, "last_modified": ms}},
+    "TombstoneEnvelope": {"type": "object", "required": ["data"], "additionalProperties": False,
+                          "properties": {"data": ref("Tombstone")}},
+    "NextUri": {"type": ["string", "null"], "description": "Absolute-path reference (starts with the API's base path) to the next page; null on the last."},
+    "BucketList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                   "properties": {"data": {"type": "array", "items": ref("Bucket")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
+    "TombstoneList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                      "properties": {"data": {"type": "array", "items": ref("Tombstone")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
+    "ServerInfo": {
+        "type": "object", "required": ["project_name", "project_version", "http_api_version", "url", "settings", "capabilities"],
+        "additionalProperties": False,
+        "properties": {
+            "project_name": {"type": "string"}, "project_version": {"type": "string"}, "http_api_version": {"type": "string"},
+            "project_docs": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+            "settings": {"type": "object", "required": ["batch_max_requests", "readonly", "upload"],
+                         "properties": {"batch_max_requests": {"type": "integer", "minimum": 1}, "readonly": {"type": "boolean"},
+                                        "api_delete_enabled": {"type": "boolean"},
+                                        "upload": {"type": "object", "required": ["max_files_per_bucket", "max_file_size", "accepted_file_types"],
+                                                   "properties": {"max_files_per_bucket": nonneg, "max_file_size": nonneg, "accepted_file_types": {"type": "string"}}}}},
+            "capabilities": {"type": "object", "additionalProperties": {"type": "object"}},
+            "user": {"type": "object", "required": ["id", "principals", "bucket"],
+                     "properties": {"id": {"type": "string"}, "principals": principals, "privileges": {"type": "array", "items": {"type": "string"}}, "bucket": {"type": "string"}}}}},
+    "DataDocument": {"type": "object", "required": ["data"], "additionalProperties": False,
+                     "properties": {"data": {"type": "object", "description": "The bucket's JSON data document."}}},
+    "DataIn": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}},
+    "File": {
+        "type": "object", "required": ["name", "size", "content_type", "etag", "last_modified", "uploaded_by", "path", "permalink"],
+        "additionalProperties": False,
+        "properties": {"name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"}, "etag": {"type": "string"},
+                       "sha256": {"type": "string"}, "last_modified": ms,
+                       "modified": {**ms, "deprecated": True, "description": "xyOps's name for `last_modified` (same value); deprecated."},
+                       "uploaded_by": {"type": "string"},
+                       "path": {"type": "string", "description": "xyOps's permalink path `files/bucket/<id>/<hash>/<name>`: NOT a URL (it does not resolve against the request URL); use `permalink`."},
+                       "permalink": {"type": "string", "format": "uri", "description": "Absolute URL of the file's permalink."}}},
+    "FileList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                 "properties": {"data": {"type": "array", "items": ref("File")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
+    "WantedFile": {"type": "object", "required": ["name", "size", "content_type"],
+                   "properties": {"name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"}, "sha256": {"type": "string"}}},
+    "GrantsIn": {"type": "object", "required": ["files"], "properties": {"files": {"type": "array", "items": ref("WantedFile")}}},
+    "Grant": {"type": "object", "required": ["name", "original_name", "size", "content_type", "upload_id", "status_uri", "upload"],
+              "additionalProperties": False,
+              "properties": {"name": {"type": "string"}, "original_name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"},
+                             "upload_id": {"type": "string"},
+                             "status_uri": {"type": "string", "description": "Absolute-path reference to the upload's status."},
+                             "upload": {"type": "object", "required": ["url", "method", "headers", "expires_at"], "additionalProperties": False,
+                                        "properties": {"url": {"type": "string", "format": "uri"}, "method": {"const": "PUT"},
+                                                       "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "expires_at": ms}}}},
+    "Grants": {"type": "object", "required": ["files"], "additionalProperties": False,
+               "properties": {"files": {"type": "array", "items": ref("Grant")},
+                              "data": {"type": "array", "items": ref("Grant"), "deprecated": True, "description": "The same grants under their former key; deprecated."}}},
+    "Download": {"type": "object", "required": ["url", "expires_at"], "additionalProperties": False,
+                 "properties": {"url": {"type": "string", "format": "uri"}, "expires_at": ms}},
+    "FileDeleted": {"type": "object", "required": ["data"], "additionalProperties": False,
+                    "properties": {"data": {"type": "object", "required": ["name", "deleted"], "additionalProperties": False,
+                                            "properties": {"name": {"type": "string"}, "deleted": {"const": True}}}}},
+    "UploadStatus": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": {"oneOf": [
+        {"type": "object", "required": ["upload_id", "status", "name", "expires_at"], "additionalProperties": False,
+         "properties": {"upload_id": {"type": "string"}, "status": {"enum": ["pending", "expired"]}, "name": {"type": "string"}, "expires_at": ms}},
+        {"type": "object", "required": ["upload_id", "status", "name", "file"], "additionalProperties": False,
+         "properties": {"upload_id": {"type": "string"}, "status": {"const": "recorded"}, "name": {"type": "string"}, "file": ref("File")}},
+        {"type": "object", "required": ["upload_id", "status", "name"], "additionalProperties": False,
+         "description": "`replaced`: a later upload of the same name is the file now; `deleted`: no file of that name exists now.",
+         "properties": {"upload_id": {"type": "string"}, "status": {"enum": ["replaced", "deleted"]}, "name": {"type": "string"}}},
+        {"type": "object", "required": ["upload_id", "status", "name", "reason", "at"], "additionalProperties": False,
+         "properties": {"upload_id": {"type": "string"}, "status": {"const": "rejected"}, "name": {"type": "string"}, "reason": {"type": "string"}, "at": ms}}]}}},
+    "JobIn": {"type": "object", "required": ["sync"],
+              "properties": {"sync": {"enum": ["data", "files", "data_and_files"]}, "glob": {"type": "string"},
+                             "data": {"type": "object"}, "files": {"type": "array", "items": ref("WantedFile")}}},
+    "Fetched": {"type": "object", "additionalProperties": False,
+                "properties": {"data": {"type": "object"}, "files": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "size", "content_type", "last_modified", "url", "expires_at"], "additionalProperties": False,
+                    "properties": {"name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"}, "last_modified": ms,
+                                   "modified": {**ms, "deprecated": True}, "url": {"type": "string", "format": "uri"}, "expires_at": ms}}}}},
+    "Stored": {"type": "object", "additionalProperties": False,
+               "properties": {"data": {"type": "object", "description": "The merged data document."},
+                              "files": {"type": "array", "items": ref("Grant")}, "skipped": {"type": "array", "items": {"type": "string"}}}},
+    "EmptyIn": {"type": "object", "properties": {"files": {"type": "boolean"}, "data": {"type": "boolean"}}},
+    "Emptied": {"type": "object", "required": ["data"], "additionalProperties": False,
+                "properties": {"data": {"type": "object", "required": ["files_deleted", "data_cleared"], "additionalProperties": False,
+                                        "properties": {"files_deleted": nonneg, "data_cleared": {"type": "boolean"}}}}},
+    "BatchIn": {"type": "object", "required": ["requests"],
+                "properties": {"defaults": {"type": "object"},
+                               "requests": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["path"],
+                                            "properties": {"method": {"enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]},
+                                                           "path": {"type": "string", "pattern": "^/"},
+                                                           "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                                           "body": {"description": "Any JSON; sent as the sub-request's JSON body."}}}}}},
+    "Batch": {"type": "object", "required": ["responses"], "additionalProperties": False,
+              "properties": {"responses": {"type": "array", "items": {
+                  "type": "object", "required": ["status", "path", "body", "headers"], "additionalProperties": False,
+                  "properties": {"status": {"type": "integer"}, "path": {"type": "string"},
+                                 "body": {"description": "The sub-response's JSON body, or \"\" when it has none."},
+                                 "headers": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
+}
+
+def err_resp(desc): return {"description": desc, "content": {JSON: {"schema": ref("Error")}}}
+responses = {
+    "BadRequest": err_resp("Invalid parameters (errno 107)."),
+    "Unauthorized": {**err_resp("Missing or bad credentials (errno 104)."), "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
+    "Forbidden": err_resp("Not allowed (errno 121), also for a bucket the caller may not read, whether or not it exists."),
+    "NotFound": err_resp("No such resource (errno 111)."),
+    "MethodNotAllowed": err_resp("Method not allowed on this path (errno 115)."),
+    "Conflict": err_resp("Concurrent change or busy resource (errno 122)."),
+    "PreconditionFailed": err_resp("If-Match / If-None-Match not met (errno 114); `details.existing` holds the current object."),
+    "TooLarge": err_resp("An input is too large (errno 113)."),
+    "UnsupportedMediaType": err_resp("Unsupported Content-Type (errno 107)."),
+    "TooManyRequests": err_resp("Throttled; retry later."),
+    "InternalError": err_resp("A failure of the service itself (errno 999); never caused by the request's input."),
+    "Unavailable": {**err_resp("A dependency is unavailable; retry (errno 201)."), "headers": {"Retry-After": {"schema": {"type": "string"}}}},
+    "NoBody": {"description": "As the GET, without a body."},
+    "NotModified": {"description": "The representation has not changed (If-None-Match).", "headers": ETAG_H},
+    "Redirect": {"description": "Redirect; the target is in `Location`. No body.", "headers": LOC_H},
+}
+
+parameters = {
+    "limit": {"name": "_limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    "token": {"name": "_token", "in": "query", "description": "Opaque cursor from `next_uri`/`Next-Page` (valid 600 s).", "schema": {"type": "string"}},
+    "after": {"name": "after", "in": "query", "description": "List after this key (exclusive).", "schema": {"type": "string"}},
+    "ifMatch": {"name": "If-Match", "in": "header", "schema": {"type": "string"}},
+    "ifNoneMatch": {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+    "id": ID,
+}
+PAGE = (p("limit"), p("token"), p("after"))
+
+bucket_body = json_body(ref("BucketIn"), required=False)
+patch_types = ("application/json", "application/merge-patch+json", "application/json-patch+json")
+paths = {}
+
+root_get = op("serverInfo", "Server information (Kinto `GET /v1/`)", {"200": ok("Server information", ref("ServerInfo")), **errs("401")}, tags=["root"])
+paths["/v1/"] = {"get": root_get, "head": head_of(root_get)}
+paths["/v1"] = {"get": op("serverInfoRedirect", "Redirects to /v1/", {"307": resp("Redirect")}, public=True, tags=["root"])}
+api_get = op("openApi", "This OpenAPI document", {"200": ok("The OpenAPI 3.1 document", {"type": "object", "required": ["openapi", "paths"]})}, public=True, tags=["root"])
+paths["/v1/__api__"] = {"get": api_get, "head": head_of(api_get)}
+paths["/v1/batch"] = {"post": op("batch", "Several requests in one (Kinto batch); each sub-request answers its own status",
+                                 {"200": ok("One response per request, in order", ref("Batch")), **errs("400", "413", "415")},
+                                 body=json_body(ref("BatchIn")), public=True, tags=["root"])}
+
+list_buckets = op("listBuckets", "Buckets the caller can read, by id", {"200": ok("A page", ref("BucketList"), NEXT_H), **errs(*STD)}, params=PAGE, tags=["buckets"])
+paths["/v1/buckets"] = {
+    "get": list_buckets, "head": head_of(list_buckets),
+    "post": op("createBucket", "Create a bucket (generated id unless `data.id`)",
+               {"201": ok("Created", ref("BucketEnvelope"), BUCKET_H), "200": ok("It exists and the caller can read it", ref("BucketEnvelope"), BUCKET_H), **errs(*STD, "412", "413", "415")},
+               params=(p("ifMatch"), p("ifNoneMatch")), body=bucket_body, tags=["buckets"]),
+    "delete": op("deleteBuckets", "Delete every bucket where the caller's own principals are in `write`",
+                 {"200": ok("Tombstones", ref("TombstoneList"), NEXT_H), **errs(*STD)}, params=PAGE, tags=["buckets"]),
+}
+get_bucket = op("getBucket", "Read a bucket", {"200": ok("The bucket", ref("BucketEnvelope"), BUCKET_H), "304": resp("NotModified"), **errs(*STD, "412")},
+                params=(p("id"), p("ifMatch"), p("ifNoneMatch")), tags=["buckets"])
+paths["/v1/buckets/{id}"] = {
+    "get": get_bucket, "head": head_of(get_bucket),
+    "put": op("putBucket", "Create or replace a bucket", {"201": ok("Created", ref("BucketEnvelope"), BUCKET_H), "200": ok("Replaced", ref("BucketEnvelope"), BUCKET_H), **errs(*STD, "412", "413", "415")},
+              params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=bucket_body, tags=["buckets"]),
+    "patch": op("patchBucket", "Change a bucket (JSON merge, merge-patch, JSON-Patch)", {"200": ok("Changed", ref("BucketEnvelope"), BUCKET_H), **errs(*STD, "412", "413", "415")},
+                params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=json_body({}, types=patch_types), tags=["buckets"]),
+    "delete": op("deleteBucket", "Delete a bucket and everything in it", {"200": ok("Tombstone", ref("TombstoneEnvelope")), **errs(*STD, "412")},
+                 params=(p("id"), p("ifMatch"), p("ifNoneMatch")), tags=["buckets"]),
+}
+get_data = op("getData", "Read the data document (`?revision=N`: a kept older revision)",
+              {"200": ok("The document", ref("DataDocument"), ETAG_H), "304": resp("NotModified"), **errs(*STD, "412")},
+              params=(p("id"), {"name": "revision", "in": "query", "schema": {"type": "integer", "minimum": 1}}, p("ifMatch"), p("ifNoneMatch")), tags=["data"])
+paths["/v1/buckets/{id}/data"] = {
+    "get": get_data, "head": head_of(get_data),
+    "put": op("putData", "Replace the data document", {"200": ok("The document", ref("DataDocument"), ETAG_H), **errs(*STD, "412", "413", "415")},
+              params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=json_body(ref("DataIn")), tags=["data"]),
+    "patch": op("patchData", "Change the data document (shallow merge, merge-patch, JSON-Patch)", {"200": ok("The document", ref("DataDocument"), ETAG_H), **errs(*STD, "412", "413", "415")},
+                params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=json_body({}, types=patch_types), tags=["data"]),
+}
+list_files = op("listFiles", "The bucket's files", {"200": ok("A page", ref("FileList"), NEXT_H), **errs(*STD)},
+                params=(p("id"), *PAGE, {"name": "glob", "in": "query", "schema": {"type": "string"}}), tags=["files"])
+paths["/v1/buckets/{id}/files"] = {
+    "get": list_files, "head": head_of(list_files),
+    "post": op("grantUploads", "Presigned upload URLs for files", {"201": ok("One grant per file", ref("Grants")), **errs(*STD, "413", "415")},
+               params=(p("id"),), body=json_body(ref("GrantsIn")), tags=["files"]),
+}
+NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+JSONQ = {"name": "json", "in": "query", "description": "Answer `{url, expires_at}` instead of a redirect.", "schema": {"type": "string"}, "allowEmptyValue": True}
+get_file = op("downloadFile", "Download: 302 to a presigned URL, or JSON with `?json`/`Accept: application/json`",
+              {"302": resp("Redirect"), "200": ok("The URL", ref("Download")), **errs(*STD)}, params=(p("id"), NAME, JSONQ), tags=["files"])
+paths["/v1/buckets/{id}/files/{name}"] = {
+    "get": get_file, "head": head_of(get_file),
+    "delete": op("deleteFile", "Delete a file", {"200": ok("Deleted", ref("FileDeleted")), **errs(*STD)}, params=(p("id"), NAME), tags=["files"]),
+}
+UPLOAD = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
+get_upload = op("uploadStatus", "What became of an upload", {"200": ok("Its status", ref("UploadStatus")), **errs(*STD)}, params=(p("id"), UPLOAD), tags=["files"])
+paths["/v1/buckets/{id}/uploads/{upload_id}"] = {"get": get_upload, "head": head_of(get_upload)}
+paths["/v1/buckets/{id}/fetch"] = {"post": op("fetch", "xyOps Fetch: data and/or download URLs", {"200": ok("Fetched", ref("Fetched")), **errs(*STD, "413", "415")},
+                                              params=(p("id"),), body=json_body(ref("JobIn")), tags=["jobs"])}
+paths["/v1/buckets/{id}/store"] = {"post": op("store", "xyOps Store: merge data, grant uploads", {"200": ok("Stored", ref("Stored")), **errs(*STD, "413", "415")},
+                                              params=(p("id"),), body=json_body(ref("JobIn")), tags=["jobs"])}
+paths["/v1/buckets/{id}/empty"] = {"post": op("empty", "Clear files and/or data", {"200": ok("Emptied", ref("Emptied")), **errs(*STD, "413", "415")},
+                                              params=(p("id"),), body=json_body(ref("EmptyIn")), tags=["jobs"])}
+perm = op("permalink", "xyOps permalink: 302 to a presigned GET (JSON with `?json`)", {"302": resp("Redirect"), "200": ok("The URL", ref("Download")), **errs(*STD)},
+          params=({"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                  {"name": "hash", "in": "path", "required": True, "schema": {"type": "string"}},
+                  {"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}, JSONQ),
+          public=True, tags=["files"])
+paths["/files/bucket/{id}/{hash}/{filename}"] = {"get": perm, "head": head_of(perm)}
+
+# Every path answers 405 for a method it does not serve; documented on each operation too.
+for item in paths.values():
+    for o in item.values():
+        o["responses"].setdefault("405", resp("MethodNotAllowed"))
+
+doc = {
+    "openapi": "3.1.0",
+    "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+    "info": {"title": "Buckets", "version": "1.0",
+             "description": "The Buckets HTTP API (Kinto semantics). Bodies are JSON; times are ms since the epoch. "
+                              "URLs in answers are URI references resolved against the request URL (RFC 3986): `url`, `permalink`, `Next-Page`, `Location` are absolute; `next_uri`, `status_uri` are absolute-path references. "
+                              "Any other path without `/v1` answers 307 to the same path under `/v1`."},
+    "servers": [{"url": "/"}],
+    "security": [{"bearerAuth": []}, {}],
+    "paths": paths,
+    "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                                      "description": "HS256/RS256/ES256 JWT with `sub`, `exp`, optional `privileges`."}},
+                   "schemas": schemas, "responses": responses, "parameters": parameters},
+}
+json.dump(doc, open(sys.argv[1], "w"), indent=1)
+open(sys.argv[1], "a").write("\n")
