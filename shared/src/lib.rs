@@ -7,7 +7,7 @@
 //! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules, cascade markers; errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
 //! | `ports` | the traits the services need from storage (`BucketStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`) and `StoreError` | `domain` |
 //! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
-//! | `api` | HTTP: routing, parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
+//! | `api` | HTTP: routing (`api::entry` is the Buckets function's, with `/v1/batch`), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
 //! | `auth`, `config` | token verification; deployment settings | `domain`, `service::error` |
 //! | `memory` | an in-memory implementation of the ports, for tests | `ports` |
 //! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`) and the Lambda glue (`aws::lambda`) | everything above |
@@ -19,8 +19,10 @@
 //!
 //! - **A new route**: parse and render in `api/<area>.rs` (dispatch in that function's
 //!   `handle`/`route`), the use case as a method of `service::Services` in
-//!   `service/<area>.rs`, rules it needs in `domain/`; the route in `infra/template.yaml`; a unit
-//!   test over the memory store, an end-to-end test only for what the real stack shows.
+//!   `service/<area>.rs`, rules it needs in `domain/`; the route in `infra/template.yaml`; its
+//!   operation in the OpenAPI document (`infra/contract/openapi.py` writes `shared/openapi.json`;
+//!   every test answer is checked against it); a route test over the memory store, an
+//!   end-to-end test only for what the real stack shows.
 //! - **A new rule**: a function in `domain/` returning `RuleError` naming the field; the route
 //!   that reads the value locates it (`api::error::At`).
 //! - **A new partition** (a new kind of item in the table): its key layout in the DynamoDB

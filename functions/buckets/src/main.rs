@@ -1,8 +1,8 @@
 //! Lambda: the Buckets API (`/v1/`, `/v1/buckets`, `/v1/buckets/{id}`, the 307 redirects).
-//! Thin: build the app once at init, then hand every event to `shared::api::root::handle`.
+//! Thin: build the app once at init, then hand every event to `shared::api::entry::handle`.
 
 use shared::api::app::App;
-use shared::api::root;
+use shared::api::entry;
 use shared::aws::Resources;
 use shared::aws::dynamodb::DynamoStore;
 use shared::aws::lambda::http::serve_http;
@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let r = Resources::from_env().await?;
     let app: &'static App<DynamoStore> = Box::leak(Box::new(App::new(r.settings, r.store, ())?));
     serve_http(app.settings(), |req| async move {
-        root::handle(app, &req).await
+        entry::handle(app, &req).await
     })
     .await
 }

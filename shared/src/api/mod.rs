@@ -5,6 +5,7 @@ pub mod app;
 pub mod batch;
 pub mod buckets;
 pub mod data;
+pub mod entry;
 pub mod error;
 pub mod files;
 pub mod jobs;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use shared::api::app::App;
 use shared::api::request::Request;
 use shared::api::response::Response;
-use shared::api::{data, files, root};
+use shared::api::{data, entry, files};
 use shared::config::Settings;
 use shared::domain::pagination::CursorKeys;
 use shared::domain::time::now_ms;
@@ -184,7 +184,7 @@ impl Env {
     /// document (`shared/openapi.json`): a documented status, a body its schema accepts.
     pub async fn send(&self, req: Request) -> Response {
         let resp = match function_for(&req.method, &req.path) {
-            Function::Buckets => root::handle(&self.app, &req).await,
+            Function::Buckets => entry::handle(&self.app, &req).await,
             Function::Data => data::handle(&self.app, &req).await,
             Function::Files => files::handle(&self.app, &req).await,
         };

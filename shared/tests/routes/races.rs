@@ -6,7 +6,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use shared::api::app::App;
-use shared::api::{data, root};
+use shared::api::{data, entry};
 use shared::domain::bucket::Bucket;
 use shared::domain::data::DataDoc;
 use shared::memory::MemoryStore;
@@ -108,7 +108,7 @@ impl Racing {
         let auth = format!("Bearer {}", token(sub, CREATOR));
         let req = request(method, path, Some(&auth), headers, body);
         let resp = match function_for(&req.method, &req.path) {
-            Function::Buckets => root::handle(&self.app, &req).await,
+            Function::Buckets => entry::handle(&self.app, &req).await,
             Function::Data => data::handle(&self.app, &req).await,
             Function::Files => panic!("the files function is not part of this app"),
         };
