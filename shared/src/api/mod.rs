@@ -1,5 +1,6 @@
-//! The HTTP API, AWS-free: requests and responses as plain values, handlers over the store
-//! port. The Lambda glue (`aws::lambda`) converts API Gateway events to and from these types.
+//! The HTTP API, AWS-free: requests and responses as plain values; each route parses, calls a
+//! use case of `service::Services` and renders its answer. The Lambda glue (`aws::lambda`)
+//! converts API Gateway events to and from these types.
 
 pub mod app;
 pub mod batch;

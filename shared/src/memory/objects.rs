@@ -106,7 +106,7 @@ impl MemoryObjects {
     }
 
     /// Stores an object as a client upload would (replacing any with this key); the upload
-    /// event can then be processed (`service::uploads::process`).
+    /// event can then be processed (`Services::process_upload`).
     pub fn put_object(&self, key: &str, meta: ObjectMeta) {
         self.lock()
             .objects
