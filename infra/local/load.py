@@ -37,7 +37,6 @@ import argparse
 import http.client
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -59,16 +58,7 @@ POLL_INTERVAL = 0.05
 def env_value(name: str) -> str | None:
     if os.environ.get(name):
         return os.environ[name]
-    if not ENV_FILE.is_file():
-        return None
-    for line in ENV_FILE.read_text().splitlines():
-        m = re.match(rf"^\s*(?:export\s+)?{name}=(.*)$", line)
-        if m:
-            value = m.group(1).strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            return value
-    return None
+    return mint_token.value_from_env_file(ENV_FILE, name)
 
 
 def loopback_or_die(url: str) -> None:

@@ -42,17 +42,22 @@ def mint(secret: str, sub: str, privileges: list[str], ttl: int,
     return f"{signing_input}.{b64url(signature)}"
 
 
-def secret_from_env_file(path: Path) -> str | None:
+def value_from_env_file(path: Path, name: str) -> str | None:
+    """The value `.local/env` exports for `name` (quotes removed), if any."""
     if not path.is_file():
         return None
     for line in path.read_text().splitlines():
-        m = re.match(r"^\s*(?:export\s+)?BUCKETS_JWT_SECRET=(.*)$", line)
+        m = re.match(rf"^\s*(?:export\s+)?{re.escape(name)}=(.*)$", line)
         if m:
             value = m.group(1).strip()
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                 value = value[1:-1]
             return value
     return None
+
+
+def secret_from_env_file(path: Path) -> str | None:
+    return value_from_env_file(path, "BUCKETS_JWT_SECRET")
 
 
 def main() -> int:
