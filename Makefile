@@ -179,19 +179,20 @@ test: tools
 	$(MAKE) e2e
 	$(MAKE) fuzz
 
+# The shell start of a recipe that needs the local stack ($(1) names the target): a stack that
+# is already running is reused and left running; else one is started and stopped when the
+# recipe ends (pass, fail or interrupt). Then the stack is deployed and .local/env loaded.
+on_local_stack = if $(ROOT)/infra/local/ministack.sh status; then \
+  echo "$(1): reusing the running local stack (left running)"; \
+  else echo "$(1): starting a local stack (stopped at the end)"; trap '$(MAKE) stop' EXIT; fi; \
+  $(MAKE) local; . $(LOCAL)/env
+
 # End-to-end tests on the local stack, then a short load check (make load-check) on the same
 # stack. A stack that was already running is reused and left running; one started here is
 # stopped afterwards (pass, fail or interrupt).
 .PHONY: e2e
 e2e: tools
-	@if $(ROOT)/infra/local/ministack.sh status; then \
-	  echo "e2e: reusing the running local stack (left running)"; \
-	else \
-	  echo "e2e: starting a local stack (stopped at the end)"; \
-	  trap '$(MAKE) stop' EXIT; \
-	fi; \
-	$(MAKE) local; \
-	. $(LOCAL)/env; \
+	@$(call on_local_stack,e2e); \
 	cargo test -p buckets-e2e --tests -- --test-threads=4; \
 	$(MAKE) load-check
 
@@ -205,14 +206,7 @@ FUZZ_EXAMPLES ?= 40
 FUZZ_SEED ?= 1
 .PHONY: fuzz
 fuzz: tools
-	@if $(ROOT)/infra/local/ministack.sh status; then \
-	  echo "fuzz: reusing the running local stack (left running)"; \
-	else \
-	  echo "fuzz: starting a local stack (stopped at the end)"; \
-	  trap '$(MAKE) stop' EXIT; \
-	fi; \
-	$(MAKE) local; \
-	. $(LOCAL)/env; \
+	@$(call on_local_stack,fuzz); \
 	token="$$($(HOST_PYTHON) $(ROOT)/infra/local/mint_token.py --sub fuzz --privileges admin --ttl 3600)"; \
 	$(LOCAL)/fuzz/bin/schemathesis run "$$BUCKETS_API_URL/v1/__api__" --url "$$BUCKETS_API_URL" \
 	  --header "Authorization: Bearer $$token" \
