@@ -38,7 +38,7 @@ impl<S, O> App<S, O> {
         &self.services.settings
     }
 
-    pub fn identify(&self, req: &Request) -> Result<Identity, ApiError> {
+    pub async fn identify(&self, req: &Request) -> Result<Identity, ApiError> {
         Ok(self.verifier.identify(req.header("authorization")?)?)
     }
 }

@@ -18,7 +18,7 @@ pub async fn collection<S: BucketStore, O>(
     app: &App<S, O>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let services = &app.services;
     match req.method {
         Method::GET => {
@@ -80,7 +80,7 @@ pub async fn record<S: BucketStore, O>(
     req: &Request,
     segment: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let services = &app.services;
     let bucket = bucket_ref(segment)?;
     // Resolved first: `default` needs an authenticated caller whatever the method.

@@ -48,7 +48,7 @@ async fn get<S: BucketStore + DataStore, O>(
     req: &Request,
     segment: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let pre = req.preconditions()?;
     let bucket = bucket_ref(segment)?;
     if let Some(raw) = req.query_param("revision") {
@@ -82,7 +82,7 @@ async fn write<S: BucketStore + DataStore, O>(
     req: &Request,
     segment: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let pre = req.preconditions()?;
     let bucket = bucket_ref(segment)?;
     let is_patch = req.method == Method::PATCH;

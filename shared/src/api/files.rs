@@ -71,14 +71,14 @@ where
 }
 
 /// Who asks, and for which file (`/v1/buckets/{segment}/files/{raw_name}`).
-fn file_target<S, O>(
+async fn file_target<S, O>(
     app: &App<S, O>,
     req: &Request,
     segment: &str,
     raw_name: &str,
 ) -> Result<(Identity, BucketRef, String), ApiError> {
     Ok((
-        app.identify(req)?,
+        app.identify(req).await?,
         bucket_ref(segment)?,
         name_from_path(raw_name)?,
     ))
@@ -95,7 +95,7 @@ async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     req: &Request,
     segment: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let bucket = bucket_ref(segment)?;
     let page = page_request(req, &app.cursor_keys)?;
     let glob = req.query_param("glob");
@@ -128,7 +128,7 @@ async fn grant<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     req: &Request,
     segment: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let body = req
         .json_body()?
         .ok_or_else(|| ApiError::invalid(Location::Body, "files", "is required"))?;
@@ -152,7 +152,7 @@ async fn download<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     segment: &str,
     raw_name: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket, name) = file_target(app, req, segment, raw_name)?;
+    let (identity, bucket, name) = file_target(app, req, segment, raw_name).await?;
     let download = app.services.download(&identity, &bucket, &name).await?;
     Ok(render_download(req, download))
 }
@@ -163,7 +163,7 @@ async fn delete<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     segment: &str,
     raw_name: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket, name) = file_target(app, req, segment, raw_name)?;
+    let (identity, bucket, name) = file_target(app, req, segment, raw_name).await?;
     app.services.delete_file(&identity, &bucket, &name).await?;
     Ok(Response::json(
         200,
@@ -177,7 +177,7 @@ async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore
     segment: &str,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let bucket = bucket_ref(segment)?;
     if !uploads::is_upload_id(upload_id) {
         return Err(ApiError::rule(
@@ -220,7 +220,7 @@ async fn permalink<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     hash: &str,
     filename: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let name = name_from_path(filename)?;
     let download = app.services.permalink(&identity, id, hash, &name).await?;
     Ok(render_download(req, download))

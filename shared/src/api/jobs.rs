@@ -55,7 +55,7 @@ where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let (_, sync, matcher) = job_body(req)?;
     let bucket = bucket_ref(segment)?;
     let fetched = app
@@ -88,7 +88,7 @@ where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let (body, sync, matcher) = job_body(req)?;
     let bucket = bucket_ref(segment)?;
     let data = match body.get("data") {
@@ -139,7 +139,7 @@ where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let body = object_body(req)?;
     let flag = |name: &str| match body.get(name) {
         None | Some(Value::Null) => Ok(false),

@@ -30,7 +30,7 @@ pub async fn single<S: BucketStore, O>(
     let segments = req.segments();
     match segments.as_slice() {
         ["v1"] => Ok(redirect(req, "/v1/")),
-        ["v1", ""] => root(app, req),
+        ["v1", ""] => root(app, req).await,
         ["v1", "__api__"] => openapi(req),
         ["v1", "buckets"] => buckets::collection(app, req).await,
         ["v1", "buckets", ""] => Ok(redirect(req, "/v1/buckets")),
@@ -66,11 +66,11 @@ fn openapi(req: &Request) -> Result<Response, ApiError> {
     Ok(Response::json(200, doc))
 }
 
-fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Response, ApiError> {
+async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Response, ApiError> {
     if req.method != Method::GET {
         return Err(ApiError::method_not_allowed(req.method.as_str()));
     }
-    let identity = app.identify(req)?;
+    let identity = app.identify(req).await?;
     let upload = &app.settings().upload;
     let mut body = json!({
         "project_name": PROJECT_NAME,
