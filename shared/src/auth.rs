@@ -180,6 +180,7 @@ fn identity_from(claims: Claims) -> Result<Identity, Error> {
     Ok(Identity {
         sub: Some(sub),
         privileges: claims.privileges,
+        key: None,
     })
 }
 

@@ -5,7 +5,9 @@ use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::domain::access::Identity;
 use crate::domain::ids::BucketRef;
+use crate::domain::keys::looks_like_secret;
 use crate::domain::pagination::CursorKeys;
+use crate::ports::KeyStore;
 use crate::service::Services;
 
 use super::error::{ApiError, At, Location};
@@ -37,10 +39,35 @@ impl<S, O> App<S, O> {
     pub fn settings(&self) -> &Settings {
         &self.services.settings
     }
+}
 
+impl<S: KeyStore, O> App<S, O> {
+    /// Who calls: an API key (`X-API-Key: bk_…` or `Authorization: Bearer bk_…`), a token
+    /// (`Authorization: Bearer <JWT>`), or nobody. Two credentials at once are refused rather
+    /// than one silently chosen.
     pub async fn identify(&self, req: &Request) -> Result<Identity, ApiError> {
-        Ok(self.verifier.identify(req.header("authorization")?)?)
+        let authorization = req.header("authorization")?;
+        let bearer = authorization.and_then(bearer_credential);
+        match (req.header("x-api-key")?, authorization) {
+            (Some(_), Some(_)) => Err(ApiError::unauthorized(
+                "Please authenticate yourself with one credential: X-API-Key or Authorization, not both.",
+            )),
+            (Some(secret), None) => Ok(self.services.authenticate_key(secret.trim()).await?),
+            (None, _) if bearer.is_some_and(looks_like_secret) => Ok(self
+                .services
+                .authenticate_key(bearer.unwrap_or_default())
+                .await?),
+            (None, _) => Ok(self.verifier.identify(authorization)?),
+        }
     }
+}
+
+/// The credential of an `Authorization: Bearer <credential>` value.
+fn bearer_credential(header: &str) -> Option<&str> {
+    header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, credential)| credential.trim())
 }
 
 /// The bucket a path segment names (`default`, or a valid id).

@@ -10,7 +10,7 @@ use crate::domain::error::RuleError;
 use crate::domain::files::{self, normalize_name};
 use crate::domain::ids::BucketRef;
 use crate::domain::uploads::{self, parse_wanted_files};
-use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
+use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, KeyStore, ObjectStore};
 use crate::service::files::UploadStatus;
 
 use super::app::{App, bucket_ref};
@@ -71,7 +71,7 @@ where
 }
 
 /// Who asks, and for which file (`/v1/buckets/{segment}/files/{raw_name}`).
-async fn file_target<S, O>(
+async fn file_target<S: KeyStore, O>(
     app: &App<S, O>,
     req: &Request,
     segment: &str,

@@ -10,6 +10,7 @@ pub mod entry;
 pub mod error;
 pub mod files;
 pub mod jobs;
+pub mod keys;
 pub mod paging;
 pub mod render;
 pub mod request;

@@ -11,6 +11,7 @@ use crate::ports::BucketStore;
 
 use super::app::App;
 use super::buckets;
+use super::keys;
 use super::request::Request;
 use super::response::Response;
 
@@ -35,6 +36,9 @@ pub async fn single<S: BucketStore, O>(
         ["v1", "buckets"] => buckets::collection(app, req).await,
         ["v1", "buckets", ""] => Ok(redirect(req, "/v1/buckets")),
         ["v1", "buckets", id] => buckets::record(app, req, id).await,
+        ["v1", "keys"] => keys::collection(app, req).await,
+        ["v1", "keys", ""] => Ok(redirect(req, "/v1/keys")),
+        ["v1", "keys", id] => keys::record(app, req, id).await,
         ["v1", ..] => Err(ApiError::no_route()),
         _ => Ok(redirect(req, &format!("/v1{}", req.path))),
     }

@@ -1,12 +1,16 @@
 //! Who may do what: the caller's identity (principals and xyOps privileges) against a bucket.
 
-use super::permissions::{AUTHENTICATED, EVERYONE, Permissions};
+use super::bucket::Bucket;
+use super::keys::{Access, ApiKey, ScopedBucket, key_principal};
+use super::permissions::{AUTHENTICATED, EVERYONE};
 
 /// Global privileges carried by the JWT (xyOps).
 pub const CREATE_BUCKETS: &str = "create_buckets";
 pub const EDIT_BUCKETS: &str = "edit_buckets";
 pub const DELETE_BUCKETS: &str = "delete_buckets";
 pub const ADMIN: &str = "admin";
+/// Lets an API key create keys and manage its owner's keys (a signed-in user needs none).
+pub const CREATE_KEYS: &str = "create_keys";
 
 /// The principals of the caller a recorded principal names (such as a grant's `uploaded_by`),
 /// as far as the ACL is concerned: a `user:` also has `system.Authenticated`; everyone has
@@ -20,11 +24,21 @@ pub fn principals_of(principal: &str) -> Vec<String> {
     out
 }
 
-/// The caller. Anonymous callers have no `sub`.
+/// The caller. Anonymous callers have no `sub`; a caller with an API key has its owner's `sub`,
+/// the key's privileges, and the key (its principal and scope).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     pub sub: Option<String>,
     pub privileges: Vec<String>,
+    pub key: Option<KeyGrant>,
+}
+
+/// What an API key adds to, and takes from, its owner's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGrant {
+    pub id: String,
+    /// `None`: every bucket the owner reaches; else only these incarnations.
+    pub buckets: Option<Vec<ScopedBucket>>,
 }
 
 impl Identity {
@@ -36,6 +50,19 @@ impl Identity {
         Identity {
             sub: Some(sub.to_string()),
             privileges: privileges.iter().map(|p| p.to_string()).collect(),
+            key: None,
+        }
+    }
+
+    /// The caller behind API key `key`: its owner, with the key's privileges and scope.
+    pub fn of_key(key: &ApiKey) -> Self {
+        Identity {
+            sub: Some(key.owner_sub().to_string()),
+            privileges: key.privileges.clone(),
+            key: Some(KeyGrant {
+                id: key.id.clone(),
+                buckets: key.buckets.clone(),
+            }),
         }
     }
 
@@ -43,27 +70,37 @@ impl Identity {
         self.sub.is_some()
     }
 
-    /// `user:<sub>`, the principal that names this caller.
+    /// `user:<sub>`, the principal that names this caller (a key's owner for a key).
     pub fn user_principal(&self) -> Option<String> {
         self.sub.as_ref().map(|s| format!("user:{s}"))
     }
 
-    /// `system.Everyone`, and when authenticated `system.Authenticated` and `user:<sub>`.
+    /// `key:<id>` when an API key authenticated the caller.
+    pub fn key_principal(&self) -> Option<String> {
+        self.key.as_ref().map(|k| key_principal(&k.id))
+    }
+
+    /// `system.Everyone`, and when authenticated `system.Authenticated`, `user:<sub>` and the
+    /// key's `key:<id>`.
     pub fn principals(&self) -> Vec<String> {
         let mut out = vec![EVERYONE.to_string()];
         if let Some(user) = self.user_principal() {
             out.push(AUTHENTICATED.to_string());
             out.push(user);
+            out.extend(self.key_principal());
         }
         out
     }
 
-    /// The principals that name this caller alone: `user:<sub>` (an API key will add its own
-    /// `key:<id>` here). Never `system.*`: what everyone may do is not the caller's own.
-    /// Used where an action must be limited to what is the caller's (delete-all).
+    /// The principals that name this caller alone: `user:<sub>` and a key's `key:<id>`. Never
+    /// `system.*`: what everyone may do is not the caller's own. Used where an action must be
+    /// limited to what is the caller's (delete-all).
     pub fn own_principals(&self) -> Vec<String> {
-        // API keys: push `key:<id>` here when a key authenticated the request.
-        self.user_principal().into_iter().collect()
+        let mut out: Vec<String> = self.user_principal().into_iter().collect();
+        if self.sub.is_some() {
+            out.extend(self.key_principal());
+        }
+        out
     }
 
     /// `admin` implies every privilege.
@@ -71,47 +108,87 @@ impl Identity {
         self.privileges.iter().any(|p| p == privilege || p == ADMIN)
     }
 
+    /// Whether a key's scope limits this caller to some buckets.
+    pub fn is_scoped(&self) -> bool {
+        self.key.as_ref().is_some_and(|k| k.buckets.is_some())
+    }
+
+    /// Whether the caller's key scope lets `access` reach this incarnation of `bucket` (always,
+    /// without a scope).
+    pub fn scope_allows(&self, bucket: &Bucket, access: Access) -> bool {
+        match self.key.as_ref().and_then(|k| k.buckets.as_ref()) {
+            None => true,
+            Some(scope) => scope.iter().any(|s| {
+                s.id == bucket.id && s.generation == bucket.generation && s.access >= access
+            }),
+        }
+    }
+
+    /// A scoped key creates no bucket: it could not reach what it created.
     pub fn may_create(&self) -> bool {
-        self.is_authenticated() && self.has(CREATE_BUCKETS)
+        self.is_authenticated() && self.has(CREATE_BUCKETS) && !self.is_scoped()
     }
 
     /// Whether a global privilege lets this caller read every bucket (and so list them all).
+    /// A scoped key never does.
     pub fn reads_everything(&self) -> bool {
-        self.is_authenticated() && (self.has(EDIT_BUCKETS) || self.has(DELETE_BUCKETS))
+        self.is_authenticated()
+            && (self.has(EDIT_BUCKETS) || self.has(DELETE_BUCKETS))
+            && !self.is_scoped()
     }
 
-    pub fn may_read(&self, acl: &Permissions) -> bool {
-        self.reads_everything() || acl.can_read(&self.principals())
+    pub fn may_read(&self, bucket: &Bucket) -> bool {
+        self.scope_allows(bucket, Access::Read)
+            && ((self.is_authenticated() && (self.has(EDIT_BUCKETS) || self.has(DELETE_BUCKETS)))
+                || bucket.permissions.can_read(&self.principals()))
     }
 
-    pub fn may_write(&self, acl: &Permissions) -> bool {
-        (self.is_authenticated() && self.has(EDIT_BUCKETS)) || acl.can_write(&self.principals())
+    pub fn may_write(&self, bucket: &Bucket) -> bool {
+        self.scope_allows(bucket, Access::Write)
+            && ((self.is_authenticated() && self.has(EDIT_BUCKETS))
+                || bucket.permissions.can_write(&self.principals()))
     }
 
-    /// Whether this caller may change the ACL (`permissions`) of a bucket whose ACL is `acl`:
-    /// only through `write` in that ACL itself, or as `admin`. `edit_buckets` and
-    /// `delete_buckets` never turn into a grant the holder did not have (an editor adding
-    /// himself to `write` could then delete the bucket).
-    pub fn may_change_acl(&self, acl: &Permissions) -> bool {
-        (self.is_authenticated() && self.privileges.iter().any(|p| p == ADMIN))
-            || acl.can_write(&self.principals())
+    /// Whether this caller may change the ACL (`permissions`) of `bucket`: only through
+    /// `write` in that ACL itself, or as `admin`. `edit_buckets` and `delete_buckets` never
+    /// turn into a grant the holder did not have (an editor adding himself to `write` could
+    /// then delete the bucket).
+    pub fn may_change_acl(&self, bucket: &Bucket) -> bool {
+        self.scope_allows(bucket, Access::Write)
+            && ((self.is_authenticated() && self.privileges.iter().any(|p| p == ADMIN))
+                || bucket.permissions.can_write(&self.principals()))
     }
 
     /// ACL `write` covers delete (Kinto); globally, only `delete_buckets` (xyOps keeps it apart
     /// from `edit_buckets`).
-    pub fn may_delete(&self, acl: &Permissions) -> bool {
-        (self.is_authenticated() && self.has(DELETE_BUCKETS)) || acl.can_write(&self.principals())
+    pub fn may_delete(&self, bucket: &Bucket) -> bool {
+        self.scope_allows(bucket, Access::Write)
+            && ((self.is_authenticated() && self.has(DELETE_BUCKETS))
+                || bucket.permissions.can_write(&self.principals()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::permissions::Permissions;
 
-    fn acl(read: &[&str], write: &[&str]) -> Permissions {
-        Permissions {
-            read: read.iter().map(|s| s.to_string()).collect(),
-            write: write.iter().map(|s| s.to_string()).collect(),
+    /// A bucket whose ACL is `read`/`write` (nothing else of it matters here).
+    fn acl(read: &[&str], write: &[&str]) -> Bucket {
+        Bucket {
+            id: "b1".into(),
+            generation: "g1".into(),
+            attrs: Default::default(),
+            permissions: Permissions {
+                read: read.iter().map(|s| s.to_string()).collect(),
+                write: write.iter().map(|s| s.to_string()).collect(),
+            },
+            owner: "user:alice".into(),
+            created: 0,
+            last_modified: 0,
+            revision: 0,
+            file_count: 0,
+            total_bytes: 0,
         }
     }
 
@@ -183,6 +260,7 @@ mod tests {
         let anon_admin = Identity {
             sub: None,
             privileges: vec![ADMIN.into()],
+            key: None,
         };
         assert!(!anon_admin.may_change_acl(&a));
     }
@@ -197,8 +275,8 @@ mod tests {
         // Naming a system principal gives nothing more than it is.
         assert_eq!(principals_of(AUTHENTICATED), vec![EVERYONE]);
         let writers = acl(&[], &[AUTHENTICATED]);
-        assert!(writers.can_write(&principals_of("user:bob")));
-        assert!(!writers.can_write(&principals_of(EVERYONE)));
+        assert!(writers.permissions.can_write(&principals_of("user:bob")));
+        assert!(!writers.permissions.can_write(&principals_of(EVERYONE)));
     }
 
     #[test]
@@ -208,5 +286,75 @@ mod tests {
             vec!["user:a"]
         );
         assert!(Identity::anonymous().own_principals().is_empty());
+    }
+
+    fn key(privileges: &[&str], buckets: Option<Vec<ScopedBucket>>) -> Identity {
+        Identity::of_key(&ApiKey {
+            id: "0123456789abcdef".into(),
+            title: "job".into(),
+            owner: "user:alice".into(),
+            privileges: privileges.iter().map(|p| p.to_string()).collect(),
+            buckets,
+            created: 0,
+            expires_at: None,
+            last_used: None,
+            secret_hash: String::new(),
+        })
+    }
+
+    fn scope(id: &str, generation: &str, access: Access) -> ScopedBucket {
+        ScopedBucket {
+            id: id.into(),
+            generation: generation.into(),
+            access,
+        }
+    }
+
+    #[test]
+    fn a_key_acts_as_its_owner_plus_its_own_principal() {
+        let k = key(&[], None);
+        assert_eq!(
+            k.principals(),
+            vec![
+                EVERYONE,
+                AUTHENTICATED,
+                "user:alice",
+                "key:0123456789abcdef"
+            ]
+        );
+        assert_eq!(
+            k.own_principals(),
+            vec!["user:alice", "key:0123456789abcdef"]
+        );
+        // Shared with the key alone: the key reaches it, its owner does not.
+        let for_the_key = acl(&["key:0123456789abcdef"], &[]);
+        assert!(k.may_read(&for_the_key) && !k.may_write(&for_the_key));
+        assert!(!Identity::user("alice", &[]).may_read(&for_the_key));
+        // The owner's buckets.
+        let owned = acl(&[], &["user:alice"]);
+        assert!(k.may_write(&owned) && k.may_delete(&owned) && k.may_change_acl(&owned));
+        assert!(!k.may_create() && key(&[CREATE_BUCKETS], None).may_create());
+    }
+
+    #[test]
+    fn a_scope_restricts_a_key_to_its_incarnations_and_access() {
+        let owned = acl(&[], &["user:alice"]);
+        let reader = key(&[ADMIN], Some(vec![scope("b1", "g1", Access::Read)]));
+        assert!(reader.may_read(&owned));
+        assert!(!reader.may_write(&owned) && !reader.may_delete(&owned));
+        assert!(!reader.may_change_acl(&owned));
+        assert!(!reader.reads_everything() && !reader.may_create());
+        let writer = key(&[], Some(vec![scope("b1", "g1", Access::Write)]));
+        assert!(writer.may_write(&owned) && writer.may_read(&owned));
+        // Another bucket, or the same id re-created (another generation): out of scope.
+        let mut other = owned.clone();
+        other.id = "b2".into();
+        assert!(!writer.may_read(&other));
+        let mut recreated = owned.clone();
+        recreated.generation = "g2".into();
+        assert!(!writer.may_read(&recreated));
+        // A scope never adds to the ACL.
+        let strangers = acl(&["user:bob"], &["user:bob"]);
+        assert!(!writer.may_read(&strangers));
     }
 }

@@ -9,6 +9,7 @@ pub mod data;
 pub mod error;
 pub mod files;
 pub mod ids;
+pub mod keys;
 pub mod pagination;
 pub mod patch;
 pub mod permissions;

@@ -1,7 +1,7 @@
 //! In-memory adapters of the storage ports, for tests: the services and every HTTP route run
 //! against them in milliseconds, without AWS.
 //!
-//! [`MemoryStore`] implements `BucketStore`, `FileStore`, `DataStore` and `CascadeStore` over
+//! [`MemoryStore`] implements `BucketStore`, `KeyStore`, `FileStore`, `DataStore` and `CascadeStore` over
 //! one sorted map keyed exactly like the DynamoDB table (`aws::dynamodb`, the reference):
 //!
 //! | item | pk | sk |
@@ -14,6 +14,8 @@
 //! | file record | `F#<id>#<gen>` | `<name>` |
 //! | upload grant | `U#<id>#<gen>` | `<upload id>` |
 //! | upload rejection | `R#<id>#<gen>` | `<upload id>` |
+//! | API key | `K#<key id>` | `K` |
+//! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
 //!
 //! Each method holds one lock from start to end, so it is atomic as the adapter's transactions
 //! are, and it checks the adapter's conditions before changing anything. Grants and rejections
@@ -31,6 +33,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Marker, bucket_marker_key};
 use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, Grant};
+use crate::domain::keys::ApiKey;
 use crate::ports::{ItemKey, Rejection, StoreError};
 use faults::Faults;
 
@@ -39,6 +42,7 @@ mod cascade;
 mod data;
 mod faults;
 mod files;
+mod keys;
 mod objects;
 
 #[cfg(test)]
@@ -67,6 +71,7 @@ enum Item {
     File(FileRecord),
     Grant(Grant),
     Rejection(Rejection),
+    Key(ApiKey),
 }
 
 macro_rules! accessors {
@@ -99,6 +104,7 @@ accessors! {
     File: FileRecord => as_file, as_file_mut;
     Grant: Grant => as_grant, as_grant_mut;
     Rejection: Rejection => as_rejection, as_rejection_mut;
+    Key: ApiKey => as_key, as_key_mut;
 }
 
 impl Item {
@@ -111,6 +117,7 @@ impl Item {
             Item::File(_) => "file record",
             Item::Grant(_) => "upload grant",
             Item::Rejection(_) => "upload rejection",
+            Item::Key(_) => "API key",
         }
     }
 }

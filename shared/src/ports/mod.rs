@@ -7,8 +7,8 @@ pub mod store;
 
 pub use objects::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
 pub use store::{
-    BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey, ItemSet,
-    KeyPage, ListScope, MarkerPage, Rejection,
+    ApiKeyPage, BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey,
+    ItemSet, KeyPage, KeyStore, ListScope, MarkerPage, Rejection,
 };
 
 /// Why a port call failed.

@@ -9,6 +9,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::cascade::Marker;
 use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, Grant};
+use crate::domain::keys::ApiKey;
 
 /// Whose buckets a listing covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,49 @@ pub struct BucketPage {
     pub last_key: Option<String>,
 }
 
-pub trait BucketStore: Send + Sync {
+/// One page of API keys, sorted by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyPage {
+    pub keys: Vec<ApiKey>,
+    pub has_more: bool,
+    /// The last id this page looked at (the cursor of the next page).
+    pub last_key: Option<String>,
+}
+
+/// API keys. Every request that presents a key reads it here, so the table that holds the
+/// buckets holds the keys (`BucketStore` requires this port).
+pub trait KeyStore: Send + Sync {
+    /// The key with this id (strongly consistent: a revoked key is gone at once).
+    fn get_key(&self, id: &str) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+
+    /// Writes a new key and its listing entries at once; `Conflict` if the id is taken.
+    fn create_key(&self, key: &ApiKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Sets the title of key `id`, if it still exists; the key as it is then.
+    fn rename_key(
+        &self,
+        id: &str,
+        title: &str,
+    ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+
+    /// Removes the key and its listing entries; `Conflict` if it is gone already.
+    fn delete_key(&self, key: &ApiKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a use of key `id` at `at`, unless one was recorded less than
+    /// `keys::LAST_USED_EVERY_MS` before (then, and for a key gone meanwhile, nothing changes).
+    fn touch_key(&self, id: &str, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Up to `limit` keys of `owner` (a `user:` principal; every key for `None`) with ids
+    /// after `after`, sorted by id.
+    fn list_keys(
+        &self,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<ApiKeyPage, StoreError>> + Send;
+}
+
+pub trait BucketStore: KeyStore + Send + Sync {
     /// The live bucket with this id (strongly consistent).
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<Bucket>, StoreError>> + Send;
 

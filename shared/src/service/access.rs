@@ -77,7 +77,7 @@ impl<S: BucketStore, O> Services<S, O> {
     /// bucket is 404 only for callers who could read any bucket, a refusal else.
     pub async fn readable(&self, id: &str, identity: &Identity) -> Result<Bucket> {
         match self.store.get(id).await? {
-            Some(b) if identity.may_read(&b.permissions) => Ok(b),
+            Some(b) if identity.may_read(&b) => Ok(b),
             None if identity.reads_everything() || self.is_own_default(id, identity) => {
                 Err(Error::not_found("bucket", id))
             }
@@ -88,7 +88,7 @@ impl<S: BucketStore, O> Services<S, O> {
     /// The bucket the caller may write (read first, so a refusal leaks nothing).
     pub async fn writable(&self, bucket: &BucketRef, identity: &Identity) -> Result<Bucket> {
         let bucket = self.bucket_for(bucket, identity).await?;
-        if !identity.may_write(&bucket.permissions) {
+        if !identity.may_write(&bucket) {
             return Err(deny(identity));
         }
         Ok(bucket)

@@ -12,6 +12,7 @@ use crate::domain::bounds::json_size_within;
 use crate::domain::bucket::{Bucket, BucketBody, MAX_ATTRS_BYTES, clean_attrs};
 use crate::domain::error::RuleError;
 use crate::domain::ids::{self, BucketRef};
+use crate::domain::keys::{Access, ScopedBucket};
 use crate::domain::pagination;
 use crate::domain::patch::{self, PatchKind};
 use crate::domain::permissions::{PartialPermissions, Permissions};
@@ -65,7 +66,7 @@ impl<S: BucketStore, O> Services<S, O> {
             if given_id.is_some()
                 && let Some(existing) = self.store.get(&id).await?
             {
-                if !identity.may_read(&existing.permissions) {
+                if !identity.may_read(&existing) {
                     return Err(self.as_if_missing(identity, &id, "data.id", pre));
                 }
                 if !pre.allows_write(Some(existing.last_modified)) {
@@ -106,10 +107,10 @@ impl<S: BucketStore, O> Services<S, O> {
                 self.settle(created, &id, identity, pre).await?;
                 return Ok((new, true));
             };
-            if !identity.may_read(&old.permissions) {
+            if !identity.may_read(&old) {
                 return Err(self.as_if_missing(identity, &id, "id", pre));
             }
-            if !identity.may_write(&old.permissions) {
+            if !identity.may_write(&old) {
                 return Err(deny(identity));
             }
             if !pre.allows_write(Some(old.last_modified)) {
@@ -145,7 +146,7 @@ impl<S: BucketStore, O> Services<S, O> {
         }
         on_conflict(WRITE_ATTEMPTS, BUSY, || async {
             let old = self.readable(&id, identity).await?;
-            if !identity.may_write(&old.permissions) {
+            if !identity.may_write(&old) {
                 return Err(deny(identity));
             }
             if !pre.allows_write(Some(old.last_modified)) {
@@ -179,7 +180,7 @@ impl<S: BucketStore, O> Services<S, O> {
         let id = self.resolve(bucket, identity)?;
         on_conflict(WRITE_ATTEMPTS, BUSY, || async {
             let bucket = self.readable(&id, identity).await?;
-            if !identity.may_delete(&bucket.permissions) {
+            if !identity.may_delete(&bucket) {
                 return Err(deny(identity));
             }
             if !pre.allows_write(Some(bucket.last_modified)) {
@@ -200,12 +201,17 @@ impl<S: BucketStore, O> Services<S, O> {
         after: Option<&str>,
         limit: usize,
     ) -> Result<BucketPage> {
-        let scope = if identity.reads_everything() {
-            ListScope::All
-        } else {
-            ListScope::Principals(identity.principals())
+        let mut page = match identity.key.as_ref().and_then(|k| k.buckets.as_ref()) {
+            Some(scope) => self.list_scope(identity, scope, after, limit).await?,
+            None => {
+                let scope = if identity.reads_everything() {
+                    ListScope::All
+                } else {
+                    ListScope::Principals(identity.principals())
+                };
+                self.store.list(&scope, after, limit).await?
+            }
         };
-        let mut page = self.store.list(&scope, after, limit).await?;
         // Bounded in bytes as well as items: a page of large buckets ends early.
         let fit = pagination::items_within(
             page.buckets
@@ -221,8 +227,38 @@ impl<S: BucketStore, O> Services<S, O> {
         Ok(page)
     }
 
+    /// A page of a scoped key's buckets: its scope (at most `keys::MAX_SCOPE` entries, read
+    /// by id) sorted by id, those still there and readable.
+    async fn list_scope(
+        &self,
+        identity: &Identity,
+        scope: &[ScopedBucket],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<BucketPage> {
+        let mut ids: Vec<&str> = scope
+            .iter()
+            .map(|s| s.id.as_str())
+            .filter(|id| after.is_none_or(|after| *id > after))
+            .collect();
+        ids.sort_unstable();
+        let has_more = ids.len() > limit;
+        ids.truncate(limit);
+        let found =
+            futures_util::future::try_join_all(ids.iter().map(|id| self.store.get(id))).await?;
+        Ok(BucketPage {
+            buckets: found
+                .into_iter()
+                .flatten()
+                .filter(|b| identity.may_read(b))
+                .collect(),
+            has_more,
+            last_key: ids.last().map(|id| id.to_string()),
+        })
+    }
+
     /// Deletes every bucket whose ACL names one of the caller's OWN principals
-    /// (`Identity::own_principals`: `user:<sub>`, later `key:<id>`) in `write`, after `after`
+    /// (`Identity::own_principals`: `user:<sub>` and a key's `key:<id>`) in `write`, after `after`
     /// (at most `limit`), for up to `DELETE_ALL_BUDGET`. Never what `system.Authenticated` or
     /// `system.Everyone` may write, nor what a privilege reaches: those are other people's.
     pub async fn delete_all_buckets(
@@ -273,7 +309,10 @@ impl<S: BucketStore, O> Services<S, O> {
                     break 'pages;
                 }
                 after = Some(bucket.id.clone());
-                if !bucket.permissions.can_write(&own) {
+                // A scoped key deletes only what its scope lets it write.
+                if !bucket.permissions.can_write(&own)
+                    || !identity.scope_allows(bucket, Access::Write)
+                {
                     continue;
                 }
                 let deleted_at = next_timestamp(Some(bucket.last_modified), now_ms());
@@ -383,7 +422,7 @@ impl<S: BucketStore, O> Services<S, O> {
         match result {
             Err(StoreError::Conflict) if !pre.is_empty() => {
                 let existing = match self.store.get(id).await {
-                    Ok(Some(b)) if identity.may_read(&b.permissions) => Some(b.envelope()),
+                    Ok(Some(b)) if identity.may_read(&b) => Some(b.envelope()),
                     _ => None,
                 };
                 Err(Error::PreconditionFailed(existing))
@@ -398,7 +437,7 @@ impl<S: BucketStore, O> Services<S, O> {
 /// The owner is put back in `write` by `next_revision`, so a change that only drops the owner
 /// is no change, and nobody can use the owner rule to add himself.
 fn check_acl_change(identity: &Identity, old: &Bucket, new: &Bucket) -> Result<()> {
-    if new.permissions == old.permissions || identity.may_change_acl(&old.permissions) {
+    if new.permissions == old.permissions || identity.may_change_acl(old) {
         return Ok(());
     }
     Err(Error::Forbidden(

@@ -9,7 +9,7 @@ use super::Services;
 use super::cascade::{self, Budget};
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
-use crate::domain::access::Identity;
+use crate::domain::access::{Identity, principals_of};
 use crate::domain::bounds::json_size_within;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Job, Tally, file_marker_key};
@@ -297,8 +297,9 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let uploaded_by = identity
             .user_principal()
             .unwrap_or_else(|| "system.Everyone".into());
-        // Write held through a privilege, not the ACL: the upload event cannot re-check it.
-        let by_privilege = !bucket.permissions.can_write(&identity.principals());
+        // Write held otherwise than through the uploader's recorded principal (a privilege, or
+        // an API key's own `key:<id>` in the ACL): the upload event cannot re-check it.
+        let by_privilege = !bucket.permissions.can_write(&principals_of(&uploaded_by));
         let grants: Vec<Grant> = wanted
             .iter()
             .map(|w| Grant {

@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod files;
 pub mod jobs;
+pub mod keys;
 pub mod retry;
 pub mod uploads;
 

@@ -9,8 +9,11 @@ use shared::api::app::App;
 use shared::api::{data, entry};
 use shared::domain::bucket::Bucket;
 use shared::domain::data::DataDoc;
+use shared::domain::keys::ApiKey;
 use shared::memory::MemoryStore;
-use shared::ports::{BucketPage, BucketStore, DataStore, ListScope, StoreError};
+use shared::ports::{
+    ApiKeyPage, BucketPage, BucketStore, DataStore, KeyStore, ListScope, StoreError,
+};
 use shared::service::uploads::Outcome;
 use tokio::task::yield_now;
 
@@ -21,6 +24,38 @@ use crate::common::{
 /// The memory store, giving way to other tasks before each call (as a network call would).
 #[derive(Clone, Default)]
 struct Yielding(MemoryStore);
+
+/// Keys are not raced here: straight through.
+impl KeyStore for Yielding {
+    async fn get_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.0.get_key(id).await
+    }
+
+    async fn create_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.0.create_key(key).await
+    }
+
+    async fn rename_key(&self, id: &str, title: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.0.rename_key(id, title).await
+    }
+
+    async fn delete_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.0.delete_key(key).await
+    }
+
+    async fn touch_key(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        self.0.touch_key(id, at).await
+    }
+
+    async fn list_keys(
+        &self,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ApiKeyPage, StoreError> {
+        self.0.list_keys(owner, after, limit).await
+    }
+}
 
 impl BucketStore for Yielding {
     async fn get(&self, id: &str) -> Result<Option<Bucket>, StoreError> {

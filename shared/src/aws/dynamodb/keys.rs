@@ -75,6 +75,12 @@ partitions! {
     Grants => "U#", Purge::Partition;
     /// `R#<id>#<generation>`, sort key `<upload id>`: upload rejections.
     Rejections => "R#", Purge::Partition;
+    /// `K#<key id>`, sort key `K`: an API key.
+    ApiKey => "K#", Purge::Kept("a key belongs to its owner, not to a bucket");
+    /// `KO#<owner principal>`, sort key `<key id>`: the listing index of a user's keys.
+    KeyOwnerListing => "KO#", Purge::Kept("a key belongs to its owner, not to a bucket");
+    /// `KALL`, sort key `<key id>`: the listing index of all keys (an admin's listing).
+    KeyListing => "KALL", Purge::Kept("a key belongs to its owner, not to a bucket");
     /// `CASCADE`, sort key `<id>#<generation>` (a deleted bucket incarnation) or
     /// `<id>#<generation>#<upload id>` (a deleted file's objects): pending cascades. An
     /// incarnation's cascade purges its file markers; its own marker is not among them (no
@@ -137,6 +143,21 @@ pub(super) fn incarnation_items(id: &str, generation: &str) -> Vec<ItemSet> {
         .collect()
 }
 
+/// The partition key of the listing of all API keys.
+pub(super) const KEYS_LISTING: &str = Partition::KeyListing.prefix();
+/// The sort key of an API key item.
+const API_KEY_SK: &str = "K";
+
+/// The key of API key `id`.
+pub(super) fn api_key(id: &str) -> Item {
+    key(format!("{}{id}", Partition::ApiKey.prefix()), API_KEY_SK)
+}
+
+/// The partition key of the listing of `owner`'s API keys.
+pub(super) fn key_owner_listing(owner: &str) -> String {
+    format!("{}{owner}", Partition::KeyOwnerListing.prefix())
+}
+
 /// The key of bucket `id`.
 pub(super) fn bucket(id: &str) -> Item {
     key(format!("{}{id}", Partition::Bucket.prefix()), BUCKET_SK)
@@ -185,6 +206,9 @@ mod tests {
             ],
             Partition::Files => vec![p.item(id, generation, "dir/a.txt")],
             Partition::Grants | Partition::Rejections => vec![p.item(id, generation, "u1")],
+            Partition::ApiKey => vec![api_key("0123456789abcdef")],
+            Partition::KeyOwnerListing => vec![listing_entry(&key_owner_listing("user:a"), "k1")],
+            Partition::KeyListing => vec![listing_entry(KEYS_LISTING, "k1")],
             Partition::Cascade => vec![
                 marker(&bucket_marker_key(id, generation)),
                 marker(&file_marker_key(id, generation, "u1")),

@@ -12,9 +12,11 @@
 //! | upload rejection (expires by TTL) | `R#<id>#<generation>` | `<upload id>` |
 //! | pending cascade of a deleted bucket incarnation | `CASCADE` | `<id>#<generation>` |
 //! | pending cascade of a deleted file's objects | `CASCADE` | `<id>#<generation>#<upload id>` |
+//! | API key (expires by TTL a week after `expires_at`) | `K#<key id>` | `K` |
+//! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
 //!
 //! `keys` declares these layouts once, with what the delete cascade of an incarnation purges;
-//! `item` reads attributes back. One file per store: `buckets`, `files`, `data`, `cascade`;
+//! `item` reads attributes back. One file per store: `buckets`, `api_keys`, `files`, `data`, `cascade`;
 //! `call` holds what they share to talk to DynamoDB (error mapping, transactions, queries).
 
 use std::collections::HashMap;
@@ -23,6 +25,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
+mod api_keys;
 mod buckets;
 mod call;
 mod cascade;

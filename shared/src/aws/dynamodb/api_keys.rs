@@ -1,0 +1,178 @@
+//! API keys: the key item (`K#<id>`, read by id on every request that presents the key) and
+//! its listing entries (`KO#<owner>` and `KALL`, sort key the key id), written in one
+//! transaction. Listings query an entry page and read the keys with one BatchGetItem, so
+//! `last_used`, written to the key item alone, is always current.
+//!
+//! A key with `expires_at` carries a `ttl` a week after it on all three items: DynamoDB
+//! removes expired keys eventually (until then they are refused, and listed as expired).
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::item::ItemExt;
+use super::keys::{self, KEYS_LISTING};
+use super::{DynamoStore, Item, json, n, s, string_list};
+use crate::domain::keys::{ApiKey, LAST_USED_EVERY_MS};
+use crate::ports::{ApiKeyPage, KeyStore, StoreError};
+
+/// How long an expired key is kept (seconds) before DynamoDB's TTL removes it.
+const EXPIRED_KEPT_SECS: i64 = 7 * 24 * 3600;
+
+fn ttl(key: &ApiKey) -> Option<i64> {
+    key.expires_at.map(|ms| ms / 1000 + EXPIRED_KEPT_SECS)
+}
+
+fn to_item(k: &ApiKey) -> Item {
+    let mut item = keys::api_key(&k.id);
+    item.insert("id".into(), s(&k.id));
+    item.insert("title".into(), s(&k.title));
+    item.insert("owner".into(), s(&k.owner));
+    item.insert("privileges".into(), string_list(&k.privileges));
+    if let Some(scope) = &k.buckets {
+        item.insert("scope".into(), json(scope));
+    }
+    item.insert("created".into(), n(k.created));
+    if let Some(at) = k.expires_at {
+        item.insert("expires_at".into(), n(at));
+    }
+    item.insert("hash".into(), s(&k.secret_hash));
+    if let Some(t) = ttl(k) {
+        item.insert("ttl".into(), n(t));
+    }
+    item
+}
+
+fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
+    Ok(ApiKey {
+        id: item.string("id")?,
+        title: item.string("title")?,
+        owner: item.string("owner")?,
+        privileges: item.strings("privileges")?,
+        buckets: match item.opt_string("scope")? {
+            Some(_) => Some(item.json("scope")?),
+            None => None,
+        },
+        created: item.number("created")?,
+        expires_at: item.opt_number("expires_at")?,
+        last_used: item.opt_number("last_used")?,
+        secret_hash: item.string("hash")?,
+    })
+}
+
+impl DynamoStore {
+    /// A listing entry of key `k` in listing partition `listing`.
+    fn key_entry(&self, listing: String, k: &ApiKey) -> TransactWriteItem {
+        let mut item = keys::listing_entry(&listing, &k.id);
+        if let Some(t) = ttl(k) {
+            item.insert("ttl".into(), n(t));
+        }
+        self.put_tx(item)
+    }
+}
+
+impl KeyStore for DynamoStore {
+    async fn get_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.get_item(keys::api_key(id))
+            .await?
+            .as_ref()
+            .map(from_item)
+            .transpose()
+    }
+
+    async fn create_key(&self, k: &ApiKey) -> Result<(), StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(k)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table and item set");
+        self.transact(vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.key_entry(keys::key_owner_listing(&k.owner), k),
+            self.key_entry(KEYS_LISTING.to_string(), k),
+        ])
+        .await
+    }
+
+    async fn rename_key(&self, id: &str, title: &str) -> Result<Option<ApiKey>, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::api_key(id)))
+            .update_expression("SET title = :title")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":title", s(title))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match out.map_err(super::call::classify) {
+            Ok(out) => out.attributes.as_ref().map(from_item).transpose(),
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete_key(&self, k: &ApiKey) -> Result<(), StoreError> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::api_key(&k.id)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .expect("table and key set");
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.delete_tx(keys::listing_entry(
+                &keys::key_owner_listing(&k.owner),
+                &k.id,
+            )),
+            self.delete_tx(keys::listing_entry(KEYS_LISTING, &k.id)),
+        ])
+        .await
+    }
+
+    async fn touch_key(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::api_key(id)))
+            .update_expression("SET last_used = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(last_used) OR last_used <= :due)",
+            )
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":due", n(at - LAST_USED_EVERY_MS))
+            .send()
+            .await;
+        match out.map_err(super::call::classify) {
+            // Recorded within the minute by another request, or revoked meanwhile.
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_keys(
+        &self,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ApiKeyPage, StoreError> {
+        let listing = owner.map_or_else(|| KEYS_LISTING.to_string(), keys::key_owner_listing);
+        let (entries, more) = self.query_after(&listing, after, limit, Some("sk")).await?;
+        let ids: Vec<String> = entries
+            .iter()
+            .map(|e| e.string("sk"))
+            .collect::<Result<_, _>>()?;
+        let found = self
+            .batch_get_items(ids.iter().map(|id| keys::api_key(id)).collect(), None)
+            .await?;
+        let mut keys: Vec<ApiKey> = found.iter().map(from_item).collect::<Result<_, _>>()?;
+        // BatchGetItem answers in no particular order.
+        keys.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(ApiKeyPage {
+            keys,
+            has_more: more,
+            last_key: ids.last().cloned(),
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! API keys: authenticating a request by its key, and the keys' lifecycle. A key acts as its
+//! owner plus its own principal, never beyond what its creator held when creating it.
+
+use super::Services;
+use super::error::{Error, Result};
+use super::retry::{WRITE_ATTEMPTS, on_conflict};
+use crate::domain::access::{ADMIN, CREATE_KEYS, Identity};
+use crate::domain::keys::{
+    self, Access, ApiKey, NewKey, ScopedBucket, generate_secret, secret_key_id, secret_matches,
+};
+use crate::domain::time::now_ms;
+use crate::ports::{ApiKeyPage, BucketStore, KeyStore, StoreError};
+
+/// Keys one user may hold: enough for every job and program of a person; a bound on what a
+/// stolen session can mint.
+pub const MAX_KEYS_PER_OWNER: usize = 100;
+
+/// Compared with when no key has the presented id, so an unknown key costs the same hash and
+/// comparison as a known one with a wrong secret.
+const NO_KEY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The one answer for a key that is malformed, unknown, revoked, expired or wrong.
+fn bad_key() -> Error {
+    Error::Unauthenticated(
+        "Please authenticate yourself to use this endpoint: the API key is not valid.".into(),
+    )
+}
+
+impl<S: KeyStore, O> Services<S, O> {
+    /// The caller a presented API key secret stands for. Unknown, revoked (deleted) and expired
+    /// keys and wrong secrets take the same path (one strongly consistent read by the id in
+    /// the secret, one hash and one constant-time comparison) and get the same `401`.
+    pub async fn authenticate_key(&self, secret: &str) -> Result<Identity> {
+        let id = secret_key_id(secret).ok_or_else(bad_key)?;
+        let found = self.store.get_key(id).await?;
+        let hash = found
+            .as_ref()
+            .map_or(NO_KEY_HASH, |k| k.secret_hash.as_str());
+        let matches = secret_matches(secret, hash);
+        let now = now_ms();
+        let key = found
+            .filter(|k| matches && !k.is_expired(now))
+            .ok_or_else(bad_key)?;
+        if key.needs_touch(now) {
+            // At most once a minute per key (the store's condition); a failure costs the
+            // caller nothing but a stale `last_used`.
+            if let Err(e) = self.store.touch_key(&key.id, now).await {
+                tracing::warn!(key = %key.id, error = ?e, "could not record the key's last use");
+            }
+        }
+        Ok(Identity::of_key(&key))
+    }
+}
+
+impl<S: BucketStore, O> Services<S, O> {
+    /// Creates a key for the caller's user; the answer holds the secret, which is never shown
+    /// again. The key's privileges must be the caller's (a signed-in user may also give
+    /// `create_keys`); a caller that is itself a scoped key may only narrow its scope.
+    pub async fn create_key(&self, identity: &Identity, new: NewKey) -> Result<(ApiKey, String)> {
+        let owner = self.key_manager(identity)?;
+        for p in &new.privileges {
+            let held = identity.has(p) || (p == CREATE_KEYS && identity.key.is_none());
+            if !held {
+                return Err(Error::Forbidden(format!(
+                    "A key cannot have the privilege {p:?}: the caller does not hold it."
+                )));
+            }
+        }
+        let buckets = self.resolve_scope(identity, new.buckets).await?;
+        let expires_at = self.capped_expiry(identity, new.expires_at).await?;
+        let existing = self
+            .store
+            .list_keys(Some(&owner), None, MAX_KEYS_PER_OWNER)
+            .await?;
+        if existing.keys.len() >= MAX_KEYS_PER_OWNER {
+            return Err(Error::Forbidden(format!(
+                "A user holds at most {MAX_KEYS_PER_OWNER} API keys; revoke one first."
+            )));
+        }
+        on_conflict(
+            WRITE_ATTEMPTS,
+            "Could not pick an unused key id; retry",
+            || async {
+                let fresh = generate_secret();
+                let key = ApiKey {
+                    id: fresh.id,
+                    title: new.title.clone(),
+                    owner: owner.clone(),
+                    privileges: new.privileges.clone(),
+                    buckets: buckets.clone(),
+                    created: now_ms(),
+                    expires_at,
+                    last_used: None,
+                    secret_hash: fresh.hash,
+                };
+                self.store.create_key(&key).await?;
+                Ok((key, fresh.secret))
+            },
+        )
+        .await
+    }
+
+    /// The scope of a new key: each bucket resolved to the incarnation it is now, which the
+    /// caller must reach with the access asked for. A scoped caller's key is scoped too:
+    /// without `buckets` it gets the caller's scope.
+    async fn resolve_scope(
+        &self,
+        identity: &Identity,
+        wanted: Option<Vec<keys::WantedScope>>,
+    ) -> Result<Option<Vec<ScopedBucket>>> {
+        let Some(wanted) = wanted else {
+            return Ok(identity.key.as_ref().and_then(|k| k.buckets.clone()));
+        };
+        let mut scope = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            let bucket = self.bucket_for(&w.bucket, identity).await?;
+            if w.access == Access::Write && !identity.may_write(&bucket) {
+                return Err(Error::Forbidden(format!(
+                    "A key cannot write bucket {:?}: the caller may not.",
+                    bucket.id
+                )));
+            }
+            if scope.iter().any(|s: &ScopedBucket| s.id == bucket.id) {
+                return Err(Error::Rule(crate::domain::error::RuleError::invalid(
+                    "buckets",
+                    "names a bucket twice",
+                )));
+            }
+            scope.push(ScopedBucket {
+                id: bucket.id,
+                generation: bucket.generation,
+                access: w.access,
+            });
+        }
+        Ok(Some(scope))
+    }
+
+    /// A key made by a key expires no later than its maker.
+    async fn capped_expiry(&self, identity: &Identity, wanted: Option<i64>) -> Result<Option<i64>> {
+        let Some(maker) = &identity.key else {
+            return Ok(wanted);
+        };
+        let maker_expiry = self
+            .store
+            .get_key(&maker.id)
+            .await?
+            .ok_or_else(bad_key)?
+            .expires_at;
+        Ok(match (wanted, maker_expiry) {
+            (Some(w), Some(m)) => Some(w.min(m)),
+            (w, m) => w.or(m),
+        })
+    }
+
+    /// A page of keys: the caller's own; an admin's listing covers every user's unless `owner`
+    /// narrows it.
+    pub async fn list_keys(
+        &self,
+        identity: &Identity,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ApiKeyPage> {
+        let own = self.key_manager(identity)?;
+        let admin = is_admin(identity);
+        let listed = match owner {
+            Some(o) if o != own && !admin => {
+                return Err(Error::Forbidden(
+                    "Only an admin lists other users' keys.".into(),
+                ));
+            }
+            Some(o) => Some(o.to_string()),
+            None if admin => None,
+            None => Some(own),
+        };
+        Ok(self
+            .store
+            .list_keys(listed.as_deref(), after, limit)
+            .await?)
+    }
+
+    /// The key `id`, when the caller may see it (its owner, or an admin); `404` otherwise,
+    /// so that ids of other users' keys cannot be probed.
+    pub async fn get_key(&self, identity: &Identity, id: &str) -> Result<ApiKey> {
+        let own = self.key_manager(identity)?;
+        match self.store.get_key(id).await? {
+            Some(k) if k.owner == own || is_admin(identity) => Ok(k),
+            _ => Err(Error::not_found("key", id)),
+        }
+    }
+
+    /// Renames key `id` (the title is all that changes).
+    pub async fn rename_key(&self, identity: &Identity, id: &str, title: &str) -> Result<ApiKey> {
+        self.get_key(identity, id).await?;
+        self.store
+            .rename_key(id, title)
+            .await?
+            .ok_or_else(|| Error::not_found("key", id))
+    }
+
+    /// Revokes key `id` at once: the next request with it is refused.
+    pub async fn revoke_key(&self, identity: &Identity, id: &str) -> Result<ApiKey> {
+        let key = self.get_key(identity, id).await?;
+        match self.store.delete_key(&key).await {
+            Ok(()) => Ok(key),
+            Err(StoreError::Conflict) => Err(Error::not_found("key", id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The caller's user principal, if the caller may manage keys: a signed-in user may; an
+    /// API key only with `create_keys` (a leaked job key cannot mint or revoke keys).
+    fn key_manager(&self, identity: &Identity) -> Result<String> {
+        let owner = identity.user_principal().ok_or_else(|| {
+            Error::Unauthenticated("Please authenticate yourself to manage API keys.".into())
+        })?;
+        if identity.key.is_some() && !identity.has(CREATE_KEYS) {
+            return Err(Error::Forbidden(
+                "An API key needs the create_keys privilege to manage keys.".into(),
+            ));
+        }
+        Ok(owner)
+    }
+}
+
+fn is_admin(identity: &Identity) -> bool {
+    identity.privileges.iter().any(|p| p == ADMIN)
+}
