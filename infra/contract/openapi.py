@@ -283,6 +283,50 @@ perm = op("permalink", "xyOps permalink: 302 to a presigned GET (JSON with `?jso
           public=True, tags=["files"])
 paths["/files/bucket/{id}/{hash}/{filename}"] = {"get": perm, "head": head_of(perm)}
 
+# API keys (README, "API keys").
+key_schema = {"type": "object", "additionalProperties": False,
+              "required": ["id", "title", "prefix", "owner", "principal", "privileges", "buckets", "created", "expires_at", "last_used"],
+              "properties": {
+                  "id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}, "title": {"type": "string"},
+                  "prefix": {"type": "string", "description": "The secret's public start, `bk_<id>`."},
+                  "owner": {"type": "string", "description": "The user the key acts for (`user:<sub>`)."},
+                  "principal": {"type": "string", "description": "`key:<id>`: what ACLs name to share with this key alone."},
+                  "privileges": {"type": "array", "items": {"enum": ["create_buckets", "edit_buckets", "delete_buckets", "admin", "create_keys"]}},
+                  "buckets": {"type": ["array", "null"], "items": ref("KeyScope"), "description": "`null`: every bucket the owner reaches."},
+                  "created": ms, "expires_at": {**ms, "type": ["integer", "null"]}, "last_used": {**ms, "type": ["integer", "null"]},
+                  "deleted": {"type": "boolean"}}}
+schemas["KeyScope"] = {"type": "object", "additionalProperties": False, "required": ["id", "access"],
+                       "properties": {"id": {"type": "string"}, "access": {"enum": ["read", "write"]}}}
+schemas["Key"] = key_schema
+schemas["KeyEnvelope"] = {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("Key")}}
+schemas["KeyCreated"] = {"type": "object", "required": ["data", "secret"], "additionalProperties": False,
+                         "properties": {"data": ref("Key"), "secret": {"type": "string", "pattern": "^bk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$",
+                                                                        "description": "Shown once; only its hash is stored."}}}
+schemas["KeyList"] = {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                      "properties": {"data": {"type": "array", "items": ref("Key")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}}
+key_in = {"type": "object", "properties": {
+    "title": {"type": "string", "minLength": 1, "maxLength": 200},
+    "privileges": {"type": "array", "items": {"enum": ["create_buckets", "edit_buckets", "delete_buckets", "admin", "create_keys"]}},
+    "buckets": {"type": ["array", "null"], "maxItems": 20, "items": ref("KeyScope")},
+    "expires_at": {**ms, "type": ["integer", "null"]}}}
+schemas["KeyIn"] = {**key_in, "required": ["title"]}
+KEY_ID = {"name": "id", "in": "path", "required": True, "description": "A key id.", "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
+list_keys = op("listKeys", "The caller's API keys (an admin: every user's, or `owner`'s)", {"200": ok("A page", ref("KeyList"), NEXT_H), **errs(*STD)},
+               params=(*PAGE, {"name": "owner", "in": "query", "description": "Only this user's keys (`user:<sub>`).", "schema": {"type": "string"}}), tags=["keys"])
+paths["/v1/keys"] = {
+    "get": list_keys, "head": head_of(list_keys),
+    "post": op("createKey", "Create an API key; the answer holds its secret, shown once",
+               {"201": ok("Created", ref("KeyCreated")), **errs(*STD, "413", "415")}, body=json_body(ref("KeyIn")), tags=["keys"]),
+}
+get_key = op("getKey", "Read an API key (never its secret)", {"200": ok("The key", ref("KeyEnvelope")), **errs(*STD)}, params=(KEY_ID,), tags=["keys"])
+paths["/v1/keys/{id}"] = {
+    "get": get_key, "head": head_of(get_key),
+    "patch": op("renameKey", "Rename an API key (`title` only)", {"200": ok("The key", ref("KeyEnvelope")), **errs(*STD, "413", "415")},
+                params=(KEY_ID,), body=json_body({"type": "object", "required": ["title"], "properties": {"title": key_in["properties"]["title"]}}), tags=["keys"]),
+    "delete": op("revokeKey", "Revoke an API key (refused from the next request on)", {"200": ok("The revoked key", ref("KeyEnvelope")), **errs(*STD)},
+                 params=(KEY_ID,), tags=["keys"]),
+}
+
 # Every path answers 405 for a method it does not serve; documented on each operation too.
 for item in paths.values():
     for o in item.values():
@@ -296,10 +340,11 @@ doc = {
                               "URLs in answers are URI references resolved against the request URL (RFC 3986): `url`, `permalink`, `Next-Page`, `Location` are absolute; `next_uri`, `status_uri` are absolute-path references. "
                               "Any other path without `/v1` answers 307 to the same path under `/v1`."},
     "servers": [{"url": "/"}],
-    "security": [{"bearerAuth": []}, {}],
+    "security": [{"bearerAuth": []}, {"apiKey": []}, {}],
     "paths": paths,
     "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                                      "description": "HS256/RS256/ES256 JWT with `sub`, `exp`, optional `privileges`."}},
+                                                      "description": "A JWT (RS256 from the identity provider; HS256/ES256 by configuration) with `sub`, `exp`; or an API key secret `bk_…` (README, API keys)."},
+                                       "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key secret `bk_…`."}},
                    "schemas": schemas, "responses": responses, "parameters": parameters},
 }
 json.dump(doc, open(sys.argv[1], "w"), indent=1)

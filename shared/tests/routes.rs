@@ -33,6 +33,8 @@ mod grants;
 mod half_written;
 #[path = "routes/jobs.rs"]
 mod jobs;
+#[path = "routes/keys.rs"]
+mod keys;
 #[path = "routes/leaks.rs"]
 mod leaks;
 #[path = "routes/overwrites.rs"]

@@ -171,6 +171,15 @@ impl Env {
         }
     }
 
+    /// A caller presenting API key `secret` (`Authorization: Bearer bk_…`).
+    pub fn keyed(&self, secret: &str) -> Caller<'_> {
+        Caller {
+            env: self,
+            authorization: Some(format!("Bearer {secret}")),
+            sub: None,
+        }
+    }
+
     /// A caller sending this `Authorization` header as it is.
     pub fn authorized(&self, header: &str) -> Caller<'_> {
         Caller {

@@ -1,0 +1,456 @@
+//! API keys: the lifecycle (`/v1/keys`), what a key may do (its owner's reach, never more than
+//! its creator held, narrowed by its scope, plus its own `key:<id>` principal), revocation at
+//! once, and the one `401` for every key that is not good.
+
+use serde_json::{Value, json};
+use shared::domain::time::now_ms;
+
+use crate::answers::ids;
+use crate::common::{CREATOR, Env};
+
+/// Creates a key as `caller` with `body`; answers `(key id, secret)`.
+async fn new_key(caller: &crate::common::Caller<'_>, body: Value) -> (String, String) {
+    let r = caller.post("/v1/keys", &body).await.expect(201);
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    let created = r.json();
+    let secret = created["secret"].as_str().expect("a secret").to_string();
+    let id = created["data"]["id"].as_str().expect("an id").to_string();
+    assert!(secret.starts_with(&format!("bk_{id}_")), "{secret}");
+    (id, secret)
+}
+
+#[tokio::test]
+async fn a_key_lives_is_listed_renamed_and_revoked_at_once() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let (id, secret) = new_key(&alice, json!({"title": "nightly job"})).await;
+
+    // Shown without its secret or any hash, everywhere.
+    let listed = alice.get("/v1/keys").await.expect(200).json();
+    assert_eq!(ids(&listed, "id"), vec![id.clone()]);
+    let shown = &listed["data"][0];
+    assert_eq!(shown["title"], "nightly job");
+    assert_eq!(shown["owner"], "user:alice");
+    assert_eq!(shown["prefix"], format!("bk_{id}"));
+    assert_eq!(shown["last_used"], Value::Null);
+    let text = listed.to_string();
+    assert!(
+        !text.contains(&secret[20..]) && !text.contains("hash"),
+        "{text}"
+    );
+
+    // It acts as alice, plus its own principal.
+    let key = env.keyed(&secret);
+    key.get("/v1/buckets/b1").await.expect(200);
+    let me = key.get("/v1/").await.expect(200).json();
+    assert_eq!(me["user"]["id"], "user:alice");
+    let principals = me["user"]["principals"].to_string();
+    assert!(principals.contains(&format!("key:{id}")), "{principals}");
+    // X-API-Key works the same.
+    env.anonymous()
+        .send("GET", "/v1/buckets/b1", &[("x-api-key", &secret)], None)
+        .await
+        .expect(200);
+
+    // `last_used` is recorded, then not rewritten within the minute.
+    let first = alice
+        .get(&format!("/v1/keys/{id}"))
+        .await
+        .expect(200)
+        .json()["data"]["last_used"]
+        .clone();
+    assert!(first.as_i64().is_some_and(|t| t <= now_ms()), "{first}");
+    key.get("/v1/buckets/b1").await.expect(200);
+    let again = alice
+        .get(&format!("/v1/keys/{id}"))
+        .await
+        .expect(200)
+        .json()["data"]["last_used"]
+        .clone();
+    assert_eq!(first, again);
+
+    let renamed = alice
+        .patch(
+            &format!("/v1/keys/{id}"),
+            "application/json",
+            &json!({"title": "weekly"}),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(renamed["data"]["title"], "weekly");
+
+    let revoked = alice
+        .delete(&format!("/v1/keys/{id}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(revoked["data"]["deleted"], true);
+    key.get("/v1/buckets/b1").await.expect_error(401, 104);
+    alice
+        .get(&format!("/v1/keys/{id}"))
+        .await
+        .expect_error(404, 111);
+    alice
+        .delete(&format!("/v1/keys/{id}"))
+        .await
+        .expect_error(404, 111);
+}
+
+#[tokio::test]
+async fn unknown_revoked_expired_tampered_and_malformed_keys_get_the_same_401() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    let (revoked_id, revoked) = new_key(&alice, json!({"title": "r"})).await;
+    alice
+        .delete(&format!("/v1/keys/{revoked_id}"))
+        .await
+        .expect(200);
+    let (_, expiring) = new_key(&alice, json!({"title": "e", "expires_at": now_ms() + 30})).await;
+    let (_, good) = new_key(&alice, json!({"title": "g"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    let mut tampered = good.clone();
+    let last = if tampered.ends_with('A') { "B" } else { "A" };
+    tampered.replace_range(tampered.len() - 1.., last);
+    let unknown = format!("bk_0123456789abcdef_{}", &good[20..]);
+    let mut messages = Vec::new();
+    for secret in [
+        revoked,
+        expiring,
+        tampered,
+        unknown,
+        "bk_nonsense".to_string(),
+    ] {
+        let body = env
+            .keyed(&secret)
+            .get("/v1/buckets")
+            .await
+            .expect_error(401, 104);
+        messages.push(body["message"].clone());
+        env.anonymous()
+            .send("GET", "/v1/buckets", &[("x-api-key", &secret)], None)
+            .await
+            .expect_error(401, 104);
+    }
+    messages.dedup();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    env.keyed(&good).get("/v1/buckets").await.expect(200);
+    // Two credentials at once: refused, not one of them silently chosen.
+    alice
+        .send("GET", "/v1/buckets", &[("x-api-key", &good)], None)
+        .await
+        .expect_error(401, 104);
+}
+
+#[tokio::test]
+async fn a_key_never_holds_more_than_its_creator() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice
+        .post("/v1/keys", &json!({"title": "x", "privileges": ["admin"]}))
+        .await
+        .expect_error(403, 121);
+    alice
+        .post(
+            "/v1/keys",
+            &json!({"title": "x", "privileges": ["edit_buckets"]}),
+        )
+        .await
+        .expect_error(403, 121);
+    // A signed-in user may give what he holds, and `create_keys`.
+    let (_, plain) = new_key(
+        &alice,
+        json!({"title": "plain", "privileges": ["create_buckets"]}),
+    )
+    .await;
+    let (_, maker) = new_key(
+        &alice,
+        json!({"title": "maker", "privileges": ["create_keys"]}),
+    )
+    .await;
+    // Without `create_keys` a key manages no keys.
+    let plain = env.keyed(&plain);
+    plain
+        .post("/v1/keys", &json!({"title": "child"}))
+        .await
+        .expect_error(403, 121);
+    plain.get("/v1/keys").await.expect_error(403, 121);
+    // The key creates buckets with its privilege; the maker cannot (it lacks create_buckets).
+    plain.post("/v1/buckets", &json!({})).await.expect(201);
+    let maker = env.keyed(&maker);
+    maker
+        .post("/v1/buckets", &json!({}))
+        .await
+        .expect_error(403, 121);
+    // A key with `create_keys` makes keys within its own privileges, for the same owner.
+    maker
+        .post(
+            "/v1/keys",
+            &json!({"title": "c", "privileges": ["create_buckets"]}),
+        )
+        .await
+        .expect_error(403, 121);
+    let (child_id, _) = new_key(&maker, json!({"title": "c", "privileges": ["create_keys"]})).await;
+    let child = alice
+        .get(&format!("/v1/keys/{child_id}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(child["data"]["owner"], "user:alice");
+    // An anonymous caller has no keys.
+    env.anonymous().get("/v1/keys").await.expect_error(401, 104);
+    env.anonymous()
+        .post("/v1/keys", &json!({"title": "x"}))
+        .await
+        .expect_error(401, 104);
+}
+
+#[tokio::test]
+async fn a_scope_narrows_a_key_to_its_buckets_and_their_incarnation() {
+    let env = Env::new();
+    let alice = env.user("alice", &["create_buckets", "delete_buckets"]);
+    alice.create_bucket("b1", &json!({})).await;
+    alice.create_bucket("b2", &json!({})).await;
+    alice.create_bucket("b3", &json!({})).await;
+    let (_, reader) = new_key(
+        &alice,
+        json!({"title": "r", "privileges": ["create_buckets"], "buckets": [{"id": "b1", "access": "read"}]}),
+    )
+    .await;
+    let reader = env.keyed(&reader);
+    reader.get("/v1/buckets/b1").await.expect(200);
+    reader.get("/v1/buckets/b1/data").await.expect(200);
+    reader
+        .patch(
+            "/v1/buckets/b1",
+            "application/json",
+            &json!({"data": {"title": "no"}}),
+        )
+        .await
+        .expect_error(403, 121);
+    reader
+        .put("/v1/buckets/b1/data", &json!({"data": {}}))
+        .await
+        .expect_error(403, 121);
+    reader.delete("/v1/buckets/b1").await.expect_error(403, 121);
+    reader.get("/v1/buckets/b2").await.expect_error(403, 121);
+    // It lists its scope only, creates nothing, and deletes nothing with delete-all.
+    let listed = reader.get("/v1/buckets").await.expect(200).json();
+    assert_eq!(ids(&listed, "id"), vec!["b1"]);
+    reader
+        .post("/v1/buckets", &json!({}))
+        .await
+        .expect_error(403, 121);
+    reader.delete("/v1/buckets").await.expect(200);
+    alice.get("/v1/buckets/b1").await.expect(200);
+
+    let (_, writer) = new_key(
+        &alice,
+        json!({"title": "w", "buckets": [{"id": "b2", "access": "write"}]}),
+    )
+    .await;
+    let writer = env.keyed(&writer);
+    writer
+        .put("/v1/buckets/b2/data", &json!({"data": {"k": 1}}))
+        .await
+        .expect(200);
+    // Delete-all by a scoped key reaches its scope alone.
+    writer.delete("/v1/buckets").await.expect(200);
+    writer.get("/v1/buckets/b2").await.expect_error(403, 121);
+    alice.get("/v1/buckets/b2").await.expect_error(404, 111);
+    alice.get("/v1/buckets/b3").await.expect(200);
+    // Re-created with the same id: another incarnation, out of the scope.
+    alice.create_bucket("b2", &json!({})).await;
+    writer.get("/v1/buckets/b2").await.expect_error(403, 121);
+
+    // A scope names buckets the creator reaches with that access.
+    let bob = env.user("bob", CREATOR);
+    bob.create_bucket("bobs", &json!({"permissions": {"read": ["user:alice"]}}))
+        .await;
+    alice
+        .post(
+            "/v1/keys",
+            &json!({"title": "x", "buckets": [{"id": "bobs", "access": "write"}]}),
+        )
+        .await
+        .expect_error(403, 121);
+    alice
+        .post(
+            "/v1/keys",
+            &json!({"title": "x", "buckets": [{"id": "nowhere", "access": "read"}]}),
+        )
+        .await
+        // Alice reads every bucket (delete_buckets): she may know it does not exist.
+        .expect_error(404, 111);
+    bob.post(
+        "/v1/keys",
+        &json!({"title": "x", "buckets": [{"id": "b1", "access": "read"}]}),
+    )
+    .await
+    .expect_error(403, 121);
+    new_key(
+        &alice,
+        json!({"title": "x", "buckets": [{"id": "bobs", "access": "read"}]}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_acl_may_name_a_key_alone() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    let bob = env.user("bob", CREATOR);
+    let (id, secret) = new_key(&alice, json!({"title": "reader"})).await;
+    bob.create_bucket(
+        "shared",
+        &json!({"permissions": {"read": [format!("key:{id}")]}}),
+    )
+    .await;
+    env.keyed(&secret)
+        .get("/v1/buckets/shared")
+        .await
+        .expect(200);
+    let listed = env
+        .keyed(&secret)
+        .get("/v1/buckets")
+        .await
+        .expect(200)
+        .json();
+    assert!(ids(&listed, "id").contains(&"shared".to_string()));
+    // Alice herself, signed in, is not the key.
+    alice.get("/v1/buckets/shared").await.expect_error(403, 121);
+}
+
+#[tokio::test]
+async fn keys_are_their_owners_and_admins_see_every_key() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    let bob = env.user("bob", CREATOR);
+    let (alice_key, alice_secret) = new_key(&alice, json!({"title": "a"})).await;
+    let (bob_key, _) = new_key(&bob, json!({"title": "b"})).await;
+    assert_eq!(
+        ids(&bob.get("/v1/keys").await.expect(200).json(), "id"),
+        vec![bob_key.clone()]
+    );
+    bob.get(&format!("/v1/keys/{alice_key}"))
+        .await
+        .expect_error(404, 111);
+    bob.delete(&format!("/v1/keys/{alice_key}"))
+        .await
+        .expect_error(404, 111);
+    bob.patch(
+        &format!("/v1/keys/{alice_key}"),
+        "application/json",
+        &json!({"title": "mine"}),
+    )
+    .await
+    .expect_error(404, 111);
+    bob.get("/v1/keys?owner=user:alice")
+        .await
+        .expect_error(403, 121);
+
+    let root = env.user("root", &["admin"]);
+    let all = ids(&root.get("/v1/keys").await.expect(200).json(), "id");
+    assert!(
+        all.contains(&alice_key) && all.contains(&bob_key),
+        "{all:?}"
+    );
+    let only = root
+        .get("/v1/keys?owner=user:alice")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(ids(&only, "id"), vec![alice_key.clone()]);
+    root.delete(&format!("/v1/keys/{alice_key}"))
+        .await
+        .expect(200);
+    env.keyed(&alice_secret)
+        .get("/v1/")
+        .await
+        .expect_error(401, 104);
+}
+
+#[tokio::test]
+async fn key_listings_page() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    let mut made = Vec::new();
+    for i in 0..5 {
+        made.push(new_key(&alice, json!({"title": format!("k{i}")})).await.0);
+    }
+    made.sort();
+    let mut seen = Vec::new();
+    let mut path = "/v1/keys?_limit=2".to_string();
+    loop {
+        let r = alice.get(&path).await.expect(200);
+        let page = r.json();
+        seen.extend(ids(&page, "id"));
+        match r.header("next-page") {
+            Some(next) => path = crate::common::link(&next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+}
+
+#[tokio::test]
+async fn bad_key_requests_name_the_field() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice
+        .post("/v1/keys", &json!({}))
+        .await
+        .expect_invalid(400, "body", "title");
+    alice
+        .post("/v1/keys", &json!({"title": "t", "privileges": ["root"]}))
+        .await
+        .expect_invalid(400, "body", "privileges[0]");
+    alice
+        .post(
+            "/v1/keys",
+            &json!({"title": "t", "buckets": [{"id": "b", "access": "own"}]}),
+        )
+        .await
+        .expect_invalid(400, "body", "buckets[0].access");
+    alice
+        .post("/v1/keys", &json!({"title": "t", "expires_at": 1}))
+        .await
+        .expect_invalid(400, "body", "expires_at");
+    alice
+        .post("/v1/keys", &json!({"title": "t", "owner": "user:bob"}))
+        .await
+        .expect_invalid(400, "body", "owner");
+    alice
+        .get("/v1/keys/not-a-key")
+        .await
+        .expect_invalid(400, "path", "id");
+    let (id, _) = new_key(&alice, json!({"title": "t"})).await;
+    alice
+        .patch(
+            &format!("/v1/keys/{id}"),
+            "application/json",
+            &json!({"privileges": ["admin"]}),
+        )
+        .await
+        .expect_invalid(400, "body", "privileges");
+    alice
+        .put(&format!("/v1/keys/{id}"), &json!({"title": "t"}))
+        .await
+        .expect_error(405, 115);
+}
+
+#[tokio::test]
+async fn a_user_holds_a_bounded_number_of_keys() {
+    let env = Env::new();
+    let alice = env.user("alice", &[]);
+    for i in 0..100 {
+        new_key(&alice, json!({"title": format!("k{i}")})).await;
+    }
+    alice
+        .post("/v1/keys", &json!({"title": "one more"}))
+        .await
+        .expect_error(403, 121);
+    // Another user is not affected.
+    new_key(&env.user("bob", &[]), json!({"title": "b"})).await;
+}
