@@ -327,9 +327,13 @@ FLOORS = {
     # The key (one strongly consistent read by the id in the secret) and the bucket;
     # `last_used` is written at most once a minute per key, so well under 1 % of requests.
     "get bucket (API key)": {"dynamodb:GetItem": 2, "dynamodb:UpdateItem": 0.01},
-    "list a page of 100": {"dynamodb:Query": 3},
+    # One Query per principal partition (merged), then the page's buckets in one BatchGetItem
+    # (README: index entries hold ids only, so uploads do not rewrite one entry per principal).
+    "list a page of 100": {"dynamodb:Query": 3, "dynamodb:BatchGetItem": 1},
     "patch bucket": {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1},
-    "presign an upload": {"dynamodb:GetItem": 1},
+    # The bucket, then the upload grant (conditional on the incarnation being live); signing
+    # is local: no S3 call.
+    "presign an upload": {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1},
     "process an upload event": None,
 }
 
