@@ -4,13 +4,7 @@ use super::bucket::Bucket;
 use super::keys::{Access, ApiKey, ScopedBucket, key_principal};
 use super::permissions::{AUTHENTICATED, EVERYONE};
 
-/// Global privileges carried by the JWT (xyOps).
-pub const CREATE_BUCKETS: &str = "create_buckets";
-pub const EDIT_BUCKETS: &str = "edit_buckets";
-pub const DELETE_BUCKETS: &str = "delete_buckets";
-pub const ADMIN: &str = "admin";
-/// Lets an API key create keys and manage its owner's keys (a signed-in user needs none).
-pub const CREATE_KEYS: &str = "create_keys";
+pub use super::privileges::{ADMIN, CREATE_BUCKETS, CREATE_KEYS, DELETE_BUCKETS, EDIT_BUCKETS};
 
 /// The principals of the caller a recorded principal names (such as a grant's `uploaded_by`),
 /// as far as the ACL is concerned: a `user:` also has `system.Authenticated`; everyone has

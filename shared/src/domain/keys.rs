@@ -15,9 +15,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::access::{ADMIN, CREATE_BUCKETS, CREATE_KEYS, DELETE_BUCKETS, EDIT_BUCKETS};
 use super::error::RuleError;
 use super::ids::{BucketRef, fill_random};
+use super::privileges;
 
 /// How every secret starts (so that secret scanners and people recognise one).
 pub const SECRET_PREFIX: &str = "bk_";
@@ -36,13 +36,7 @@ pub const LAST_USED_EVERY_MS: i64 = 60_000;
 const MAX_EXPIRY_MS: i64 = 10 * 366 * 24 * 3600 * 1000;
 
 /// The privileges a key may carry (the token privileges plus `create_keys`).
-pub const PRIVILEGES: [&str; 5] = [
-    CREATE_BUCKETS,
-    EDIT_BUCKETS,
-    DELETE_BUCKETS,
-    ADMIN,
-    CREATE_KEYS,
-];
+pub const PRIVILEGES: [&str; 5] = privileges::ALL;
 
 /// What a scoped key may do in one bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -14,6 +14,7 @@ pub mod pagination;
 pub mod patch;
 pub mod permissions;
 pub mod preconditions;
+pub mod privileges;
 #[cfg(test)]
 mod proptests;
 pub mod time;
