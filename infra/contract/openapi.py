@@ -285,7 +285,7 @@ paths["/files/bucket/{id}/{hash}/{filename}"] = {"get": perm, "head": head_of(pe
 
 # API keys (README, "API keys").
 key_schema = {"type": "object", "additionalProperties": False,
-              "required": ["id", "title", "prefix", "owner", "principal", "privileges", "buckets", "created", "expires_at", "last_used"],
+              "required": ["id", "title", "prefix", "owner", "principal", "privileges", "buckets", "created", "created_by", "expires_at", "last_used"],
               "properties": {
                   "id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}, "title": {"type": "string"},
                   "prefix": {"type": "string", "description": "The secret's public start, `bk_<id>`."},
@@ -294,6 +294,7 @@ key_schema = {"type": "object", "additionalProperties": False,
                   "privileges": {"type": "array", "items": {"enum": ["create_buckets", "edit_buckets", "delete_buckets", "admin", "create_keys"]}},
                   "buckets": {"type": ["array", "null"], "items": ref("KeyScope"), "description": "`null`: every bucket the owner reaches."},
                   "created": ms, "expires_at": {**ms, "type": ["integer", "null"]}, "last_used": {**ms, "type": ["integer", "null"]},
+                  "created_by": {"type": ["string", "null"], "description": "`key:<id>` of the key that made this one (it works only while that key does); `null`: made by a user."},
                   "deleted": {"type": "boolean"}}}
 schemas["KeyScope"] = {"type": "object", "additionalProperties": False, "required": ["id", "access"],
                        "properties": {"id": {"type": "string"}, "access": {"enum": ["read", "write"]}}}
@@ -315,8 +316,10 @@ list_keys = op("listKeys", "The caller's API keys (an admin: every user's, or `o
                params=(*PAGE, {"name": "owner", "in": "query", "description": "Only this user's keys (`user:<sub>`).", "schema": {"type": "string"}}), tags=["keys"])
 paths["/v1/keys"] = {
     "get": list_keys, "head": head_of(list_keys),
-    "post": op("createKey", "Create an API key; the answer holds its secret, shown once",
-               {"201": ok("Created", ref("KeyCreated")), **errs(*STD, "413", "415")}, body=json_body(ref("KeyIn")), tags=["keys"]),
+    "post": op("createKey", "Create an API key; the answer holds its secret, shown once (`Cache-Control: no-store`). "
+               "The body may also be wrapped in `data`; `expires_at` must be in the future and within ten years.",
+               {"201": ok("Created", ref("KeyCreated"), {"Cache-Control": {"schema": {"const": "no-store"}}}), **errs(*STD, "413", "415")},
+               body=json_body(ref("KeyIn")), tags=["keys"]),
 }
 get_key = op("getKey", "Read an API key (never its secret)", {"200": ok("The key", ref("KeyEnvelope")), **errs(*STD)}, params=(KEY_ID,), tags=["keys"])
 paths["/v1/keys/{id}"] = {

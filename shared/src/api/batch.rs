@@ -82,6 +82,18 @@ async fn answer<S: BucketStore + DataStore, O>(
             err.message = format!("{} ({})", err.message, req.path);
             Response::from(err)
         }
+        // A created key's secret must not ride in an answer that caches and logs may keep
+        // (the batch's own 200 is not `no-store`), and 25 key writes per request multiply
+        // their cost: keys are managed one request at a time.
+        ["v1", "keys", ..] => {
+            let mut err = ApiError::invalid(
+                Location::Body,
+                &format!("requests[{i}].path"),
+                "API key routes are not served in a batch: send this request on its own",
+            );
+            err.message = format!("{} ({})", err.message, req.path);
+            Response::from(err)
+        }
         _ => match req.as_get_for_head() {
             Some(get) => single(app, &get)
                 .await

@@ -292,6 +292,7 @@ mod tests {
             created: 0,
             expires_at: None,
             last_used: None,
+            created_by: None,
             secret_hash: String::new(),
         })
     }

@@ -67,6 +67,9 @@ pub struct ApiKey {
     pub created: i64,
     pub expires_at: Option<i64>,
     pub last_used: Option<i64>,
+    /// The key that made this one (`None`: made by a signed-in user). Such a key works only
+    /// while its maker does: revoking a leaked key revokes what it made.
+    pub created_by: Option<String>,
     /// Hex SHA-256 of the secret.
     pub secret_hash: String,
 }
@@ -111,6 +114,7 @@ impl ApiKey {
                 .map(|b| json!({"id": b.id, "access": b.access}))
                 .collect::<Vec<_>>()),
             "created": self.created,
+            "created_by": self.created_by.as_deref().map(key_principal),
             "expires_at": self.expires_at,
             "last_used": self.last_used,
         })
@@ -508,6 +512,7 @@ mod tests {
             created: NOW,
             expires_at: Some(NOW + 10),
             last_used: None,
+            created_by: None,
             secret_hash: String::new(),
         };
         assert!(key.needs_touch(NOW));

@@ -66,6 +66,11 @@ impl KeyStore for MemoryStore {
         Ok(())
     }
 
+    async fn count_keys(&self, owner: &str, up_to: usize) -> Result<usize, StoreError> {
+        let state = self.begin()?;
+        Ok(state.partition(&owner_pk(owner), None).take(up_to).count())
+    }
+
     async fn list_keys(
         &self,
         owner: Option<&str>,

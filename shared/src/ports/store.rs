@@ -62,6 +62,14 @@ pub trait KeyStore: Send + Sync {
     /// `keys::LAST_USED_EVERY_MS` before (then, and for a key gone meanwhile, nothing changes).
     fn touch_key(&self, id: &str, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// How many keys `owner` holds, counting up to `up_to` (a keys-only count of the owner's
+    /// listing index).
+    fn count_keys(
+        &self,
+        owner: &str,
+        up_to: usize,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
     /// Up to `limit` keys of `owner` (a `user:` principal; every key for `None`) with ids
     /// after `after`, sorted by id.
     fn list_keys(

@@ -67,7 +67,9 @@ impl<S: BucketStore, O> Services<S, O> {
     /// created on first use.
     pub async fn bucket_for(&self, bucket: &BucketRef, identity: &Identity) -> Result<Bucket> {
         let id = self.resolve(bucket, identity)?;
-        if bucket.is_default() {
+        // A scoped key never creates its owner's personal bucket (it reaches it only if its
+        // scope names it, and then it exists).
+        if bucket.is_default() && !identity.is_scoped() {
             self.ensure_default(identity).await?;
         }
         self.readable(&id, identity).await

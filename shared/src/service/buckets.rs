@@ -360,6 +360,11 @@ impl<S: BucketStore, O> Services<S, O> {
         if !identity.is_authenticated() {
             return Err(deny(identity));
         }
+        // A scoped key creates nothing, its owner's personal bucket included (it would choose
+        // that bucket's ACL for its owner).
+        if identity.is_scoped() {
+            return Err(deny(identity));
+        }
         if self.is_own_default(id, identity) {
             return Ok(());
         }

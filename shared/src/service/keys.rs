@@ -41,6 +41,19 @@ impl<S: KeyStore, O> Services<S, O> {
         let key = found
             .filter(|k| matches && !k.is_expired(now))
             .ok_or_else(bad_key)?;
+        // A key made by a key lives only while its maker does (a second read, for such keys
+        // alone): revoking a leaked key revokes what it made. Makers are made by users (a key
+        // made by a key cannot make keys), so there is one level to check.
+        if let Some(maker) = &key.created_by {
+            let alive = self
+                .store
+                .get_key(maker)
+                .await?
+                .is_some_and(|m| !m.is_expired(now));
+            if !alive {
+                return Err(bad_key());
+            }
+        }
         if key.needs_touch(now) {
             // At most once a minute per key (the store's condition); a failure costs the
             // caller nothing but a stale `last_used`.
@@ -59,20 +72,24 @@ impl<S: BucketStore, O> Services<S, O> {
     pub async fn create_key(&self, identity: &Identity, new: NewKey) -> Result<(ApiKey, String)> {
         let owner = self.key_manager(identity)?;
         for p in &new.privileges {
-            let held = identity.has(p) || (p == CREATE_KEYS && identity.key.is_none());
+            // A user may give what he holds, and `create_keys`; a key what it holds, except
+            // `create_keys` (keys made by keys make none: one level to revoke).
+            let held = match &identity.key {
+                None => identity.has(p) || p == CREATE_KEYS,
+                Some(_) => p != CREATE_KEYS && identity.has(p),
+            };
             if !held {
                 return Err(Error::Forbidden(format!(
-                    "A key cannot have the privilege {p:?}: the caller does not hold it."
+                    "A key cannot have the privilege {p:?}: the caller may not give it."
                 )));
             }
         }
         let buckets = self.resolve_scope(identity, new.buckets).await?;
         let expires_at = self.capped_expiry(identity, new.expires_at).await?;
-        let existing = self
-            .store
-            .list_keys(Some(&owner), None, MAX_KEYS_PER_OWNER)
-            .await?;
-        if existing.keys.len() >= MAX_KEYS_PER_OWNER {
+        // Counted last (the cheap refusals come first), on the keys-only index. Two creations
+        // racing at the bound may both pass: the bound is on what one user can pile up, and
+        // overshoots by at most the requests in flight.
+        if self.store.count_keys(&owner, MAX_KEYS_PER_OWNER).await? >= MAX_KEYS_PER_OWNER {
             return Err(Error::Forbidden(format!(
                 "A user holds at most {MAX_KEYS_PER_OWNER} API keys; revoke one first."
             )));
@@ -91,6 +108,7 @@ impl<S: BucketStore, O> Services<S, O> {
                     created: now_ms(),
                     expires_at,
                     last_used: None,
+                    created_by: identity.key.as_ref().map(|k| k.id.clone()),
                     secret_hash: fresh.hash,
                 };
                 self.store.create_key(&key).await?;
@@ -152,8 +170,8 @@ impl<S: BucketStore, O> Services<S, O> {
         })
     }
 
-    /// A page of keys: the caller's own; an admin's listing covers every user's unless `owner`
-    /// narrows it.
+    /// A page of keys: a user's own (an admin's listing covers every user's unless `owner`
+    /// narrows it); a key's, itself and those it made.
     pub async fn list_keys(
         &self,
         identity: &Identity,
@@ -173,18 +191,20 @@ impl<S: BucketStore, O> Services<S, O> {
             None if admin => None,
             None => Some(own),
         };
-        Ok(self
+        let mut page = self
             .store
             .list_keys(listed.as_deref(), after, limit)
-            .await?)
+            .await?;
+        page.keys.retain(|k| manages(identity, k));
+        Ok(page)
     }
 
-    /// The key `id`, when the caller may see it (its owner, or an admin); `404` otherwise,
-    /// so that ids of other users' keys cannot be probed.
+    /// The key `id`, when the caller manages it; `404` otherwise, so that ids of other users'
+    /// keys cannot be probed.
     pub async fn get_key(&self, identity: &Identity, id: &str) -> Result<ApiKey> {
-        let own = self.key_manager(identity)?;
+        self.key_manager(identity)?;
         match self.store.get_key(id).await? {
-            Some(k) if k.owner == own || is_admin(identity) => Ok(k),
+            Some(k) if manages(identity, &k) => Ok(k),
             _ => Err(Error::not_found("key", id)),
         }
     }
@@ -198,7 +218,7 @@ impl<S: BucketStore, O> Services<S, O> {
             .ok_or_else(|| Error::not_found("key", id))
     }
 
-    /// Revokes key `id` at once: the next request with it is refused.
+    /// Revokes key `id` at once: the next request with it, or with a key it made, is refused.
     pub async fn revoke_key(&self, identity: &Identity, id: &str) -> Result<ApiKey> {
         let key = self.get_key(identity, id).await?;
         match self.store.delete_key(&key).await {
@@ -209,12 +229,13 @@ impl<S: BucketStore, O> Services<S, O> {
     }
 
     /// The caller's user principal, if the caller may manage keys: a signed-in user may; an
-    /// API key only with `create_keys` (a leaked job key cannot mint or revoke keys).
+    /// API key only holding `create_keys` itself (not through `admin`: a leaked job key
+    /// cannot mint or revoke keys unless it was made for that).
     fn key_manager(&self, identity: &Identity) -> Result<String> {
         let owner = identity.user_principal().ok_or_else(|| {
             Error::Unauthenticated("Please authenticate yourself to manage API keys.".into())
         })?;
-        if identity.key.is_some() && !identity.has(CREATE_KEYS) {
+        if identity.key.is_some() && !identity.privileges.iter().any(|p| p == CREATE_KEYS) {
             return Err(Error::Forbidden(
                 "An API key needs the create_keys privilege to manage keys.".into(),
             ));
@@ -223,6 +244,17 @@ impl<S: BucketStore, O> Services<S, O> {
     }
 }
 
+/// Whether the caller manages key `k`: a user his own keys (an admin every key); a key itself
+/// and the keys it made, nothing else of its owner's.
+fn manages(identity: &Identity, k: &ApiKey) -> bool {
+    match &identity.key {
+        Some(me) => k.id == me.id || k.created_by.as_deref() == Some(me.id.as_str()),
+        None => is_admin(identity) || identity.user_principal().as_deref() == Some(&k.owner),
+    }
+}
+
+/// A signed-in admin manages every user's keys. A key never does, whatever it holds: key
+/// management across users is a person's act.
 fn is_admin(identity: &Identity) -> bool {
-    identity.privileges.iter().any(|p| p == ADMIN)
+    identity.key.is_none() && identity.privileges.iter().any(|p| p == ADMIN)
 }

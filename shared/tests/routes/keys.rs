@@ -191,7 +191,15 @@ async fn a_key_never_holds_more_than_its_creator() {
         )
         .await
         .expect_error(403, 121);
-    let (child_id, _) = new_key(&maker, json!({"title": "c", "privileges": ["create_keys"]})).await;
+    // Keys made by keys make no keys (one level, so revoking a maker revokes all it made).
+    maker
+        .post(
+            "/v1/keys",
+            &json!({"title": "c", "privileges": ["create_keys"]}),
+        )
+        .await
+        .expect_error(403, 121);
+    let (child_id, _) = new_key(&maker, json!({"title": "c"})).await;
     let child = alice
         .get(&format!("/v1/keys/{child_id}"))
         .await
@@ -453,4 +461,139 @@ async fn a_user_holds_a_bounded_number_of_keys() {
         .expect_error(403, 121);
     // Another user is not affected.
     new_key(&env.user("bob", &[]), json!({"title": "b"})).await;
+}
+
+#[tokio::test]
+async fn revoking_a_maker_revokes_the_keys_it_made() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let (maker_id, maker) = new_key(
+        &alice,
+        json!({"title": "maker", "privileges": ["create_keys"]}),
+    )
+    .await;
+    let maker = env.keyed(&maker);
+    let (child_id, child) = new_key(&maker, json!({"title": "maker"})).await;
+    let shown = alice
+        .get(&format!("/v1/keys/{child_id}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(shown["data"]["created_by"], format!("key:{maker_id}"));
+    let child = env.keyed(&child);
+    child.get("/v1/buckets/b1").await.expect(200);
+    alice
+        .delete(&format!("/v1/keys/{maker_id}"))
+        .await
+        .expect(200);
+    child.get("/v1/buckets/b1").await.expect_error(401, 104);
+}
+
+#[tokio::test]
+async fn a_key_manages_only_itself_and_the_keys_it_made() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let (plain_id, plain) = new_key(&alice, json!({"title": "plain"})).await;
+    let (maker_id, maker) = new_key(
+        &alice,
+        json!({"title": "m", "privileges": ["create_keys"], "buckets": [{"id": "b1", "access": "read"}]}),
+    )
+    .await;
+    let maker = env.keyed(&maker);
+    let (made_id, _) = new_key(&maker, json!({"title": "made"})).await;
+    let mut listed = ids(&maker.get("/v1/keys").await.expect(200).json(), "id");
+    listed.sort();
+    let mut expected = vec![maker_id.clone(), made_id.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+    maker
+        .get(&format!("/v1/keys/{plain_id}"))
+        .await
+        .expect_error(404, 111);
+    maker
+        .delete(&format!("/v1/keys/{plain_id}"))
+        .await
+        .expect_error(404, 111);
+    env.keyed(&plain).get("/v1/buckets/b1").await.expect(200);
+    maker
+        .delete(&format!("/v1/keys/{made_id}"))
+        .await
+        .expect(200);
+
+    // An admin's key without create_keys manages nothing, and with it only what it made.
+    let root = env.user("root", &["admin"]);
+    let (_, admin_key) = new_key(
+        &root,
+        json!({"title": "a", "privileges": ["admin"], "buckets": []}),
+    )
+    .await;
+    let admin_key = env.keyed(&admin_key);
+    admin_key.get("/v1/keys").await.expect_error(403, 121);
+    admin_key
+        .post("/v1/keys", &json!({"title": "x"}))
+        .await
+        .expect_error(403, 121);
+    let (_, admin_maker) = new_key(
+        &root,
+        json!({"title": "a", "privileges": ["admin", "create_keys"]}),
+    )
+    .await;
+    let admin_maker = env.keyed(&admin_maker);
+    admin_maker
+        .delete(&format!("/v1/keys/{plain_id}"))
+        .await
+        .expect_error(404, 111);
+    admin_maker
+        .get("/v1/keys?owner=user:alice")
+        .await
+        .expect_error(403, 121);
+}
+
+#[tokio::test]
+async fn a_scoped_key_never_creates_its_owners_default_bucket() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let (_, key) = new_key(
+        &alice,
+        json!({"title": "r", "buckets": [{"id": "b1", "access": "read"}]}),
+    )
+    .await;
+    let key = env.keyed(&key);
+    key.put(
+        "/v1/buckets/default",
+        &json!({"permissions": {"read": ["system.Everyone"], "write": ["user:mallory"]}}),
+    )
+    .await
+    .expect_error(403, 121);
+    key.get("/v1/buckets/default/data")
+        .await
+        .expect_error(404, 111);
+    let default_id = alice.get("/v1/").await.expect(200).json()["user"]["bucket"].clone();
+    key.post("/v1/buckets", &json!({"data": {"id": default_id}}))
+        .await
+        .expect_error(403, 121);
+    // Alice's first use creates it, hers alone.
+    let mine = alice.get("/v1/buckets/default").await.expect(200).json();
+    assert_eq!(mine["permissions"]["read"], json!([]));
+}
+
+#[tokio::test]
+async fn key_routes_are_not_served_in_a_batch() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    let batch = alice
+        .post(
+            "/v1/batch",
+            &json!({"requests": [{"method": "POST", "path": "/keys", "body": {"title": "x"}}]}),
+        )
+        .await
+        .expect(200)
+        .json();
+    let sub = &batch["responses"][0];
+    assert_eq!(sub["status"], 400, "{sub}");
+    assert!(!batch.to_string().contains("bk_"), "{batch}");
+    assert!(ids(&alice.get("/v1/keys").await.expect(200).json(), "id").is_empty());
 }

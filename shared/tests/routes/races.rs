@@ -47,6 +47,10 @@ impl KeyStore for Yielding {
         self.0.touch_key(id, at).await
     }
 
+    async fn count_keys(&self, owner: &str, up_to: usize) -> Result<usize, StoreError> {
+        self.0.count_keys(owner, up_to).await
+    }
+
     async fn list_keys(
         &self,
         owner: Option<&str>,

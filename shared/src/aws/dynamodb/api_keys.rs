@@ -34,6 +34,9 @@ fn to_item(k: &ApiKey) -> Item {
     if let Some(at) = k.expires_at {
         item.insert("expires_at".into(), n(at));
     }
+    if let Some(maker) = &k.created_by {
+        item.insert("created_by".into(), s(maker));
+    }
     item.insert("hash".into(), s(&k.secret_hash));
     if let Some(t) = ttl(k) {
         item.insert("ttl".into(), n(t));
@@ -54,6 +57,7 @@ fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
         created: item.number("created")?,
         expires_at: item.opt_number("expires_at")?,
         last_used: item.opt_number("last_used")?,
+        created_by: item.opt_string("created_by")?,
         secret_hash: item.string("hash")?,
     })
 }
@@ -149,6 +153,17 @@ impl KeyStore for DynamoStore {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn count_keys(&self, owner: &str, up_to: usize) -> Result<usize, StoreError> {
+        let out = self
+            .query(&keys::key_owner_listing(owner), up_to, None)
+            .key_condition_expression("pk = :pk")
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .map_err(super::call::classify)?;
+        Ok(usize::try_from(out.count).unwrap_or(0))
     }
 
     async fn list_keys(
