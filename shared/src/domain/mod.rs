@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod keys;
+pub mod limits;
 pub mod pagination;
 pub mod patch;
 pub mod permissions;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::error::RuleError;
 use super::files::normalize_name;
-use crate::config::UploadSettings;
+use super::limits::Limits;
 
 /// The essence of a MIME type (`text/csv; charset=utf-8` → `text/csv`), lowercase.
 pub fn mime_essence(content_type: &str) -> String {
@@ -55,10 +55,10 @@ pub fn type_accepted(accepted: &[String], content_type: &str, name: &str) -> boo
     })
 }
 
-/// Checks one file against the size and type limits. `field` names it in errors
-/// (`files[2].size`).
+/// Checks one file against the size and type limits (a bucket's effective limits, the tighter
+/// of the deployment's and its own). `field` names it in errors (`files[2].size`).
 pub fn check_file(
-    limits: &UploadSettings,
+    limits: &Limits,
     name: &str,
     size: u64,
     content_type: &str,
@@ -85,12 +85,12 @@ pub fn check_file(
             "must be a MIME type such as text/csv",
         ));
     }
-    if !type_accepted(&limits.accepted_file_types, content_type, name) {
+    if !limits.accepts(content_type, name) {
         return Err(RuleError::invalid(
             format!("{field}.content_type"),
             format!(
                 "{content_type} is not an accepted file type ({})",
-                limits.accepted_file_types.join(", ")
+                limits.types_description()
             ),
         ));
     }
@@ -235,11 +235,12 @@ mod tests {
 
     #[test]
     fn file_checks() {
-        let limits = UploadSettings {
+        let limits = Limits::deployment(&crate::config::UploadSettings {
             max_files_per_bucket: 2,
             max_file_size: 10,
             accepted_file_types: vec!["text/*".into()],
-        };
+            max_bytes_per_bucket: 0,
+        });
         assert!(check_file(&limits, "a.txt", 10, "text/plain", "files[0]").is_ok());
         let cases = [
             (0, "text/plain", RuleKind::Invalid, "files[0].size"),
