@@ -14,7 +14,7 @@
 use serde_json::{Map, Value};
 
 use super::error::RuleError;
-use super::uploads::{is_mime_type, type_accepted};
+use super::types::{is_mime_type, type_accepted};
 use crate::config::UploadSettings;
 
 /// The bucket attribute holding its limits.

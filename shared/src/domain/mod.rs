@@ -18,4 +18,5 @@ pub mod preconditions;
 #[cfg(test)]
 mod proptests;
 pub mod time;
+pub mod types;
 pub mod uploads;
