@@ -13,6 +13,16 @@ pub struct UploadSettings {
     pub max_file_size: u64,
     /// MIME types or patterns such as `image/*`; empty = any.
     pub accepted_file_types: Vec<String>,
+    /// Bytes of current files one bucket may hold (`MAX_BYTES_PER_BUCKET`); 0 = no quota. A
+    /// bucket may set its own `limits.max_bytes`, at most this when it is set.
+    pub max_bytes_per_bucket: u64,
+}
+
+impl UploadSettings {
+    /// The byte quota, `None` when there is none (0 configures none).
+    pub fn max_bytes(&self) -> Option<u64> {
+        (self.max_bytes_per_bucket > 0).then_some(self.max_bytes_per_bucket)
+    }
 }
 
 /// The longest a token may live, `exp - iat`, by default (one day).
@@ -128,6 +138,7 @@ impl Settings {
                             .collect()
                     })
                     .unwrap_or_default(),
+                max_bytes_per_bucket: number("MAX_BYTES_PER_BUCKET", 0)?,
             },
             auth: AuthSettings {
                 hs256_secret: get("JWT_HS256_SECRET"),
@@ -179,6 +190,8 @@ mod tests {
         assert_eq!(s.upload.max_files_per_bucket, 100);
         assert_eq!(s.upload.max_file_size, 1 << 30);
         assert!(s.upload.accepted_file_types.is_empty());
+        assert_eq!(s.upload.max_bytes_per_bucket, 0);
+        assert_eq!(s.upload.max_bytes(), None);
         assert_eq!(s.public_base_url, None);
         assert_eq!(s.auth, AuthSettings::default());
         assert_eq!((s.upload_url_ttl_secs, s.download_url_ttl_secs), (900, 300));
@@ -205,6 +218,22 @@ mod tests {
         assert!(settings(&[("MAX_TOKEN_LIFETIME", "-5")]).is_err());
         assert!(settings(&[("CURSOR_KEYS", "k1:too-short")]).is_err());
         assert!(settings(&[("CURSOR_KEYS", "no-secret")]).is_err());
+    }
+
+    #[test]
+    fn byte_quota_per_bucket() {
+        let s = settings(&[("MAX_BYTES_PER_BUCKET", "5000")]).unwrap();
+        assert_eq!(s.upload.max_bytes_per_bucket, 5000);
+        assert_eq!(s.upload.max_bytes(), Some(5000));
+        assert_eq!(
+            settings(&[("MAX_BYTES_PER_BUCKET", "0")])
+                .unwrap()
+                .upload
+                .max_bytes(),
+            None
+        );
+        assert!(settings(&[("MAX_BYTES_PER_BUCKET", "-1")]).is_err());
+        assert!(settings(&[("MAX_BYTES_PER_BUCKET", "5 GB")]).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! | module | holds | depends on |
 //! |---|---|---|
-//! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules, cascade markers; errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
+//! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules and per-bucket limits (`limits`, the tighter of the deployment's and the bucket's), cascade markers; errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
 //! | `ports` | the traits the services need from storage (`BucketStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`) and `StoreError` | `domain` |
 //! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
 //! | `api` | HTTP: routing (`api::entry` is the Buckets function's, with `/v1/batch`), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |

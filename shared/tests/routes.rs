@@ -37,6 +37,8 @@ mod jobs;
 mod keys;
 #[path = "routes/leaks.rs"]
 mod leaks;
+#[path = "routes/limits.rs"]
+mod limits;
 #[path = "routes/overwrites.rs"]
 mod overwrites;
 #[path = "routes/paging.rs"]

@@ -460,3 +460,46 @@ fn an_upload_after_the_bucket_is_deleted_leaves_no_object() {
     }
     panic!("the late upload's object was not removed");
 }
+
+/// A bucket's own byte quota under 10 uploads PUT at once: S3's events race through the
+/// upload-events function, and the DynamoDB condition on the bucket item (`total_bytes <=
+/// max_bytes - delta`) lets exactly as many in as fit; the others are rejected with the reason.
+#[test]
+fn a_bucket_quota_holds_under_ten_parallel_uploads() {
+    let alice = Caller::user("alice", CREATOR);
+    let id = bucket(&alice, &json!({"data": {"limits": {"max_bytes": 45}}}));
+    let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
+    assert_eq!(b["data"]["limits"]["max_bytes"], 45);
+    // Each grant fits alone (a grant reserves nothing): ten of 10 bytes for a quota of 45.
+    let grants: Vec<Upload> = (0..10)
+        .map(|i| one_grant(&alice, &id, &format!("f{i}.csv"), 10, "text/csv"))
+        .collect();
+    std::thread::scope(|s| {
+        for up in &grants {
+            s.spawn(move || up.put(b"0123456789", &[]).expect(200));
+        }
+    });
+    let statuses: Vec<Value> = grants
+        .iter()
+        .map(|g| alice.wait_upload(&id, &g.upload_id()))
+        .collect();
+    let recorded = statuses
+        .iter()
+        .filter(|s| s["status"] == "recorded")
+        .count();
+    assert_eq!(recorded, 4, "{statuses:?}");
+    for s in statuses.iter().filter(|s| s["status"] != "recorded") {
+        assert_eq!(s["status"], "rejected", "{s}");
+        assert!(s["reason"].as_str().unwrap().contains("quota"), "{s}");
+    }
+    let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
+    assert_eq!(
+        (&b["data"]["file_count"], &b["data"]["total_bytes"]),
+        (&json!(4), &json!(40))
+    );
+    let list = alice
+        .get(&format!("/v1/buckets/{id}/files"))
+        .expect(200)
+        .json();
+    assert_eq!(names(&list).len(), 4);
+}

@@ -90,6 +90,8 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
                 "max_files_per_bucket": upload.max_files_per_bucket,
                 "max_file_size": upload.max_file_size,
                 "accepted_file_types": upload.accepted_file_types.join(","),
+                // 0: no quota (as the setting). A bucket's own `limits` can only tighten these.
+                "max_bytes_per_bucket": upload.max_bytes_per_bucket,
             },
         },
         "capabilities": {

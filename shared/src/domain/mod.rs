@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod keys;
+pub mod limits;
 pub mod pagination;
 pub mod patch;
 pub mod permissions;
@@ -18,4 +19,5 @@ pub mod privileges;
 #[cfg(test)]
 mod proptests;
 pub mod time;
+pub mod types;
 pub mod uploads;

@@ -7,7 +7,7 @@ use super::{Item, MARKER_PK, MemoryStore, bucket_key, key, part_pk};
 use crate::domain::cascade::Marker;
 use crate::domain::files::{FileRecord, Grant};
 use crate::domain::time::now_ms;
-use crate::ports::{FilePage, FileStore, Rejection, StoreError};
+use crate::ports::{FilePage, FileStore, Rejection, Room, StoreError};
 
 fn file_key(id: &str, generation: &str, name: &str) -> crate::ports::ItemKey {
     key(part_pk("F", id, generation), name)
@@ -60,23 +60,21 @@ impl FileStore for MemoryStore {
         })
     }
 
-    /// Each name of `names` that has a record, once, in the order first asked.
-    async fn existing_names(
+    /// Each name of `names` that has a record, once, in the order first asked, with its size.
+    async fn existing_sizes(
         &self,
         id: &str,
         generation: &str,
         names: &[String],
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<(String, u64)>, StoreError> {
         let state = self.begin()?;
         let mut seen = BTreeSet::new();
         let mut found = Vec::new();
         for name in names {
             if seen.insert(name.as_str())
-                && state
-                    .read(&file_key(id, generation, name), Item::as_file)?
-                    .is_some()
+                && let Some(record) = state.read(&file_key(id, generation, name), Item::as_file)?
             {
-                found.push(name.clone());
+                found.push((name.clone(), record.size));
             }
         }
         Ok(found)
@@ -138,8 +136,11 @@ impl FileStore for MemoryStore {
 
     /// The adapter's three-item transaction. Conditions: the stored record's `object_key` is
     /// `previous`'s (or no record exists when `previous` is `None`); the grant of
-    /// `record.upload_id` exists and is unspent; the bucket is this generation and, for a new
-    /// name, holds fewer than `max_files`. Then: the record is written as given, the grant is
+    /// `record.upload_id` exists and is unspent; the bucket is this generation (and
+    /// `room.revision`, when given), for a new name holds fewer than `room.max_files`, and, when
+    /// the write grows `total_bytes` by `delta = record.size - (previous.size or 0)`, holds at
+    /// most `room.max_bytes - delta` (the adapter's `total_bytes <= :room`, computed by the
+    /// caller since conditions have no arithmetic). Then: the record is written as given, the grant is
     /// spent, and the counters move (+1 file and `record.size` bytes for a new name; bytes by
     /// `record.size - previous.size` for a replacement).
     async fn record_upload(
@@ -148,7 +149,7 @@ impl FileStore for MemoryStore {
         generation: &str,
         record: &FileRecord,
         previous: Option<&FileRecord>,
-        max_files: u64,
+        room: &Room,
     ) -> Result<(), StoreError> {
         let mut state = self.begin()?;
         let fk = file_key(id, generation, &record.name);
@@ -161,9 +162,14 @@ impl FileStore for MemoryStore {
         let grant_holds = state
             .read(&gk, Item::as_grant)?
             .is_some_and(|g| !g.recorded);
-        let max = i64::try_from(max_files).unwrap_or(i64::MAX);
+        let max = i64::try_from(room.max_files).unwrap_or(i64::MAX);
+        let delta = record.size as i64 - previous.map_or(0, |p| p.size as i64);
+        let bytes_room = room.bytes_room(delta);
         let bucket_holds = state.bucket(id)?.is_some_and(|b| {
-            b.generation == generation && (previous.is_some() || b.file_count < max)
+            b.generation == generation
+                && room.revision.is_none_or(|r| b.revision == r)
+                && (previous.is_some() || b.file_count < max)
+                && bytes_room.is_none_or(|room| b.total_bytes <= room)
         });
         if !(record_holds && grant_holds && bucket_holds) {
             return Err(StoreError::Conflict);

@@ -8,7 +8,7 @@ pub mod store;
 pub use objects::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
 pub use store::{
     ApiKeyPage, BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey,
-    ItemSet, KeyPage, KeyStore, ListScope, MarkerPage, Rejection,
+    ItemSet, KeyPage, KeyStore, ListScope, MarkerPage, Rejection, Room,
 };
 
 /// Why a port call failed.

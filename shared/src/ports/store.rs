@@ -131,6 +131,42 @@ pub struct Rejection {
     pub at: i64,
 }
 
+/// The room `FileStore::record_upload` checks on the bucket item, in the same conditional write
+/// that moves its counters: so the limits hold however many uploads race.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// A new name is recorded only while the bucket holds fewer files.
+    pub max_files: u64,
+    /// Growth of `total_bytes` must end at most here (`None`: no quota). A write that does not
+    /// grow it is never refused (see `Limits::bytes_fit`).
+    pub max_bytes: Option<u64>,
+    /// The bucket revision whose limits were read (`None`: any). Limits live in the bucket's
+    /// attributes and every change of them is a new revision, so this makes a limit tightened
+    /// between the caller's read and the write a lost race: the caller reads again.
+    pub revision: Option<i64>,
+}
+
+impl Room {
+    /// Only a file count (any revision, no quota).
+    pub fn files(max_files: u64) -> Room {
+        Room {
+            max_files,
+            max_bytes: None,
+            revision: None,
+        }
+    }
+
+    /// The most `total_bytes` may be before a write that grows it by `delta`: `None` (no
+    /// bound) when there is no quota or the write does not grow the bucket. Both stores
+    /// condition on `total_bytes <= this`, as DynamoDB conditions have no arithmetic.
+    pub fn bytes_room(&self, delta: i64) -> Option<i64> {
+        match self.max_bytes {
+            Some(max) if delta > 0 => Some(i64::try_from(max).unwrap_or(i64::MAX) - delta),
+            _ => None,
+        }
+    }
+}
+
 /// The file records, upload grants and rejections of a bucket incarnation (`id` + generation).
 pub trait FileStore: Send + Sync {
     fn get_file(
@@ -148,13 +184,14 @@ pub trait FileStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<FilePage, StoreError>> + Send;
 
-    /// Names among `names` that have a record.
-    fn existing_names(
+    /// Names among `names` that have a record, each once with the size of its file (a grant
+    /// replacing a file frees its bytes under the bucket's quota).
+    fn existing_sizes(
         &self,
         bucket_id: &str,
         generation: &str,
         names: &[String],
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
 
     fn put_grants(
         &self,
@@ -181,15 +218,17 @@ pub trait FileStore: Send + Sync {
 
     /// Records `record` in one transaction: replaces `previous` (which must still be the stored
     /// record, or none must exist), marks the grant recorded (it must be unspent), and moves the
-    /// bucket's counters; a new name only while the bucket (same generation) holds fewer than
-    /// `max_files`. `Conflict` if any condition fails.
+    /// bucket's counters; all only while the bucket (same generation) has room (`Room`: a new
+    /// name only while it holds fewer than `max_files`; growth by `record.size -
+    /// previous.size` bytes only while `total_bytes` stays within `max_bytes`; still the
+    /// revision whose limits the caller read). `Conflict` if any condition fails.
     fn record_upload(
         &self,
         bucket_id: &str,
         generation: &str,
         record: &FileRecord,
         previous: Option<&FileRecord>,
-        max_files: u64,
+        room: &Room,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Rewrites the record of an object overwritten in place (a presigned URL used again: same

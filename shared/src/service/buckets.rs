@@ -13,6 +13,7 @@ use crate::domain::bucket::{Bucket, BucketBody, MAX_ATTRS_BYTES, clean_attrs};
 use crate::domain::error::RuleError;
 use crate::domain::ids::{self, BucketRef};
 use crate::domain::keys::{Access, ScopedBucket};
+use crate::domain::limits;
 use crate::domain::pagination;
 use crate::domain::patch::{self, PatchKind};
 use crate::domain::permissions::{PartialPermissions, Permissions};
@@ -62,7 +63,8 @@ impl<S: BucketStore, O> Services<S, O> {
         on_conflict(WRITE_ATTEMPTS, BUSY, || async {
             // A generated id that collided is drawn again; a given one is read again.
             let id = given_id.clone().unwrap_or_else(ids::generate_bucket_id);
-            let attrs = clean_attrs(&body.data, &id)?;
+            let mut attrs = clean_attrs(&body.data, &id)?;
+            limits::clean_in(&mut attrs, None, &self.settings.upload)?;
             if given_id.is_some()
                 && let Some(existing) = self.store.get(&id).await?
             {
@@ -102,7 +104,9 @@ impl<S: BucketStore, O> Services<S, O> {
                 if !pre.allows_write(None) {
                     return Err(Error::PreconditionFailed(None));
                 }
-                let new = self.new_bucket(identity, &id, attrs.clone(), &body.permissions);
+                let mut attrs = attrs.clone();
+                limits::clean_in(&mut attrs, None, &self.settings.upload)?;
+                let new = self.new_bucket(identity, &id, attrs, &body.permissions);
                 let created = self.store.create(&new).await;
                 self.settle(created, &id, identity, pre).await?;
                 return Ok((new, true));
@@ -121,7 +125,9 @@ impl<S: BucketStore, O> Services<S, O> {
             } else {
                 Permissions::default()
             };
-            let new = old.next_revision(attrs.clone(), base.overlay(&body.permissions), now_ms());
+            let mut attrs = attrs.clone();
+            limits::clean_in(&mut attrs, Some(&old.attrs), &self.settings.upload)?;
+            let new = old.next_revision(attrs, base.overlay(&body.permissions), now_ms());
             check_acl_change(identity, &old, &new)?;
             let updated = self.store.update(&old, &new).await;
             self.settle(updated, &id, identity, pre).await?;
@@ -156,7 +162,8 @@ impl<S: BucketStore, O> Services<S, O> {
                 max_bytes: MAX_ATTRS_BYTES,
             };
             let patched = patch::apply(kind, target, &old.data(), &old.permissions, body)?;
-            let attrs = clean_attrs(&patched.data, &id)?;
+            let mut attrs = clean_attrs(&patched.data, &id)?;
+            limits::clean_in(&mut attrs, Some(&old.attrs), &self.settings.upload)?;
             let new = old.next_revision(attrs, patched.permissions, now_ms());
             if new.attrs == old.attrs && new.permissions == old.permissions {
                 return Ok(old);

@@ -16,6 +16,7 @@ use crate::domain::cascade::{Job, Tally, file_marker_key};
 use crate::domain::error::RuleError;
 use crate::domain::files::{FileRecord, Grant, object_key, random_token};
 use crate::domain::ids::{self, BucketRef};
+use crate::domain::limits::Limits;
 use crate::domain::pagination;
 use crate::domain::time::now_ms;
 use crate::domain::uploads::{WantedFile, check_file};
@@ -28,6 +29,17 @@ const INLINE_PURGE_BUDGET: Duration = Duration::from_secs(5);
 
 /// Records read per page when a use case needs every file of a bucket.
 const ALL_FILES_PAGE: usize = 1000;
+
+/// Whether file `index` of a request is within the bucket's upload limits.
+pub(super) fn check_upload(limits: &Limits, w: &WantedFile, index: usize) -> Result<(), RuleError> {
+    check_file(
+        limits,
+        &w.name,
+        w.size,
+        &w.content_type,
+        &format!("files[{index}]"),
+    )
+}
 
 /// A grant issued with its presigned upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,10 +90,11 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         wanted: &[WantedFile],
     ) -> Result<(Bucket, Vec<IssuedGrant>)> {
         let bucket = self.writable(bucket, identity).await?;
+        let limits = self.limits_of(&bucket);
         for (i, w) in wanted.iter().enumerate() {
-            self.check_upload(w, i)?;
+            check_upload(&limits, w, i)?;
         }
-        self.check_room(&bucket, wanted).await?;
+        self.check_room(&bucket, &limits, wanted).await?;
         let grants = self.issue_grants(identity, &bucket, wanted).await?;
         Ok((bucket, grants))
     }
@@ -241,43 +254,65 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         })
     }
 
-    /// Whether file `index` of a request is within the deployment's upload limits.
-    pub(super) fn check_upload(&self, w: &WantedFile, index: usize) -> Result<(), RuleError> {
-        check_file(
-            &self.settings.upload,
-            &w.name,
-            w.size,
-            &w.content_type,
-            &format!("files[{index}]"),
-        )
+    /// The limits uploads into `bucket` are held to: the tighter of the deployment's and the
+    /// bucket's own `limits` (`domain::limits`).
+    pub(super) fn limits_of(&self, bucket: &Bucket) -> Limits {
+        Limits::of_attrs(&self.settings.upload, &bucket.attrs)
     }
 
-    /// Whether `bucket` may take `wanted` now: active, and room for the names it does not hold
-    /// yet under the file count limit (the upload event enforces it again, atomically).
-    pub(super) async fn check_room(&self, bucket: &Bucket, wanted: &[WantedFile]) -> Result<()> {
+    /// Whether `bucket` may take `wanted` now: active, room for the names it does not hold yet
+    /// under the file count limit, and for their bytes under the byte quota, a replaced file's
+    /// bytes freed (the upload event enforces both again, atomically: other grants may be
+    /// outstanding, and a grant is not a reservation).
+    pub(super) async fn check_room(
+        &self,
+        bucket: &Bucket,
+        limits: &Limits,
+        wanted: &[WantedFile],
+    ) -> Result<()> {
         if !bucket.is_active() {
             return Err(Error::Forbidden(
                 "This bucket is inactive (active: false): it accepts no uploads.".into(),
             ));
         }
-        let limit = self.settings.upload.max_files_per_bucket;
+        let limit = limits.max_files;
         let held = bucket.file_count.max(0) as u64;
+        let wanted_bytes = wanted.iter().fold(0i64, |sum, w| {
+            sum.saturating_add(i64::try_from(w.size).unwrap_or(i64::MAX))
+        });
         // Room even if every name were new: no need to read which ones replace a file.
-        if held + wanted.len() as u64 <= limit {
+        if held + wanted.len() as u64 <= limit && limits.bytes_fit(bucket.total_bytes, wanted_bytes)
+        {
             return Ok(());
         }
         let names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
         let existing = self
             .store
-            .existing_names(&bucket.id, &bucket.generation, &names)
+            .existing_sizes(&bucket.id, &bucket.generation, &names)
             .await?;
-        let new_count = names.iter().filter(|n| !existing.contains(n)).count() as u64;
+        let new_count = names
+            .iter()
+            .filter(|n| !existing.iter().any(|(e, _)| e == *n))
+            .count() as u64;
         if held + new_count > limit {
             return Err(RuleError::invalid(
                 "files",
                 format!(
                     "the bucket holds {} files and the limit is {limit}; {new_count} new files do not fit",
                     bucket.file_count
+                ),
+            )
+            .into());
+        }
+        let freed = existing.iter().map(|(_, size)| *size as i64).sum::<i64>();
+        let delta = wanted_bytes.saturating_sub(freed);
+        if !limits.bytes_fit(bucket.total_bytes, delta) {
+            let max = limits.max_bytes.unwrap_or_default();
+            return Err(RuleError::invalid(
+                "files",
+                format!(
+                    "the bucket holds {} bytes and its quota is {max}; these files would add {delta}",
+                    bucket.total_bytes
                 ),
             )
             .into());

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::Services;
 use super::error::Result;
-use super::files::{Download, IssuedGrant};
+use super::files::{Download, IssuedGrant, check_upload};
 use crate::domain::access::Identity;
 use crate::domain::bounds::json_size_within;
 use crate::domain::data::DataDoc;
@@ -159,18 +159,19 @@ where
         request: StoreRequest,
     ) -> Result<Stored> {
         let bucket = self.writable(bucket, identity).await?;
+        let limits = self.limits_of(&bucket);
         let (mut wanted, mut skipped) = (Vec::new(), Vec::new());
         if request.sync.files {
             for (i, w) in request.files.into_iter().enumerate() {
                 if request.matcher.is_match(&w.name) {
-                    self.check_upload(&w, i)?;
+                    check_upload(&limits, &w, i)?;
                     wanted.push(w);
                 } else {
                     skipped.push(w.name);
                 }
             }
             if !wanted.is_empty() {
-                self.check_room(&bucket, &wanted).await?;
+                self.check_room(&bucket, &limits, &wanted).await?;
             }
         }
         // All or nothing, without a transaction across the two: the grants are recorded first

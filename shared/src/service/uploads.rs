@@ -17,6 +17,14 @@
 //! replaced the old bytes: deleting would lose the uploader's legitimate retry as well, while
 //! the record would describe nothing that exists either way.
 //!
+//! The limits are the bucket's effective ones as they are at event time (`domain::limits`:
+//! the tighter of the deployment's and the bucket's `limits`), not as they were at the grant:
+//! a limit tightened since refuses the upload (the object goes, the rejection says why, and a
+//! file it would have replaced stays as it was). The file count and the byte quota are
+//! conditions of the recording transaction itself (`ports::Room`), with the bucket revision
+//! whose limits were read, so neither racing uploads nor a limit changed mid-way get a file
+//! past them.
+//!
 //! A grant is honoured only while its uploader may still write: through the bucket's current
 //! ACL (checked at event time with the uploader's principals), or, for a grant issued through
 //! a global privilege (`Grant::by_privilege`; privileges live in tokens and cannot be checked
@@ -26,14 +34,14 @@
 use super::Services;
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
-use crate::config::UploadSettings;
 use crate::domain::access::principals_of;
 use crate::domain::bucket::Bucket;
 use crate::domain::files::Grant;
 use crate::domain::files::{FileRecord, parse_object_key, random_token};
+use crate::domain::limits::Limits;
 use crate::domain::time::now_ms;
 use crate::domain::uploads::check_file;
-use crate::ports::{BucketStore, FileStore, ObjectStore, Rejection, StoreError};
+use crate::ports::{BucketStore, FileStore, ObjectStore, Rejection, Room, StoreError};
 use crate::ports::{CascadeStore, ObjectMeta};
 
 /// Slack on a privileged grant's expiry at event time (S3 enforces the URL's expiry itself;
@@ -60,7 +68,7 @@ pub enum Outcome {
 /// Why `meta` (stored under `name` in `bucket`, written at `written_at`) may not be recorded
 /// under `grant`, if it may not.
 fn grant_problem(
-    limits: &UploadSettings,
+    limits: &Limits,
     bucket: &Bucket,
     grant: &Grant,
     name: &str,
@@ -111,7 +119,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
     /// Records the object `key` was written to (at `event_time_ms`, from the S3 event), or
     /// deletes it and keeps why.
     pub async fn process_upload(&self, key: &str, event_time_ms: Option<i64>) -> Result<Outcome> {
-        let (store, objects, limits) = (&self.store, &self.objects, &self.settings.upload);
+        let (store, objects) = (&self.store, &self.objects);
         let Some(parts) = parse_object_key(key) else {
             objects.delete(key).await?;
             tracing::warn!(key, "deleted an object outside the bucket layout");
@@ -159,6 +167,8 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     return Ok(Outcome::Rejected("the bucket no longer exists".into()));
                 }
             };
+            // The limits as they are now, read with the bucket (see the module's note).
+            let limits = &self.limits_of(&bucket);
             let existing = store.get_file(id, generation, name).await?;
             if let Some(current) = &existing
                 && current.object_key == key
@@ -224,11 +234,19 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 objects.delete(key).await?;
                 return Ok(Outcome::Superseded);
             }
-            if existing.is_none() && bucket.file_count.max(0) as u64 >= limits.max_files_per_bucket
-            {
+            if existing.is_none() && bucket.file_count.max(0) as u64 >= limits.max_files {
                 return reject(format!(
-                    "the bucket already holds {} files (the limit)",
-                    bucket.file_count
+                    "the bucket already holds {} files (its limit is {})",
+                    bucket.file_count, limits.max_files
+                ))
+                .await;
+            }
+            let delta = meta.size as i64 - existing.as_ref().map_or(0, |e| e.size as i64);
+            if !limits.bytes_fit(bucket.total_bytes, delta) {
+                return reject(format!(
+                    "the bucket holds {} bytes and its quota is {}: {delta} more do not fit",
+                    bucket.total_bytes,
+                    limits.max_bytes.unwrap_or_default()
                 ))
                 .await;
             }
@@ -258,7 +276,11 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     generation,
                     &record,
                     existing.as_ref(),
-                    limits.max_files_per_bucket,
+                    &Room {
+                        max_files: limits.max_files,
+                        max_bytes: limits.max_bytes,
+                        revision: Some(bucket.revision),
+                    },
                 )
                 .await?;
             // A lost race (another upload of the name, the counters, the bucket) looks again.

@@ -76,7 +76,8 @@ async fn limits_hold_at_grant_time_and_again_on_the_upload_event() {
     let info = alice.get("/v1/").await.expect(200).json();
     assert_eq!(
         info["settings"]["upload"],
-        json!({"max_files_per_bucket": 1, "max_file_size": 10, "accepted_file_types": "text/*"})
+        json!({"max_files_per_bucket": 1, "max_file_size": 10, "accepted_file_types": "text/*",
+               "max_bytes_per_bucket": 0})
     );
     // ...new grants follow the new limits...
     alice

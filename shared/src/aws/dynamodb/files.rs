@@ -10,7 +10,7 @@ use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, n, s};
 use crate::domain::cascade::Marker;
 use crate::domain::files::{FileRecord, Grant};
 use crate::domain::time::now_ms;
-use crate::ports::{FilePage, FileStore, Rejection, StoreError};
+use crate::ports::{FilePage, FileStore, Rejection, Room, StoreError};
 
 /// Grants and rejections stay readable this long after they stop mattering.
 const GRANT_KEEP_SECS: i64 = 7 * 24 * 3600;
@@ -150,18 +150,30 @@ impl FileStore for DynamoStore {
         })
     }
 
-    async fn existing_names(
+    async fn existing_sizes(
         &self,
         id: &str,
         generation: &str,
         names: &[String],
-    ) -> Result<Vec<String>, StoreError> {
-        let keys = names
-            .iter()
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        // BatchGetItem refuses a key named twice.
+        let mut unique: Vec<&String> = Vec::with_capacity(names.len());
+        for name in names {
+            if !unique.contains(&name) {
+                unique.push(name);
+            }
+        }
+        let keys = unique
+            .into_iter()
             .map(|name| Partition::Files.item(id, generation, name))
             .collect();
-        let items = self.batch_get_items(keys, Some("sk")).await?;
-        items.iter().map(|i| i.string("sk")).collect()
+        // Whole items: `size` is a reserved word, which a projection would have to alias, and
+        // a record is a few hundred bytes.
+        let items = self.batch_get_items(keys, None).await?;
+        items
+            .iter()
+            .map(|i| Ok((i.string("sk")?, i.number("size")?.max(0) as u64)))
+            .collect()
     }
 
     async fn put_grants(
@@ -216,7 +228,7 @@ impl FileStore for DynamoStore {
         generation: &str,
         record: &FileRecord,
         previous: Option<&FileRecord>,
-        max_files: u64,
+        room: &Room,
     ) -> Result<(), StoreError> {
         let mut put = Put::builder()
             .table_name(&self.table)
@@ -239,25 +251,39 @@ impl FileStore for DynamoStore {
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .build()
             .expect("table, key and expression set");
+        // The room is checked on the bucket item in the same transaction that moves its
+        // counters: however many uploads race, the bucket never ends past its file count or
+        // byte quota (`Room`). Conditions have no arithmetic, so the quota is `total_bytes <=
+        // max_bytes - delta`, computed here (`Room::bytes_room`, as the memory store).
+        let delta = record.size as i64 - previous.map_or(0, |p| p.size as i64);
+        let mut condition = String::from("gen = :gen");
         let mut counters = Update::builder()
             .table_name(&self.table)
             .set_key(Some(keys::bucket(id)))
             .expression_attribute_values(":gen", s(generation));
         counters = match previous {
-            None => counters
-                .update_expression("ADD file_count :one, total_bytes :size")
-                .condition_expression("gen = :gen AND file_count < :max")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":size", n(record.size as i64))
-                .expression_attribute_values(
-                    ":max",
-                    n(i64::try_from(max_files).unwrap_or(i64::MAX)),
-                ),
-            Some(prev) => counters
-                .update_expression("ADD total_bytes :delta")
-                .condition_expression("gen = :gen")
-                .expression_attribute_values(":delta", n(record.size as i64 - prev.size as i64)),
-        };
+            None => {
+                condition.push_str(" AND file_count < :max");
+                counters
+                    .update_expression("ADD file_count :one, total_bytes :delta")
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(
+                        ":max",
+                        n(i64::try_from(room.max_files).unwrap_or(i64::MAX)),
+                    )
+            }
+            Some(_) => counters.update_expression("ADD total_bytes :delta"),
+        }
+        .expression_attribute_values(":delta", n(delta));
+        if let Some(bytes_room) = room.bytes_room(delta) {
+            condition.push_str(" AND total_bytes <= :room");
+            counters = counters.expression_attribute_values(":room", n(bytes_room));
+        }
+        if let Some(revision) = room.revision {
+            condition.push_str(" AND revision = :rev");
+            counters = counters.expression_attribute_values(":rev", n(revision));
+        }
+        let counters = counters.condition_expression(condition);
         self.transact(vec![
             TransactWriteItem::builder()
                 .put(put.build().expect("table and item set"))

@@ -8,7 +8,7 @@ use super::*;
 use crate::domain::cascade::object_prefix;
 use crate::domain::data::DataDoc;
 use crate::ports::{
-    BucketStore, CascadeStore, DataStore, FileStore, ItemSet, KeyPage, ObjectStore, PutSpec,
+    BucketStore, CascadeStore, DataStore, FileStore, ItemSet, KeyPage, ObjectStore, PutSpec, Room,
 };
 use crate::service::cascade::{Budget, Outcome, process_marker, replay};
 
@@ -49,7 +49,7 @@ async fn seed(
         objects.put_bytes(&r.object_key, "text/csv", b"a,b\n1");
         if g.upload_id != "unused" {
             store
-                .record_upload(id, generation, &r, None, 1000)
+                .record_upload(id, generation, &r, None, &Room::files(1000))
                 .await
                 .unwrap();
         }

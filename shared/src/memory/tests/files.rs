@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::cascade::Job;
-use crate::ports::{BucketStore, FileStore};
+use crate::ports::{BucketStore, FileStore, Room};
 
 /// A live `b1`/`g1` with unspent grants `u1`…`u5` for `a.csv` (10 bytes) and a grant `ub` for
 /// `b.csv`.
@@ -83,7 +83,7 @@ async fn recording_a_new_name_spends_the_grant_and_counts_the_file() {
     let store = seeded().await;
     let r = record("b1", "g1", "u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &r, None, 100)
+        .record_upload("b1", "g1", &r, None, &Room::files(100))
         .await
         .unwrap();
     assert_eq!(
@@ -101,7 +101,9 @@ async fn recording_a_new_name_spends_the_grant_and_counts_the_file() {
     assert_eq!(counters(&store).await, (1, 10));
     // A repeat: the record exists and the grant is spent.
     assert_eq!(
-        store.record_upload("b1", "g1", &r, None, 100).await,
+        store
+            .record_upload("b1", "g1", &r, None, &Room::files(100))
+            .await,
         Err(StoreError::Conflict)
     );
     assert_eq!(counters(&store).await, (1, 10));
@@ -112,19 +114,21 @@ async fn recording_needs_an_unspent_grant() {
     let store = seeded().await;
     let no_grant = record("b1", "g1", "nope", "a.csv", 10);
     assert_eq!(
-        store.record_upload("b1", "g1", &no_grant, None, 100).await,
+        store
+            .record_upload("b1", "g1", &no_grant, None, &Room::files(100))
+            .await,
         Err(StoreError::Conflict)
     );
     let first = record("b1", "g1", "u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &first, None, 100)
+        .record_upload("b1", "g1", &first, None, &Room::files(100))
         .await
         .unwrap();
     // A replacement under the grant already spent.
     let again = record("b1", "g1", "u1", "a.csv", 12);
     assert_eq!(
         store
-            .record_upload("b1", "g1", &again, Some(&first), 100)
+            .record_upload("b1", "g1", &again, Some(&first), &Room::files(100))
             .await,
         Err(StoreError::Conflict)
     );
@@ -140,13 +144,15 @@ async fn a_replacement_needs_the_previous_record_still_stored() {
     let store = seeded().await;
     let r1 = record("b1", "g1", "u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &r1, None, 100)
+        .record_upload("b1", "g1", &r1, None, &Room::files(100))
         .await
         .unwrap();
     // A new name's condition fails once the name exists.
     let r2_as_new = record("b1", "g1", "u2", "a.csv", 4);
     assert_eq!(
-        store.record_upload("b1", "g1", &r2_as_new, None, 100).await,
+        store
+            .record_upload("b1", "g1", &r2_as_new, None, &Room::files(100))
+            .await,
         Err(StoreError::Conflict)
     );
     let r2 = FileRecord {
@@ -154,7 +160,7 @@ async fn a_replacement_needs_the_previous_record_still_stored() {
         ..record("b1", "g1", "u2", "a.csv", 4)
     };
     store
-        .record_upload("b1", "g1", &r2, Some(&r1), 100)
+        .record_upload("b1", "g1", &r2, Some(&r1), &Room::files(100))
         .await
         .unwrap();
     // Bytes move by the difference; the count stays.
@@ -162,7 +168,9 @@ async fn a_replacement_needs_the_previous_record_still_stored() {
     // r1 is no longer the stored record.
     let r3 = record("b1", "g1", "u3", "a.csv", 6);
     assert_eq!(
-        store.record_upload("b1", "g1", &r3, Some(&r1), 100).await,
+        store
+            .record_upload("b1", "g1", &r3, Some(&r1), &Room::files(100))
+            .await,
         Err(StoreError::Conflict)
     );
     assert!(
@@ -191,20 +199,98 @@ async fn a_replacement_needs_the_previous_record_still_stored() {
 async fn the_file_limit_holds_only_for_new_names() {
     let store = seeded().await;
     let a = record("b1", "g1", "u1", "a.csv", 10);
-    store.record_upload("b1", "g1", &a, None, 1).await.unwrap();
+    store
+        .record_upload("b1", "g1", &a, None, &Room::files(1))
+        .await
+        .unwrap();
     let b = record("b1", "g1", "ub", "b.csv", 7);
     assert_eq!(
-        store.record_upload("b1", "g1", &b, None, 1).await,
+        store
+            .record_upload("b1", "g1", &b, None, &Room::files(1))
+            .await,
         Err(StoreError::Conflict)
     );
     let a2 = record("b1", "g1", "u2", "a.csv", 3);
     store
-        .record_upload("b1", "g1", &a2, Some(&a), 1)
+        .record_upload("b1", "g1", &a2, Some(&a), &Room::files(1))
         .await
         .unwrap();
     assert_eq!(counters(&store).await, (1, 3));
-    store.record_upload("b1", "g1", &b, None, 2).await.unwrap();
+    store
+        .record_upload("b1", "g1", &b, None, &Room::files(2))
+        .await
+        .unwrap();
     assert_eq!(counters(&store).await, (2, 10));
+}
+
+/// The byte quota and the revision are conditions of the same write as the counters (the
+/// adapter's `total_bytes <= :room AND revision = :rev`).
+#[tokio::test]
+async fn the_byte_quota_and_the_revision_hold_in_the_recording_write() {
+    let store = seeded().await;
+    let revision = store.get("b1").await.unwrap().unwrap().revision;
+    let room = |max_bytes: u64| Room {
+        max_files: 100,
+        max_bytes: Some(max_bytes),
+        revision: Some(revision),
+    };
+    // a.csv (10 bytes) into a quota of 9: refused; of 10: recorded.
+    let a = record("b1", "g1", "u1", "a.csv", 10);
+    assert_eq!(
+        store.record_upload("b1", "g1", &a, None, &room(9)).await,
+        Err(StoreError::Conflict)
+    );
+    store
+        .record_upload("b1", "g1", &a, None, &room(10))
+        .await
+        .unwrap();
+    // b.csv (7) does not fit beside it in 16, does in 17.
+    let b = record("b1", "g1", "ub", "b.csv", 7);
+    assert_eq!(
+        store.record_upload("b1", "g1", &b, None, &room(16)).await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(counters(&store).await, (1, 10));
+    // A replacement counts only its growth: 10 → 12 bytes needs 2 more.
+    let a2 = record("b1", "g1", "u2", "a.csv", 12);
+    assert_eq!(
+        store
+            .record_upload("b1", "g1", &a2, Some(&a), &room(11))
+            .await,
+        Err(StoreError::Conflict)
+    );
+    store
+        .record_upload("b1", "g1", &a2, Some(&a), &room(12))
+        .await
+        .unwrap();
+    // A shrinking replacement is never refused, even over a quota tightened below the content.
+    let a3 = record("b1", "g1", "u3", "a.csv", 5);
+    store
+        .record_upload("b1", "g1", &a3, Some(&a2), &room(1))
+        .await
+        .unwrap();
+    assert_eq!(counters(&store).await, (1, 5));
+    // A bucket written since the caller read its limits: a lost race, whatever the room.
+    let old = store.get("b1").await.unwrap().unwrap();
+    let new = old.next_revision(
+        old.attrs.clone(),
+        old.permissions.clone(),
+        old.last_modified + 1,
+    );
+    store.update(&old, &new).await.unwrap();
+    assert_eq!(
+        store.record_upload("b1", "g1", &b, None, &room(1000)).await,
+        Err(StoreError::Conflict)
+    );
+    let fresh = Room {
+        revision: Some(new.revision),
+        ..room(1000)
+    };
+    store
+        .record_upload("b1", "g1", &b, None, &fresh)
+        .await
+        .unwrap();
+    assert_eq!(counters(&store).await, (2, 12));
 }
 
 #[tokio::test]
@@ -219,7 +305,9 @@ async fn recording_needs_the_same_live_generation() {
     // The grant of g1 is still there (its cascade has not run): the bucket condition fails.
     let r = record("b1", "g1", "u1", "a.csv", 10);
     assert_eq!(
-        store.record_upload("b1", "g1", &r, None, 100).await,
+        store
+            .record_upload("b1", "g1", &r, None, &Room::files(100))
+            .await,
         Err(StoreError::Conflict)
     );
     assert!(store.keys_with_prefix("F#").is_empty());
@@ -231,7 +319,7 @@ async fn deleting_a_file_moves_the_counters_and_leaves_the_marker_of_its_objects
     let store = seeded().await;
     let r1 = record("b1", "g1", "u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &r1, None, 100)
+        .record_upload("b1", "g1", &r1, None, &Room::files(100))
         .await
         .unwrap();
     let r2 = FileRecord {
@@ -239,12 +327,12 @@ async fn deleting_a_file_moves_the_counters_and_leaves_the_marker_of_its_objects
         ..record("b1", "g1", "u2", "a.csv", 4)
     };
     store
-        .record_upload("b1", "g1", &r2, Some(&r1), 100)
+        .record_upload("b1", "g1", &r2, Some(&r1), &Room::files(100))
         .await
         .unwrap();
     let b = record("b1", "g1", "ub", "b.csv", 7);
     store
-        .record_upload("b1", "g1", &b, None, 100)
+        .record_upload("b1", "g1", &b, None, &Room::files(100))
         .await
         .unwrap();
     assert_eq!(counters(&store).await, (2, 11));
@@ -290,7 +378,7 @@ async fn files_are_listed_by_name_in_pages() {
     for i in [3, 0, 4, 1, 2] {
         let r = record("b1", "g1", &format!("v{i}"), &format!("f{i}.csv"), 1);
         store
-            .record_upload("b1", "g1", &r, None, 100)
+            .record_upload("b1", "g1", &r, None, &Room::files(100))
             .await
             .unwrap();
     }
@@ -326,8 +414,8 @@ async fn files_are_listed_by_name_in_pages() {
 
     let asked = strings(&["f4.csv", "x.csv", "f0.csv", "f4.csv"]);
     assert_eq!(
-        store.existing_names("b1", "g1", &asked).await.unwrap(),
-        ["f4.csv", "f0.csv"]
+        store.existing_sizes("b1", "g1", &asked).await.unwrap(),
+        [("f4.csv".to_string(), 1), ("f0.csv".to_string(), 1)]
     );
 }
 
@@ -336,7 +424,7 @@ async fn rerecording_needs_the_same_stored_object_and_moves_the_bytes() {
     let store = seeded().await;
     let r = record("b1", "g1", "u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &r, None, 100)
+        .record_upload("b1", "g1", &r, None, &Room::files(100))
         .await
         .unwrap();
     let new = FileRecord {

@@ -20,6 +20,7 @@ fn limits() -> UploadSettings {
         max_files_per_bucket: 2,
         max_file_size: 1_000,
         accepted_file_types: vec![],
+        max_bytes_per_bucket: 0,
     }
 }
 

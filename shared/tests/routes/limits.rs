@@ -1,0 +1,412 @@
+//! Per-bucket limits (`data.limits`: max_file_size, max_files, max_bytes,
+//! accepted_file_types): set within the deployment's only, held at grant time (POST files and
+//! the jobs' store), and again at event time as they are then, atomically with the counters,
+//! so that racing uploads never take a bucket past its quota or count.
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+use shared::memory::MemoryObjects;
+use shared::ports::{
+    FailedKey, FileStore, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec, StoreError,
+};
+use shared::service::Services;
+use shared::service::uploads::Outcome;
+use tokio::task::yield_now;
+
+use crate::common::{CREATOR, Caller, Env, event_time, settings};
+
+/// A deployment with every upload limit set.
+const DEPLOYMENT: &[(&str, &str)] = &[
+    ("MAX_FILES_PER_BUCKET", "10"),
+    ("MAX_FILE_SIZE", "1000"),
+    ("ACCEPTED_FILE_TYPES", "text/*,image/png"),
+    ("MAX_BYTES_PER_BUCKET", "5000"),
+];
+
+async fn bucket_with(owner: &Caller<'_>, id: &str, limits: Value) {
+    let body = json!({"data": {"limits": limits}});
+    let created = owner.create_bucket(id, &body).await;
+    assert_eq!(created["data"]["limits"], limits);
+}
+
+/// The grant of one file, as `POST …/files` answers it.
+async fn grant_one(caller: &Caller<'_>, id: &str, name: &str, size: usize) -> Value {
+    let resp = caller.grant(id, &[(name, size, "text/csv")]).await;
+    resp.expect(201).json()["files"][0].clone()
+}
+
+#[tokio::test]
+async fn limits_are_shown_and_may_only_tighten_the_deployment() {
+    let env = Env::with(DEPLOYMENT);
+    let owner = env.user("owner", CREATOR);
+    let limits = json!({"max_file_size": 1000, "max_files": 3, "max_bytes": 5000,
+                        "accepted_file_types": ["text/csv", "text/*", "image/png"]});
+    bucket_with(&owner, "b1", limits.clone()).await;
+    let read = owner.get("/v1/buckets/b1").await.expect(200).json();
+    assert_eq!(read["data"]["limits"], limits);
+    // The deployment's, for clients to show.
+    let root = owner.get("/v1/").await.expect(200).json();
+    assert_eq!(root["settings"]["upload"]["max_bytes_per_bucket"], 5000);
+    assert_eq!(root["settings"]["upload"]["max_files_per_bucket"], 10);
+
+    let loosening = [
+        (json!({"max_files": 11}), "data.limits.max_files"),
+        (json!({"max_file_size": 1001}), "data.limits.max_file_size"),
+        (json!({"max_bytes": 5001}), "data.limits.max_bytes"),
+        (
+            json!({"accepted_file_types": ["text/csv", "application/json"]}),
+            "data.limits.accepted_file_types[1]",
+        ),
+        (
+            json!({"accepted_file_types": ["image/*"]}),
+            "data.limits.accepted_file_types[0]",
+        ),
+        (json!({"max_files": 0}), "data.limits.max_files"),
+        (json!({"quota": 5}), "data.limits.quota"),
+        (json!("small"), "data.limits"),
+    ];
+    for (value, field) in loosening {
+        let body = json!({"data": {"limits": value}});
+        // PUT replaces, a merge patch merges: both refused naming the field, nothing written.
+        owner
+            .put("/v1/buckets/b1", &body)
+            .await
+            .expect_invalid(400, "body", field);
+        owner
+            .patch("/v1/buckets/b1", "application/merge-patch+json", &body)
+            .await
+            .expect_invalid(400, "body", field);
+        owner
+            .put("/v1/buckets/new", &body)
+            .await
+            .expect_invalid(400, "body", field);
+    }
+    assert_eq!(
+        owner.get("/v1/buckets/b1").await.expect(200).json()["data"]["limits"],
+        limits
+    );
+    // A merge patch tightens one limit and clears another.
+    let patch = json!({"data": {"limits": {"max_files": 2, "max_bytes": null}}});
+    let patched = owner
+        .patch("/v1/buckets/b1", "application/merge-patch+json", &patch)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(patched["data"]["limits"]["max_files"], 2);
+    assert!(patched["data"]["limits"].get("max_bytes").is_none());
+
+    // Limits set under a looser deployment stay, and the rest of the bucket stays writable
+    // (its limits unchanged); the effective limit is the tighter.
+    let looser = env.sibling(&[("MAX_BYTES_PER_BUCKET", "0"), ("MAX_FILE_SIZE", "100000")]);
+    let owner2 = looser.user("owner", CREATOR);
+    bucket_with(&owner2, "big", json!({"max_file_size": 50000})).await;
+    owner
+        .patch(
+            "/v1/buckets/big",
+            "application/merge-patch+json",
+            &json!({"data": {"title": "still writable"}}),
+        )
+        .await
+        .expect(200);
+    owner
+        .grant("big", &[("a.csv", 1001, "text/csv")])
+        .await
+        .expect_invalid(413, "body", "files[0].size");
+}
+
+#[tokio::test]
+async fn grants_are_held_to_the_bucket_limits() {
+    let env = Env::with(DEPLOYMENT);
+    let owner = env.user("owner", CREATOR);
+    bucket_with(
+        &owner,
+        "b1",
+        json!({"max_file_size": 10, "max_files": 2, "accepted_file_types": ["text/csv"]}),
+    )
+    .await;
+    owner
+        .grant("b1", &[("a.csv", 11, "text/csv")])
+        .await
+        .expect_invalid(413, "body", "files[0].size");
+    // Accepted by the deployment (text/*), not by the bucket.
+    owner
+        .grant(
+            "b1",
+            &[("a.csv", 5, "text/csv"), ("b.txt", 5, "text/plain")],
+        )
+        .await
+        .expect_invalid(400, "body", "files[1].content_type");
+    owner.upload("b1", "a.csv", b"12345", "text/csv").await;
+    owner.upload("b1", "b.csv", b"12345", "text/csv").await;
+    owner
+        .grant("b1", &[("c.csv", 5, "text/csv")])
+        .await
+        .expect_invalid(400, "body", "files");
+    // A replacement takes no room in the count.
+    grant_one(&owner, "b1", "a.csv", 10).await;
+    // The jobs' store grants under the same limits.
+    let store = |size: u64| json!({"sync": "files", "files": [{"name": "a.csv", "size": size, "content_type": "text/csv"}]});
+    owner
+        .post("/v1/buckets/b1/store", &store(11))
+        .await
+        .expect_invalid(413, "body", "files[0].size");
+    owner
+        .post("/v1/buckets/b1/store", &store(10))
+        .await
+        .expect(200);
+
+    // The byte quota: new bytes must fit; a replaced file's bytes are freed.
+    bucket_with(&owner, "q", json!({"max_bytes": 20})).await;
+    owner.upload("q", "a.csv", &[b'a'; 8], "text/csv").await;
+    owner.upload("q", "b.csv", &[b'b'; 8], "text/csv").await;
+    owner
+        .grant("q", &[("c.csv", 5, "text/csv")])
+        .await
+        .expect_invalid(400, "body", "files");
+    owner
+        .grant("q", &[("a.csv", 13, "text/csv")])
+        .await
+        .expect_invalid(400, "body", "files");
+    grant_one(&owner, "q", "a.csv", 12).await;
+    owner
+        .grant("q", &[("a.csv", 4, "text/csv"), ("c.csv", 8, "text/csv")])
+        .await
+        .expect(201);
+    owner
+        .post("/v1/buckets/q/store", &json!({"sync": "files", "files": [{"name": "c.csv", "size": 5, "content_type": "text/csv"}]}))
+        .await
+        .expect_invalid(400, "body", "files");
+}
+
+#[tokio::test]
+async fn the_deployment_quota_holds_for_a_bucket_without_limits() {
+    let env = Env::with(&[("MAX_BYTES_PER_BUCKET", "10")]);
+    let owner = env.user("owner", CREATOR);
+    owner.create_bucket("d", &json!({})).await;
+    owner.upload("d", "a.csv", &[b'a'; 8], "text/csv").await;
+    owner
+        .grant("d", &[("b.csv", 3, "text/csv")])
+        .await
+        .expect_invalid(400, "body", "files");
+    grant_one(&owner, "d", "b.csv", 2).await;
+    // A redeployment with a lower quota refuses what was granted under the higher one.
+    let grant = grant_one(&owner, "d", "a.csv", 10).await;
+    let lower = env.sibling(&[("MAX_BYTES_PER_BUCKET", "9")]);
+    let key = lower.put_upload(&grant, &[b'b'; 10]);
+    assert!(matches!(lower.process(&key).await, Outcome::Rejected(r) if r.contains("quota")));
+    assert_eq!(env.counters("d").await.1, 8);
+}
+
+/// What a bucket's file `name` is now, from the store: (size, etag, object key).
+async fn stored_file(env: &Env, id: &str, name: &str) -> Option<(u64, String, String)> {
+    let generation = env.generation(id).await;
+    let record = env.store.get_file(id, &generation, name).await.unwrap();
+    record.map(|r| (r.size, r.etag, r.object_key))
+}
+
+#[tokio::test]
+async fn a_limit_tightened_after_the_grant_refuses_the_upload_and_keeps_the_old_file() {
+    let env = Env::with(DEPLOYMENT);
+    let owner = env.user("owner", CREATOR);
+    bucket_with(&owner, "b1", json!({"max_files": 5})).await;
+    owner.upload("b1", "a.csv", b"old", "text/csv").await;
+    let before = stored_file(&env, "b1", "a.csv").await.unwrap();
+    let counters = env.counters("b1").await;
+
+    let tightenings = [
+        json!({"max_file_size": 5}),
+        json!({"max_bytes": 7}),
+        json!({"accepted_file_types": ["image/png"]}),
+    ];
+    for limits in tightenings {
+        owner
+            .patch(
+                "/v1/buckets/b1",
+                "application/merge-patch+json",
+                &json!({"data": {"limits": null}}),
+            )
+            .await
+            .expect(200);
+        let grant = grant_one(&owner, "b1", "a.csv", 10).await;
+        owner
+            .patch(
+                "/v1/buckets/b1",
+                "application/merge-patch+json",
+                &json!({"data": {"limits": limits}}),
+            )
+            .await
+            .expect(200);
+        let key = env.put_upload(&grant, b"0123456789");
+        let Outcome::Rejected(reason) = env.process(&key).await else {
+            panic!("{limits}: the upload is not rejected");
+        };
+        let status = owner.status(&grant).await;
+        assert_eq!(status["status"], "rejected", "{limits}");
+        assert_eq!(status["reason"], reason.as_str());
+        // The object went; the file it would have replaced is served as it was.
+        assert!(!env.objects.contains(&key), "{limits}");
+        assert_eq!(stored_file(&env, "b1", "a.csv").await.unwrap(), before);
+        assert!(env.objects.contains(&before.2));
+        let (count, bytes, _) = env.counters("b1").await;
+        assert_eq!((count, bytes), (counters.0, counters.1), "{limits}");
+    }
+    // A new name past a count tightened below the bucket's content.
+    owner
+        .patch(
+            "/v1/buckets/b1",
+            "application/merge-patch+json",
+            &json!({"data": {"limits": null}}),
+        )
+        .await
+        .expect(200);
+    let grant = grant_one(&owner, "b1", "b.csv", 3).await;
+    owner
+        .patch(
+            "/v1/buckets/b1",
+            "application/merge-patch+json",
+            &json!({"data": {"limits": {"max_files": 1}}}),
+        )
+        .await
+        .expect(200);
+    let key = env.put_upload(&grant, b"new");
+    assert!(matches!(env.process(&key).await, Outcome::Rejected(_)));
+    assert_eq!(stored_file(&env, "b1", "b.csv").await, None);
+}
+
+/// The memory object store, giving way to other tasks before each call (as S3 calls would):
+/// every upload event reads the bucket, then waits on its HEAD while the others read too, so
+/// they all pass the service's own checks and only the store's conditions can hold the limits.
+#[derive(Clone)]
+struct YieldingObjects(MemoryObjects);
+
+impl ObjectStore for YieldingObjects {
+    async fn presign_put(&self, spec: &PutSpec<'_>) -> Result<Presigned, StoreError> {
+        yield_now().await;
+        self.0.presign_put(spec).await
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        expires_in_secs: u64,
+    ) -> Result<Presigned, StoreError> {
+        yield_now().await;
+        self.0.presign_get(key, filename, expires_in_secs).await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        yield_now().await;
+        self.0.head(key).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        yield_now().await;
+        self.0.delete(key).await
+    }
+
+    async fn list_keys(
+        &self,
+        prefix: &str,
+        token: Option<String>,
+        max: usize,
+    ) -> Result<ObjectPage, StoreError> {
+        yield_now().await;
+        self.0.list_keys(prefix, token, max).await
+    }
+
+    async fn delete_keys(&self, keys: &[String]) -> Result<Vec<FailedKey>, StoreError> {
+        yield_now().await;
+        self.0.delete_keys(keys).await
+    }
+}
+
+/// Processes the events of `keys` concurrently; answers their outcomes.
+async fn race_events(env: &Env, keys: &[String]) -> Vec<Outcome> {
+    let services = Services::new(
+        settings(DEPLOYMENT),
+        env.store.clone(),
+        YieldingObjects(env.objects.clone()),
+    );
+    let outcomes = join_all(
+        keys.iter()
+            .map(|key| services.process_upload(key, Some(event_time()))),
+    )
+    .await;
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("the event is processed"))
+        .collect()
+}
+
+#[tokio::test]
+async fn ten_parallel_uploads_never_pass_the_quota() {
+    let env = Env::with(DEPLOYMENT);
+    let owner = env.user("owner", CREATOR);
+    // Quota 45: x.csv holds 5; nine new 10-byte files and x.csv grown to 15 (+10) race for 40.
+    bucket_with(&owner, "q", json!({"max_bytes": 45})).await;
+    owner.upload("q", "x.csv", b"small", "text/csv").await;
+    let before = stored_file(&env, "q", "x.csv").await.unwrap();
+    let mut grants = Vec::new();
+    let mut keys = Vec::new();
+    for i in 0..10 {
+        // Each grant fits alone (a grant is not a reservation).
+        let (name, size) = if i == 0 {
+            ("x.csv".to_string(), 15)
+        } else {
+            (format!("f{i}.csv"), 10)
+        };
+        let grant = grant_one(&owner, "q", &name, size).await;
+        keys.push(env.put_upload(&grant, &vec![b'z'; size]));
+        grants.push(grant);
+    }
+    let outcomes = race_events(&env, &keys).await;
+    let recorded = outcomes.iter().filter(|o| **o == Outcome::Recorded).count();
+    let rejected = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Rejected(r) if r.contains("quota")))
+        .count();
+    assert_eq!((recorded, rejected), (4, 6), "{outcomes:?}");
+    let (count, bytes, _) = env.counters("q").await;
+    assert_eq!(bytes, 45, "exactly full, never past");
+    // Every recorded upload is a file; every rejected one left the old state.
+    let x_now = stored_file(&env, "q", "x.csv").await.unwrap();
+    if outcomes[0] == Outcome::Recorded {
+        assert_eq!(x_now.0, 15);
+        assert_eq!(count, 1 + 3);
+    } else {
+        assert_eq!(
+            x_now, before,
+            "the refused replacement left x.csv as it was"
+        );
+        assert!(env.objects.contains(&before.2));
+        assert_eq!(count, 1 + 4);
+    }
+    for (grant, outcome) in grants.iter().zip(&outcomes) {
+        let status = owner.status(grant).await;
+        let want = if *outcome == Outcome::Recorded {
+            "recorded"
+        } else {
+            "rejected"
+        };
+        assert_eq!(status["status"], want, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn ten_parallel_uploads_never_pass_the_file_count() {
+    let env = Env::with(DEPLOYMENT);
+    let owner = env.user("owner", CREATOR);
+    bucket_with(&owner, "c", json!({"max_files": 3})).await;
+    let mut keys = Vec::new();
+    for i in 0..10 {
+        // Grants one at a time, each while the bucket is empty: all pass.
+        let grant = grant_one(&owner, "c", &format!("f{i}.csv"), 4).await;
+        keys.push(env.put_upload(&grant, b"abcd"));
+    }
+    let outcomes = race_events(&env, &keys).await;
+    let recorded = outcomes.iter().filter(|o| **o == Outcome::Recorded).count();
+    assert_eq!(recorded, 3, "{outcomes:?}");
+    let (count, bytes, _) = env.counters("c").await;
+    assert_eq!((count, bytes), (3, 12));
+}
