@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
+use super::access::principals_of;
 use super::error::RuleError;
+use super::keys::key_principal;
 
 /// Longest normalized name kept (S3 keys allow 1024 bytes; the rest of the key is the prefix).
 pub const MAX_NAME_LEN: usize = 255;
@@ -130,6 +132,19 @@ pub struct Grant {
     /// privilege (it lives in the caller's token), so such a grant is honoured only for the
     /// upload URL's lifetime (`expires_at`); an ACL grant is re-checked against the ACL.
     pub by_privilege: bool,
+    /// The API key that asked for the upload, if one did: the upload event then requires it
+    /// to exist still, and counts its `key:<id>` among the uploader's principals.
+    pub via_key: Option<String>,
+}
+
+impl Grant {
+    /// The principals the upload event re-checks the bucket's ACL with: the uploader's, and
+    /// the key's own when a key asked for the upload.
+    pub fn writer_principals(&self) -> Vec<String> {
+        let mut out = principals_of(&self.uploaded_by);
+        out.extend(self.via_key.as_deref().map(key_principal));
+        out
+    }
 }
 
 /// The S3 key of one upload: `<bucket id>/<generation>/<upload id>/<name>`. Every upload has its

@@ -332,9 +332,11 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let uploaded_by = identity
             .user_principal()
             .unwrap_or_else(|| "system.Everyone".into());
-        // Write held otherwise than through the uploader's recorded principal (a privilege, or
-        // an API key's own `key:<id>` in the ACL): the upload event cannot re-check it.
-        let by_privilege = !bucket.permissions.can_write(&principals_of(&uploaded_by));
+        let via_key = identity.key.as_ref().map(|k| k.id.clone());
+        let mut writers = principals_of(&uploaded_by);
+        writers.extend(identity.key_principal());
+        // Write held through a privilege, not the ACL: the upload event cannot re-check it.
+        let by_privilege = !bucket.permissions.can_write(&writers);
         let grants: Vec<Grant> = wanted
             .iter()
             .map(|w| Grant {
@@ -347,6 +349,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 expires_at,
                 recorded: false,
                 by_privilege,
+                via_key: via_key.clone(),
             })
             .collect();
         self.store

@@ -34,7 +34,6 @@
 use super::Services;
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
-use crate::domain::access::principals_of;
 use crate::domain::bucket::Bucket;
 use crate::domain::files::Grant;
 use crate::domain::files::{FileRecord, parse_object_key, random_token};
@@ -71,6 +70,7 @@ fn grant_problem(
     limits: &Limits,
     bucket: &Bucket,
     grant: &Grant,
+    key_alive: bool,
     name: &str,
     meta: &ObjectMeta,
     written_at: i64,
@@ -78,9 +78,10 @@ fn grant_problem(
     if !bucket.is_active() {
         return Some("the bucket is inactive (active: false)".into());
     }
-    let through_acl = bucket
-        .permissions
-        .can_write(&principals_of(&grant.uploaded_by));
+    if !key_alive {
+        return Some("the API key that asked for this upload was revoked or expired".into());
+    }
+    let through_acl = bucket.permissions.can_write(&grant.writer_principals());
     let through_privilege = grant.by_privilege && written_at <= grant.expires_at + EXPIRY_SLACK_MS;
     if !(through_acl || through_privilege) {
         return Some(format!(
@@ -183,7 +184,10 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     let written_at = event_time_ms.unwrap_or(meta.last_modified);
                     let problem = match &grant {
                         None => Some("no upload grant for this object".to_string()),
-                        Some(g) => grant_problem(limits, &bucket, g, name, &meta, written_at),
+                        Some(g) => {
+                            let key_alive = self.grant_key_alive(g).await?;
+                            grant_problem(limits, &bucket, g, key_alive, name, &meta, written_at)
+                        }
                     };
                     if let Some(reason) = problem {
                         // The record, its counters and the object go (a lost race retries).
@@ -225,7 +229,10 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 return Ok(Outcome::Gone);
             };
             let written_at = event_time_ms.unwrap_or(meta.last_modified);
-            if let Some(reason) = grant_problem(limits, &bucket, &grant, name, &meta, written_at) {
+            let key_alive = self.grant_key_alive(&grant).await?;
+            if let Some(reason) =
+                grant_problem(limits, &bucket, &grant, key_alive, name, &meta, written_at)
+            {
                 return reject(reason).await;
             }
             if let Some(current) = &existing
@@ -292,5 +299,15 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             Ok(Outcome::Recorded)
         })
         .await
+    }
+
+    /// Whether the API key a grant was asked with (if any) still works: a revoked key's
+    /// grants upload nothing more.
+    async fn grant_key_alive(&self, grant: &Grant) -> Result<bool> {
+        let Some(id) = &grant.via_key else {
+            return Ok(true);
+        };
+        let key = self.store.get_key(id).await?;
+        Ok(key.is_some_and(|k| !k.is_expired(now_ms())))
     }
 }

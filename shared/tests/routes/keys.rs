@@ -5,6 +5,8 @@
 use serde_json::{Value, json};
 use shared::domain::time::now_ms;
 
+use shared::service::uploads::Outcome;
+
 use crate::answers::ids;
 use crate::common::{CREATOR, Env};
 
@@ -596,4 +598,57 @@ async fn key_routes_are_not_served_in_a_batch() {
     assert_eq!(sub["status"], 400, "{sub}");
     assert!(!batch.to_string().contains("bk_"), "{batch}");
     assert!(ids(&alice.get("/v1/keys").await.expect(200).json(), "id").is_empty());
+}
+
+#[tokio::test]
+async fn a_grant_asked_with_a_key_uploads_nothing_once_the_key_is_revoked_or_unshared() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    let bob = env.user("bob", CREATOR);
+    let (id, secret) = new_key(&alice, json!({"title": "writer"})).await;
+    let key = env.keyed(&secret);
+    bob.create_bucket(
+        "shared",
+        &json!({"permissions": {"write": [format!("key:{id}")]}}),
+    )
+    .await;
+    // Granted through the key's own principal; recorded while the key and the ACL stand.
+    key.upload("shared", "ok.csv", b"1,2\n", "text/csv").await;
+
+    let revoked = key
+        .grant("shared", &[("late.csv", 4, "text/csv")])
+        .await
+        .expect(201)
+        .json();
+    let unshared = key
+        .grant("shared", &[("gone.csv", 4, "text/csv")])
+        .await
+        .expect(201)
+        .json();
+    // Removed from the ACL: the upload is refused at event time.
+    bob.patch(
+        "/v1/buckets/shared",
+        "application/json",
+        &json!({"permissions": {"write": []}}),
+    )
+    .await
+    .expect(200);
+    let object = env.put_upload(&unshared["files"][0], b"3,4\n");
+    assert!(matches!(env.process(&object).await, Outcome::Rejected(_)));
+    // Shared again, but the key is revoked: refused too.
+    bob.patch(
+        "/v1/buckets/shared",
+        "application/json",
+        &json!({"permissions": {"write": [format!("key:{id}")]}}),
+    )
+    .await
+    .expect(200);
+    alice.delete(&format!("/v1/keys/{id}")).await.expect(200);
+    let object = env.put_upload(&revoked["files"][0], b"5,6\n");
+    match env.process(&object).await {
+        Outcome::Rejected(reason) => assert!(reason.contains("revoked"), "{reason}"),
+        other => panic!("recorded through a revoked key: {other:?}"),
+    }
+    let files = bob.get("/v1/buckets/shared/files").await.expect(200).json();
+    assert_eq!(ids(&files, "name"), vec!["ok.csv"]);
 }

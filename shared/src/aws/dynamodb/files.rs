@@ -66,6 +66,9 @@ fn grant_item(id: &str, generation: &str, g: &Grant) -> Item {
     if g.by_privilege {
         item.insert("by_privilege".into(), AttributeValue::Bool(true));
     }
+    if let Some(key) = &g.via_key {
+        item.insert("via_key".into(), s(key));
+    }
     item.insert("ttl".into(), n(g.expires_at / 1000 + GRANT_KEEP_SECS));
     item
 }
@@ -83,6 +86,7 @@ fn grant_from(item: &Item) -> Result<Grant, StoreError> {
         recorded: item.flag("recorded")?,
         // Absent on grants issued before the attribute existed: re-checked against the ACL.
         by_privilege: item.flag("by_privilege")?,
+        via_key: item.opt_string("via_key")?,
     })
 }
 

@@ -47,6 +47,7 @@ fn grant(upload_id: &str, name: &str, size: u64) -> Grant {
         expires_at: 1_000,
         recorded: false,
         by_privilege: false,
+        via_key: None,
     }
 }
 
