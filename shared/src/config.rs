@@ -25,11 +25,33 @@ pub struct AuthSettings {
     pub public_keys_pem: Option<String>,
     /// A JWKS document given inline (never fetched).
     pub jwks: Option<String>,
+    /// Required `iss` / `aud` of tokens verified with the keys above (not the provider's).
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// The identity provider's JWKS, fetched on first need (`JWT_JWKS_URL`).
+    pub jwks_url: Option<String>,
+    /// The `iss` of the provider's tokens (`JWT_JWKS_ISSUER`; required with the URL).
+    pub jwks_issuer: Option<String>,
+    /// The app client id the provider's tokens name in `aud` or `client_id`
+    /// (`JWT_JWKS_AUDIENCE`; required with the URL).
+    pub jwks_audience: Option<String>,
+    /// How clients sign in, advertised by `GET /v1/` (nothing here is used to verify).
+    pub sign_in: SignIn,
     /// A token whose `exp - iat` (or `exp - now` without `iat`) is longer is refused
     /// (`MAX_TOKEN_LIFETIME`, seconds).
     pub max_token_lifetime_secs: u64,
+}
+
+/// The identity provider as `GET /v1/` advertises it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignIn {
+    /// `cognito` or `oidc` (`AUTH_PROVIDER`); unset: no provider is advertised.
+    pub provider: Option<String>,
+    /// `COGNITO_USER_POOL_ID`, `COGNITO_REGION`.
+    pub user_pool_id: Option<String>,
+    pub region: Option<String>,
+    /// The cognito-idp endpoint clients call `InitiateAuth` on (`COGNITO_ENDPOINT`).
+    pub endpoint: Option<String>,
 }
 
 impl Default for AuthSettings {
@@ -40,6 +62,10 @@ impl Default for AuthSettings {
             jwks: None,
             issuer: None,
             audience: None,
+            jwks_url: None,
+            jwks_issuer: None,
+            jwks_audience: None,
+            sign_in: SignIn::default(),
             max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
         }
     }
@@ -135,6 +161,23 @@ impl Settings {
                 jwks: get("JWT_JWKS"),
                 issuer: get("JWT_ISSUER"),
                 audience: get("JWT_AUDIENCE"),
+                jwks_url: get("JWT_JWKS_URL"),
+                jwks_issuer: get("JWT_JWKS_ISSUER"),
+                jwks_audience: get("JWT_JWKS_AUDIENCE"),
+                sign_in: SignIn {
+                    provider: match get("AUTH_PROVIDER") {
+                        Some(p) if p == "cognito" || p == "oidc" => Some(p),
+                        Some(p) => {
+                            return Err(format!(
+                                "AUTH_PROVIDER must be cognito or oidc, got {p:?}"
+                            ));
+                        }
+                        None => None,
+                    },
+                    user_pool_id: get("COGNITO_USER_POOL_ID"),
+                    region: get("COGNITO_REGION"),
+                    endpoint: get("COGNITO_ENDPOINT"),
+                },
                 max_token_lifetime_secs: match number(
                     "MAX_TOKEN_LIFETIME",
                     DEFAULT_MAX_TOKEN_LIFETIME_SECS,
@@ -208,6 +251,32 @@ mod tests {
     }
 
     #[test]
+    fn identity_provider() {
+        let s = settings(&[
+            (
+                "JWT_JWKS_URL",
+                "http://127.0.0.1:4577/pool/.well-known/jwks.json",
+            ),
+            (
+                "JWT_JWKS_ISSUER",
+                "https://cognito-idp.us-east-1.amazonaws.com/pool",
+            ),
+            ("JWT_JWKS_AUDIENCE", "client"),
+            ("AUTH_PROVIDER", "cognito"),
+            ("COGNITO_USER_POOL_ID", "pool"),
+            ("COGNITO_REGION", "us-east-1"),
+            ("COGNITO_ENDPOINT", "http://127.0.0.1:4577"),
+        ])
+        .unwrap();
+        assert_eq!(s.auth.jwks_audience.as_deref(), Some("client"));
+        assert_eq!(s.auth.sign_in.provider.as_deref(), Some("cognito"));
+        assert_eq!(
+            s.auth.sign_in.endpoint.as_deref(),
+            Some("http://127.0.0.1:4577")
+        );
+    }
+
+    #[test]
     fn values_and_errors() {
         let s = settings(&[
             ("API_DELETE_ENABLED", "false"),
@@ -221,6 +290,7 @@ mod tests {
         assert_eq!(s.upload.accepted_file_types, vec!["image/*", "text/csv"]);
         assert_eq!(s.auth.hs256_secret.as_deref(), Some("s"));
         assert!(settings(&[("API_DELETE_ENABLED", "maybe")]).is_err());
+        assert!(settings(&[("AUTH_PROVIDER", "saml")]).is_err());
         assert!(settings(&[("MAX_FILE_SIZE", "big")]).is_err());
     }
 }

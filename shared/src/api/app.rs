@@ -39,7 +39,7 @@ impl<S, O> App<S, O> {
     }
 
     pub async fn identify(&self, req: &Request) -> Result<Identity, ApiError> {
-        Ok(self.verifier.identify(req.header("authorization")?)?)
+        Ok(self.verifier.identify(req.header("authorization")?).await?)
     }
 }
 
