@@ -166,7 +166,7 @@ given = $(filter command line,$(origin $(1)))
 .PHONY: token
 token:
 ifeq ($(HS256),)
-	@$(if $(call given,SUB)$(call given,PRIVILEGES)$(call given,TTL),echo "make token: SUB, PRIVILEGES and TTL mint an HS256 dev token: add HS256=1" >&2; exit 2;)
+	@$(if $(call given,SUB)$(call given,PRIVILEGES)$(call given,TTL),echo "make token: SUB/PRIVILEGES/TTL mint an HS256 dev token: add HS256=1" >&2; exit 2;)
 	@$(HOST_PYTHON) $(ROOT)/infra/local/mint_token.py --cognito $(if $(COGNITO_USER),--user '$(COGNITO_USER)') \
 	  $(if $(COGNITO_PASSWORD),--password '$(COGNITO_PASSWORD)') $(if $(ACCESS),--access)
 else
