@@ -6,8 +6,8 @@
 
 The user gets PASSWORD as a permanent password and exactly the GROUPs given (groups named after
 privileges grant them: create_buckets, edit_buckets, delete_buckets, admin, create_keys).
-Idempotent: run again, it resets the password and the groups. The tests' other issuer and
-audience: --pool-name (another pool, its groups created) and --client-name (another app client;
+Idempotent: run again, it resets the password and the groups. Missing groups are created.
+The tests' other issuer and audience: --pool-name (another pool) and --client-name (another app client;
 prints {"pool_id", "client_id"}). The pool comes from
 $BUCKETS_USER_POOL_ID, else .local/env (written by `make local`); the emulator from
 $AWS_ENDPOINT_URL, else .local/env. Runs with the build virtualenv's Python (boto3).
@@ -78,7 +78,9 @@ def main() -> int:
     idp = boto3.client("cognito-idp", endpoint_url=setting("AWS_ENDPOINT_URL"), region_name="us-east-1",
                        aws_access_key_id="test", aws_secret_access_key="test")
     pool_id = ensure_pool(idp, args.pool_name) if args.pool_name else setting("BUCKETS_USER_POOL_ID")
-    for group in args.groups if args.pool_name else []:
+    # Groups the pool lacks are created (the stack's pool has the privilege groups; tests also
+    # use groups that grant nothing, and other pools).
+    for group in args.groups:
         try:
             idp.create_group(UserPoolId=pool_id, GroupName=group)
         except idp.exceptions.GroupExistsException:
