@@ -5,63 +5,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use buckets_e2e::{Caller, local_script, now_secs, unique};
+use buckets_e2e::{
+    COGNITO_PASSWORD, Caller, cognito_sign_in as sign_in, cognito_user as user, local_script,
+    now_secs, setting, unique,
+};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "E2e-test-only-pw1";
-
-fn setting(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| panic!("{name} is not set: run `make local` and `. .local/env`"))
-}
-
-struct Tokens {
-    id: String,
-    access: String,
-}
-
-/// InitiateAuth USER_PASSWORD_AUTH on the emulator's cognito-idp endpoint (a public client: no
-/// AWS signature), as a CLI would after reading `auth` from `GET /v1/`.
-fn sign_in(client_id: &str, user: &str) -> Tokens {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let body = json!({
-        "AuthFlow": "USER_PASSWORD_AUTH",
-        "ClientId": client_id,
-        "AuthParameters": {"USERNAME": user, "PASSWORD": PASSWORD},
-    });
-    let mut resp = agent
-        .post(setting("BUCKETS_COGNITO_ENDPOINT"))
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .header(
-            "X-Amz-Target",
-            "AWSCognitoIdentityProviderService.InitiateAuth",
-        )
-        .send(body.to_string())
-        .unwrap();
-    let text = resp.body_mut().read_to_string().unwrap();
-    assert_eq!(resp.status(), 200, "InitiateAuth: {text}");
-    let answer: Value = serde_json::from_str(&text).unwrap();
-    let result = &answer["AuthenticationResult"];
-    Tokens {
-        id: result["IdToken"].as_str().unwrap().to_string(),
-        access: result["AccessToken"].as_str().unwrap().to_string(),
-    }
-}
-
-/// A new user of the stack's pool in these groups, signed in through the stack's client.
-fn user(groups: &[&str]) -> Tokens {
-    let name = unique("cognito-");
-    let mut args = vec![name.as_str(), PASSWORD];
-    args.extend_from_slice(groups);
-    local_script("cognito_user.py", &args);
-    sign_in(&setting("BUCKETS_USER_POOL_CLIENT_ID"), &name)
-}
 
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
@@ -144,7 +93,7 @@ fn tokens_for_another_client_or_another_pool_are_401() {
         "cognito_user.py",
         &[
             &name,
-            PASSWORD,
+            COGNITO_PASSWORD,
             "admin",
             "--client-name",
             "buckets-e2e-other-app",
@@ -157,7 +106,7 @@ fn tokens_for_another_client_or_another_pool_are_401() {
         "cognito_user.py",
         &[
             &name,
-            PASSWORD,
+            COGNITO_PASSWORD,
             "admin",
             "--pool-name",
             "buckets-e2e-other-pool",
