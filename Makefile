@@ -3,7 +3,9 @@
 #   make tools          the two Python virtualenvs (.local/build, .local/stack), when their pins change
 #   make build          one `cargo lambda build --release` for every function; prints sizes
 #   make local          ministack on 127.0.0.1 + sam build + sam deploy; writes .local/env
-#   make token SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600
+#   make token          sign in as the dev user through the local Cognito pool: an ID token (ACCESS=1:
+#                       the access token; COGNITO_USER=... COGNITO_PASSWORD=... another user)
+#   make token HS256=1 SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600   an HS256 dev token
 #   make stop           stop the ministack that `make local` started
 #   make status         whether the local stack runs (port, pid), and if not, why
 #   make logs FN=files  a deployed function's log lines (FN=a,b; SINCE=15m; GREP=text; FOLLOW=1)
@@ -151,12 +153,25 @@ logs: $(LOCAL)/build.stamp
 	@$(PY) $(ROOT)/infra/local/logs.py $(addprefix --function ,$(subst $(comma), ,$(FN))) \
 	  --since '$(SINCE)' $(if $(GREP),--grep '$(GREP)') $(if $(FOLLOW),--follow)
 
+# By default a sign-in through the local Cognito pool (as people sign in on AWS); HS256=1 mints
+# a dev token for any SUB and PRIVILEGES instead (the local stack accepts both).
 SUB ?= dev
 PRIVILEGES ?=
 TTL ?= 3600
+HS256 ?=
+COGNITO_USER ?=
+COGNITO_PASSWORD ?=
+ACCESS ?=
+given = $(filter command line,$(origin $(1)))
 .PHONY: token
 token:
+ifeq ($(HS256),)
+	@$(if $(call given,SUB)$(call given,PRIVILEGES)$(call given,TTL),echo "make token: SUB/PRIVILEGES/TTL mint an HS256 dev token: add HS256=1" >&2; exit 2;)
+	@$(HOST_PYTHON) $(ROOT)/infra/local/mint_token.py --cognito $(if $(COGNITO_USER),--user '$(COGNITO_USER)') \
+	  $(if $(COGNITO_PASSWORD),--password '$(COGNITO_PASSWORD)') $(if $(ACCESS),--access)
+else
 	@$(HOST_PYTHON) $(ROOT)/infra/local/mint_token.py --sub '$(SUB)' --privileges '$(PRIVILEGES)' --ttl '$(TTL)'
+endif
 
 # --- checks ----------------------------------------------------------------------
 

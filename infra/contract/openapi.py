@@ -100,7 +100,7 @@ schemas = {
     "TombstoneList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
                       "properties": {"data": {"type": "array", "items": ref("Tombstone")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
     "ServerInfo": {
-        "type": "object", "required": ["project_name", "project_version", "http_api_version", "url", "settings", "capabilities"],
+        "type": "object", "required": ["project_name", "project_version", "http_api_version", "url", "settings", "capabilities", "auth"],
         "additionalProperties": False,
         "properties": {
             "project_name": {"type": "string"}, "project_version": {"type": "string"}, "http_api_version": {"type": "string"},
@@ -113,8 +113,24 @@ schemas = {
                                                    "properties": {"max_files_per_bucket": nonneg, "max_file_size": nonneg, "accepted_file_types": {"type": "string"},
                                                                   "max_bytes_per_bucket": {"type": "integer", "minimum": 0, "description": "Byte quota of every bucket's current files; 0 = none."}}}}},
             "capabilities": {"type": "object", "additionalProperties": {"type": "object"}},
+            "auth": ref("SignIn"),
             "user": {"type": "object", "required": ["id", "principals", "bucket"],
                      "properties": {"id": {"type": "string"}, "principals": principals, "privileges": {"type": "array", "items": {"type": "string"}}, "bucket": {"type": "string"}}}}},
+    "SignIn": {
+        "type": "object", "required": ["type", "api_keys"], "additionalProperties": False,
+        "description": "How a client signs in. `cognito`: InitiateAuth on `endpoint` with `client_id` (a public app client, no secret) and one of `flows`; "
+                       "send the ID or access token as `Authorization: Bearer`. `oidc`: an external OpenID Connect issuer; tokens for `client_id`. "
+                       "`jwt`: no sign-in service; tokens signed with keys configured in the deployment.",
+        "properties": {
+            "type": {"enum": ["cognito", "oidc", "jwt"]},
+            "issuer": {"type": "string", "description": "The `iss` of the provider's tokens."},
+            "client_id": {"type": "string", "description": "The app client id: the tokens' `aud` (ID tokens) or `client_id` (Cognito access tokens)."},
+            "jwks_uri": {"type": "string", "format": "uri"},
+            "user_pool_id": {"type": "string"}, "region": {"type": "string"},
+            "endpoint": {"type": "string", "format": "uri", "description": "The cognito-idp endpoint to call InitiateAuth on."},
+            "flows": {"type": "array", "items": {"enum": ["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"]}},
+            "api_keys": {"type": "object", "required": ["headers", "url"], "additionalProperties": False,
+                         "properties": {"headers": {"type": "array", "items": {"type": "string"}}, "url": {"type": "string"}}}}},
     "DataDocument": {"type": "object", "required": ["data"], "additionalProperties": False,
                      "properties": {"data": {"type": "object", "description": "The bucket's JSON data document."}}},
     "DataIn": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}},
@@ -221,7 +237,7 @@ bucket_body = json_body(ref("BucketIn"), required=False)
 patch_types = ("application/json", "application/merge-patch+json", "application/json-patch+json")
 paths = {}
 
-root_get = op("serverInfo", "Server information (Kinto `GET /v1/`)", {"200": ok("Server information", ref("ServerInfo")), **errs("401")}, tags=["root"])
+root_get = op("serverInfo", "Server information (Kinto `GET /v1/`); `auth` says how to sign in", {"200": ok("Server information", ref("ServerInfo")), **errs("401", "503")}, tags=["root"])
 paths["/v1/"] = {"get": root_get, "head": head_of(root_get)}
 paths["/v1"] = {"get": op("serverInfoRedirect", "Redirects to /v1/", {"307": resp("Redirect")}, public=True, tags=["root"])}
 api_get = op("openApi", "This OpenAPI document", {"200": ok("The OpenAPI 3.1 document", {"type": "object", "required": ["openapi", "paths"]})}, public=True, tags=["root"])

@@ -12,8 +12,13 @@ Runs with the build virtualenv's interpreter (boto3 comes with the SAM CLI).
    the URL deployed differs from the real one, it deploys again with the right value.
 4. Re-applies the API's CORS configuration the way ministack's data plane reads it (see
    fix_cors: a ministack 1.5.33 bug).
-5. Writes .local/env (BUCKETS_API_URL, BUCKETS_JWT_SECRET, AWS_*, BUCKETS_TABLE, ...) and
-   prints the API URL and a 24 h admin token for user `dev`.
+5. Creates (or resets) the dev user of the stack's Cognito user pool: `dev`, a fixed
+   development password, in the groups create_buckets, edit_buckets, delete_buckets and
+   create_keys (not admin: the dev user meets the permission model as people do; an admin
+   token is `make token HS256=1 PRIVILEGES=admin`).
+6. Writes .local/env (BUCKETS_API_URL, BUCKETS_JWT_SECRET, the pool, its client and endpoint,
+   the dev user, AWS_*, BUCKETS_TABLE, ...) and prints the API URL, the dev user and how to
+   sign in.
 """
 
 import argparse
@@ -38,10 +43,15 @@ ENV_FILE = LOCAL / "env"
 LOG = LOCAL / "sam.log"
 SAM_TMP = LOCAL / "sam-tmp"
 DEV_SECRET = "local-dev-only-hs256-secret-not-for-production"
+# The dev user of LOCAL stacks' user pools (public in this repository; the pool's password
+# policy wants 12+ characters with upper, lower, digit and symbol).
+DEV_USER = "dev"
+DEV_PASSWORD = "Local-dev-only-1"
+DEV_GROUPS = ["create_buckets", "edit_buckets", "delete_buckets", "create_keys"]
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import mint_token  # noqa: E402
+from cognito_user import ensure_user  # noqa: E402
 
 
 def aws_env(endpoint: str) -> dict:
@@ -202,8 +212,10 @@ def main() -> int:
     # Environment=local: the template gives the functions local-only settings (the cascade's
     # test-only fault hook, which the tests switch on with function_env.py).
     # CursorKeys: a development key, for local stacks only (a real deployment sets its own).
-    base_parameters = ["Environment=local", f"JwtHs256Secret={args.secret}",
-                       f"CursorKeys={LOCAL_DEV_CURSOR_KEYS}", *extra]
+    # HS256 dev tokens on (tests, fuzzing and load mint them); the user pool's JWKS and
+    # InitiateAuth from the emulator (its tokens' issuer is the AWS URL, which does not resolve).
+    base_parameters = ["Environment=local", "Hs256DevTokens=true", f"JwtHs256Secret={args.secret}",
+                       f"CognitoEndpoint={endpoint}", f"CursorKeys={LOCAL_DEV_CURSOR_KEYS}", *extra]
     digest = fingerprint(args.lambda_dir, bins, base_parameters)
 
     current = describe(cfn, args.stack_name)
@@ -249,6 +261,9 @@ def main() -> int:
 
     outputs = current["outputs"]
     url = api_url(args.port, outputs["ApiId"])
+    pool_id = outputs.get("UserPoolId", "")
+    if pool_id:
+        ensure_user(client("cognito-idp"), pool_id, DEV_USER, DEV_PASSWORD, DEV_GROUPS)
     values = {
         "BUCKETS_API_URL": url,
         "BUCKETS_API_ID": outputs["ApiId"],
@@ -260,6 +275,12 @@ def main() -> int:
         "BUCKETS_UPLOAD_EVENTS_FUNCTION": outputs.get("UploadEventsFunctionName", ""),
         "BUCKETS_CASCADE_FUNCTION": outputs.get("CascadeFunctionName", ""),
         "BUCKETS_CASCADE_DLQ_URL": outputs.get("CascadeDeadLetterQueueUrl", ""),
+        # Sign-in (empty with IdentityProvider=external): InitiateAuth on the emulator.
+        "BUCKETS_USER_POOL_ID": pool_id,
+        "BUCKETS_USER_POOL_CLIENT_ID": outputs.get("UserPoolClientId", ""),
+        "BUCKETS_COGNITO_ENDPOINT": f"{endpoint}/" if pool_id else "",
+        "BUCKETS_DEV_USER": DEV_USER if pool_id else "",
+        "BUCKETS_DEV_PASSWORD": DEV_PASSWORD if pool_id else "",
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
@@ -270,13 +291,16 @@ def main() -> int:
         "# Written by `make local`: the local Buckets stack on ministack. Source it: . .local/env\n"
         + "".join(f"export {k}={sh_quote(v)}\n" for k, v in values.items())
     )
-    token = mint_token.mint(args.secret, "dev", ["admin"], 86400)
+    sign_in = (f"""  dev user (Cognito pool {pool_id}, dev only): {DEV_USER} / {DEV_PASSWORD}
+    groups: {", ".join(DEV_GROUPS)}
+  sign in:  make -s token            (InitiateAuth USER_PASSWORD_AUTH, prints an ID token)
+            make -s token ACCESS=1   (the access token)
+""" if pool_id else "  no Cognito user pool (IdentityProvider=external)\n")
     print(f"""
 Buckets API (local): {url}
-  environment:  . .local/env        (BUCKETS_API_URL, BUCKETS_JWT_SECRET, AWS_* for ministack)
-  dev token (sub dev, privileges admin, 24 h):
-    {token}
-  try:  curl -s -H "Authorization: Bearer $(make -s token)" '{url}/v1/'
+  environment:  . .local/env        (BUCKETS_API_URL, BUCKETS_JWT_SECRET, the pool, AWS_* for ministack)
+{sign_in}  HS256 dev token for anyone:  make -s token HS256=1 SUB=alice PRIVILEGES=admin
+  try:  curl -s -H "Authorization: Bearer $(make -s token)" '{url}/v1/' | jq .user
 """)
     return 0
 

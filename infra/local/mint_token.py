@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""Mint an HS256 bearer token for the Buckets API (development only; stdlib only).
+"""Bearer tokens for the local Buckets API (development only; stdlib only).
+
+Mint an HS256 dev token (what the tests, fuzzing and load scripts use):
 
     python3 infra/local/mint_token.py --sub alice --privileges create_buckets,edit_buckets --ttl 3600
 
 Claims: sub, iat, exp (= iat + ttl), privileges (list; empty list when none given),
 and iss / aud when given. The secret comes from --secret, else $BUCKETS_JWT_SECRET,
 else the BUCKETS_JWT_SECRET line of .local/env (written by `make local`).
+
+Or sign in through the stack's Cognito user pool (InitiateAuth USER_PASSWORD_AUTH) and print
+the ID token (--access: the access token), as the dev user `make local` created unless
+--user / --password are given:
+
+    python3 infra/local/mint_token.py --cognito [--user NAME --password PASSWORD] [--access]
 """
 
 import argparse
@@ -17,6 +25,8 @@ import os
 import re
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ENV_FILE = Path(__file__).resolve().parents[2] / ".local" / "env"
@@ -60,6 +70,46 @@ def secret_from_env_file(path: Path) -> str | None:
     return value_from_env_file(path, "BUCKETS_JWT_SECRET")
 
 
+def setting(name: str) -> str | None:
+    return os.environ.get(name) or value_from_env_file(ENV_FILE, name)
+
+
+def cognito_sign_in(endpoint: str, client_id: str, user: str, password: str) -> dict:
+    """InitiateAuth USER_PASSWORD_AUTH on a cognito-idp endpoint (no AWS signature: a public
+    app client). Returns AuthenticationResult (IdToken, AccessToken, RefreshToken, ...)."""
+    body = json.dumps({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id,
+                       "AuthParameters": {"USERNAME": user, "PASSWORD": password}}).encode()
+    req = urllib.request.Request(endpoint, data=body, method="POST", headers={
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+    })
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            answer = json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        raise RuntimeError(f"InitiateAuth refused ({e.code}): {e.read().decode(errors='replace')}") from e
+    if "AuthenticationResult" not in answer:
+        raise RuntimeError(f"InitiateAuth asked for a challenge, not handled here: {answer.get('ChallengeName')}")
+    return answer["AuthenticationResult"]
+
+
+def cognito_main(args) -> int:
+    endpoint, client_id = setting("BUCKETS_COGNITO_ENDPOINT"), setting("BUCKETS_USER_POOL_CLIENT_ID")
+    user = args.user or setting("BUCKETS_DEV_USER")
+    password = args.password or setting("BUCKETS_DEV_PASSWORD")
+    if not (endpoint and client_id and user and password):
+        print("mint_token: no Cognito user pool: run `make local` (writes .local/env), "
+              "or mint an HS256 dev token (make token HS256=1 SUB=... PRIVILEGES=...)", file=sys.stderr)
+        return 1
+    try:
+        result = cognito_sign_in(endpoint, client_id, user, password)
+    except (RuntimeError, OSError) as e:
+        print(f"mint_token: {e}", file=sys.stderr)
+        return 1
+    print(result["AccessToken"] if args.access else result["IdToken"])
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sub", default="dev")
@@ -68,7 +118,13 @@ def main() -> int:
     parser.add_argument("--iss")
     parser.add_argument("--aud")
     parser.add_argument("--secret", help="HS256 secret (default: $BUCKETS_JWT_SECRET, then .local/env)")
+    parser.add_argument("--cognito", action="store_true", help="sign in through the Cognito user pool instead")
+    parser.add_argument("--user", help="--cognito: user name (default: the dev user of .local/env)")
+    parser.add_argument("--password", help="--cognito: password (default: the dev user's)")
+    parser.add_argument("--access", action="store_true", help="--cognito: print the access token, not the ID token")
     args = parser.parse_args()
+    if args.cognito:
+        return cognito_main(args)
 
     secret = args.secret or os.environ.get("BUCKETS_JWT_SECRET") or secret_from_env_file(ENV_FILE)
     if not secret:

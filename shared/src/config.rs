@@ -35,11 +35,33 @@ pub struct AuthSettings {
     pub public_keys_pem: Option<String>,
     /// A JWKS document given inline (never fetched).
     pub jwks: Option<String>,
+    /// Required `iss` / `aud` of tokens verified with the keys above (not the provider's).
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// The identity provider's JWKS, fetched on first need (`JWT_JWKS_URL`).
+    pub jwks_url: Option<String>,
+    /// The `iss` of the provider's tokens (`JWT_JWKS_ISSUER`; required with the URL).
+    pub jwks_issuer: Option<String>,
+    /// The app client id the provider's tokens name in `aud` or `client_id`
+    /// (`JWT_JWKS_AUDIENCE`; required with the URL).
+    pub jwks_audience: Option<String>,
+    /// How clients sign in, advertised by `GET /v1/` (nothing here is used to verify).
+    pub sign_in: SignIn,
     /// A token whose `exp - iat` (or `exp - now` without `iat`) is longer is refused
     /// (`MAX_TOKEN_LIFETIME`, seconds).
     pub max_token_lifetime_secs: u64,
+}
+
+/// The identity provider as `GET /v1/` advertises it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignIn {
+    /// `cognito` or `oidc` (`AUTH_PROVIDER`); unset: no provider is advertised.
+    pub provider: Option<String>,
+    /// `COGNITO_USER_POOL_ID`, `COGNITO_REGION`.
+    pub user_pool_id: Option<String>,
+    pub region: Option<String>,
+    /// The cognito-idp endpoint clients call `InitiateAuth` on (`COGNITO_ENDPOINT`).
+    pub endpoint: Option<String>,
 }
 
 impl Default for AuthSettings {
@@ -50,6 +72,10 @@ impl Default for AuthSettings {
             jwks: None,
             issuer: None,
             audience: None,
+            jwks_url: None,
+            jwks_issuer: None,
+            jwks_audience: None,
+            sign_in: SignIn::default(),
             max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
         }
     }
@@ -124,6 +150,17 @@ impl Settings {
             }
         };
         let api_delete_enabled = flag("API_DELETE_ENABLED", true)?;
+        let sign_in = SignIn {
+            provider: match get("AUTH_PROVIDER") {
+                Some(p) if p == "cognito" || p == "oidc" => Some(p),
+                Some(p) => return Err(format!("AUTH_PROVIDER must be cognito or oidc, got {p:?}")),
+                None => None,
+            },
+            user_pool_id: get("COGNITO_USER_POOL_ID"),
+            region: get("COGNITO_REGION").or_else(|| get("AWS_REGION")),
+            endpoint: get("COGNITO_ENDPOINT"),
+        };
+        let cognito = cognito_provider(&sign_in, get("COGNITO_CLIENT_ID"))?;
         Ok(Settings {
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
             api_delete_enabled,
@@ -146,6 +183,13 @@ impl Settings {
                 jwks: get("JWT_JWKS"),
                 issuer: get("JWT_ISSUER"),
                 audience: get("JWT_AUDIENCE"),
+                jwks_url: get("JWT_JWKS_URL").or(cognito.jwks_url),
+                jwks_issuer: get("JWT_JWKS_ISSUER").or(cognito.issuer),
+                jwks_audience: get("JWT_JWKS_AUDIENCE").or(cognito.client_id),
+                sign_in: SignIn {
+                    endpoint: cognito.endpoint.or(sign_in.endpoint),
+                    ..sign_in
+                },
                 max_token_lifetime_secs: match number(
                     "MAX_TOKEN_LIFETIME",
                     DEFAULT_MAX_TOKEN_LIFETIME_SECS,
@@ -168,6 +212,43 @@ impl Settings {
                 .transpose()?,
         })
     }
+}
+
+/// What a Cognito user pool implies (`AUTH_PROVIDER=cognito` with `COGNITO_USER_POOL_ID`):
+/// its issuer (always the AWS form: the emulator signs with it too), its JWKS under the
+/// cognito-idp endpoint (`COGNITO_ENDPOINT`, default AWS's for the region: locally the
+/// emulator, since the AWS issuer does not resolve there), the app client as audience.
+#[derive(Default)]
+struct CognitoProvider {
+    issuer: Option<String>,
+    jwks_url: Option<String>,
+    client_id: Option<String>,
+    endpoint: Option<String>,
+}
+
+fn cognito_provider(
+    sign_in: &SignIn,
+    client_id: Option<String>,
+) -> Result<CognitoProvider, String> {
+    let (Some("cognito"), Some(pool)) = (sign_in.provider.as_deref(), &sign_in.user_pool_id) else {
+        return Ok(CognitoProvider::default());
+    };
+    let region = sign_in
+        .region
+        .as_deref()
+        .ok_or("AUTH_PROVIDER=cognito needs COGNITO_REGION (or AWS_REGION)")?;
+    let aws = format!("https://cognito-idp.{region}.amazonaws.com");
+    let endpoint = sign_in
+        .endpoint
+        .as_deref()
+        .unwrap_or(&aws)
+        .trim_end_matches('/');
+    Ok(CognitoProvider {
+        issuer: Some(format!("{aws}/{pool}")),
+        jwks_url: Some(format!("{endpoint}/{pool}/.well-known/jwks.json")),
+        client_id,
+        endpoint: Some(format!("{endpoint}/")),
+    })
 }
 
 #[cfg(test)]
@@ -237,6 +318,62 @@ mod tests {
     }
 
     #[test]
+    fn a_cognito_pool_implies_issuer_jwks_audience_and_endpoint() {
+        let cognito = [
+            ("AUTH_PROVIDER", "cognito"),
+            ("COGNITO_USER_POOL_ID", "eu-west-1_p"),
+            ("COGNITO_CLIENT_ID", "client"),
+            ("COGNITO_REGION", "eu-west-1"),
+        ];
+        let s = settings(&cognito).unwrap().auth;
+        assert_eq!(
+            s.jwks_issuer.as_deref(),
+            Some("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_p")
+        );
+        assert_eq!(
+            s.jwks_url.as_deref(),
+            Some("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_p/.well-known/jwks.json")
+        );
+        assert_eq!(s.jwks_audience.as_deref(), Some("client"));
+        assert_eq!(
+            s.sign_in.endpoint.as_deref(),
+            Some("https://cognito-idp.eu-west-1.amazonaws.com/")
+        );
+        // Locally: the JWKS from the emulator; the issuer keeps the AWS form.
+        let local = [
+            cognito.as_slice(),
+            &[("COGNITO_ENDPOINT", "http://127.0.0.1:4577")],
+        ]
+        .concat();
+        let local = settings(&local).unwrap().auth;
+        assert_eq!(
+            local.jwks_url.as_deref(),
+            Some("http://127.0.0.1:4577/eu-west-1_p/.well-known/jwks.json")
+        );
+        assert_eq!(local.jwks_issuer, s.jwks_issuer);
+        assert_eq!(
+            local.sign_in.endpoint.as_deref(),
+            Some("http://127.0.0.1:4577/")
+        );
+        // A region is needed to name the issuer.
+        assert!(settings(&cognito[..3]).is_err());
+        // An external issuer: given as is.
+        let oidc = settings(&[
+            ("AUTH_PROVIDER", "oidc"),
+            ("JWT_JWKS_URL", "https://login.example.com/jwks"),
+            ("JWT_JWKS_ISSUER", "https://login.example.com/"),
+            ("JWT_JWKS_AUDIENCE", "buckets"),
+        ])
+        .unwrap()
+        .auth;
+        assert_eq!(
+            oidc.jwks_url.as_deref(),
+            Some("https://login.example.com/jwks")
+        );
+        assert_eq!(oidc.sign_in.endpoint, None);
+    }
+
+    #[test]
     fn values_and_errors() {
         let s = settings(&[
             ("API_DELETE_ENABLED", "false"),
@@ -250,6 +387,7 @@ mod tests {
         assert_eq!(s.upload.accepted_file_types, vec!["image/*", "text/csv"]);
         assert_eq!(s.auth.hs256_secret.as_deref(), Some("s"));
         assert!(settings(&[("API_DELETE_ENABLED", "maybe")]).is_err());
+        assert!(settings(&[("AUTH_PROVIDER", "saml")]).is_err());
         assert!(settings(&[("MAX_FILE_SIZE", "big")]).is_err());
     }
 }

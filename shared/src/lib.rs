@@ -8,7 +8,7 @@
 //! | `ports` | the traits the services need from storage (`BucketStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`) and `StoreError` | `domain` |
 //! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
 //! | `api` | HTTP: routing (`api::entry` is the Buckets function's, with `/v1/batch`), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
-//! | `auth`, `config` | token verification; deployment settings | `domain`, `service::error` |
+//! | `auth`, `config` | token verification (`auth::jwks`: the identity provider's keys, fetched through the `JwksSource` port; `auth::http`: its HTTP GET, feature `jwks-http`); deployment settings | `domain`, `service::error` |
 //! | `memory` | an in-memory implementation of the ports, for tests | `ports` |
 //! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`) and the Lambda glue (`aws::lambda`) | everything above |
 //!

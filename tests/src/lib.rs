@@ -267,6 +267,64 @@ pub fn local_script(script: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A setting of `.local/env` (exported by `. .local/env`), which must be set and not empty.
+pub fn setting(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("{name} is not set: run `make local` and `. .local/env`"))
+}
+
+/// The password of the Cognito users the tests create (local stacks only).
+pub const COGNITO_PASSWORD: &str = "E2e-test-only-pw1";
+
+/// What a Cognito sign-in gives.
+pub struct CognitoTokens {
+    pub id: String,
+    pub access: String,
+}
+
+/// InitiateAuth USER_PASSWORD_AUTH on the emulator's cognito-idp endpoint (a public app
+/// client: no AWS signature), as a CLI would after reading `auth` from `GET /v1/`.
+pub fn cognito_sign_in(client_id: &str, user: &str) -> CognitoTokens {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let body = json!({
+        "AuthFlow": "USER_PASSWORD_AUTH",
+        "ClientId": client_id,
+        "AuthParameters": {"USERNAME": user, "PASSWORD": COGNITO_PASSWORD},
+    });
+    let mut resp = agent
+        .post(setting("BUCKETS_COGNITO_ENDPOINT"))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header(
+            "X-Amz-Target",
+            "AWSCognitoIdentityProviderService.InitiateAuth",
+        )
+        .send(body.to_string())
+        .unwrap();
+    let text = resp.body_mut().read_to_string().unwrap();
+    assert_eq!(resp.status(), 200, "InitiateAuth: {text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let result = &answer["AuthenticationResult"];
+    CognitoTokens {
+        id: result["IdToken"].as_str().unwrap().to_string(),
+        access: result["AccessToken"].as_str().unwrap().to_string(),
+    }
+}
+
+/// A new user of the stack's user pool in these groups (`infra/local/cognito_user.py`),
+/// signed in through the stack's app client.
+pub fn cognito_user(groups: &[&str]) -> CognitoTokens {
+    let name = unique("cognito-");
+    let mut args = vec![name.as_str(), COGNITO_PASSWORD];
+    args.extend_from_slice(groups);
+    local_script("cognito_user.py", &args);
+    cognito_sign_in(&setting("BUCKETS_USER_POOL_CLIENT_ID"), &name)
+}
+
 /// An upload grant, as `POST /v1/buckets/{id}/files` answers it.
 pub struct Upload {
     pub grant: Value,

@@ -5,7 +5,7 @@
 
 use std::sync::Mutex;
 
-use buckets_e2e::{Caller, Upload, local_script, unique};
+use buckets_e2e::{Caller, Upload, cognito_user, local_script, unique};
 use serde_json::json;
 
 static SETTINGS: Mutex<()> = Mutex::new(());
@@ -17,6 +17,8 @@ const DEFAULTS: &[&str] = &[
     "ACCEPTED_FILE_TYPES=",
     "MAX_BYTES_PER_BUCKET=0",
     "UPLOAD_URL_TTL=900",
+    // Empty: the JWKS URL the pool implies (shared::config).
+    "JWT_JWKS_URL=",
 ];
 
 fn set(pairs: &[&str]) {
@@ -266,4 +268,31 @@ fn a_store_past_the_file_count_limit_writes_nothing() {
             &json!({"sync": "files", "files": [{"name": "one.csv", "size": 1, "content_type": "text/csv"}, {"name": "two.csv", "size": 1, "content_type": "text/csv"}]}),
         )
         .expect(200);
+}
+
+#[test]
+fn an_unreachable_identity_provider_is_503_never_401() {
+    let _lock = lock();
+    let signed_in = Caller::with_token(cognito_user(&["create_buckets"]).id);
+    {
+        // Nothing listens on port 9: every function's JWKS fetch fails.
+        let _changed = Changed::to(&["JWT_JWKS_URL=http://127.0.0.1:9/jwks.json"]);
+        for path in ["/v1/", "/v1/buckets"] {
+            let resp = signed_in.get(path);
+            assert!(resp.header("retry-after").is_some(), "{path}: {resp:?}");
+            let err = resp.expect_error(503, 201);
+            assert!(
+                err["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("identity provider"),
+                "{err}"
+            );
+        }
+        // Only the provider's tokens wait on it: dev tokens and anonymous callers do not.
+        Caller::user("alice", &[]).get("/v1/buckets").expect(200);
+        Caller::anonymous().get("/v1/").expect(200);
+    }
+    // The provider back: the same token works.
+    signed_in.get("/v1/").expect(200);
 }

@@ -57,7 +57,7 @@ impl<S: KeyStore, O> App<S, O> {
                 .services
                 .authenticate_key(bearer.unwrap_or_default())
                 .await?),
-            (None, _) => Ok(self.verifier.identify(authorization)?),
+            (None, _) => Ok(self.verifier.identify(authorization).await?),
         }
     }
 }

@@ -233,6 +233,7 @@ impl From<Error> for ApiError {
             Error::NotFound { resource, id } => ApiError::not_found(resource, &id),
             Error::Busy(message) => ApiError::conflict(message),
             Error::PreconditionFailed(existing) => ApiError::precondition_failed(existing),
+            Error::Unavailable(message) => ApiError::unavailable(message),
             Error::Store(e) => e.into(),
         }
     }
@@ -324,6 +325,7 @@ mod tests {
             (Error::PreconditionFailed(None), 412, 114),
             (Error::Store(StoreError::Conflict), 409, 122),
             (Error::Store(StoreError::Unavailable("x".into())), 503, 201),
+            (Error::Unavailable("keys".into()), 503, 201),
             (Error::Store(StoreError::Other("x".into())), 500, 999),
         ];
         for (err, code, errno) in cases {

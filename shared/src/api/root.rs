@@ -6,6 +6,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::api::error::ApiError;
+use crate::config::AuthSettings;
 use crate::domain::ids;
 use crate::ports::BucketStore;
 
@@ -94,6 +95,7 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
                 "max_bytes_per_bucket": upload.max_bytes_per_bucket,
             },
         },
+        "auth": sign_in(&app.settings().auth),
         "capabilities": {
             "default_bucket": {
                 "description": "The personal bucket of every authenticated user, at /v1/buckets/default.",
@@ -114,4 +116,39 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
         });
     }
     Ok(Response::json(200, body as Value))
+}
+
+/// How to sign in (`auth` of `GET /v1/`), for a CLI or a web console to discover: the identity
+/// provider when one is configured (`cognito` adds what InitiateAuth needs), else `jwt` (tokens
+/// signed with keys the deployment was given). API keys work whatever the provider.
+fn sign_in(auth: &AuthSettings) -> Value {
+    let provider = match (&auth.sign_in.provider, &auth.jwks_url) {
+        (Some(p), _) => p.as_str(),
+        (None, Some(_)) => "oidc",
+        (None, None) => "jwt",
+    };
+    let mut out = json!({
+        "type": provider,
+        "api_keys": {
+            "headers": ["Authorization: Bearer bk_…", "X-API-Key: bk_…"],
+            "url": "/v1/keys",
+        },
+    });
+    let mut set = |name: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            out[name] = json!(v);
+        }
+    };
+    if provider != "jwt" {
+        set("issuer", &auth.jwks_issuer);
+        set("client_id", &auth.jwks_audience);
+        set("jwks_uri", &auth.jwks_url);
+    }
+    if provider == "cognito" {
+        set("user_pool_id", &auth.sign_in.user_pool_id);
+        set("region", &auth.sign_in.region);
+        set("endpoint", &auth.sign_in.endpoint);
+        out["flows"] = json!(["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"]);
+    }
+    out
 }

@@ -22,6 +22,9 @@ pub enum Error {
     /// The client's precondition does not hold; the resource as it is now, when the caller may
     /// read it.
     PreconditionFailed(Option<Value>),
+    /// Something the request needs other than the store cannot be had right now (the identity
+    /// provider's signing keys); the client may retry.
+    Unavailable(String),
     /// A port failed (a lost race the service did not retry is `StoreError::Conflict`).
     Store(StoreError),
 }

@@ -146,6 +146,19 @@ impl Env {
         Env::over(self.store.clone(), self.objects.clone(), pairs)
     }
 
+    /// With these settings, but the identity provider's keys never fetched: the route tests
+    /// build without the `jwks-http` feature, and what they check of a provider is what
+    /// `GET /v1/` advertises.
+    pub fn advertising(pairs: &[(&str, &str)]) -> Env {
+        let advertised = settings(pairs);
+        let mut verified = advertised.clone();
+        verified.auth.jwks_url = None;
+        let mut env = Env::with(&[]);
+        env.app = App::new(verified, env.store.clone(), env.objects.clone()).expect("an app");
+        env.app.services.settings = advertised;
+        env
+    }
+
     fn over(store: MemoryStore, objects: MemoryObjects, pairs: &[(&str, &str)]) -> Env {
         let app = App::new(settings(pairs), store.clone(), objects.clone()).expect("an app");
         Env {

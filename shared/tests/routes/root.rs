@@ -43,6 +43,53 @@ async fn server_info_anonymous_and_authenticated() {
 }
 
 #[tokio::test]
+async fn server_info_says_how_to_sign_in() {
+    let api_keys = json!({
+        "headers": ["Authorization: Bearer bk_…", "X-API-Key: bk_…"],
+        "url": "/v1/keys",
+    });
+    // No identity provider: tokens signed with the deployment's own keys.
+    let info = Env::new().anonymous().get("/v1/").await.expect(200).json();
+    assert_eq!(info["auth"], json!({"type": "jwt", "api_keys": api_keys}));
+    // A Cognito user pool: what InitiateAuth needs, public (no token).
+    let env = Env::advertising(&[
+        ("AUTH_PROVIDER", "cognito"),
+        ("COGNITO_USER_POOL_ID", "eu-west-1_p"),
+        ("COGNITO_CLIENT_ID", "client-1"),
+        ("COGNITO_REGION", "eu-west-1"),
+    ]);
+    let info = env.anonymous().get("/v1/").await.expect(200).json();
+    assert_eq!(
+        info["auth"],
+        json!({
+            "type": "cognito",
+            "issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_p",
+            "client_id": "client-1",
+            "jwks_uri": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_p/.well-known/jwks.json",
+            "user_pool_id": "eu-west-1_p",
+            "region": "eu-west-1",
+            "endpoint": "https://cognito-idp.eu-west-1.amazonaws.com/",
+            "flows": ["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"],
+            "api_keys": api_keys,
+        })
+    );
+    // An external OpenID Connect issuer: its issuer and client, no Cognito fields.
+    let env = Env::advertising(&[
+        ("AUTH_PROVIDER", "oidc"),
+        ("JWT_JWKS_URL", "https://login.example.com/jwks"),
+        ("JWT_JWKS_ISSUER", "https://login.example.com/"),
+        ("JWT_JWKS_AUDIENCE", "buckets"),
+        ("COGNITO_REGION", "eu-west-1"),
+    ]);
+    let info = env.anonymous().get("/v1/").await.expect(200).json();
+    assert_eq!(info["auth"]["type"], "oidc");
+    assert_eq!(info["auth"]["issuer"], "https://login.example.com/");
+    assert_eq!(info["auth"]["client_id"], "buckets");
+    assert_eq!(info["auth"]["jwks_uri"], "https://login.example.com/jwks");
+    assert!(info["auth"].get("region").is_none(), "{info}");
+}
+
+#[tokio::test]
 async fn unprefixed_paths_redirect_307_to_v1_keeping_the_query() {
     let env = Env::new();
     let c = env.anonymous();
