@@ -68,3 +68,24 @@ impl JwksSource for HttpJwks {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_are_accepted_and_nothing_is_fetched_at_init() {
+        for bad in ["", "file:///etc/passwd", "ftp://x/jwks", "https://"] {
+            assert!(HttpJwks::new(bad).is_err(), "{bad:?}");
+        }
+        // Port 9 has no listener: building must not connect.
+        assert!(HttpJwks::new("http://127.0.0.1:9/.well-known/jwks.json").is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_url_is_an_error_not_a_hang() {
+        let source = HttpJwks::new("http://127.0.0.1:9/.well-known/jwks.json").unwrap();
+        let got = tokio::time::timeout(FETCH_TIMEOUT * 2, source.fetch()).await;
+        assert!(matches!(got, Ok(Err(_))), "{got:?}");
+    }
+}
