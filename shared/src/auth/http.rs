@@ -16,7 +16,9 @@ use super::jwks::{FETCH_TIMEOUT, FetchFuture, JwksSource, MAX_JWKS_BYTES};
 
 pub struct HttpJwks {
     url: String,
-    connector: Connector,
+    /// Built on the first fetch: a TLS configuration reads the system's root certificates,
+    /// init time that a function serving API keys or dev tokens never needs.
+    connector: std::sync::OnceLock<Connector>,
 }
 
 impl HttpJwks {
@@ -26,18 +28,23 @@ impl HttpJwks {
             return Err(format!("JWT_JWKS_URL must be an http(s) URL, got {url:?}"));
         }
         Request::get(url).map_err(|e| format!("JWT_JWKS_URL {url:?}: {e}"))?;
-        let connector = Connector::builder()
-            .connector_settings(
-                HttpConnectorSettings::builder()
-                    .connect_timeout(Duration::from_secs(2))
-                    .read_timeout(FETCH_TIMEOUT)
-                    .build(),
-            )
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .build();
         Ok(HttpJwks {
             url: url.to_string(),
-            connector,
+            connector: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn connector(&self) -> &Connector {
+        self.connector.get_or_init(|| {
+            Connector::builder()
+                .connector_settings(
+                    HttpConnectorSettings::builder()
+                        .connect_timeout(Duration::from_secs(2))
+                        .read_timeout(FETCH_TIMEOUT)
+                        .build(),
+                )
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build()
         })
     }
 }
@@ -50,7 +57,7 @@ impl JwksSource for HttpJwks {
             req.headers_mut().insert("accept", "application/json");
             // The connector does not follow redirects: the configured URL is the key set.
             let resp = self
-                .connector
+                .connector()
                 .call(req)
                 .await
                 .map_err(|e| format!("GET {url}: {e}"))?;
