@@ -1,7 +1,7 @@
 //! What every route holds: the token verifier and the services, and the first steps of every
 //! bucket route (who is calling, which bucket the path names).
 
-use crate::auth::Verifier;
+use crate::auth::{Verifier, bearer_credential};
 use crate::config::Settings;
 use crate::domain::access::Identity;
 use crate::domain::ids::BucketRef;
@@ -60,14 +60,6 @@ impl<S: KeyStore, O> App<S, O> {
             (None, _) => Ok(self.verifier.identify(authorization).await?),
         }
     }
-}
-
-/// The credential of an `Authorization: Bearer <credential>` value.
-fn bearer_credential(header: &str) -> Option<&str> {
-    header
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, credential)| credential.trim())
 }
 
 /// The bucket a path segment names (`default`, or a valid id).

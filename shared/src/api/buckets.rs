@@ -9,7 +9,7 @@ use crate::ports::BucketStore;
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
-use super::paging::{page_request, page_response};
+use super::paging::{next_after, page_request, page_response};
 use super::request::Request;
 use super::response::Response;
 
@@ -27,10 +27,7 @@ pub async fn collection<S: BucketStore, O>(
                 .list_buckets(&identity, page.after.as_deref(), page.limit)
                 .await?;
             let data: Vec<Value> = result.buckets.iter().map(Bucket::data).collect();
-            let next = result
-                .has_more
-                .then(|| result.last_key.or(page.after))
-                .flatten();
+            let next = next_after(result.has_more, result.last_key, page.after);
             Ok(page_response(
                 req,
                 &app.cursor_keys,

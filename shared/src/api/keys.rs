@@ -9,7 +9,7 @@ use crate::ports::BucketStore;
 
 use super::app::App;
 use super::error::{ApiError, At, Location};
-use super::paging::{page_request, page_response};
+use super::paging::{next_after, page_request, page_response};
 use super::request::Request;
 use super::response::Response;
 
@@ -33,10 +33,7 @@ pub async fn collection<S: BucketStore, O>(
                 )
                 .await?;
             let data: Vec<Value> = result.keys.iter().map(ApiKey::data).collect();
-            let next = result
-                .has_more
-                .then(|| result.last_key.or(page.after))
-                .flatten();
+            let next = next_after(result.has_more, result.last_key, page.after);
             let extra: Vec<(&str, &str)> =
                 owner.as_deref().map(|o| ("owner", o)).into_iter().collect();
             Ok(page_response(

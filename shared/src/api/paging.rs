@@ -48,6 +48,16 @@ pub fn page_request(req: &Request, keys: &CursorKeys) -> Result<pagination::Page
     .at(Location::Querystring)
 }
 
+/// Where the page after this one starts: the last key the store looked at, else where this
+/// page started; `None` when nothing follows.
+pub fn next_after(
+    has_more: bool,
+    last_key: Option<String>,
+    after: Option<String>,
+) -> Option<String> {
+    has_more.then(|| last_key.or(after)).flatten()
+}
+
 /// A page of a listing of `path`: `{data, has_more, next_uri}` and the `Next-Page` header,
 /// which continue after `next` with the same `_limit` and `extra` query pairs.
 #[allow(clippy::too_many_arguments)] // the page's parts, each plain; a struct would only rename them

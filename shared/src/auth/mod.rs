@@ -15,6 +15,16 @@ pub mod jwks;
 
 #[cfg(feature = "jwks-http")]
 pub mod http;
+/// The credential of an `Authorization: Bearer <credential>` value (a JWT or an API key
+/// secret); `None` for another scheme or an empty credential.
+pub fn bearer_credential(header: &str) -> Option<&str> {
+    header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, credential)| credential.trim())
+        .filter(|credential| !credential.is_empty())
+}
+
 #[cfg(test)]
 mod provider_tests;
 
@@ -176,11 +186,7 @@ impl Verifier {
         let Some(header) = authorization else {
             return Ok(Identity::anonymous());
         };
-        let token = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
+        let token = bearer_credential(header)
             .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <JWT>'"))?;
         if token.len() > MAX_TOKEN_BYTES {
             return Err(unauthorized(
