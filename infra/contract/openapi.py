@@ -108,10 +108,11 @@ schemas = {
             "settings": {"type": "object", "required": ["batch_max_requests", "readonly", "upload"],
                          "properties": {"batch_max_requests": {"type": "integer", "minimum": 1}, "readonly": {"type": "boolean"},
                                         "api_delete_enabled": {"type": "boolean"},
-                                        "upload": {"type": "object", "required": ["max_files_per_bucket", "max_file_size", "accepted_file_types", "max_bytes_per_bucket"],
+                                        "upload": {"type": "object", "required": ["max_files_per_bucket", "max_file_size", "accepted_file_types", "max_bytes_per_bucket", "version_retention_days"],
                                                    "description": "The deployment's upload limits; a bucket's `limits` can only tighten them.",
                                                    "properties": {"max_files_per_bucket": nonneg, "max_file_size": nonneg, "accepted_file_types": {"type": "string"},
-                                                                  "max_bytes_per_bucket": {"type": "integer", "minimum": 0, "description": "Byte quota of every bucket's current files; 0 = none."}}}}},
+                                                                  "max_bytes_per_bucket": {"type": "integer", "minimum": 0, "description": "Byte quota of every bucket's current files; 0 = none."},
+                                                                  "version_retention_days": {"type": "integer", "minimum": 1, "description": "Days a replaced file version is kept (listed, restorable)."}}}}},
             "capabilities": {"type": "object", "additionalProperties": {"type": "object"}},
             "auth": ref("SignIn"),
             "user": {"type": "object", "required": ["id", "principals", "bucket"],
@@ -145,6 +146,16 @@ schemas = {
                        "permalink": {"type": "string", "format": "uri", "description": "Absolute URL of the file's permalink."}}},
     "FileList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
                  "properties": {"data": {"type": "array", "items": ref("File")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
+    "FileVersion": {
+        "type": "object", "required": ["version_id", "name", "size", "content_type", "etag", "last_modified", "uploaded_by", "replaced", "expires_at"],
+        "additionalProperties": False,
+        "properties": {"version_id": {"type": "string"}, "name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"},
+                       "etag": {"type": "string"}, "sha256": {"type": "string"}, "last_modified": ms, "uploaded_by": {"type": "string"},
+                       "replaced": {**ms, "description": "When a newer version replaced it."},
+                       "expires_at": {**ms, "description": "When S3's lifecycle expires it (the deployment's retention)."}}},
+    "FileVersionList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                        "properties": {"data": {"type": "array", "items": ref("FileVersion")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
+    "FileEnvelope": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("File")}},
     "WantedFile": {"type": "object", "required": ["name", "size", "content_type"],
                    "properties": {"name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"}, "sha256": {"type": "string"}}},
     "GrantsIn": {"type": "object", "required": ["files"], "properties": {"files": {"type": "array", "items": ref("WantedFile")}}},
@@ -291,6 +302,13 @@ paths["/v1/buckets/{id}/files/{name}"] = {
     "get": get_file, "head": head_of(get_file),
     "delete": op("deleteFile", "Delete a file", {"200": ok("Deleted", ref("FileDeleted")), **errs(*STD)}, params=(p("id"), NAME), tags=["files"]),
 }
+list_versions = op("listFileVersions", "The file's kept versions (replaced within the retention)",
+                    {"200": ok("A page", ref("FileVersionList"), NEXT_H), **errs(*STD)}, params=(p("id"), NAME, *PAGE), tags=["files"])
+paths["/v1/buckets/{id}/files/{name}/versions"] = {"get": list_versions, "head": head_of(list_versions)}
+VERSION = {"name": "version_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 1024}}
+paths["/v1/buckets/{id}/files/{name}/versions/{version_id}/restore"] = {
+    "post": op("restoreFileVersion", "Make a kept version the file's current content again (an upload of it, checked against the limits)",
+               {"200": ok("The file as restored", ref("FileEnvelope")), **errs(*STD, "413")}, params=(p("id"), NAME, VERSION), tags=["files"])}
 UPLOAD = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
 get_upload = op("uploadStatus", "What became of an upload", {"200": ok("Its status", ref("UploadStatus")), **errs(*STD)}, params=(p("id"), UPLOAD), tags=["files"])
 paths["/v1/buckets/{id}/uploads/{upload_id}"] = {"get": get_upload, "head": head_of(get_upload)}

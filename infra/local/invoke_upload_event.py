@@ -2,10 +2,11 @@
 """Deliver an S3 ObjectCreated event to the local upload-events function, as S3 would (test
 use only: duplicate and late deliveries).
 
-    invoke_upload_event.py BUCKET_ID UPLOAD_ID NAME
+    invoke_upload_event.py BUCKET_ID NAME VERSION_ID
 
-The object key is built as the functions build it, `<id>/<generation>/<upload id>/<name>`,
-with the bucket's current generation read from the table.
+The object key is built as the functions build it, `<id>/<generation>/<name>`, with the
+bucket's current generation read from the table; the event names version VERSION_ID of it
+(an upload's `x-amz-version-id`).
 
 Prints the function's answer. Reads names and endpoints from .local/env.
 """
@@ -19,11 +20,11 @@ from function_env import client, local_env
 
 
 def main() -> int:
-    bucket_id, upload_id, name = sys.argv[1:4]
+    bucket_id, name, version_id = sys.argv[1:4]
     env = local_env()
     table = client("dynamodb", env)
     item = table.get_item(TableName=env["BUCKETS_TABLE"], Key={"pk": {"S": f"B#{bucket_id}"}, "sk": {"S": "B"}})["Item"]
-    key = f"{bucket_id}/{item['gen']['S']}/{upload_id}/{name}"
+    key = f"{bucket_id}/{item['gen']['S']}/{name}"
     size = 0
     event = {
         "Records": [{
@@ -43,7 +44,13 @@ def main() -> int:
                     "ownerIdentity": {"principalId": "local"},
                     "arn": "arn:aws:s3:::" + env["BUCKETS_FILES_BUCKET"],
                 },
-                "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size, "eTag": "", "sequencer": "0"},
+                "object": {
+                    "key": urllib.parse.quote_plus(key, safe="/"),
+                    "versionId": version_id,
+                    "size": size,
+                    "eTag": "",
+                    "sequencer": "0",
+                },
             },
         }]
     }

@@ -4,8 +4,9 @@ benchmark use).
 
     leftovers.py BUCKET_ID GENERATION
 
-{"objects": [S3 keys under <id>/<generation>/], "items": [[pk, sk], ...] of the incarnation's
-partitions (D#, F#, U#, R#), its cascade markers (CASCADE <id>#<generation>...), and the bucket
+{"objects": ["<key>?versionId=<id>" of every object version and delete marker under
+<id>/<generation>/], "items": [[pk, sk], ...] of the incarnation's partitions (D#, F#, U#, R#,
+V#), its cascade markers (CASCADE <id>#<generation>...), and the bucket
 item B#<id> when it still belongs to that generation}. Queries and one listing; no Scan.
 """
 
@@ -14,7 +15,7 @@ import sys
 
 from function_env import client, local_env
 
-PARTITIONS = ("D", "F", "U", "R")
+PARTITIONS = ("D", "F", "U", "R", "V")
 
 
 def leftovers(env: dict, bucket_id: str, generation: str) -> dict:
@@ -22,10 +23,13 @@ def leftovers(env: dict, bucket_id: str, generation: str) -> dict:
     ddb = client("dynamodb", env)
     table = env["BUCKETS_TABLE"]
     objects = []
-    for page in s3.get_paginator("list_objects_v2").paginate(
+    # Versions, not keys: the files bucket is versioned, and a noncurrent version left behind
+    # is as much a leftover as a current one.
+    for page in s3.get_paginator("list_object_versions").paginate(
         Bucket=env["BUCKETS_FILES_BUCKET"], Prefix=f"{bucket_id}/{generation}/"
     ):
-        objects += [o["Key"] for o in page.get("Contents", [])]
+        for o in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            objects.append(f"{o['Key']}?versionId={o['VersionId']}")
 
     def query(**kwargs):
         found = []

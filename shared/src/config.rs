@@ -94,6 +94,8 @@ pub struct Settings {
     pub upload_url_ttl_secs: u64,
     /// Lifetime of presigned download URLs (default 5 min).
     pub download_url_ttl_secs: u64,
+    /// Days a replaced file version is kept (default 7); S3's lifecycle rule expires it.
+    pub version_retention_days: u64,
     /// `true`: a permalink also needs read permission on the bucket (default: the link is a
     /// capability, as in xyOps).
     pub permalink_requires_read: bool,
@@ -200,6 +202,10 @@ impl Settings {
             },
             upload_url_ttl_secs: number("UPLOAD_URL_TTL", 900)?,
             download_url_ttl_secs: number("DOWNLOAD_URL_TTL", 300)?,
+            version_retention_days: match number("FILE_VERSION_RETENTION_DAYS", 7)? {
+                0 => return Err("FILE_VERSION_RETENTION_DAYS must be at least 1".into()),
+                n => n.min(3650),
+            },
             permalink_requires_read: flag("PERMALINK_REQUIRES_READ", false)?,
             data_max_bytes: number("DATA_MAX_BYTES", 256 * 1024)?,
             data_revisions_kept: number("DATA_REVISIONS_KEPT", 10)?,

@@ -428,7 +428,7 @@ impl Caller {
 
 impl Upload {
     /// The bucket incarnation (generation) the upload belongs to, from its object key
-    /// (`<files bucket>/<id>/<generation>/<upload id>/<name>` in the path-style URL).
+    /// (`<files bucket>/<id>/<generation>/<name>` in the path-style URL).
     pub fn generation(&self) -> String {
         let url = self.url();
         let path = url.split('?').next().unwrap();

@@ -395,14 +395,13 @@ fn a_repeated_upload_event_changes_nothing() {
     let alice = Caller::user("alice", CREATOR);
     let id = bucket(&alice, &json!({}));
     let up = one_grant(&alice, &id, "twice.txt", 5, "text/plain");
-    up.put(b"12345", &[]).expect(200);
+    let version = up.put(b"12345", &[]).expect(200).header("x-amz-version-id");
+    let version = version.expect("the files bucket is versioned");
     let first = alice.wait_upload(&id, &up.upload_id());
     assert_eq!(first["status"], "recorded");
     for _ in 0..2 {
-        let out = buckets_e2e::local_script(
-            "invoke_upload_event.py",
-            &[&id, &up.upload_id(), "twice.txt"],
-        );
+        let out =
+            buckets_e2e::local_script("invoke_upload_event.py", &[&id, "twice.txt", &version]);
         assert!(out.contains("\"error\": null"), "{out}");
     }
     let list = alice
@@ -421,10 +420,7 @@ fn a_repeated_upload_event_changes_nothing() {
     );
     // A late event of a replaced upload does not bring the old content back.
     let newer = alice.upload(&id, "twice.txt", b"newer!", "text/plain");
-    buckets_e2e::local_script(
-        "invoke_upload_event.py",
-        &[&id, &up.upload_id(), "twice.txt"],
-    );
+    buckets_e2e::local_script("invoke_upload_event.py", &[&id, "twice.txt", &version]);
     let list = alice
         .get(&format!("/v1/buckets/{id}/files"))
         .expect(200)

@@ -20,6 +20,7 @@ use super::paging::{page_request, page_response};
 use super::render::{render_download, render_file, render_grants};
 use super::request::Request;
 use super::response::Response;
+use super::versions;
 
 /// Answers any request that reaches the files function.
 pub async fn handle<S, O>(app: &App<S, O>, req: &Request) -> Response
@@ -47,6 +48,22 @@ where
         (["v1", "buckets", id, "files"], &Method::POST) => grant(app, req, id).await,
         (["v1", "buckets", id, "files", name], &Method::GET) => download(app, req, id, name).await,
         (["v1", "buckets", id, "files", name], &Method::DELETE) => delete(app, req, id, name).await,
+        (["v1", "buckets", id, "files", name, "versions"], &Method::GET) => {
+            versions::list(app, req, id, name).await
+        }
+        (
+            [
+                "v1",
+                "buckets",
+                id,
+                "files",
+                name,
+                "versions",
+                version,
+                "restore",
+            ],
+            &Method::POST,
+        ) => versions::restore(app, req, id, name, version).await,
         (["v1", "buckets", id, "uploads", upload_id], &Method::GET) => {
             upload_status(app, req, id, upload_id).await
         }
@@ -62,6 +79,8 @@ where
         (
             ["v1", "buckets", _, "files"]
             | ["v1", "buckets", _, "files", _]
+            | ["v1", "buckets", _, "files", _, "versions"]
+            | ["v1", "buckets", _, "files", _, "versions", _, "restore"]
             | ["v1", "buckets", _, "uploads", _],
             m,
         )
@@ -71,7 +90,7 @@ where
 }
 
 /// Who asks, and for which file (`/v1/buckets/{segment}/files/{raw_name}`).
-async fn file_target<S: KeyStore, O>(
+pub(super) async fn file_target<S: KeyStore, O>(
     app: &App<S, O>,
     req: &Request,
     segment: &str,

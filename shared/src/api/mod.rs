@@ -16,3 +16,4 @@ pub mod render;
 pub mod request;
 pub mod response;
 pub mod root;
+pub mod versions;

@@ -93,6 +93,8 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
                 "accepted_file_types": upload.accepted_file_types.join(","),
                 // 0: no quota (as the setting). A bucket's own `limits` can only tighten these.
                 "max_bytes_per_bucket": upload.max_bytes_per_bucket,
+                // Replaced file versions are kept (listed, restorable) this long.
+                "version_retention_days": app.settings().version_retention_days,
             },
         },
         "auth": sign_in(&app.settings().auth),

@@ -6,10 +6,26 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::RequestChecksumCalculation;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
-use aws_sdk_s3::types::{ChecksumMode, Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{ChecksumMode, Delete, MetadataDirective, ObjectIdentifier};
 
+use crate::domain::files::UPLOAD_ID_META;
 use crate::ports::StoreError;
-use crate::ports::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
+use crate::ports::{
+    FailedKey, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion, Presigned, PutSpec,
+};
+
+/// Separates the key and version markers of a ListObjectVersions position in our one
+/// continuation token (object keys are bucket names: they hold no newline).
+const TOKEN_SEPARATOR: char = '\n';
+
+/// What CopyObject's `x-amz-copy-source` escapes in a key (all but unreserved characters and
+/// the path separator).
+const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 #[derive(Clone)]
 pub struct S3Objects {
@@ -78,6 +94,7 @@ impl ObjectStore for S3Objects {
             .key(spec.key)
             .content_length(i64::try_from(spec.size).unwrap_or(i64::MAX))
             .content_type(spec.content_type)
+            .metadata(UPLOAD_ID_META, spec.upload_id)
             .set_checksum_sha256(spec.sha256_base64.map(str::to_string))
             .presigned(presign_config(spec.expires_in_secs)?)
             .await
@@ -87,7 +104,7 @@ impl ObjectStore for S3Objects {
 
     async fn presign_get(
         &self,
-        key: &str,
+        object: &ObjectVersion,
         filename: &str,
         expires_in_secs: u64,
     ) -> Result<Presigned, StoreError> {
@@ -95,7 +112,8 @@ impl ObjectStore for S3Objects {
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(&object.key)
+            .set_version_id(object.version_id.clone())
             .response_content_disposition(format!("attachment; filename=\"{filename}\""))
             .presigned(presign_config(expires_in_secs)?)
             .await
@@ -103,12 +121,13 @@ impl ObjectStore for S3Objects {
         Ok(presigned(request))
     }
 
-    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+    async fn head(&self, object: &ObjectVersion) -> Result<Option<ObjectMeta>, StoreError> {
         let result = self
             .client
             .head_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(&object.key)
+            .set_version_id(object.version_id.clone())
             .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await;
@@ -129,60 +148,130 @@ impl ObjectStore for S3Objects {
                     .last_modified()
                     .and_then(|t| t.to_millis().ok())
                     .unwrap_or(0),
+                version_id: out.version_id().map(str::to_string),
+                upload_id: out.metadata().and_then(|m| m.get(UPLOAD_ID_META)).cloned(),
             })),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            // A version id that is not one (or a delete marker) is no object either.
+            Err(SdkError::ServiceError(e))
+                if object.version_id.is_some()
+                    && matches!(e.raw().status().as_u16(), 400 | 405) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(classify(e)),
         }
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+    async fn delete(&self, object: &ObjectVersion) -> Result<(), StoreError> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(&object.key)
+            .set_version_id(object.version_id.clone())
             .send()
             .await
             .map_err(classify)?;
         Ok(())
     }
 
-    async fn list_keys(
+    async fn copy_version(
+        &self,
+        from: &ObjectVersion,
+        upload_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut source = format!(
+            "{}/{}",
+            self.bucket,
+            percent_encoding::utf8_percent_encode(&from.key, COPY_SOURCE)
+        );
+        if let Some(version) = &from.version_id {
+            source.push_str(&format!("?versionId={version}"));
+        }
+        let head = self.head(from).await?.ok_or(StoreError::Conflict)?;
+        let out = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(&from.key)
+            .copy_source(source)
+            // A new upload id: the copy is a new upload of the file, with its own grant.
+            .metadata_directive(MetadataDirective::Replace)
+            .metadata(UPLOAD_ID_META, upload_id)
+            .content_type(head.content_type)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.version_id().map(str::to_string))
+    }
+
+    async fn list_versions(
         &self,
         prefix: &str,
         token: Option<String>,
         max: usize,
     ) -> Result<ObjectPage, StoreError> {
+        let (key_marker, version_marker) = match token {
+            Some(t) => match t.split_once(TOKEN_SEPARATOR) {
+                Some((k, v)) => (
+                    Some(k.to_string()),
+                    Some(v.to_string()).filter(|v| !v.is_empty()),
+                ),
+                None => (Some(t), None),
+            },
+            None => (None, None),
+        };
         let out = self
             .client
-            .list_objects_v2()
+            .list_object_versions()
             .bucket(&self.bucket)
             .prefix(prefix)
-            .set_continuation_token(token)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
             .max_keys(i32::try_from(max).unwrap_or(1000))
             .send()
             .await
             .map_err(classify)?;
+        let versions = out.versions().iter().map(|v| (v.key(), v.version_id()));
+        let markers = out
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id()));
         Ok(ObjectPage {
-            keys: out
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_string))
+            objects: versions
+                .chain(markers)
+                .filter_map(|(key, version)| {
+                    Some(ObjectVersion::new(key?, version.map(str::to_string)))
+                })
                 .collect(),
             next: out
                 .is_truncated()
                 .unwrap_or(false)
-                .then(|| out.next_continuation_token().map(str::to_string))
+                .then(|| {
+                    let key = out.next_key_marker()?;
+                    let version = out.next_version_id_marker().unwrap_or_default();
+                    Some(format!("{key}{TOKEN_SEPARATOR}{version}"))
+                })
                 .flatten(),
         })
     }
 
-    async fn delete_keys(&self, keys: &[String]) -> Result<Vec<FailedKey>, StoreError> {
-        if keys.is_empty() {
+    async fn delete_versions(
+        &self,
+        versions: &[ObjectVersion],
+    ) -> Result<Vec<FailedKey>, StoreError> {
+        if versions.is_empty() {
             return Ok(vec![]);
         }
-        let objects = keys
+        let objects = versions
             .iter()
-            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .map(|o| {
+                ObjectIdentifier::builder()
+                    .key(&o.key)
+                    .set_version_id(o.version_id.clone())
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Other(format!("object identifier: {e}")))?;
         // Quiet: S3 answers only the keys it could not delete.
@@ -202,9 +291,12 @@ impl ObjectStore for S3Objects {
         Ok(out
             .errors()
             .iter()
-            .filter(|e| e.code() != Some("NoSuchKey"))
+            .filter(|e| !matches!(e.code(), Some("NoSuchKey" | "NoSuchVersion")))
             .map(|e| FailedKey {
-                key: e.key().unwrap_or_default().to_string(),
+                object: ObjectVersion::new(
+                    e.key().unwrap_or_default(),
+                    e.version_id().map(str::to_string),
+                ),
                 code: e.code().unwrap_or("unknown").to_string(),
             })
             .collect())

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::files::FileRecord;
+use super::files::{FileRecord, ObjectVersion};
 
 /// What a marker asks to remove.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +16,8 @@ pub enum Job {
         generation: String,
         stale_index: Vec<String>,
     },
-    /// The objects of one deleted file (its record is already gone).
-    Objects { keys: Vec<String> },
+    /// The object versions of one deleted file (its record is already gone).
+    Objects { objects: Vec<ObjectVersion> },
 }
 
 /// A pending cascade, as its marker item holds it.
@@ -49,14 +49,18 @@ impl Marker {
         )
     }
 
-    /// The marker of a deleted file's objects (its current one and a replaced one not yet
-    /// gone), written at `at` (ms).
-    pub fn for_file(id: &str, generation: &str, record: &FileRecord, at: i64) -> Marker {
+    /// The marker of a deleted file's object versions (`objects`: its current one and its
+    /// kept ones), written at `at` (ms).
+    pub fn for_file(
+        id: &str,
+        generation: &str,
+        record: &FileRecord,
+        objects: Vec<ObjectVersion>,
+        at: i64,
+    ) -> Marker {
         Marker::new(
             file_marker_key(id, generation, &record.upload_id),
-            Job::Objects {
-                keys: record.object_keys(),
-            },
+            Job::Objects { objects },
             at,
         )
     }

@@ -61,8 +61,10 @@ pub fn normalize_name(raw: &str, field: &str) -> Result<String, RuleError> {
     Ok(out)
 }
 
-/// A recorded file. `object_key` is the S3 object of its current content; `hash` is the stable
-/// part of its permalink, kept when the file is replaced.
+/// A recorded file. Its bytes are version `version_id` of the bucket's one object for the name
+/// (`object_key`): downloads are presigned for that version, so the record always describes
+/// what a download returns, whatever was written to the key since. `hash` is the stable part of
+/// its permalink, kept when the file is replaced (and new when a deleted name is used again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {
     pub name: String,
@@ -74,20 +76,18 @@ pub struct FileRecord {
     pub modified: i64,
     pub uploaded_by: String,
     pub hash: String,
-    pub object_key: String,
+    /// The S3 version of the bytes.
+    pub version_id: String,
     pub upload_id: String,
-    /// The replaced object, until it is deleted from S3 (a crash in between is repaired by
-    /// the next delivery of the same event).
-    pub prev_key: Option<String>,
 }
 
 impl FileRecord {
-    /// Every S3 object of this record: its content and a replaced one not yet deleted.
-    pub fn object_keys(&self) -> Vec<String> {
-        std::iter::once(&self.object_key)
-            .chain(self.prev_key.as_ref())
-            .cloned()
-            .collect()
+    /// The S3 object version of the record's bytes.
+    pub fn object(&self, bucket_id: &str, generation: &str) -> ObjectVersion {
+        ObjectVersion {
+            key: object_key(bucket_id, generation, &self.name),
+            version_id: Some(self.version_id.clone()),
+        }
     }
 
     /// The permalink path (xyOps: `files/bucket/<id>/<hash>/<name>`).
@@ -108,6 +108,38 @@ impl FileRecord {
             "path": self.path(bucket_id),
         });
         if let Some(sha) = &self.sha256 {
+            v["sha256"] = json!(sha);
+        }
+        v
+    }
+}
+
+/// A replaced version of a file, kept for the deployment's retention (`GET
+/// .../files/{name}/versions`, restorable): the record as it was, when it was replaced, and
+/// until when it is kept. S3's lifecycle expires the object version itself (noncurrent for
+/// the retention); the item outlives it by a day, so every S3 version of a file is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptVersion {
+    pub record: FileRecord,
+    pub replaced: i64,
+    pub expires_at: i64,
+}
+
+impl KeptVersion {
+    pub fn to_json(&self) -> Value {
+        let r = &self.record;
+        let mut v = json!({
+            "version_id": r.version_id,
+            "name": r.name,
+            "size": r.size,
+            "content_type": r.content_type,
+            "etag": r.etag,
+            "last_modified": r.modified,
+            "uploaded_by": r.uploaded_by,
+            "replaced": self.replaced,
+            "expires_at": self.expires_at,
+        });
+        if let Some(sha) = &r.sha256 {
             v["sha256"] = json!(sha);
         }
         v
@@ -147,10 +179,30 @@ impl Grant {
     }
 }
 
-/// The S3 key of one upload: `<bucket id>/<generation>/<upload id>/<name>`. Every upload has its
-/// own key, so a rejected upload never clobbers the file it meant to replace.
-pub fn object_key(bucket_id: &str, generation: &str, upload_id: &str, name: &str) -> String {
-    format!("{bucket_id}/{generation}/{upload_id}/{name}")
+/// The S3 key of the file `name` of a bucket incarnation: `<bucket id>/<generation>/<name>`, one
+/// stable key per name (what an SFTP user sees). The bucket is versioned: every upload is a new
+/// version of the key, and a record pins the one it describes (see `FileRecord`).
+pub fn object_key(bucket_id: &str, generation: &str, name: &str) -> String {
+    format!("{bucket_id}/{generation}/{name}")
+}
+
+/// One version of an S3 object. `version_id: None` names the key itself: deleting it on a
+/// versioned bucket leaves a delete marker (the key disappears from listings; its versions
+/// stay until they expire).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ObjectVersion {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+impl ObjectVersion {
+    pub fn new(key: impl Into<String>, version_id: Option<String>) -> ObjectVersion {
+        ObjectVersion {
+            key: key.into(),
+            version_id,
+        }
+    }
 }
 
 /// The parts of an object key, if it has our shape.
@@ -158,23 +210,25 @@ pub fn object_key(bucket_id: &str, generation: &str, upload_id: &str, name: &str
 pub struct ObjectKey {
     pub bucket_id: String,
     pub generation: String,
-    pub upload_id: String,
     pub name: String,
 }
 
 pub fn parse_object_key(key: &str) -> Option<ObjectKey> {
-    let mut parts = key.splitn(4, '/');
-    let (b, g, u, n) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if [b, g, u, n].iter().any(|p| p.is_empty()) || n.contains('/') {
+    let mut parts = key.splitn(3, '/');
+    let (b, g, n) = (parts.next()?, parts.next()?, parts.next()?);
+    if [b, g, n].iter().any(|p| p.is_empty()) || n.contains('/') {
         return None;
     }
     Some(ObjectKey {
         bucket_id: b.into(),
         generation: g.into(),
-        upload_id: u.into(),
         name: n.into(),
     })
 }
+
+/// The object metadata key (`x-amz-meta-upload-id`) that carries the upload id: every upload
+/// URL signs it, so the event of a version finds its grant.
+pub const UPLOAD_ID_META: &str = "upload-id";
 
 /// 128 random bits, hex: upload ids and permalink hashes (unguessable).
 pub fn random_token() -> String {
@@ -224,24 +278,16 @@ mod tests {
     use crate::domain::error::RuleKind;
     #[test]
     fn object_keys_round_trip() {
-        let key = object_key("b1", "g1", "u1", "a.txt");
+        let key = object_key("b1", "g1", "a.txt");
         assert_eq!(
             parse_object_key(&key),
             Some(ObjectKey {
                 bucket_id: "b1".into(),
                 generation: "g1".into(),
-                upload_id: "u1".into(),
                 name: "a.txt".into()
             })
         );
-        for bad in [
-            "",
-            "b1",
-            "b1/g1/u1",
-            "b1/g1/u1/",
-            "b1//u1/a",
-            "b1/g1/u1/a/b",
-        ] {
+        for bad in ["", "b1", "b1/g1", "b1/g1/", "b1//a", "b1/g1/u1/a"] {
             assert_eq!(parse_object_key(bad), None, "{bad}");
         }
     }
@@ -270,14 +316,13 @@ mod tests {
             modified: 1,
             uploaded_by: "user:a".into(),
             hash: "h".into(),
-            object_key: "k".into(),
+            version_id: "v".into(),
             upload_id: "u".into(),
-            prev_key: None,
         };
         let v = r.to_json("b1");
         assert_eq!(v["path"], "files/bucket/b1/h/a.csv");
         assert!(v.get("sha256").is_none());
-        assert!(v.get("object_key").is_none());
+        assert!(v.get("version_id").is_none());
     }
 
     use super::*;

@@ -1,13 +1,14 @@
-//! `FileStore` over the in-memory table: file records (`F#<id>#<gen>`), upload grants
-//! (`U#…`) and rejections (`R#…`), with the conditions of `aws::dynamodb::files`.
+//! `FileStore` over the in-memory table: file records (`F#<id>#<gen>`), kept versions
+//! (`V#…`, sort key `<name>#<hash>#<version>`), upload grants (`U#…`) and rejections (`R#…`),
+//! with the conditions of `aws::dynamodb::files`.
 
 use std::collections::BTreeSet;
 
 use super::{Item, MARKER_PK, MemoryStore, bucket_key, key, part_pk};
 use crate::domain::cascade::Marker;
-use crate::domain::files::{FileRecord, Grant};
+use crate::domain::files::{FileRecord, Grant, KeptVersion, ObjectVersion};
 use crate::domain::time::now_ms;
-use crate::ports::{FilePage, FileStore, Rejection, Room, StoreError};
+use crate::ports::{FilePage, FileStore, KeptPage, Rejection, Room, StoreError};
 
 fn file_key(id: &str, generation: &str, name: &str) -> crate::ports::ItemKey {
     key(part_pk("F", id, generation), name)
@@ -15,6 +16,19 @@ fn file_key(id: &str, generation: &str, name: &str) -> crate::ports::ItemKey {
 
 fn grant_key(id: &str, generation: &str, upload_id: &str) -> crate::ports::ItemKey {
     key(part_pk("U", id, generation), upload_id)
+}
+
+/// The prefix of the kept versions of a file (its name and permalink hash).
+fn kept_prefix(name: &str, hash: &str) -> String {
+    format!("{name}#{hash}#")
+}
+
+fn kept_key(id: &str, generation: &str, k: &KeptVersion) -> crate::ports::ItemKey {
+    let r = &k.record;
+    key(
+        part_pk("V", id, generation),
+        format!("{}{}", kept_prefix(&r.name, &r.hash), r.version_id),
+    )
 }
 
 fn rejection_key(id: &str, generation: &str, upload_id: &str) -> crate::ports::ItemKey {
@@ -134,7 +148,7 @@ impl FileStore for MemoryStore {
         Ok(())
     }
 
-    /// The adapter's three-item transaction. Conditions: the stored record's `object_key` is
+    /// The adapter's transaction. Conditions: the stored record's `version_id` is
     /// `previous`'s (or no record exists when `previous` is `None`); the grant of
     /// `record.upload_id` exists and is unspent; the bucket is this generation (and
     /// `room.revision`, when given), for a new name holds fewer than `room.max_files`, and, when
@@ -142,13 +156,14 @@ impl FileStore for MemoryStore {
     /// most `room.max_bytes - delta` (the adapter's `total_bytes <= :room`, computed by the
     /// caller since conditions have no arithmetic). Then: the record is written as given, the grant is
     /// spent, and the counters move (+1 file and `record.size` bytes for a new name; bytes by
-    /// `record.size - previous.size` for a replacement).
+    /// `record.size - previous.size` for a replacement), and `kept` is written.
     async fn record_upload(
         &self,
         id: &str,
         generation: &str,
         record: &FileRecord,
         previous: Option<&FileRecord>,
+        kept: Option<&KeptVersion>,
         room: &Room,
     ) -> Result<(), StoreError> {
         let mut state = self.begin()?;
@@ -156,7 +171,7 @@ impl FileStore for MemoryStore {
         let stored = state.read(&fk, Item::as_file)?;
         let record_holds = match previous {
             None => stored.is_none(),
-            Some(prev) => stored.is_some_and(|s| s.object_key == prev.object_key),
+            Some(prev) => stored.is_some_and(|s| s.version_id == prev.version_id),
         };
         let gk = grant_key(id, generation, &record.upload_id);
         let grant_holds = state
@@ -175,6 +190,11 @@ impl FileStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         state.items.insert(fk, Item::File(record.clone()));
+        if let Some(k) = kept {
+            state
+                .items
+                .insert(kept_key(id, generation, k), Item::Kept(k.clone()));
+        }
         if let Some(grant) = state.write(&gk, Item::as_grant_mut)? {
             grant.recorded = true;
         }
@@ -190,62 +210,68 @@ impl FileStore for MemoryStore {
         Ok(())
     }
 
-    /// The adapter's two-item transaction. Conditions: the stored record has `current`'s
-    /// `object_key`, `upload_id` and `etag`; the bucket is this generation. Then the record is
-    /// written as given and `total_bytes` moves by `record.size - current.size`.
-    async fn rerecord_upload(
+    /// Up to `limit` kept versions of `file` after version `after`, by version id.
+    async fn list_kept_versions(
         &self,
         id: &str,
         generation: &str,
-        current: &FileRecord,
-        record: &FileRecord,
-    ) -> Result<(), StoreError> {
-        let mut state = self.begin()?;
-        let fk = file_key(id, generation, &record.name);
-        let record_holds = state.read(&fk, Item::as_file)?.is_some_and(|s| {
-            s.object_key == current.object_key
-                && s.upload_id == current.upload_id
-                && s.etag == current.etag
-        });
-        if !(record_holds && state.live(id, generation)?) {
-            return Err(StoreError::Conflict);
+        file: &FileRecord,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<KeptPage, StoreError> {
+        let state = self.begin()?;
+        let pk = part_pk("V", id, generation);
+        let prefix = kept_prefix(&file.name, &file.hash);
+        let start = format!("{prefix}{}", after.unwrap_or_default());
+        let mut versions = Vec::new();
+        for (k, item) in state.partition(&pk, Some(&start)) {
+            if !k.sk.starts_with(&prefix) || versions.len() > limit {
+                break;
+            }
+            let kept = item
+                .as_kept()
+                .ok_or_else(|| super::mismatch(k, item.kind()))?;
+            versions.push(kept.clone());
         }
-        state.items.insert(fk, Item::File(record.clone()));
-        if let Some(bucket) = state.write(&bucket_key(id), Item::as_bucket_mut)? {
-            bucket.total_bytes += record.size as i64 - current.size as i64;
-        }
-        Ok(())
+        let more = versions.len() > limit;
+        versions.truncate(limit);
+        let last = more
+            .then(|| versions.last().map(|k| k.record.version_id.clone()))
+            .flatten();
+        Ok(KeptPage { versions, last })
     }
 
-    /// Forgets the record's `prev_key`; no record is not an error.
-    async fn clear_prev_key(
+    async fn get_kept_version(
         &self,
         id: &str,
         generation: &str,
-        name: &str,
-    ) -> Result<(), StoreError> {
-        let mut state = self.begin()?;
-        if let Some(record) = state.write(&file_key(id, generation, name), Item::as_file_mut)? {
-            record.prev_key = None;
-        }
-        Ok(())
+        file: &FileRecord,
+        version_id: &str,
+    ) -> Result<Option<KeptVersion>, StoreError> {
+        let state = self.begin()?;
+        let k = key(
+            part_pk("V", id, generation),
+            format!("{}{version_id}", kept_prefix(&file.name, &file.hash)),
+        );
+        Ok(state.read(&k, Item::as_kept)?.cloned())
     }
 
-    /// Conditions: the stored record's `object_key` is `record`'s, and the bucket is this
+    /// Conditions: the stored record's `version_id` is `record`'s, and the bucket is this
     /// generation. Then: the record goes, the counters drop by one file and `record.size`
     /// bytes, and the marker `file_marker_key(id, generation, record.upload_id)` is written
-    /// with `Job::Objects` of `record`'s `object_key` and `prev_key` (`updated` = now).
+    /// with `Job::Objects` of `objects` (`updated` = now).
     async fn delete_file(
         &self,
         id: &str,
         generation: &str,
         record: &FileRecord,
+        objects: Vec<ObjectVersion>,
     ) -> Result<(), StoreError> {
         let mut state = self.begin()?;
         let fk = file_key(id, generation, &record.name);
         let record_holds = state
             .read(&fk, Item::as_file)?
-            .is_some_and(|s| s.object_key == record.object_key);
+            .is_some_and(|s| s.version_id == record.version_id);
         if !(record_holds && state.live(id, generation)?) {
             return Err(StoreError::Conflict);
         }
@@ -254,7 +280,7 @@ impl FileStore for MemoryStore {
             bucket.file_count -= 1;
             bucket.total_bytes -= record.size as i64;
         }
-        let marker = Marker::for_file(id, generation, record, now_ms());
+        let marker = Marker::for_file(id, generation, record, objects, now_ms());
         state
             .items
             .insert(key(MARKER_PK, &marker.key), Item::Marker(marker));

@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Marker, bucket_marker_key};
 use crate::domain::data::DataDoc;
-use crate::domain::files::{FileRecord, Grant};
+use crate::domain::files::{FileRecord, Grant, KeptVersion};
 use crate::domain::keys::ApiKey;
 use crate::ports::{ItemKey, Rejection, StoreError};
 use faults::Faults;
@@ -57,7 +57,7 @@ const MAX_BATCH_WRITE: usize = 25;
 const ALL_PK: &str = "ALL";
 const MARKER_PK: &str = "CASCADE";
 /// The partitions of a bucket incarnation: data, file records, grants, rejections.
-const INCARNATION_PARTITIONS: [&str; 4] = ["D", "F", "U", "R"];
+const INCARNATION_PARTITIONS: [&str; 5] = ["D", "F", "U", "R", "V"];
 
 /// What one table item holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,8 @@ enum Item {
     /// The current data document (`HEAD`) or a kept revision.
     Data(DataDoc),
     File(FileRecord),
+    /// A replaced file version kept for the retention.
+    Kept(KeptVersion),
     Grant(Grant),
     Rejection(Rejection),
     Key(ApiKey),
@@ -102,6 +104,7 @@ accessors! {
     Marker: Marker => as_marker, as_marker_mut;
     Data: DataDoc => as_data, as_data_mut;
     File: FileRecord => as_file, as_file_mut;
+    Kept: KeptVersion => as_kept, as_kept_mut;
     Grant: Grant => as_grant, as_grant_mut;
     Rejection: Rejection => as_rejection, as_rejection_mut;
     Key: ApiKey => as_key, as_key_mut;
@@ -115,6 +118,7 @@ impl Item {
             Item::Marker(_) => "cascade marker",
             Item::Data(_) => "data document",
             Item::File(_) => "file record",
+            Item::Kept(_) => "kept file version",
             Item::Grant(_) => "upload grant",
             Item::Rejection(_) => "upload rejection",
             Item::Key(_) => "API key",
@@ -137,7 +141,7 @@ fn index_pk(principal: &str) -> String {
     format!("P#{principal}")
 }
 
-/// The partition `<prefix>#<id>#<generation>` of an incarnation (`D`, `F`, `U` or `R`).
+/// The partition `<prefix>#<id>#<generation>` of an incarnation (`D`, `F`, `U`, `R` or `V`).
 fn part_pk(prefix: &str, id: &str, generation: &str) -> String {
     format!("{prefix}#{id}#{generation}")
 }

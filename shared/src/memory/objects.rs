@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 use super::faults::Faults;
 use crate::domain::time::now_ms;
 use crate::ports::{
-    FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec, StoreError,
+    FailedKey, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion, Presigned, PutSpec, StoreError,
 };
 
-/// ListObjectsV2 returns at most this many keys; DeleteObjects takes at most this many.
+/// ListObjectVersions returns at most this many versions; DeleteObjects takes at most this many.
 const S3_PAGE: usize = 1000;
 const PUT_PREFIX: &str = "memory://put/";
 const GET_PREFIX: &str = "memory://get/";
@@ -28,7 +28,7 @@ const PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// One stored object.
+/// One stored object version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
     pub meta: ObjectMeta,
@@ -36,10 +36,70 @@ pub struct StoredObject {
     pub body: Option<Vec<u8>>,
 }
 
+/// One version of a key: an object, or a delete marker (`object: None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    id: String,
+    object: Option<StoredObject>,
+}
+
+/// A versioned bucket: every write is a new version of its key, the last one is the latest.
 #[derive(Debug, Default)]
 struct Objects {
-    objects: BTreeMap<String, StoredObject>,
+    objects: BTreeMap<String, Vec<Version>>,
+    /// Numbers version ids (`v000000000001`…), so they sort in write order.
+    written: u64,
     faults: Faults,
+}
+
+impl Objects {
+    /// Stores a new latest version of `key`; returns its id (also set in the metadata).
+    fn write(&mut self, key: &str, object: Option<StoredObject>) -> String {
+        self.written += 1;
+        let id = format!("v{:012}", self.written);
+        let object = object.map(|mut o| {
+            o.meta.version_id = Some(id.clone());
+            o
+        });
+        self.objects
+            .entry(key.to_string())
+            .or_default()
+            .push(Version {
+                id: id.clone(),
+                object,
+            });
+        id
+    }
+
+    /// The version `object` names (the latest when it names none); `None` for a missing one
+    /// or a delete marker.
+    fn find(&self, object: &ObjectVersion) -> Option<&StoredObject> {
+        let versions = self.objects.get(&object.key)?;
+        let version = match &object.version_id {
+            Some(id) => versions.iter().find(|v| &v.id == id)?,
+            None => versions.last()?,
+        };
+        version.object.as_ref()
+    }
+
+    /// Deletes a version for good, or (no version id) writes a delete marker.
+    fn remove(&mut self, object: &ObjectVersion) {
+        match &object.version_id {
+            None => {
+                if self.objects.contains_key(&object.key) {
+                    self.write(&object.key, None);
+                }
+            }
+            Some(id) => {
+                if let Some(versions) = self.objects.get_mut(&object.key) {
+                    versions.retain(|v| &v.id != id);
+                    if versions.is_empty() {
+                        self.objects.remove(&object.key);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The in-memory object store. Clones share the same objects.
@@ -105,49 +165,61 @@ impl MemoryObjects {
         self.lock().faults.clear();
     }
 
-    /// Stores an object as a client upload would (replacing any with this key); the upload
-    /// event can then be processed (`Services::process_upload`).
-    pub fn put_object(&self, key: &str, meta: ObjectMeta) {
+    /// Stores a new version of `key` as a client upload would; the upload event can then be
+    /// processed (`Services::process_upload`). Returns the version's id.
+    pub fn put_object(&self, key: &str, meta: ObjectMeta) -> String {
         self.lock()
-            .objects
-            .insert(key.to_string(), StoredObject { meta, body: None });
+            .write(key, Some(StoredObject { meta, body: None }))
     }
 
-    /// Stores `body` under `key`: its size, its SHA-256 (base64, as S3's checksum), a fake
-    /// ETag and now as `last_modified` (whole seconds, S3's precision). Returns the metadata.
-    pub fn put_bytes(&self, key: &str, content_type: &str, body: &[u8]) -> ObjectMeta {
-        let meta = ObjectMeta {
+    /// Stores `body` as a new version of `key`: its size, its SHA-256 (base64, as S3's
+    /// checksum), a fake ETag, now as `last_modified` (whole seconds, S3's precision) and
+    /// `upload_id` in its metadata. Returns the metadata (with the version id).
+    pub fn put_bytes(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: &[u8],
+        upload_id: Option<&str>,
+    ) -> ObjectMeta {
+        let mut meta = ObjectMeta {
             size: body.len() as u64,
             content_type: content_type.to_string(),
             // From the content, as S3's: bytes written again under the same key change it.
             etag: content_etag(body),
             sha256: Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))),
             last_modified: now_ms() / 1000 * 1000,
+            version_id: None,
+            upload_id: upload_id.map(str::to_string),
         };
-        self.lock().objects.insert(
-            key.to_string(),
-            StoredObject {
+        let id = self.lock().write(
+            key,
+            Some(StoredObject {
                 meta: meta.clone(),
                 body: Some(body.to_vec()),
-            },
+            }),
         );
+        meta.version_id = Some(id);
         meta
     }
 
-    /// Does what a client does with a URL from `presign_put`: stores an object of exactly
-    /// the size, type and checksum the URL binds, with a fake ETag and now as `last_modified`
-    /// (whole seconds). Returns its key; `None` if the URL is not a `presign_put` one.
-    pub fn upload(&self, url: &str) -> Option<String> {
+    /// Does what a client does with a URL from `presign_put`: stores a new version of exactly
+    /// the size, type, checksum and upload id the URL binds, with a fake ETag and now as
+    /// `last_modified` (whole seconds). Returns the version; `None` if the URL is not a
+    /// `presign_put` one.
+    pub fn upload(&self, url: &str) -> Option<ObjectVersion> {
         let (path, q) = url.strip_prefix(PUT_PREFIX)?.split_once('?')?;
         let key = percent_decode_str(path).decode_utf8().ok()?.into_owned();
         let mut size = None;
         let mut content_type = None;
         let mut sha256 = None;
+        let mut upload_id = None;
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
             match k.as_ref() {
                 "size" => size = v.parse::<u64>().ok(),
                 "type" => content_type = Some(v.into_owned()),
                 "sha256" => sha256 = Some(v.into_owned()),
+                "upload_id" => upload_id = Some(v.into_owned()),
                 _ => {}
             }
         }
@@ -158,9 +230,11 @@ impl MemoryObjects {
             etag: fake_etag(&key, size),
             sha256,
             last_modified: now_ms() / 1000 * 1000,
+            version_id: None,
+            upload_id,
         };
-        self.put_object(&key, meta);
-        Some(key)
+        let version = self.put_object(&key, meta);
+        Some(ObjectVersion::new(key, Some(version)))
     }
 
     /// The key a fake URL (`presign_put` or `presign_get`) points at.
@@ -172,32 +246,60 @@ impl MemoryObjects {
         Some(percent_decode_str(path).decode_utf8().ok()?.into_owned())
     }
 
-    /// The stored object, if any.
+    /// The object version a `presign_get` URL points at.
+    pub fn url_object(url: &str) -> Option<ObjectVersion> {
+        let key = Self::url_key(url)?;
+        let version = url.split_once('?').and_then(|(_, q)| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "version")
+                .map(|(_, v)| v.into_owned())
+        });
+        Some(ObjectVersion::new(key, version))
+    }
+
+    /// The latest version of `key`, if it is an object (not a delete marker).
     pub fn get(&self, key: &str) -> Option<StoredObject> {
-        self.lock().objects.get(key).cloned()
+        self.lock().find(&ObjectVersion::new(key, None)).cloned()
     }
 
+    /// The version `object` names, if it exists.
+    pub fn get_version(&self, object: &ObjectVersion) -> Option<StoredObject> {
+        self.lock().find(object).cloned()
+    }
+
+    /// Whether `key`'s latest version is an object (what a plain GET or an SFTP user sees).
     pub fn contains(&self, key: &str) -> bool {
-        self.lock().objects.contains_key(key)
+        self.get(key).is_some()
     }
 
-    /// Every key, sorted.
+    /// Every key whose latest version is an object, sorted.
     pub fn keys(&self) -> Vec<String> {
-        self.lock().objects.keys().cloned().collect()
-    }
-
-    /// The keys under `prefix`, sorted (`object_prefix(id, generation)`: an incarnation's).
-    pub fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.lock()
+        let state = self.lock();
+        state
             .objects
-            .keys()
-            .filter(|k| k.starts_with(prefix))
-            .cloned()
+            .iter()
+            .filter(|(_, v)| v.last().is_some_and(|v| v.object.is_some()))
+            .map(|(k, _)| k.clone())
             .collect()
     }
 
+    /// Every version and delete marker under `prefix` (`object_prefix(id, generation)`: an
+    /// incarnation's), by key then write order.
+    pub fn versions_with_prefix(&self, prefix: &str) -> Vec<ObjectVersion> {
+        self.lock()
+            .objects
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .flat_map(|(k, vs)| {
+                vs.iter()
+                    .map(|v| ObjectVersion::new(k.clone(), Some(v.id.clone())))
+            })
+            .collect()
+    }
+
+    /// How many versions and delete markers are stored, all keys together.
     pub fn len(&self) -> usize {
-        self.lock().objects.len()
+        self.lock().objects.values().map(Vec::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -206,8 +308,9 @@ impl MemoryObjects {
 }
 
 impl ObjectStore for MemoryObjects {
-    /// `PUT memory://put/<key>?size=…&type=…[&sha256=…]&expires=…`, with the headers S3 signs
-    /// (`content-length`, `content-type`, and `x-amz-checksum-sha256` when a checksum is bound).
+    /// `PUT memory://put/<key>?size=…&type=…[&sha256=…]&upload_id=…&expires=…`, with the
+    /// headers S3 signs (`content-length`, `content-type`, `x-amz-meta-upload-id`, and
+    /// `x-amz-checksum-sha256` when a checksum is bound).
     async fn presign_put(&self, spec: &PutSpec<'_>) -> Result<Presigned, StoreError> {
         drop(self.begin()?);
         let mut pairs = vec![
@@ -217,10 +320,15 @@ impl ObjectStore for MemoryObjects {
         if let Some(sha) = spec.sha256_base64 {
             pairs.push(("sha256", sha.to_string()));
         }
+        pairs.push(("upload_id", spec.upload_id.to_string()));
         pairs.push(("expires", spec.expires_in_secs.to_string()));
         let mut headers = vec![
             ("content-length".to_string(), spec.size.to_string()),
             ("content-type".to_string(), spec.content_type.to_string()),
+            (
+                "x-amz-meta-upload-id".to_string(),
+                spec.upload_id.to_string(),
+            ),
         ];
         if let Some(sha) = spec.sha256_base64 {
             headers.push(("x-amz-checksum-sha256".to_string(), sha.to_string()));
@@ -236,42 +344,59 @@ impl ObjectStore for MemoryObjects {
         })
     }
 
-    /// `GET memory://get/<key>?filename=…&expires=…`; like S3's, it is issued whether or not
-    /// the object exists.
+    /// `GET memory://get/<key>?version=…&filename=…&expires=…`; like S3's, it is issued
+    /// whether or not the object exists.
     async fn presign_get(
         &self,
-        key: &str,
+        object: &ObjectVersion,
         filename: &str,
         expires_in_secs: u64,
     ) -> Result<Presigned, StoreError> {
         drop(self.begin()?);
+        let mut pairs = vec![];
+        if let Some(v) = &object.version_id {
+            pairs.push(("version", v.clone()));
+        }
+        pairs.push(("filename", filename.to_string()));
+        pairs.push(("expires", expires_in_secs.to_string()));
         Ok(Presigned {
             method: "GET".into(),
             url: format!(
                 "{GET_PREFIX}{}?{}",
-                utf8_percent_encode(key, PATH),
-                query(&[
-                    ("filename", filename.to_string()),
-                    ("expires", expires_in_secs.to_string()),
-                ])
+                utf8_percent_encode(&object.key, PATH),
+                query(&pairs)
             ),
             headers: vec![],
         })
     }
 
-    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
-        Ok(self.begin()?.objects.get(key).map(|o| o.meta.clone()))
+    async fn head(&self, object: &ObjectVersion) -> Result<Option<ObjectMeta>, StoreError> {
+        Ok(self.begin()?.find(object).map(|o| o.meta.clone()))
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.begin()?.objects.remove(key);
+    async fn delete(&self, object: &ObjectVersion) -> Result<(), StoreError> {
+        self.begin()?.remove(object);
         Ok(())
     }
 
-    /// Up to `max` (at most 1000) keys under `prefix` after the token; the token is the last
-    /// key of the previous page, and `next` is given exactly when more keys follow (S3's
-    /// `IsTruncated`).
-    async fn list_keys(
+    async fn copy_version(
+        &self,
+        from: &ObjectVersion,
+        upload_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut state = self.begin()?;
+        let Some(mut copy) = state.find(from).cloned() else {
+            return Err(StoreError::Conflict);
+        };
+        copy.meta.upload_id = Some(upload_id.to_string());
+        copy.meta.last_modified = now_ms() / 1000 * 1000;
+        Ok(Some(state.write(&from.key, Some(copy))))
+    }
+
+    /// Up to `max` (at most 1000) versions and delete markers under `prefix` after the
+    /// token (the key and version id of the last one of the previous page); `next` is given
+    /// exactly when more follow (S3's `IsTruncated`).
+    async fn list_versions(
         &self,
         prefix: &str,
         token: Option<String>,
@@ -279,34 +404,52 @@ impl ObjectStore for MemoryObjects {
     ) -> Result<ObjectPage, StoreError> {
         let state = self.begin()?;
         let max = max.min(S3_PAGE);
-        // Keys under a prefix are contiguous: start at the prefix, or after the token.
-        let start = match &token {
-            Some(t) if t.as_str() >= prefix => Bound::Excluded(t.as_str()),
+        let after = token.as_deref().and_then(|t| t.split_once('\n'));
+        // Keys under a prefix are contiguous: start at the prefix, or at the token's key.
+        let start = match after {
+            Some((k, _)) if k >= prefix => Bound::Included(k),
             _ => Bound::Included(prefix),
         };
         let mut under = state
             .objects
             .range::<str, _>((start, Bound::Unbounded))
-            .map(|(k, _)| k)
-            .take_while(|k| k.starts_with(prefix));
-        let keys: Vec<String> = under.by_ref().take(max).cloned().collect();
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k, &v.id)))
+            .skip_while(|(k, id)| {
+                after.is_some_and(|(ak, av)| (k.as_str(), id.as_str()) <= (ak, av))
+            });
+        let objects: Vec<ObjectVersion> = under
+            .by_ref()
+            .take(max)
+            .map(|(k, id)| ObjectVersion::new(k.clone(), Some(id.clone())))
+            .collect();
         let more = under.next().is_some();
-        let next = if more { keys.last().cloned() } else { None };
-        Ok(ObjectPage { keys, next })
+        let next = match objects.last() {
+            Some(o) if more => Some(format!(
+                "{}\n{}",
+                o.key,
+                o.version_id.clone().unwrap_or_default()
+            )),
+            _ => None,
+        };
+        Ok(ObjectPage { objects, next })
     }
 
-    /// Deletes the keys (missing ones count as deleted); none ever fails. More than 1000 keys
+    /// Deletes the versions (missing ones count as deleted); none ever fails. More than 1000
     /// fail with `Other`, as S3's DeleteObjects does.
-    async fn delete_keys(&self, keys: &[String]) -> Result<Vec<FailedKey>, StoreError> {
+    async fn delete_versions(
+        &self,
+        objects: &[ObjectVersion],
+    ) -> Result<Vec<FailedKey>, StoreError> {
         let mut state = self.begin()?;
-        if keys.len() > S3_PAGE {
+        if objects.len() > S3_PAGE {
             return Err(StoreError::Other(format!(
                 "MalformedXML: {} keys in one DeleteObjects (at most {S3_PAGE})",
-                keys.len()
+                objects.len()
             )));
         }
-        for k in keys {
-            state.objects.remove(k);
+        for o in objects {
+            state.remove(o);
         }
         Ok(vec![])
     }

@@ -5,10 +5,12 @@
 pub mod objects;
 pub mod store;
 
-pub use objects::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
+pub use objects::{
+    FailedKey, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion, Presigned, PutSpec,
+};
 pub use store::{
     ApiKeyPage, BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey,
-    ItemSet, KeyPage, KeyStore, ListScope, MarkerPage, Rejection, Room,
+    ItemSet, KeptPage, KeyPage, KeyStore, ListScope, MarkerPage, Rejection, Room,
 };
 
 /// Why a port call failed.

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use super::StoreError;
+pub use crate::domain::files::ObjectVersion;
 
 /// A presigned request: the client sends exactly this method, URL and headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,29 +22,36 @@ pub struct ObjectMeta {
     pub etag: String,
     pub sha256: Option<String>,
     pub last_modified: i64,
+    /// The version this describes (`None` on an unversioned store).
+    pub version_id: Option<String>,
+    /// The upload id the upload URL signed into the object's metadata, if any.
+    pub upload_id: Option<String>,
 }
 
-/// What an upload URL binds: the key, and the exact length, type and (optionally) checksum.
+/// What an upload URL binds: the key, the upload id (object metadata, see
+/// `files::UPLOAD_ID_META`), and the exact length, type and (optionally) checksum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutSpec<'a> {
     pub key: &'a str,
+    pub upload_id: &'a str,
     pub size: u64,
     pub content_type: &'a str,
     pub sha256_base64: Option<&'a str>,
     pub expires_in_secs: u64,
 }
 
-/// One page of object keys; `next` continues the listing (`None`: no more).
+/// One page of object versions (delete markers included); `next` continues the listing
+/// (`None`: no more).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectPage {
-    pub keys: Vec<String>,
+    pub objects: Vec<ObjectVersion>,
     pub next: Option<String>,
 }
 
-/// A key a batch deletion did not delete, with S3's error code.
+/// A version a batch deletion did not delete, with S3's error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedKey {
-    pub key: String,
+    pub object: ObjectVersion,
     pub code: String,
 }
 
@@ -54,35 +62,47 @@ pub trait ObjectStore: Send + Sync {
         spec: &PutSpec<'_>,
     ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
 
-    /// A short-lived download URL (no S3 call).
+    /// A short-lived download URL of one version (no S3 call).
     fn presign_get(
         &self,
-        key: &str,
+        object: &ObjectVersion,
         filename: &str,
         expires_in_secs: u64,
     ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
 
-    /// The object's metadata, `None` if it does not exist.
+    /// The version's metadata (the latest's when `version_id` is `None`), `None` if it does
+    /// not exist.
     fn head(
         &self,
-        key: &str,
+        object: &ObjectVersion,
     ) -> impl Future<Output = Result<Option<ObjectMeta>, StoreError>> + Send;
 
-    /// Deletes the object; deleting a missing object is not an error.
-    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the version for good (with `version_id: None`, leaves a delete marker);
+    /// deleting a missing one is not an error.
+    fn delete(&self, object: &ObjectVersion)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Up to `max` keys under `prefix`, continuing after `token` (one ListObjectsV2).
-    fn list_keys(
+    /// Copies version `from` onto its own key as a new latest version carrying `upload_id`
+    /// (server side: no bytes pass through the function); returns the new version's id.
+    fn copy_version(
+        &self,
+        from: &ObjectVersion,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Up to `max` object versions and delete markers under `prefix`, continuing after
+    /// `token` (one ListObjectVersions).
+    fn list_versions(
         &self,
         prefix: &str,
         token: Option<String>,
         max: usize,
     ) -> impl Future<Output = Result<ObjectPage, StoreError>> + Send;
 
-    /// Deletes up to 1000 keys in one call (DeleteObjects); returns the keys S3 did not delete.
-    /// Missing keys count as deleted.
-    fn delete_keys(
+    /// Deletes up to 1000 versions in one call (DeleteObjects); returns those S3 did not
+    /// delete. Missing ones count as deleted.
+    fn delete_versions(
         &self,
-        keys: &[String],
+        objects: &[ObjectVersion],
     ) -> impl Future<Output = Result<Vec<FailedKey>, StoreError>> + Send;
 }

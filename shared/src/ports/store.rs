@@ -8,7 +8,7 @@ use super::StoreError;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::Marker;
 use crate::domain::data::DataDoc;
-use crate::domain::files::{FileRecord, Grant};
+use crate::domain::files::{FileRecord, Grant, KeptVersion, ObjectVersion};
 use crate::domain::keys::ApiKey;
 
 /// Whose buckets a listing covers.
@@ -122,6 +122,14 @@ pub struct FilePage {
     pub last_key: Option<String>,
 }
 
+/// One page of a file's kept versions, by version id; `last` is where the next page starts
+/// (`None`: no more).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptPage {
+    pub versions: Vec<KeptVersion>,
+    pub last: Option<String>,
+}
+
 /// Why an upload was refused, kept so the uploader can find out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -217,7 +225,8 @@ pub trait FileStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records `record` in one transaction: replaces `previous` (which must still be the stored
-    /// record, or none must exist), marks the grant recorded (it must be unspent), and moves the
+    /// record, or none must exist) and keeps `kept` (the replaced version, for the retention),
+    /// marks the grant recorded (it must be unspent), and moves the
     /// bucket's counters; all only while the bucket (same generation) has room (`Room`: a new
     /// name only while it holds fewer than `max_files`; growth by `record.size -
     /// previous.size` bytes only while `total_bytes` stays within `max_bytes`; still the
@@ -228,38 +237,39 @@ pub trait FileStore: Send + Sync {
         generation: &str,
         record: &FileRecord,
         previous: Option<&FileRecord>,
+        kept: Option<&KeptVersion>,
         room: &Room,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Rewrites the record of an object overwritten in place (a presigned URL used again: same
-    /// `object_key`) so that it describes the bytes now stored, in one transaction: the stored
-    /// record must still be `current` (same `object_key`, `upload_id` and `etag`) and the
-    /// bucket this generation; the record becomes `record` and `total_bytes` moves by
-    /// `record.size - current.size`. `Conflict` if any condition fails.
-    fn rerecord_upload(
+    /// Up to `limit` kept versions of `file` (of its name and permalink hash: not those of a
+    /// deleted predecessor), by version id after `after`.
+    fn list_kept_versions(
         &self,
         bucket_id: &str,
         generation: &str,
-        current: &FileRecord,
-        record: &FileRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        file: &FileRecord,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<KeptPage, StoreError>> + Send;
 
-    /// Forgets `prev_key` once the replaced object is gone from S3.
-    fn clear_prev_key(
+    /// The kept version `version_id` of `file`, if it is one.
+    fn get_kept_version(
         &self,
         bucket_id: &str,
         generation: &str,
-        name: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        file: &FileRecord,
+        version_id: &str,
+    ) -> impl Future<Output = Result<Option<KeptVersion>, StoreError>> + Send;
 
     /// Removes `record` (if it is still the stored one), takes it off the bucket's counters and
-    /// leaves the marker of a cascade of its objects (`cascade::file_marker_key`), all in one
-    /// transaction: the objects go even if the caller dies before removing them itself.
+    /// leaves the marker of a cascade of `objects` (its versions; `cascade::file_marker_key`),
+    /// all in one transaction: the objects go even if the caller dies before removing them.
     fn delete_file(
         &self,
         bucket_id: &str,
         generation: &str,
         record: &FileRecord,
+        objects: Vec<ObjectVersion>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Keeps why an upload was refused; `Conflict` when the incarnation is gone (nobody could

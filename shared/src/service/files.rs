@@ -30,6 +30,9 @@ const INLINE_PURGE_BUDGET: Duration = Duration::from_secs(5);
 /// Records read per page when a use case needs every file of a bucket.
 const ALL_FILES_PAGE: usize = 1000;
 
+/// Most versions a file deletion names (one DeleteObjects): its own and its kept ones.
+const MAX_VERSIONS_DELETED_WITH_FILE: usize = 1000;
+
 /// Whether file `index` of a request is within the bucket's upload limits.
 pub(super) fn check_upload(limits: &Limits, w: &WantedFile, index: usize) -> Result<(), RuleError> {
     check_file(
@@ -171,7 +174,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             .get_file(&bucket.id, &bucket.generation, name)
             .await?
             .ok_or_else(|| Error::not_found("file", name))?;
-        self.download_url(&record).await
+        self.download_url(&bucket, &record).await
     }
 
     /// The permalink `files/bucket/<id>/<hash>/<name>`: a capability (or, per deployment
@@ -197,7 +200,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             .get_file(&bucket.id, &bucket.generation, name)
             .await?
         {
-            Some(record) if record.hash == hash => self.download_url(&record).await,
+            Some(record) if record.hash == hash => self.download_url(&bucket, &record).await,
             _ => Err(not_found()),
         }
     }
@@ -328,6 +331,26 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         wanted: &[WantedFile],
     ) -> Result<Vec<IssuedGrant>> {
         let ttl = self.settings.upload_url_ttl_secs;
+        let grants = self.record_grants(identity, bucket, wanted).await?;
+        let ids: Vec<String> = grants.iter().map(|g| g.upload_id.clone()).collect();
+        match self.presign_grants(bucket, grants, wanted, ttl).await {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                // No URL was handed out: the grants are taken back (and would be inert).
+                self.revoke_grants(bucket, &ids).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Records one grant per file, valid for the upload URLs' lifetime, for `identity`.
+    pub(super) async fn record_grants(
+        &self,
+        identity: &Identity,
+        bucket: &Bucket,
+        wanted: &[WantedFile],
+    ) -> Result<Vec<Grant>> {
+        let ttl = self.settings.upload_url_ttl_secs;
         let expires_at = now_ms() + (ttl as i64) * 1000;
         let uploaded_by = identity
             .user_principal()
@@ -355,15 +378,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         self.store
             .put_grants(&bucket.id, &bucket.generation, &grants)
             .await?;
-        let ids: Vec<String> = grants.iter().map(|g| g.upload_id.clone()).collect();
-        match self.presign_grants(bucket, grants, wanted, ttl).await {
-            Ok(out) => Ok(out),
-            Err(e) => {
-                // No URL was handed out: the grants are taken back (and would be inert).
-                self.revoke_grants(bucket, &ids).await;
-                Err(e)
-            }
-        }
+        Ok(grants)
     }
 
     /// Takes back grants whose URLs were never handed out. Best effort: if this fails too the
@@ -391,16 +406,12 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
     ) -> Result<Vec<IssuedGrant>> {
         let mut out = Vec::with_capacity(grants.len());
         for (grant, w) in grants.into_iter().zip(wanted) {
-            let key = object_key(
-                &bucket.id,
-                &bucket.generation,
-                &grant.upload_id,
-                &grant.name,
-            );
+            let key = object_key(&bucket.id, &bucket.generation, &grant.name);
             let upload = self
                 .objects
                 .presign_put(&PutSpec {
                     key: &key,
+                    upload_id: &grant.upload_id,
                     size: grant.size,
                     content_type: &grant.content_type,
                     sha256_base64: grant.sha256.as_deref(),
@@ -438,16 +449,38 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         }
     }
 
-    /// Deletes `record` if it is still the stored one (a lost race else), then its objects.
-    /// The record goes in one transaction with a cascade marker for its objects, so a crash or
-    /// an S3 failure after it leaves work for the cascade function, never an orphan.
+    /// Deletes `record` if it is still the stored one (a lost race else), then its object
+    /// versions: its own and those kept of it (a deleted file has no history). The record
+    /// goes in one transaction with a cascade marker naming those versions, so a crash or an
+    /// S3 failure after it leaves work for the cascade function, never an orphan. The marker
+    /// names versions, never the key: a file uploaded again under the name meanwhile keeps
+    /// its bytes.
     pub(super) async fn remove_file(&self, bucket: &Bucket, record: &FileRecord) -> Result<()> {
+        let (id, generation) = (&bucket.id, &bucket.generation);
+        let mut versions = vec![record.object(id, generation)];
+        let mut after: Option<String> = None;
+        // Kept versions are few (one per replacement within the retention); past one
+        // DeleteObjects' worth the rest expire with the retention (noncurrent in S3).
+        while versions.len() < MAX_VERSIONS_DELETED_WITH_FILE {
+            let page = self
+                .store
+                .list_kept_versions(id, generation, record, after.as_deref(), ALL_FILES_PAGE)
+                .await?;
+            versions.extend(
+                page.versions
+                    .iter()
+                    .map(|k| k.record.object(id, generation)),
+            );
+            match page.last {
+                Some(last) => after = Some(last),
+                None => break,
+            }
+        }
+        versions.truncate(MAX_VERSIONS_DELETED_WITH_FILE);
         self.store
-            .delete_file(&bucket.id, &bucket.generation, record)
+            .delete_file(id, generation, record, versions.clone())
             .await?;
-        let job = Job::Objects {
-            keys: record.object_keys(),
-        };
+        let job = Job::Objects { objects: versions };
         let budget = Budget {
             until: Instant::now() + INLINE_PURGE_BUDGET,
             after_delete_call: &|| {},
@@ -466,11 +499,19 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         Ok(())
     }
 
-    async fn download_url(&self, record: &FileRecord) -> Result<Download> {
+    pub(super) async fn download_url(
+        &self,
+        bucket: &Bucket,
+        record: &FileRecord,
+    ) -> Result<Download> {
         let ttl = self.settings.download_url_ttl_secs;
         let presigned = self
             .objects
-            .presign_get(&record.object_key, &record.name, ttl)
+            .presign_get(
+                &record.object(&bucket.id, &bucket.generation),
+                &record.name,
+                ttl,
+            )
             .await?;
         Ok(Download {
             url: presigned.url,

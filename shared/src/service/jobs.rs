@@ -123,7 +123,7 @@ where
                 }
                 let url = self
                     .objects
-                    .presign_get(&f.object_key, &f.name, ttl)
+                    .presign_get(&f.object(&bucket.id, &bucket.generation), &f.name, ttl)
                     .await?
                     .url;
                 answer_bytes += FETCHED_FILE_JSON_BYTES + url.len() + 2 * f.name.len();

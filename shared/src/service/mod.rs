@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod keys;
 pub mod retry;
 pub mod uploads;
+pub mod versions;
 
 pub use error::{Error, Result};
 

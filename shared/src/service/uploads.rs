@@ -1,29 +1,27 @@
-//! Processing of S3 ObjectCreated events: record the file, or delete the object and record why.
+//! Processing of S3 ObjectCreated events: record the version, or delete it and record why.
 //!
-//! Events are at-least-once and unordered, so every step is idempotent: an object already
-//! recorded is a duplicate; a grant already spent means the object was superseded; among two
-//! uploads of one name the later-written object wins (the event's `eventTime` in ms — S3's
-//! `Last-Modified` has only second precision — then upload id); the record,
-//! the spent grant and the bucket's counters change in one conditional transaction, so counts
-//! stay exact and the file limit holds under concurrent uploads.
+//! Each file name has one S3 key per bucket incarnation (`files::object_key`), in a versioned
+//! bucket: every upload is a new version of the key, found by the event's version id, and its
+//! upload id (signed into the object's metadata by the upload URL) names its grant. A record
+//! pins the version it describes, so nothing written to the key (a refused upload, the same
+//! URL used again) changes what a download returns; a refused version is deleted by its id,
+//! which also gives the key its previous latest version back (what SFTP users see).
 //!
-//! A presigned PUT URL can be used more than once while it lives: S3 then overwrites the
-//! recorded object in place (same key). An event for the recorded key therefore compares the
-//! object's current etag and size (HEAD) with the record: the same is a repeated event; a
-//! difference is an overwrite, checked against the grant again (and the uploader's write
-//! permission now): if it passes, the record is rewritten to describe the new bytes (counters
-//! moved in the same conditional write); if not, the file is deleted (record, counters and
-//! object) and the rejection kept. We rewrite rather than always delete because S3 has already
-//! replaced the old bytes: deleting would lose the uploader's legitimate retry as well, while
-//! the record would describe nothing that exists either way.
+//! Events are at-least-once and unordered, so every step is idempotent: the recorded version
+//! is a duplicate; a version of a grant already spent is the URL used again (deleted: the
+//! record keeps the bytes it describes); among two uploads of one name the later-written wins
+//! (the event's `eventTime` in ms — S3's `Last-Modified` has only second precision — then
+//! upload id), the other is deleted. The record, the replaced version kept for the retention
+//! (`KeptVersion`), the spent grant and the bucket's counters change in one conditional
+//! transaction, so counts stay exact and the limits hold under concurrent uploads.
 //!
 //! The limits are the bucket's effective ones as they are at event time (`domain::limits`:
 //! the tighter of the deployment's and the bucket's `limits`), not as they were at the grant:
-//! a limit tightened since refuses the upload (the object goes, the rejection says why, and a
+//! a limit tightened since refuses the upload (the version goes, the rejection says why, and a
 //! file it would have replaced stays as it was). The file count and the byte quota are
 //! conditions of the recording transaction itself (`ports::Room`), with the bucket revision
 //! whose limits were read, so neither racing uploads nor a limit changed mid-way get a file
-//! past them.
+//! past them. Counters and quotas count current versions only.
 //!
 //! A grant is honoured only while its uploader may still write: through the bucket's current
 //! ACL (checked at event time with the uploader's principals), or, for a grant issued through
@@ -35,11 +33,11 @@ use super::Services;
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
 use crate::domain::bucket::Bucket;
-use crate::domain::files::Grant;
-use crate::domain::files::{FileRecord, parse_object_key, random_token};
+use crate::domain::files::{FileRecord, Grant, KeptVersion, ObjectVersion};
+use crate::domain::files::{parse_object_key, random_token};
 use crate::domain::limits::Limits;
 use crate::domain::time::now_ms;
-use crate::domain::uploads::check_file;
+use crate::domain::uploads::{check_file, is_upload_id};
 use crate::ports::{BucketStore, FileStore, ObjectStore, Rejection, Room, StoreError};
 use crate::ports::{CascadeStore, ObjectMeta};
 
@@ -51,12 +49,9 @@ const EXPIRY_SLACK_MS: i64 = 5 * 60 * 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Recorded,
-    /// The recorded object was overwritten in place (its URL used again) and its record now
-    /// describes the new bytes.
-    Rerecorded,
     /// Already recorded (a repeated event).
     Duplicate,
-    /// Deleted: an older upload than the recorded one.
+    /// Deleted: an older upload than the recorded one, or its grant's URL used again.
     Superseded,
     /// Deleted, with the reason (also kept for the uploader).
     Rejected(String),
@@ -117,43 +112,54 @@ fn grant_problem(
 }
 
 impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
-    /// Records the object `key` was written to (at `event_time_ms`, from the S3 event), or
-    /// deletes it and keeps why.
-    pub async fn process_upload(&self, key: &str, event_time_ms: Option<i64>) -> Result<Outcome> {
+    /// Records version `version_id` of object `key` (written at `event_time_ms`; both from
+    /// the S3 event), or deletes it and keeps why. Without a version id (an unversioned
+    /// store) the key's latest version is meant.
+    pub async fn process_upload(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        event_time_ms: Option<i64>,
+    ) -> Result<Outcome> {
         let (store, objects) = (&self.store, &self.objects);
-        let Some(parts) = parse_object_key(key) else {
-            objects.delete(key).await?;
-            tracing::warn!(key, "deleted an object outside the bucket layout");
+        let named = ObjectVersion::new(key, version_id.map(str::to_string));
+        let Some(meta) = objects.head(&named).await? else {
+            return Ok(Outcome::Gone);
+        };
+        // S3 names an unversioned object's version "null".
+        let version = meta
+            .version_id
+            .clone()
+            .or(named.version_id)
+            .unwrap_or_else(|| "null".into());
+        let this = &ObjectVersion::new(key, Some(version.clone()));
+        let version = &version;
+        let upload_id = meta.upload_id.clone().filter(|u| is_upload_id(u));
+        let (Some(parts), Some(upload_id)) = (parse_object_key(key), upload_id) else {
+            objects.delete(this).await?;
+            tracing::warn!(key, version, "deleted an object outside the bucket layout");
             return Ok(Outcome::Rejected(
-                "the key does not belong to a bucket".into(),
+                "the object does not belong to an upload".into(),
             ));
         };
-        let (id, generation, upload_id, name) = (
-            &parts.bucket_id,
-            &parts.generation,
-            &parts.upload_id,
-            &parts.name,
-        );
-        // The reason is kept before the object goes: a crash in between is retried and finds
-        // the object still there.
-        // Why an upload was refused, kept for its uploader; a lost race means the incarnation
-        // went meanwhile: nobody can ask, and nothing may outlive its cascade.
-        let keep_reason = |reason: String| async move {
+        let (id, generation, name) = (&parts.bucket_id, &parts.generation, &parts.name);
+        let upload_id = &upload_id;
+        // The reason is kept before the version goes: a crash in between is retried and finds
+        // the version still there. A lost race means the incarnation went meanwhile: nobody
+        // can ask, and nothing may outlive its cascade.
+        let reject = |reason: String| async move {
             let rejection = Rejection {
                 upload_id: upload_id.clone(),
                 name: name.clone(),
-                reason,
+                reason: reason.clone(),
                 at: now_ms(),
             };
             match store.put_rejection(id, generation, &rejection).await {
-                Ok(()) | Err(StoreError::Conflict) => Ok(()),
-                Err(e) => Err(Error::from(e)),
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(Error::from(e)),
             }
-        };
-        let reject = |reason: String| async move {
-            keep_reason(reason.clone()).await?;
-            objects.delete(key).await?;
-            tracing::info!(key, reason = %reason, "upload rejected");
+            objects.delete(this).await?;
+            tracing::info!(key, version = ?this.version_id, reason = %reason, "upload rejected");
             Ok::<_, Error>(Outcome::Rejected(reason))
         };
         let busy = format!("{key}: too many concurrent changes; the event will be retried");
@@ -163,7 +169,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 // Uploaded after the bucket was deleted (its cascade may be over): no record is
                 // kept, since none could be read and it would be left behind.
                 _ => {
-                    objects.delete(key).await?;
+                    objects.delete(this).await?;
                     tracing::info!(key, "deleted an object of a deleted bucket");
                     return Ok(Outcome::Rejected("the bucket no longer exists".into()));
                 }
@@ -171,63 +177,27 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             // The limits as they are now, read with the bucket (see the module's note).
             let limits = &self.limits_of(&bucket);
             let existing = store.get_file(id, generation, name).await?;
-            if let Some(current) = &existing
-                && current.object_key == key
-            {
-                let Some(meta) = objects.head(key).await? else {
-                    // Gone (its file is being deleted): nothing to describe.
-                    return Ok(Outcome::Duplicate);
-                };
-                if meta.etag != current.etag || meta.size != current.size {
-                    // Overwritten in place: the URL was used again.
-                    let grant = store.get_grant(id, generation, upload_id).await?;
-                    let written_at = event_time_ms.unwrap_or(meta.last_modified);
-                    let problem = match &grant {
-                        None => Some("no upload grant for this object".to_string()),
-                        Some(g) => {
-                            let key_alive = self.grant_key_alive(g).await?;
-                            grant_problem(limits, &bucket, g, key_alive, name, &meta, written_at)
-                        }
-                    };
-                    if let Some(reason) = problem {
-                        // The record, its counters and the object go (a lost race retries).
-                        keep_reason(reason.clone()).await?;
-                        self.remove_file(&bucket, current).await?;
-                        tracing::info!(key, reason = %reason, "overwritten upload rejected");
-                        return Ok(Outcome::Rejected(reason));
-                    }
-                    let record = FileRecord {
-                        size: meta.size,
-                        content_type: meta.content_type.clone(),
-                        etag: meta.etag.clone(),
-                        sha256: meta.sha256.clone().or(grant.and_then(|g| g.sha256)),
-                        modified: written_at.max(current.modified),
-                        ..current.clone()
-                    };
-                    store
-                        .rerecord_upload(id, generation, current, &record)
-                        .await?;
-                    tracing::info!(key, size = record.size, "overwritten upload recorded again");
-                    return Ok(Outcome::Rerecorded);
-                }
-                // Repeated event: finish what a crashed run may have left (the replaced object).
-                if let Some(prev) = &current.prev_key {
-                    objects.delete(prev).await?;
-                    store.clear_prev_key(id, generation, name).await?;
-                }
+            if existing.as_ref().is_some_and(|e| &e.version_id == version) {
                 return Ok(Outcome::Duplicate);
             }
             let Some(grant) = store.get_grant(id, generation, upload_id).await? else {
                 return reject("no upload grant for this object".into()).await;
             };
             if grant.recorded {
-                // Recorded once and replaced since: this object is an old version.
-                objects.delete(key).await?;
+                // A version recorded once and replaced since is kept (a late repeat of its
+                // event); any other version of a spent grant is its URL used again, deleted:
+                // the record keeps describing its own version.
+                if let Some(current) = &existing
+                    && store
+                        .get_kept_version(id, generation, current, version)
+                        .await?
+                        .is_some()
+                {
+                    return Ok(Outcome::Duplicate);
+                }
+                objects.delete(this).await?;
                 return Ok(Outcome::Superseded);
             }
-            let Some(meta) = objects.head(key).await? else {
-                return Ok(Outcome::Gone);
-            };
             let written_at = event_time_ms.unwrap_or(meta.last_modified);
             let key_alive = self.grant_key_alive(&grant).await?;
             if let Some(reason) =
@@ -238,7 +208,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             if let Some(current) = &existing
                 && (current.modified, current.upload_id.as_str()) > (written_at, upload_id.as_str())
             {
-                objects.delete(key).await?;
+                objects.delete(this).await?;
                 return Ok(Outcome::Superseded);
             }
             if existing.is_none() && bucket.file_count.max(0) as u64 >= limits.max_files {
@@ -257,10 +227,6 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 ))
                 .await;
             }
-            // A replaced record's own leftover must go before its key is overwritten.
-            if let Some(prev) = existing.as_ref().and_then(|e| e.prev_key.as_ref()) {
-                objects.delete(prev).await?;
-            }
             let record = FileRecord {
                 name: name.clone(),
                 size: meta.size,
@@ -273,16 +239,23 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     .as_ref()
                     .map(|e| e.hash.clone())
                     .unwrap_or_else(random_token),
-                object_key: key.to_string(),
+                version_id: version.clone(),
                 upload_id: upload_id.clone(),
-                prev_key: existing.as_ref().map(|e| e.object_key.clone()),
             };
+            // The replaced version stays in S3 (noncurrent) for the retention; so does its
+            // description, to list and restore it.
+            let kept = existing.as_ref().map(|e| KeptVersion {
+                record: e.clone(),
+                replaced: written_at,
+                expires_at: written_at + self.retention_ms(),
+            });
             store
                 .record_upload(
                     id,
                     generation,
                     &record,
                     existing.as_ref(),
+                    kept.as_ref(),
                     &Room {
                         max_files: limits.max_files,
                         max_bytes: limits.max_bytes,
@@ -291,14 +264,15 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 )
                 .await?;
             // A lost race (another upload of the name, the counters, the bucket) looks again.
-            if let Some(prev) = &record.prev_key {
-                objects.delete(prev).await?;
-                store.clear_prev_key(id, generation, name).await?;
-            }
-            tracing::info!(key, size = record.size, "file recorded");
+            tracing::info!(key, version, size = record.size, "file recorded");
             Ok(Outcome::Recorded)
         })
         .await
+    }
+
+    /// How long a replaced version is kept, in ms (the deployment's retention).
+    pub(super) fn retention_ms(&self) -> i64 {
+        i64::try_from(self.settings.version_retention_days).unwrap_or(3650) * 24 * 3600 * 1000
     }
 
     /// Whether the API key a grant was asked with (if any) still works: a revoked key's

@@ -9,8 +9,9 @@ use shared::service::uploads::Outcome;
 
 use crate::common::{CREATOR, Env, ids};
 
-/// A bucket with files, 12 data revisions, a deleted file, an upload whose event never came and
-/// a rejected upload; answers its generation.
+/// A bucket with files (one of them replaced: its old version kept), 12 data revisions, a
+/// deleted file, an upload whose event never came and a rejected upload; answers its
+/// generation.
 async fn filled(env: &Env, id: &str) -> String {
     let alice = env.user("alice", CREATOR);
     alice
@@ -19,6 +20,10 @@ async fn filled(env: &Env, id: &str) -> String {
     for name in ["a.csv", "b.csv", "c.txt", "gone.txt"] {
         alice.upload(id, name, name.as_bytes(), "text/plain").await;
     }
+    alice
+        .upload(id, "a.csv", b"a.csv, again", "text/plain")
+        .await;
+    assert_eq!(env.kept_versions(id, "a.csv").await.len(), 1);
     alice
         .delete(&format!("/v1/buckets/{id}/files/gone.txt"))
         .await
@@ -50,12 +55,20 @@ async fn filled(env: &Env, id: &str) -> String {
         .expect(200);
     let bad = env.put_upload(&grants[1], b"bad");
     assert!(matches!(env.process(&bad).await, Outcome::Rejected(_)));
+    assert_eq!(env.objects.get_version(&bad), None);
     let on = json!({"data": {"active": true}});
     alice
         .patch(&format!("/v1/buckets/{id}"), "application/json", &on)
         .await
         .expect(200);
     env.generation(id).await
+}
+
+/// The keys under `prefix` whose latest version is an object (what a listing of the bucket's
+/// objects shows).
+fn visible(env: &Env, prefix: &str) -> Vec<String> {
+    let keys = env.objects.keys().into_iter();
+    keys.filter(|k| k.starts_with(prefix)).collect()
 }
 
 /// Every table key that names bucket `id`, in any partition.
@@ -78,9 +91,14 @@ async fn a_deleted_bucket_leaves_a_marker_whose_cascade_leaves_nothing() {
     let generation = filled(&env, "c1").await;
     let prefix = object_prefix("c1", &generation);
     assert_eq!(
-        env.objects.keys_with_prefix(&prefix).len(),
+        visible(&env, &prefix).len(),
         4,
         "3 files and the in-flight upload"
+    );
+    assert_eq!(
+        env.versions(&prefix).len(),
+        5,
+        "and a.csv's replaced version"
     );
     env.user("alice", CREATOR)
         .delete("/v1/buckets/c1")
@@ -108,7 +126,7 @@ async fn a_deleted_bucket_leaves_a_marker_whose_cascade_leaves_nothing() {
     assert!(!env.store.incarnation_keys("c1", &generation).is_empty());
     assert_eq!(env.run_cascades().await, 1);
     assert_eq!(env.store.incarnation_keys("c1", &generation), vec![]);
-    assert_eq!(env.objects.keys_with_prefix(&prefix), Vec::<String>::new());
+    assert_eq!(env.versions(&prefix), []);
     assert_eq!(keys_naming(&env, "c1"), Vec::<String>::new());
     assert!(env.objects.is_empty() && env.store.item_count() == 0);
 }
@@ -136,17 +154,14 @@ async fn re_creating_a_bucket_while_its_old_cascade_waits_keeps_the_new_content(
         .expect(200);
     assert_eq!(env.run_cascades().await, 1);
     assert_eq!(env.store.incarnation_keys("c2", &old), vec![]);
-    assert!(
-        env.objects
-            .keys_with_prefix(&object_prefix("c2", &old))
-            .is_empty()
-    );
+    assert_eq!(env.versions(&object_prefix("c2", &old)), []);
     // The new incarnation is whole.
     let list = alice.get("/v1/buckets/c2/files").await.expect(200).json();
     assert_eq!(ids(&list, "name"), vec!["a.csv"]);
     let r = alice.get("/v1/buckets/c2/files/a.csv").await.expect(302);
-    let key = shared::memory::MemoryObjects::url_key(&r.header("location").unwrap()).unwrap();
-    assert_eq!(env.objects.get(&key).unwrap().body.unwrap(), b"new a");
+    let (version, body) = env.download(&r.header("location").unwrap());
+    assert_eq!(body, b"new a");
+    assert_eq!(env.versions(&object_prefix("c2", &new)), [version]);
     assert_eq!(
         alice.get("/v1/buckets/c2/data").await.expect(200).json(),
         json!({"data": {"new": true}})
@@ -176,16 +191,19 @@ async fn an_upload_after_the_delete_leaves_no_object_and_no_record() {
     let late = env.put_upload(&grants[0], b"late");
     env.run_cascades().await;
     let later = env.put_upload(&grants[1], b"later");
-    // ...but the upload event removes what no live bucket owns, even once the id is reused.
+    // ...but nothing of it stays: the cascade removed the version written before it ran (its
+    // event finds nothing), and the upload event removes what no live bucket owns, even once
+    // the id is reused.
+    assert_eq!(env.objects.get_version(&late), None);
     alice.create_bucket("c3", &json!({})).await;
-    for key in [late, later] {
-        let outcome = env.process(&key).await;
-        assert!(
-            matches!(&outcome, Outcome::Rejected(r) if r.contains("no longer exists")),
-            "{outcome:?}"
-        );
-        assert!(!env.objects.contains(&key));
-    }
+    assert_eq!(env.process(&late).await, Outcome::Gone);
+    let outcome = env.process(&later).await;
+    assert!(
+        matches!(&outcome, Outcome::Rejected(r) if r.contains("no longer exists")),
+        "{outcome:?}"
+    );
+    assert_eq!(env.objects.get_version(&later), None);
+    assert_eq!(env.versions(&object_prefix("c3", &generation)), []);
     assert_eq!(env.store.incarnation_keys("c3", &generation), vec![]);
     assert!(env.store.markers().is_empty());
     assert_eq!(
@@ -251,16 +269,26 @@ async fn a_file_whose_objects_could_not_go_at_once_is_finished_by_the_cascade() 
     let alice = env.user("alice", CREATOR);
     alice.create_bucket("c5", &json!({})).await;
     alice.upload("c5", "a.txt", b"a", "text/plain").await;
+    alice.upload("c5", "a.txt", b"A", "text/plain").await;
+    let generation = env.generation("c5").await;
+    let mut versions = env.versions(&object_prefix("c5", &generation));
+    assert_eq!(versions.len(), 2, "the file's version and its kept one");
     env.objects
         .fail_next(1, StoreError::Other("S3 is down".into()));
-    // The file is deleted all the same; its object is left to the cascade.
+    // The file is deleted all the same; its object versions are left to the cascade.
     alice.delete("/v1/buckets/c5/files/a.txt").await.expect(200);
     alice
         .get("/v1/buckets/c5/files/a.txt")
         .await
         .expect_error(404, 111);
-    assert_eq!((env.objects.len(), env.store.markers().len()), (1, 1));
-    assert!(matches!(&env.store.markers()[0].job, Job::Objects { keys } if keys.len() == 1));
+    assert_eq!((env.objects.len(), env.store.markers().len()), (2, 1));
+    let markers = env.store.markers();
+    let Job::Objects { objects } = &markers[0].job else {
+        panic!("{:?}", markers[0].job);
+    };
+    // The current version first, then the kept one.
+    versions.reverse();
+    assert_eq!(objects, &versions);
     assert_eq!(env.run_cascades().await, 1);
     assert!(env.objects.is_empty() && env.store.markers().is_empty());
     alice.get("/v1/buckets/c5").await.expect(200);

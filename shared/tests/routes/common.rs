@@ -16,10 +16,11 @@ use shared::api::request::Request;
 use shared::api::response::Response;
 use shared::api::{data, entry, files};
 use shared::config::Settings;
+use shared::domain::files::KeptVersion;
 use shared::domain::pagination::CursorKeys;
 use shared::domain::time::now_ms;
 use shared::memory::{MemoryObjects, MemoryStore};
-use shared::ports::BucketStore;
+use shared::ports::{BucketStore, FileStore, ObjectVersion};
 use shared::service::cascade::{Budget, Outcome as CascadeOutcome, process_marker};
 use shared::service::uploads::Outcome;
 
@@ -219,23 +220,76 @@ impl Env {
         resp
     }
 
-    /// What a client's PUT of `body` to a grant's presigned URL stores (the grant's signed size
-    /// and type; S3 refuses anything else). Returns the object key.
-    pub fn put_upload(&self, grant: &Value, body: &[u8]) -> String {
+    /// What a client's PUT of `body` to a grant's presigned URL stores (the grant's signed size,
+    /// type and upload-id metadata header; S3 refuses anything else): a new version of the
+    /// name's key. Returns that version. The same grant PUT again (its URL used again) writes
+    /// another version.
+    pub fn put_upload(&self, grant: &Value, body: &[u8]) -> ObjectVersion {
         let url = grant["upload"]["url"].as_str().expect("an upload URL");
         assert_eq!(grant["upload"]["method"], "PUT");
         assert_eq!(grant["size"], body.len(), "the test PUTs the signed size");
         let key = MemoryObjects::url_key(url).expect("a memory:// URL");
         let content_type = grant["content_type"].as_str().expect("a type");
-        self.objects.put_bytes(&key, content_type, body);
-        key
+        // The client sends the signed headers; S3 keeps the upload id as object metadata.
+        let upload_id = grant["upload"]["headers"]["x-amz-meta-upload-id"]
+            .as_str()
+            .expect("the upload URL signs the upload id");
+        assert_eq!(grant["upload_id"], upload_id);
+        let meta = self
+            .objects
+            .put_bytes(&key, content_type, body, Some(upload_id));
+        ObjectVersion::new(key, meta.version_id)
     }
 
-    /// The S3 ObjectCreated event of `key`.
-    pub async fn process(&self, key: &str) -> Outcome {
+    /// The S3 ObjectCreated event of `object` (its key and version id).
+    pub async fn process(&self, object: &ObjectVersion) -> Outcome {
         let services = &self.app.services;
-        let outcome = services.process_upload(key, Some(event_time())).await;
+        let outcome = services
+            .process_upload(
+                &object.key,
+                object.version_id.as_deref(),
+                Some(event_time()),
+            )
+            .await;
         outcome.expect("the upload event is processed")
+    }
+
+    /// The version a presigned download URL (`memory://get/…`) names, and the bytes a GET of
+    /// it returns (panics if that version is gone: the download would fail).
+    pub fn download(&self, url: &str) -> (ObjectVersion, Vec<u8>) {
+        let object = MemoryObjects::url_object(url).expect("a presigned GET URL");
+        assert!(
+            object.version_id.is_some(),
+            "downloads are presigned for a version: {url}"
+        );
+        let stored = self.objects.get_version(&object);
+        let body = stored
+            .unwrap_or_else(|| panic!("{url}: the version is gone"))
+            .body
+            .expect("a body");
+        (object, body)
+    }
+
+    /// The kept (replaced) versions of the live file `name` of bucket `id`, as the store lists
+    /// them (none when there is no such file).
+    pub async fn kept_versions(&self, id: &str, name: &str) -> Vec<KeptVersion> {
+        let generation = self.generation(id).await;
+        let file = self.store.get_file(id, &generation, name).await;
+        let Some(file) = file.expect("a store read") else {
+            return vec![];
+        };
+        let page = self
+            .store
+            .list_kept_versions(id, &generation, &file, None, 1000)
+            .await
+            .expect("a store read");
+        assert_eq!(page.last, None, "fewer than a page of kept versions");
+        page.versions
+    }
+
+    /// Every S3 version and delete marker under `prefix` (what a cascade must leave nothing of).
+    pub fn versions(&self, prefix: &str) -> Vec<ObjectVersion> {
+        self.objects.versions_with_prefix(prefix)
     }
 
     /// The generation of the live bucket `id` (the prefix of its objects and items).

@@ -5,9 +5,17 @@
 use serde_json::json;
 use shared::domain::time::now_ms;
 use shared::memory::MemoryObjects;
+use shared::ports::ObjectVersion;
 use shared::service::uploads::Outcome;
 
-use crate::common::{CREATOR, Env, event_time, ids};
+use crate::common::{CREATOR, Caller, Env, event_time, ids};
+
+/// What `who`'s GET of `path` (a download or a permalink) redirects to: the version its
+/// presigned URL names, and the bytes it serves.
+async fn download(who: &Caller<'_>, path: &str) -> (ObjectVersion, Vec<u8>) {
+    let r = who.get(path).await.expect(302);
+    who.env.download(&r.header("location").unwrap())
+}
 
 #[tokio::test]
 async fn upload_list_and_download() {
@@ -46,9 +54,13 @@ async fn upload_list_and_download() {
     assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
     assert!(r.resp.body.is_none());
     let location = r.header("location").unwrap();
-    let key = MemoryObjects::url_key(&location).expect("a presigned GET");
     assert!(location.starts_with("memory://get/"), "{location}");
-    assert_eq!(env.objects.get(&key).unwrap().body.unwrap(), body);
+    // Presigned for the version the upload wrote, under the name's one key.
+    let (version, served) = env.download(&location);
+    assert_eq!(served, body);
+    let generation = env.generation("f1").await;
+    assert_eq!(version.key, format!("f1/{generation}/data_set_1_.bin"));
+    assert_eq!(env.objects.keys(), std::slice::from_ref(&version.key));
     let before = now_ms();
     for (path, headers) in [
         ("/v1/buckets/f1/files/data_set_1_.bin?json", vec![]),
@@ -63,8 +75,8 @@ async fn upload_list_and_download() {
             .expect(200)
             .json();
         assert_eq!(
-            MemoryObjects::url_key(j["url"].as_str().unwrap()),
-            Some(key.clone())
+            MemoryObjects::url_object(j["url"].as_str().unwrap()),
+            Some(version.clone())
         );
         let expires = j["expires_at"].as_i64().unwrap();
         assert!(
@@ -78,8 +90,8 @@ async fn upload_list_and_download() {
         .await
         .expect(200);
     assert_eq!(
-        MemoryObjects::url_key(r.json()["url"].as_str().unwrap()),
-        Some(key)
+        MemoryObjects::url_object(r.json()["url"].as_str().unwrap()),
+        Some(version)
     );
     // Counters are exact; they do not bump the bucket's revision.
     assert_eq!(env.counters("f1").await, (1, 5_000, 1));
@@ -106,7 +118,7 @@ async fn the_same_name_replaces_the_file_and_keeps_its_permalink() {
     let first = alice
         .upload("f2", "report.txt", b"version one", "text/plain")
         .await;
-    let first_key = env.objects.keys();
+    let (first_version, _) = download(&alice, "/v1/buckets/f2/files/report.txt").await;
     let second = alice
         .upload("f2", "Report.TXT", b"version two, longer", "text/plain")
         .await;
@@ -119,14 +131,42 @@ async fn the_same_name_replaces_the_file_and_keeps_its_permalink() {
     let list = alice.get("/v1/buckets/f2/files").await.expect(200).json();
     assert_eq!(ids(&list, "name"), vec!["report.txt"]);
     assert_eq!(env.counters("f2").await, (1, 19, 1));
-    // Only the new object is left.
-    let keys = env.objects.keys();
-    assert_eq!(keys.len(), 1);
-    assert!(!first_key.contains(&keys[0]));
+    // One key, whose latest version is the new one; downloads serve it.
+    let (second_version, served) = download(&alice, "/v1/buckets/f2/files/report.txt").await;
+    assert_eq!(served, b"version two, longer");
+    assert_eq!(second_version.key, first_version.key);
+    assert_ne!(second_version.version_id, first_version.version_id);
+    assert_eq!(env.objects.keys(), std::slice::from_ref(&first_version.key));
+    let latest = env.objects.get(&first_version.key).unwrap();
+    assert_eq!(latest.meta.version_id, second_version.version_id);
+    // The replaced version is kept (noncurrent, for the retention), and listed.
     assert_eq!(
-        env.objects.get(&keys[0]).unwrap().body.unwrap(),
-        b"version two, longer"
+        env.objects
+            .get_version(&first_version)
+            .unwrap()
+            .body
+            .unwrap(),
+        b"version one"
     );
+    assert_eq!(
+        env.versions(&first_version.key),
+        [first_version.clone(), second_version]
+    );
+    let kept = env.kept_versions("f2", "report.txt").await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        Some(kept[0].record.version_id.as_str()),
+        first_version.version_id.as_deref()
+    );
+    assert_eq!(kept[0].record.size, 11);
+    // Kept for the deployment's retention (7 days by default) from the replacement.
+    assert_eq!(kept[0].expires_at - kept[0].replaced, 7 * 24 * 3600 * 1000);
+    assert_eq!(Some(kept[0].replaced), second["last_modified"].as_i64());
+    assert_eq!(kept[0].record.etag, first["etag"].as_str().unwrap());
+    // The permalink serves the new version too.
+    let permalink = format!("/{}", second["path"].as_str().unwrap());
+    let (by_permalink, _) = download(&env.anonymous(), &permalink).await;
+    assert_eq!(by_permalink.version_id, latest.meta.version_id);
 }
 
 #[tokio::test]
@@ -142,29 +182,28 @@ async fn an_older_upload_never_replaces_a_newer_one_and_events_count_once() {
     let (t_old, t_new) = (event_time(), event_time());
     let new_key = env.put_upload(&new, b"newer!");
     // Events arrive out of order: the newer first.
+    assert_eq!(old_key.key, new_key.key, "one key per name");
     let services = &env.app.services;
-    assert_eq!(
-        services.process_upload(&new_key, Some(t_new)).await,
-        Ok(Outcome::Recorded)
-    );
-    assert_eq!(
-        services.process_upload(&old_key, Some(t_old)).await,
-        Ok(Outcome::Superseded)
-    );
-    // Repeated events change nothing (the older object is gone by now).
-    assert_eq!(
-        services.process_upload(&new_key, Some(t_new)).await,
-        Ok(Outcome::Duplicate)
-    );
-    assert_eq!(
-        services.process_upload(&old_key, Some(t_old)).await,
-        Ok(Outcome::Gone)
-    );
+    let process = |v: &ObjectVersion, at: i64| {
+        let (key, version) = (v.key.clone(), v.version_id.clone());
+        async move {
+            services
+                .process_upload(&key, version.as_deref(), Some(at))
+                .await
+        }
+    };
+    assert_eq!(process(&new_key, t_new).await, Ok(Outcome::Recorded));
+    assert_eq!(process(&old_key, t_old).await, Ok(Outcome::Superseded));
+    // Repeated events change nothing (the older version is gone by now).
+    assert_eq!(process(&new_key, t_new).await, Ok(Outcome::Duplicate));
+    assert_eq!(process(&old_key, t_old).await, Ok(Outcome::Gone));
     let list = alice.get("/v1/buckets/f3/files").await.expect(200).json();
     assert_eq!(list["data"][0], alice.status(&new).await["file"]);
     assert_eq!(list["data"][0]["size"], 6);
     assert_eq!(env.counters("f3").await, (1, 6, 1));
-    assert_eq!(env.objects.keys(), vec![new_key]);
+    // The older version was deleted, not kept as a replaced one.
+    assert_eq!(env.versions(&new_key.key), [new_key]);
+    assert_eq!(env.kept_versions("f3", "twice.txt").await, []);
 }
 
 #[tokio::test]
@@ -172,8 +211,14 @@ async fn delete_removes_record_object_counts_and_permalink() {
     let env = Env::new();
     let alice = env.user("alice", CREATOR);
     alice.create_bucket("f4", &json!({})).await;
-    let file = alice.upload("f4", "gone.txt", b"bye", "text/plain").await;
+    alice.upload("f4", "gone.txt", b"bye", "text/plain").await;
+    // Replaced once: a kept version, which goes with the file.
+    let file = alice.upload("f4", "gone.txt", b"bye!", "text/plain").await;
+    assert_eq!(env.kept_versions("f4", "gone.txt").await.len(), 1);
     alice.upload("f4", "kept.txt", b"stay", "text/plain").await;
+    let generation = env.generation("f4").await;
+    let gone_key = format!("f4/{generation}/gone.txt");
+    assert_eq!(env.versions(&gone_key).len(), 2);
     let r = alice
         .delete("/v1/buckets/f4/files/Gone.TXT")
         .await
@@ -192,10 +237,19 @@ async fn delete_removes_record_object_counts_and_permalink() {
         .expect_error(404, 111);
     let permalink = format!("/{}", file["path"].as_str().unwrap());
     env.anonymous().get(&permalink).await.expect_error(404, 111);
-    // The object went before the answer, and no cascade is left pending.
+    // Every version of the file (its own and the kept one) went before the answer, by version
+    // id (no delete marker is left), and no cascade is left pending.
+    assert_eq!(env.versions(&gone_key), []);
     assert_eq!(env.objects.len(), 1);
     assert!(env.store.markers().is_empty());
     assert_eq!(env.counters("f4").await, (1, 4, 1));
+    // The name used again: a new file, with a new permalink and no history.
+    let again = alice.upload("f4", "gone.txt", b"hi", "text/plain").await;
+    assert_ne!(again["path"], file["path"]);
+    assert_eq!(env.kept_versions("f4", "gone.txt").await, []);
+    let (version, served) = download(&alice, "/v1/buckets/f4/files/gone.txt").await;
+    assert_eq!(served, b"hi");
+    assert_eq!(env.versions(&gone_key), [version]);
 }
 
 #[tokio::test]

@@ -45,11 +45,12 @@ async fn a_grant_answers_one_presigned_upload_per_file() {
     assert_eq!(g["status_uri"], status_uri.as_str());
     let upload = &g["upload"];
     assert_eq!(upload["method"], "PUT");
+    // The name's one key; the upload id is signed as object metadata the client must send.
     let key = MemoryObjects::url_key(upload["url"].as_str().unwrap()).unwrap();
-    assert_eq!(key, format!("g1/{generation}/{upload_id}/report_2024.csv"));
+    assert_eq!(key, format!("g1/{generation}/report_2024.csv"));
     assert_eq!(
         upload["headers"],
-        json!({"content-length": "11", "content-type": "text/csv"})
+        json!({"content-length": "11", "content-type": "text/csv", "x-amz-meta-upload-id": upload_id})
     );
     let expires = upload["expires_at"].as_i64().unwrap();
     assert!(

@@ -2,7 +2,6 @@
 //! all-or-nothing; empty clears data and/or files.
 
 use serde_json::{Value, json};
-use shared::memory::MemoryObjects;
 use shared::service::uploads::Outcome;
 
 use crate::common::{CREATOR, Env, ids};
@@ -68,8 +67,9 @@ async fn two_jobs_hand_off_data_and_files() {
         (Some("b.csv"), Some(6), Some("text/csv"))
     );
     assert!(f["modified"].as_i64().unwrap() > 0 && f["expires_at"].as_i64().unwrap() > 0);
-    let key = MemoryObjects::url_key(f["url"].as_str().unwrap()).unwrap();
-    assert_eq!(env.objects.get(&key).unwrap().body.unwrap(), b"1,2,3\n");
+    // Presigned for the version recorded.
+    let (_, body) = env.download(f["url"].as_str().unwrap());
+    assert_eq!(body, b"1,2,3\n");
     // sync narrows what comes back; the default glob is *.
     let only_data = job2
         .post("/v1/buckets/j1/fetch", &json!({"sync": "data"}))

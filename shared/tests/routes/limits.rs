@@ -7,7 +7,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use shared::memory::MemoryObjects;
 use shared::ports::{
-    FailedKey, FileStore, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec, StoreError,
+    FailedKey, FileStore, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion, Presigned, PutSpec,
+    StoreError,
 };
 use shared::service::Services;
 use shared::service::uploads::Outcome;
@@ -192,16 +193,35 @@ async fn the_deployment_quota_holds_for_a_bucket_without_limits() {
     // A redeployment with a lower quota refuses what was granted under the higher one.
     let grant = grant_one(&owner, "d", "a.csv", 10).await;
     let lower = env.sibling(&[("MAX_BYTES_PER_BUCKET", "9")]);
+    let before = stored_file(&env, "d", "a.csv").await.unwrap();
     let key = lower.put_upload(&grant, &[b'b'; 10]);
     assert!(matches!(lower.process(&key).await, Outcome::Rejected(r) if r.contains("quota")));
     assert_eq!(env.counters("d").await.1, 8);
+    assert_eq!(env.objects.get_version(&key), None);
+    assert_served_as_before(&env, &before);
 }
 
-/// What a bucket's file `name` is now, from the store: (size, etag, object key).
-async fn stored_file(env: &Env, id: &str, name: &str) -> Option<(u64, String, String)> {
+/// What a bucket's file `name` is now, from the store: (size, etag, the object version it
+/// pins).
+async fn stored_file(env: &Env, id: &str, name: &str) -> Option<(u64, String, ObjectVersion)> {
     let generation = env.generation(id).await;
     let record = env.store.get_file(id, &generation, name).await.unwrap();
-    record.map(|r| (r.size, r.etag, r.object_key))
+    record.map(|r| (r.size, r.etag.clone(), r.object(id, &generation)))
+}
+
+/// A refused upload of a file's name left its bytes as they were: the version the record pins
+/// exists and is again the key's latest (the refused version was deleted by id, not hidden
+/// under a delete marker), and nothing was kept as replaced.
+fn assert_served_as_before(env: &Env, before: &(u64, String, ObjectVersion)) {
+    let version = &before.2;
+    let stored = env.objects.get_version(version).expect("the file's bytes");
+    assert_eq!((stored.meta.size, &stored.meta.etag), (before.0, &before.1));
+    let latest = env
+        .objects
+        .get(&version.key)
+        .expect("the key's latest version");
+    assert_eq!(latest.meta.version_id, version.version_id);
+    assert_eq!(env.versions(&version.key), std::slice::from_ref(version));
 }
 
 #[tokio::test]
@@ -243,10 +263,12 @@ async fn a_limit_tightened_after_the_grant_refuses_the_upload_and_keeps_the_old_
         let status = owner.status(&grant).await;
         assert_eq!(status["status"], "rejected", "{limits}");
         assert_eq!(status["reason"], reason.as_str());
-        // The object went; the file it would have replaced is served as it was.
-        assert!(!env.objects.contains(&key), "{limits}");
+        // The version went; the file it would have replaced is served as it was.
+        assert_eq!(key.key, before.2.key, "one key per name");
+        assert_eq!(env.objects.get_version(&key), None, "{limits}");
         assert_eq!(stored_file(&env, "b1", "a.csv").await.unwrap(), before);
-        assert!(env.objects.contains(&before.2));
+        assert_served_as_before(&env, &before);
+        assert_eq!(env.kept_versions("b1", "a.csv").await, [], "{limits}");
         let (count, bytes, _) = env.counters("b1").await;
         assert_eq!((count, bytes), (counters.0, counters.1), "{limits}");
     }
@@ -271,6 +293,7 @@ async fn a_limit_tightened_after_the_grant_refuses_the_upload_and_keeps_the_old_
     let key = env.put_upload(&grant, b"new");
     assert!(matches!(env.process(&key).await, Outcome::Rejected(_)));
     assert_eq!(stored_file(&env, "b1", "b.csv").await, None);
+    assert_eq!(env.versions(&key.key), []);
 }
 
 /// The memory object store, giving way to other tasks before each call (as S3 calls would):
@@ -287,50 +310,63 @@ impl ObjectStore for YieldingObjects {
 
     async fn presign_get(
         &self,
-        key: &str,
+        object: &ObjectVersion,
         filename: &str,
         expires_in_secs: u64,
     ) -> Result<Presigned, StoreError> {
         yield_now().await;
-        self.0.presign_get(key, filename, expires_in_secs).await
+        self.0.presign_get(object, filename, expires_in_secs).await
     }
 
-    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+    async fn head(&self, object: &ObjectVersion) -> Result<Option<ObjectMeta>, StoreError> {
         yield_now().await;
-        self.0.head(key).await
+        self.0.head(object).await
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+    async fn delete(&self, object: &ObjectVersion) -> Result<(), StoreError> {
         yield_now().await;
-        self.0.delete(key).await
+        self.0.delete(object).await
     }
 
-    async fn list_keys(
+    async fn copy_version(
+        &self,
+        from: &ObjectVersion,
+        upload_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        yield_now().await;
+        self.0.copy_version(from, upload_id).await
+    }
+
+    async fn list_versions(
         &self,
         prefix: &str,
         token: Option<String>,
         max: usize,
     ) -> Result<ObjectPage, StoreError> {
         yield_now().await;
-        self.0.list_keys(prefix, token, max).await
+        self.0.list_versions(prefix, token, max).await
     }
 
-    async fn delete_keys(&self, keys: &[String]) -> Result<Vec<FailedKey>, StoreError> {
+    async fn delete_versions(
+        &self,
+        objects: &[ObjectVersion],
+    ) -> Result<Vec<FailedKey>, StoreError> {
         yield_now().await;
-        self.0.delete_keys(keys).await
+        self.0.delete_versions(objects).await
     }
 }
 
-/// Processes the events of `keys` concurrently; answers their outcomes.
-async fn race_events(env: &Env, keys: &[String]) -> Vec<Outcome> {
+/// Processes the events of `versions` concurrently; answers their outcomes.
+async fn race_events(env: &Env, versions: &[ObjectVersion]) -> Vec<Outcome> {
     let services = Services::new(
         settings(DEPLOYMENT),
         env.store.clone(),
         YieldingObjects(env.objects.clone()),
     );
     let outcomes = join_all(
-        keys.iter()
-            .map(|key| services.process_upload(key, Some(event_time()))),
+        versions
+            .iter()
+            .map(|v| services.process_upload(&v.key, v.version_id.as_deref(), Some(event_time()))),
     )
     .await;
     outcomes
@@ -373,14 +409,29 @@ async fn ten_parallel_uploads_never_pass_the_quota() {
     let x_now = stored_file(&env, "q", "x.csv").await.unwrap();
     if outcomes[0] == Outcome::Recorded {
         assert_eq!(x_now.0, 15);
+        assert_eq!(x_now.2, keys[0]);
         assert_eq!(count, 1 + 3);
+        // The replaced 5 bytes are kept, and do not count against the quota.
+        let kept = env.kept_versions("q", "x.csv").await;
+        assert_eq!(kept.len(), 1);
+        assert_eq!((kept[0].record.size, &kept[0].record.etag), (5, &before.1));
+        assert!(env.objects.get_version(&before.2).is_some());
     } else {
         assert_eq!(
             x_now, before,
             "the refused replacement left x.csv as it was"
         );
-        assert!(env.objects.contains(&before.2));
+        assert_served_as_before(&env, &before);
         assert_eq!(count, 1 + 4);
+    }
+    // Each refused version is gone; each recorded one is what its file pins.
+    for (key, outcome) in keys.iter().zip(&outcomes) {
+        let exists = env.objects.get_version(key).is_some();
+        assert_eq!(
+            exists,
+            *outcome == Outcome::Recorded,
+            "{key:?}: {outcome:?}"
+        );
     }
     for (grant, outcome) in grants.iter().zip(&outcomes) {
         let status = owner.status(grant).await;

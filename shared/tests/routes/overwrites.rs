@@ -1,11 +1,12 @@
-//! The record describes the bytes stored (hardening): a presigned PUT URL used again after its
-//! file was recorded overwrites the object in place; the upload event then records the new
-//! bytes if the grant still allows them, and deletes the file otherwise. A grant is honoured
-//! only while its uploader may write.
+//! The record describes the bytes a download serves (hardening): a presigned PUT URL used
+//! again after its file was recorded writes another version of the file's key; the upload
+//! event deletes that version (its grant is spent), so the record, downloads and the key's
+//! latest version stay the recorded bytes, whatever was written. A grant is honoured only while
+//! its uploader may write.
 
 use serde_json::{Value, json};
 use shared::domain::time::now_ms;
-use shared::memory::MemoryObjects;
+use shared::ports::ObjectVersion;
 use shared::service::uploads::Outcome;
 
 use crate::common::{CREATOR, Caller, Env};
@@ -34,47 +35,74 @@ async fn record(who: &Caller<'_>, id: &str, name: &str) -> Option<Value> {
         .cloned()
 }
 
-/// What a download of `name` serves.
-async fn downloaded(env: &Env, who: &Caller<'_>, id: &str, name: &str) -> Vec<u8> {
+/// What a download of `name` serves: the version it is presigned for, and its bytes.
+async fn downloaded(env: &Env, who: &Caller<'_>, id: &str, name: &str) -> (ObjectVersion, Vec<u8>) {
     let r = who
         .get(&format!("/v1/buckets/{id}/files/{name}"))
         .await
         .expect(302);
-    let key = MemoryObjects::url_key(&r.header("location").unwrap()).unwrap();
-    env.objects.get(&key).unwrap().body.unwrap()
+    env.download(&r.header("location").unwrap())
+}
+
+/// What the key of `version` holds: every version (and delete marker) of it, and whether its
+/// latest is the recorded one with `body` (what an SFTP user or a plain GET sees).
+fn assert_only(env: &Env, version: &ObjectVersion, body: &[u8]) {
+    assert_eq!(env.versions(&version.key), std::slice::from_ref(version));
+    let latest = env
+        .objects
+        .get(&version.key)
+        .expect("the key holds an object");
+    assert_eq!(latest.meta.version_id, version.version_id);
+    assert_eq!(latest.body.as_deref(), Some(body));
 }
 
 #[tokio::test]
-async fn a_url_used_again_records_the_new_bytes() {
+async fn a_url_used_again_leaves_the_recorded_bytes() {
     let env = Env::new();
     let alice = env.user("alice", CREATOR);
     alice.create_bucket("ow", &json!({})).await;
     let g = grant(&alice, "ow", "a.txt", 5).await;
-    let key = env.put_upload(&g, b"first");
-    assert_eq!(env.process(&key).await, Outcome::Recorded);
+    let v1 = env.put_upload(&g, b"first");
+    assert_eq!(env.process(&v1).await, Outcome::Recorded);
     let first = record(&alice, "ow", "a.txt").await.unwrap();
-    // The same bytes again: a duplicate, nothing changes.
-    env.put_upload(&g, b"first");
-    assert_eq!(env.process(&key).await, Outcome::Duplicate);
-    assert_eq!(record(&alice, "ow", "a.txt").await.unwrap(), first);
-    // Other bytes of the granted size and type: the record follows them.
-    env.put_upload(&g, b"other");
-    assert_eq!(env.process(&key).await, Outcome::Rerecorded);
-    let now = record(&alice, "ow", "a.txt").await.unwrap();
-    let stored = env.objects.get(&key).unwrap().meta;
-    assert_eq!(now["etag"], stored.etag.as_str());
-    assert_ne!(now["etag"], first["etag"]);
-    assert_eq!(now["sha256"], stored.sha256.unwrap().as_str());
-    assert_eq!(now["path"], first["path"], "the permalink stays");
-    assert_eq!(downloaded(&env, &alice, "ow", "a.txt").await, b"other");
-    // Events repeated or out of order change nothing more.
-    assert_eq!(env.process(&key).await, Outcome::Duplicate);
-    assert_eq!(env.counters("ow").await.0, 1);
-    assert_eq!(env.counters("ow").await.1, 5);
+    assert_eq!(
+        downloaded(&env, &alice, "ow", "a.txt").await,
+        (v1.clone(), b"first".to_vec())
+    );
+    let counters = env.counters("ow").await;
+    assert_eq!((counters.0, counters.1), (1, 5));
+    // The same bytes again, then other bytes of the granted size and type: each another
+    // version of the key, deleted by its event; the record keeps describing the first.
+    for body in [&b"first"[..], b"other"] {
+        let again = env.put_upload(&g, body);
+        assert_eq!(again.key, v1.key);
+        assert_ne!(again.version_id, v1.version_id);
+        assert_eq!(env.process(&again).await, Outcome::Superseded);
+        assert_eq!(
+            env.objects.get_version(&again),
+            None,
+            "the extra version goes"
+        );
+        assert_eq!(record(&alice, "ow", "a.txt").await.unwrap(), first);
+        assert_eq!(
+            downloaded(&env, &alice, "ow", "a.txt").await,
+            (v1.clone(), b"first".to_vec())
+        );
+        assert_only(&env, &v1, b"first");
+        assert_eq!(alice.status(&g).await["status"], "recorded");
+        // Its event repeated finds nothing left.
+        assert_eq!(env.process(&again).await, Outcome::Gone);
+    }
+    // Nothing was counted twice, nor kept as a replaced version.
+    assert_eq!(env.counters("ow").await, counters);
+    assert_eq!(env.kept_versions("ow", "a.txt").await, []);
+    // The first event repeated: a duplicate.
+    assert_eq!(env.process(&v1).await, Outcome::Duplicate);
+    assert_eq!(env.counters("ow").await, counters);
 }
 
 #[tokio::test]
-async fn an_overwrite_the_grant_does_not_allow_deletes_the_file() {
+async fn an_overwrite_the_grant_does_not_allow_is_deleted_and_the_file_stays() {
     let env = Env::new();
     let alice = env.user("alice", CREATOR);
     alice.create_bucket("ow2", &json!({})).await;
@@ -90,25 +118,40 @@ async fn an_overwrite_the_grant_does_not_allow_deletes_the_file() {
     {
         let name = format!("f{i}.txt");
         let g = grant(&alice, "ow2", &name, 5).await;
-        let key = env.put_upload(&g, b"12345");
-        assert_eq!(env.process(&key).await, Outcome::Recorded);
-        assert_eq!(env.counters("ow2").await.0, 2);
-        env.objects.put_bytes(&key, content_type, body);
-        let out = env.process(&key).await;
-        assert!(matches!(out, Outcome::Rejected(_)), "{out:?}");
-        assert_eq!(record(&alice, "ow2", &name).await, None);
-        alice
-            .get(&format!("/v1/buckets/ow2/files/{name}"))
-            .await
-            .expect_error(404, 111);
+        let recorded = env.put_upload(&g, b"12345");
+        assert_eq!(env.process(&recorded).await, Outcome::Recorded);
+        let listed = record(&alice, "ow2", &name).await.unwrap();
+        let counters = env.counters("ow2").await;
+        assert_eq!(
+            (counters.0, counters.1),
+            (i as i64 + 2, 4 + 5 * (i as i64 + 1))
+        );
+        // Written with the grant's upload id, as a PUT to its URL would.
+        let upload_id = g["upload_id"].as_str().unwrap();
+        let meta = env
+            .objects
+            .put_bytes(&recorded.key, content_type, body, Some(upload_id));
+        let overwrite = ObjectVersion::new(recorded.key.clone(), meta.version_id);
+        let out = env.process(&overwrite).await;
+        assert_eq!(out, Outcome::Superseded);
+        assert_eq!(
+            env.objects.get_version(&overwrite),
+            None,
+            "the version goes"
+        );
+        // The file is as it was: its record, its bytes, its counters, its grant's status.
+        assert_eq!(record(&alice, "ow2", &name).await, Some(listed));
+        assert_eq!(
+            downloaded(&env, &alice, "ow2", &name).await,
+            (recorded.clone(), b"12345".to_vec())
+        );
+        assert_only(&env, &recorded, b"12345");
         let status = alice.status(&g).await;
-        assert_eq!(status["status"], "rejected", "{status}");
+        assert_eq!(status["status"], "recorded", "{status}");
         env.run_cascades().await;
-        assert!(env.objects.get(&key).is_none(), "the object goes");
-        assert_eq!(env.counters("ow2").await.0, 1);
-        assert_eq!(env.counters("ow2").await.1, 4);
+        assert_eq!(env.counters("ow2").await, counters);
     }
-    assert_eq!(downloaded(&env, &alice, "ow2", "keep.txt").await, b"kept");
+    assert_eq!(downloaded(&env, &alice, "ow2", "keep.txt").await.1, b"kept");
 }
 
 #[tokio::test]
@@ -138,15 +181,22 @@ async fn a_grant_dies_with_its_uploaders_write_permission() {
         matches!(&out, Outcome::Rejected(r) if r.contains("write permission")),
         "{out:?}"
     );
-    assert!(env.objects.get(&key_p).is_none());
+    assert!(env.objects.get_version(&key_p).is_none());
+    assert!(env.versions(&key_p.key).is_empty());
     assert_eq!(bob.status(&pending).await["status"], "rejected");
-    // Overwriting the recorded file through its old URL is refused, and the file goes: the
-    // bytes it described are gone already.
-    env.put_upload(&recorded, b"BOB");
-    let out = env.process(&key_r).await;
-    assert!(matches!(out, Outcome::Rejected(_)), "{out:?}");
-    assert_eq!(record(&alice, "lw", "r.txt").await, None);
-    assert_eq!(env.counters("lw").await.0, 0);
+    // Overwriting the recorded file through its old URL writes nothing that stays: the
+    // version is deleted and the file keeps the bytes it described.
+    let r_before = record(&alice, "lw", "r.txt").await.unwrap();
+    let overwrite = env.put_upload(&recorded, b"BOB");
+    let out = env.process(&overwrite).await;
+    assert_eq!(out, Outcome::Superseded);
+    assert_eq!(record(&alice, "lw", "r.txt").await, Some(r_before));
+    assert_eq!(
+        downloaded(&env, &alice, "lw", "r.txt").await,
+        (key_r.clone(), b"bob".to_vec())
+    );
+    assert_only(&env, &key_r, b"bob");
+    assert_eq!(env.counters("lw").await.0, 1);
     // Write through `system.Authenticated` counts as write, and its removal ends it too.
     let open = json!({"permissions": {"write": ["system.Authenticated"]}});
     alice.create_bucket("lw2", &open).await;
@@ -184,7 +234,7 @@ async fn a_privileged_grant_is_honoured_only_while_it_lives() {
     let services = &env.app.services;
     let after_expiry = now_ms() + 24 * 3600 * 1000;
     let out = services
-        .process_upload(&key, Some(after_expiry))
+        .process_upload(&key.key, key.version_id.as_deref(), Some(after_expiry))
         .await
         .unwrap();
     assert!(

@@ -423,7 +423,9 @@ async fn an_upload_event_that_fails_is_retried_and_then_recorded_once() {
     env.store
         .fail_next(1, StoreError::Unavailable("throttled".into()));
     let services = &env.app.services;
-    let failed = services.process_upload(&key, Some(event_time())).await;
+    let failed = services
+        .process_upload(&key.key, key.version_id.as_deref(), Some(event_time()))
+        .await;
     assert!(
         failed.is_err(),
         "the event fails, so Lambda retries it: {failed:?}"

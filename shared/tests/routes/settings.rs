@@ -77,7 +77,7 @@ async fn limits_hold_at_grant_time_and_again_on_the_upload_event() {
     assert_eq!(
         info["settings"]["upload"],
         json!({"max_files_per_bucket": 1, "max_file_size": 10, "accepted_file_types": "text/*",
-               "max_bytes_per_bucket": 0})
+               "max_bytes_per_bucket": 0, "version_retention_days": 7})
     );
     // ...new grants follow the new limits...
     alice
@@ -100,7 +100,8 @@ async fn limits_hold_at_grant_time_and_again_on_the_upload_event() {
         let status = alice.status(g).await;
         assert_eq!(status["status"], "rejected", "{status}");
         assert!(status["reason"].as_str().is_some_and(|r| !r.is_empty()));
-        assert!(!tight.objects.contains(&key));
+        assert_eq!(tight.objects.get_version(&key), None);
+        assert!(!tight.objects.contains(&key.key));
     }
     let key = tight.put_upload(&ok, b"ok");
     assert_eq!(tight.process(&key).await, Outcome::Recorded);
@@ -136,7 +137,7 @@ async fn uploads_past_the_file_count_are_rejected_whatever_was_granted() {
     let files: Vec<(&str, usize, &str)> = names.iter().map(|n| (*n, 1, "text/plain")).collect();
     let r = alice.grant("s3", &files).await.expect(201).json();
     let grants = r["data"].as_array().unwrap().clone();
-    let keys: Vec<String> = grants.iter().map(|g| env.put_upload(g, b"x")).collect();
+    let keys: Vec<_> = grants.iter().map(|g| env.put_upload(g, b"x")).collect();
     let three = env.sibling(&[("MAX_FILES_PER_BUCKET", "3")]);
     let mut recorded = 0;
     for key in &keys {
@@ -161,6 +162,7 @@ async fn uploads_past_the_file_count_are_rejected_whatever_was_granted() {
         3,
         "{statuses:?}"
     );
+    // The rejected versions went by id: three versions left, no delete markers.
     assert_eq!(env.objects.len(), 3);
     let b = alice.get("/v1/buckets/s3").await.expect(200).json();
     assert_eq!(b["data"]["file_count"], 3);

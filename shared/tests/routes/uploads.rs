@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::domain::files::object_key;
-use shared::ports::ObjectMeta;
+use shared::ports::{ObjectMeta, ObjectVersion};
 use shared::service::uploads::Outcome;
 
 use crate::common::{CREATOR, Env, link};
@@ -78,24 +78,38 @@ async fn a_refused_upload_is_rejected_with_the_reason_and_its_object_goes() {
         "{status}"
     );
     assert!(status["at"].as_i64().unwrap() > 0);
-    assert!(!env.objects.contains(&key));
+    assert_eq!(env.objects.get_version(&key), None);
+    assert_eq!(env.versions(&key.key), []);
     // An object nobody was granted is refused and deleted too; its uploader can see why.
     let generation = env.generation("s2").await;
     let stray = "0123456789abcdef0123456789abcdef";
-    let stray_key = object_key("s2", &generation, stray, "stray.txt");
-    let meta = ObjectMeta {
+    let stray_key = object_key("s2", &generation, "stray.txt");
+    let meta = |upload_id: Option<&str>| ObjectMeta {
         size: 1,
         content_type: "text/plain".into(),
         etag: "e".into(),
         sha256: None,
         last_modified: 0,
+        version_id: None,
+        upload_id: upload_id.map(str::to_string),
     };
-    env.objects.put_object(&stray_key, meta);
+    let version = env.objects.put_object(&stray_key, meta(Some(stray)));
+    let stray_version = ObjectVersion::new(stray_key.clone(), Some(version));
     assert!(matches!(
-        env.process(&stray_key).await,
+        env.process(&stray_version).await,
         Outcome::Rejected(_)
     ));
-    assert!(!env.objects.contains(&stray_key));
+    assert_eq!(env.versions(&stray_key), []);
+    // One with no upload id at all (written by other means than an upload URL) is refused
+    // too; there is no upload to tell.
+    let version = env.objects.put_object(&stray_key, meta(None));
+    let unmarked = ObjectVersion::new(stray_key.clone(), Some(version));
+    let outcome = env.process(&unmarked).await;
+    assert!(
+        matches!(&outcome, Outcome::Rejected(r) if r.contains("does not belong")),
+        "{outcome:?}"
+    );
+    assert_eq!(env.versions(&stray_key), []);
     let r = owner
         .get(&format!("/v1/buckets/s2/uploads/{stray}"))
         .await

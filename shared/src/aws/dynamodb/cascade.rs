@@ -32,9 +32,11 @@ fn marker_item(marker: &Marker, deleted_at: i64) -> Item {
                 item.insert("stale_index".into(), string_list(stale_index));
             }
         }
-        Job::Objects { keys } => {
+        Job::Objects { objects } => {
             item.insert("kind".into(), s("objects"));
-            item.insert("keys".into(), string_list(keys));
+            // One JSON list of {key, version_id}: a version id is meaningless apart from its key.
+            let json = serde_json::to_string(objects).expect("plain strings serialize");
+            item.insert("objects".into(), s(&json));
         }
     }
     item
@@ -45,7 +47,9 @@ fn marker_item(marker: &Marker, deleted_at: i64) -> Item {
 fn marker_from(item: &Item) -> Result<Marker, StoreError> {
     let job = match item.opt_string("kind")?.as_deref() {
         Some("objects") => Job::Objects {
-            keys: item.strings("keys")?,
+            objects: serde_json::from_str(&item.string("objects")?).map_err(|e| {
+                StoreError::Other(format!("a file marker's objects do not parse: {e}"))
+            })?,
         },
         _ => Job::Bucket {
             id: item.string("id")?,
@@ -263,6 +267,7 @@ mod tests {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Config};
 
     use super::*;
+    use crate::domain::files::ObjectVersion;
 
     #[test]
     fn marker_items_round_trip() {
@@ -280,7 +285,10 @@ mod tests {
         let objects = Marker {
             key: "b1#g1#u1".into(),
             job: Job::Objects {
-                keys: vec!["b1/g1/a".into(), "b1/g1/b".into()],
+                objects: vec![
+                    ObjectVersion::new("b1/g1/a", Some("v1".into())),
+                    ObjectVersion::new("b1/g1/b", None),
+                ],
             },
             ..bucket.clone()
         };

@@ -1,16 +1,15 @@
-//! File records, upload grants and rejections (`F#`, `U#` and `R#` partitions of an
-//! incarnation; see `keys`).
+//! File records, kept versions, upload grants and rejections (`F#`, `V#`, `U#` and `R#`
+//! partitions of an incarnation; see `keys`).
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
-use super::call::classify;
 use super::item::ItemExt;
 use super::keys::{self, Partition};
 use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, n, s};
 use crate::domain::cascade::Marker;
-use crate::domain::files::{FileRecord, Grant};
+use crate::domain::files::{FileRecord, Grant, KeptVersion, ObjectVersion};
 use crate::domain::time::now_ms;
-use crate::ports::{FilePage, FileStore, Rejection, Room, StoreError};
+use crate::ports::{FilePage, FileStore, KeptPage, Rejection, Room, StoreError};
 
 /// Grants and rejections stay readable this long after they stop mattering.
 const GRANT_KEEP_SECS: i64 = 7 * 24 * 3600;
@@ -18,6 +17,12 @@ const REJECTION_KEEP_SECS: i64 = 30 * 24 * 3600;
 
 fn record_item(id: &str, generation: &str, r: &FileRecord) -> Item {
     let mut item = Partition::Files.item(id, generation, &r.name);
+    describe(&mut item, r);
+    item
+}
+
+/// The attributes of a record, on its item and on a kept version's.
+fn describe(item: &mut Item, r: &FileRecord) {
     item.insert("size".into(), n(r.size as i64));
     item.insert("content_type".into(), s(&r.content_type));
     item.insert("etag".into(), s(&r.etag));
@@ -27,19 +32,20 @@ fn record_item(id: &str, generation: &str, r: &FileRecord) -> Item {
     item.insert("modified".into(), n(r.modified));
     item.insert("uploaded_by".into(), s(&r.uploaded_by));
     item.insert("hash".into(), s(&r.hash));
-    item.insert("object_key".into(), s(&r.object_key));
+    item.insert("version_id".into(), s(&r.version_id));
     item.insert("upload_id".into(), s(&r.upload_id));
-    if let Some(prev) = &r.prev_key {
-        item.insert("prev_key".into(), s(prev));
-    }
-    item
+    item.insert("name".into(), s(&r.name));
 }
 
 /// Required: what serving and replacing the file needs; the rest describes it and reads as
 /// empty when absent.
 fn record_from(item: &Item) -> Result<FileRecord, StoreError> {
     Ok(FileRecord {
-        name: item.string("sk")?,
+        // Kept versions' sort keys are not the name: the attribute is on every item.
+        name: match item.opt_string("name")? {
+            Some(name) => name,
+            None => item.string("sk")?,
+        },
         size: item.number("size")?.max(0) as u64,
         content_type: item.string("content_type")?,
         etag: item.opt_string("etag")?.unwrap_or_default(),
@@ -47,9 +53,29 @@ fn record_from(item: &Item) -> Result<FileRecord, StoreError> {
         modified: item.opt_number("modified")?.unwrap_or_default(),
         uploaded_by: item.opt_string("uploaded_by")?.unwrap_or_default(),
         hash: item.string("hash")?,
-        object_key: item.string("object_key")?,
+        version_id: item.string("version_id")?,
         upload_id: item.opt_string("upload_id")?.unwrap_or_default(),
-        prev_key: item.opt_string("prev_key")?,
+    })
+}
+
+/// A kept version's item: the record as it was, when it was replaced, and a TTL a day after
+/// S3's lifecycle expires the object version (so the item always outlives it).
+fn kept_item(id: &str, generation: &str, k: &KeptVersion) -> Item {
+    let r = &k.record;
+    let sk = keys::kept_version(&r.name, &r.hash, &r.version_id);
+    let mut item = Partition::KeptVersions.item(id, generation, &sk);
+    describe(&mut item, r);
+    item.insert("replaced".into(), n(k.replaced));
+    item.insert("expires_at".into(), n(k.expires_at));
+    item.insert("ttl".into(), n(k.expires_at / 1000 + 24 * 3600));
+    item
+}
+
+fn kept_from(item: &Item) -> Result<KeptVersion, StoreError> {
+    Ok(KeptVersion {
+        record: record_from(item)?,
+        replaced: item.opt_number("replaced")?.unwrap_or_default(),
+        expires_at: item.opt_number("expires_at")?.unwrap_or_default(),
     })
 }
 
@@ -77,7 +103,11 @@ fn grant_item(id: &str, generation: &str, g: &Grant) -> Item {
 fn grant_from(item: &Item) -> Result<Grant, StoreError> {
     Ok(Grant {
         upload_id: item.string("sk")?,
-        name: item.string("name")?,
+        // Kept versions' sort keys are not the name: the attribute is on every item.
+        name: match item.opt_string("name")? {
+            Some(name) => name,
+            None => item.string("sk")?,
+        },
         size: item.number("size")?.max(0) as u64,
         content_type: item.string("content_type")?,
         sha256: item.opt_string("sha256")?,
@@ -232,6 +262,7 @@ impl FileStore for DynamoStore {
         generation: &str,
         record: &FileRecord,
         previous: Option<&FileRecord>,
+        kept: Option<&KeptVersion>,
         room: &Room,
     ) -> Result<(), StoreError> {
         let mut put = Put::builder()
@@ -240,8 +271,8 @@ impl FileStore for DynamoStore {
         put = match previous {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(prev) => put
-                .condition_expression("object_key = :prev")
-                .expression_attribute_values(":prev", s(&prev.object_key)),
+                .condition_expression("version_id = :prev")
+                .expression_attribute_values(":prev", s(&prev.version_id)),
         };
         let grant = Partition::Grants.item(id, generation, &record.upload_id);
         let spend = Update::builder()
@@ -288,7 +319,7 @@ impl FileStore for DynamoStore {
             counters = counters.expression_attribute_values(":rev", n(revision));
         }
         let counters = counters.condition_expression(condition);
-        self.transact(vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .put(put.build().expect("table and item set"))
                 .build(),
@@ -296,61 +327,64 @@ impl FileStore for DynamoStore {
             TransactWriteItem::builder()
                 .update(counters.build().expect("table, key and expression set"))
                 .build(),
-        ])
-        .await
+        ];
+        // The replaced version is kept in the same write: no version is ever unaccounted for.
+        items.extend(kept.map(|k| self.put_tx(kept_item(id, generation, k))));
+        self.transact(items).await
     }
 
-    async fn rerecord_upload(
+    async fn list_kept_versions(
         &self,
         id: &str,
         generation: &str,
-        current: &FileRecord,
-        record: &FileRecord,
-    ) -> Result<(), StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(record_item(id, generation, record)))
-            .condition_expression("object_key = :key AND etag = :etag AND upload_id = :upload")
-            .expression_attribute_values(":key", s(&current.object_key))
-            .expression_attribute_values(":etag", s(&current.etag))
-            .expression_attribute_values(":upload", s(&current.upload_id))
-            .build()
-            .expect("table and item set");
-        let counters = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(keys::bucket(id)))
-            .update_expression("ADD total_bytes :delta")
-            .condition_expression("gen = :gen")
-            .expression_attribute_values(":gen", s(generation))
-            .expression_attribute_values(":delta", n(record.size as i64 - current.size as i64))
-            .build()
-            .expect("table, key and expression set");
-        self.transact(vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder().update(counters).build(),
-        ])
-        .await
+        file: &FileRecord,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<KeptPage, StoreError> {
+        let pk = Partition::KeptVersions.of(id, generation);
+        let prefix = keys::kept_versions_of(&file.name, &file.hash);
+        let start = match after {
+            Some(version) => keys::kept_version(&file.name, &file.hash, version),
+            None => prefix.clone(),
+        };
+        // The file's versions are contiguous after `start`: read one more than a page and stop
+        // at the first item of another file.
+        let (items, stopped) = self.query_after(&pk, Some(&start), limit + 1, None).await?;
+        let mine: Vec<&Item> = items
+            .iter()
+            .take_while(|i| i.string("sk").is_ok_and(|sk| sk.starts_with(&prefix)))
+            .collect();
+        let has_more = mine.len() > limit || (stopped && mine.len() == items.len());
+        let versions = mine
+            .iter()
+            .take(limit)
+            .filter_map(|item| match kept_from(item) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    tracing::error!(error = ?e, "unreadable kept version skipped in a listing");
+                    None
+                }
+            })
+            .collect::<Vec<_>>();
+        let last = has_more
+            .then(|| versions.last().map(|k| k.record.version_id.clone()))
+            .flatten();
+        Ok(KeptPage { versions, last })
     }
 
-    async fn clear_prev_key(
+    async fn get_kept_version(
         &self,
         id: &str,
         generation: &str,
-        name: &str,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Partition::Files.item(id, generation, name)))
-            .update_expression("REMOVE prev_key")
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match result.map_err(classify) {
-            Ok(_) | Err(StoreError::Conflict) => Ok(()),
-            Err(e) => Err(e),
-        }
+        file: &FileRecord,
+        version_id: &str,
+    ) -> Result<Option<KeptVersion>, StoreError> {
+        let sk = keys::kept_version(&file.name, &file.hash, version_id);
+        self.get_item(Partition::KeptVersions.item(id, generation, &sk))
+            .await?
+            .as_ref()
+            .map(kept_from)
+            .transpose()
     }
 
     async fn delete_file(
@@ -358,12 +392,13 @@ impl FileStore for DynamoStore {
         id: &str,
         generation: &str,
         record: &FileRecord,
+        objects: Vec<ObjectVersion>,
     ) -> Result<(), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(Partition::Files.item(id, generation, &record.name)))
-            .condition_expression("object_key = :key")
-            .expression_attribute_values(":key", s(&record.object_key))
+            .condition_expression("version_id = :version")
+            .expression_attribute_values(":version", s(&record.version_id))
             .build()
             .expect("table, key and condition set");
         let counters = Update::builder()
@@ -376,7 +411,7 @@ impl FileStore for DynamoStore {
             .expression_attribute_values(":minus_size", n(-(record.size as i64)))
             .build()
             .expect("table, key and expression set");
-        let marker = Marker::for_file(id, generation, record, now_ms());
+        let marker = Marker::for_file(id, generation, record, objects, now_ms());
         self.transact(vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().update(counters).build(),

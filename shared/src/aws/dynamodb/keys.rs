@@ -75,6 +75,9 @@ partitions! {
     Grants => "U#", Purge::Partition;
     /// `R#<id>#<generation>`, sort key `<upload id>`: upload rejections.
     Rejections => "R#", Purge::Partition;
+    /// `V#<id>#<generation>`, sort key `<name>#<file hash>#<version id>`: replaced file
+    /// versions kept for the retention (`kept_version`).
+    KeptVersions => "V#", Purge::Partition;
     /// `K#<key id>`, sort key `K`: an API key.
     ApiKey => "K#", Purge::Kept("a key belongs to its owner, not to a bucket");
     /// `KO#<owner principal>`, sort key `<key id>`: the listing index of a user's keys.
@@ -183,6 +186,20 @@ pub(super) fn data_revision(revision: i64) -> String {
     format!("R#{revision:020}")
 }
 
+/// The sort key of a kept version of file `name` (of the file whose permalink hash is
+/// `hash`: a file deleted and uploaded again has a new hash, and none of its predecessor's
+/// versions), version `version_id`; `kept_versions_of` is the prefix of them all.
+pub(super) fn kept_version(name: &str, hash: &str, version_id: &str) -> String {
+    format!("{}{version_id}", kept_versions_of(name, hash))
+}
+
+/// The sort-key prefix of the kept versions of file `name` with permalink hash `hash`.
+/// Normalized names hold no `#` (only `[a-z0-9_.-]`), so one file's prefix never matches
+/// another's.
+pub(super) fn kept_versions_of(name: &str, hash: &str) -> String {
+    format!("{name}#{hash}#")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +223,9 @@ mod tests {
             ],
             Partition::Files => vec![p.item(id, generation, "dir/a.txt")],
             Partition::Grants | Partition::Rejections => vec![p.item(id, generation, "u1")],
+            Partition::KeptVersions => {
+                vec![p.item(id, generation, &kept_version("dir/a.txt", "h1", "v1"))]
+            }
             Partition::ApiKey => vec![api_key("0123456789abcdef")],
             Partition::KeyOwnerListing => vec![listing_entry(&key_owner_listing("user:a"), "k1")],
             Partition::KeyListing => vec![listing_entry(KEYS_LISTING, "k1")],
@@ -292,6 +312,7 @@ mod tests {
                 set("F#b1#g1", None),
                 set("U#b1#g1", None),
                 set("R#b1#g1", None),
+                set("V#b1#g1", None),
                 set("CASCADE", Some("b1#g1#")),
             ]
         );

@@ -21,9 +21,16 @@ pub async fn serve_upload_events(
                 continue;
             };
             let key = object_key(&raw);
+            // The version this event is about (the files bucket is versioned).
+            let version = record.s3.object.version_id.filter(|v| !v.is_empty());
             let event_time = Some(record.event_time.timestamp_millis()).filter(|t| *t > 0);
-            match services.process_upload(&key, event_time).await {
-                Ok(outcome) => tracing::info!(key, ?outcome, "upload event processed"),
+            match services
+                .process_upload(&key, version.as_deref(), event_time)
+                .await
+            {
+                Ok(outcome) => {
+                    tracing::info!(key, ?version, ?outcome, "upload event processed")
+                }
                 Err(e) => {
                     tracing::error!(key, error = ?e, "upload event failed; it will be retried");
                     return Err(Error::from(format!("processing {key} failed: {e:?}")));

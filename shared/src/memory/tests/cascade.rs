@@ -7,15 +7,19 @@ use serde_json::Map;
 use super::*;
 use crate::domain::cascade::object_prefix;
 use crate::domain::data::DataDoc;
+use crate::domain::files::{ObjectVersion, object_key};
 use crate::ports::{
     BucketStore, CascadeStore, DataStore, FileStore, ItemSet, KeyPage, ObjectStore, PutSpec, Room,
 };
 use crate::service::cascade::{Budget, Outcome, process_marker, replay};
 
 /// A deleted-to-be incarnation `id`/`generation` with everything an incarnation can own: data
-/// (3 writes, 2 kept), `files` recorded files (their objects in `objects`), a grant never used
-/// and its uploaded object, a rejection, and one deleted file whose marker and objects are
-/// still there. Returns the bucket as stored.
+/// (3 writes, 2 kept), `files` recorded files (their objects in `objects`; the first, when
+/// there is one, replaced once: its old version kept in S3 and in the table), a grant never
+/// used and its uploaded object (hidden since under a delete marker), a rejection, and one
+/// deleted file (`gone.csv`, with a kept
+/// version too) whose marker and object versions are still there. Returns the bucket as
+/// stored.
 async fn seed(
     store: &MemoryStore,
     objects: &MemoryObjects,
@@ -42,18 +46,62 @@ async fn seed(
         .map(|i| grant(&format!("u{i:04}"), &format!("f{i}.csv"), 5))
         .collect();
     grants.push(grant("unused", "late.csv", 5));
-    grants.push(grant("gone", "gone.csv", 5));
+    grants.push(grant("gone0", "gone.csv", 5));
     store.put_grants(id, generation, &grants).await.unwrap();
+    let upload = |g: &Grant| {
+        let key = object_key(id, generation, &g.name);
+        let meta = objects.put_bytes(&key, "text/csv", b"a,b\n1", Some(&g.upload_id));
+        FileRecord {
+            version_id: meta.version_id.unwrap(),
+            ..record(&g.upload_id, &g.name, 5)
+        }
+    };
     for g in &grants {
-        let r = record(id, generation, &g.upload_id, &g.name, 5);
-        objects.put_bytes(&r.object_key, "text/csv", b"a,b\n1");
+        let r = upload(g);
         if g.upload_id != "unused" {
             store
-                .record_upload(id, generation, &r, None, &Room::files(1000))
+                .record_upload(id, generation, &r, None, None, &Room::files(1000))
                 .await
                 .unwrap();
         }
     }
+    // A replacement of the first file and of gone.csv (by upload `gone`, which names its
+    // file's marker): the replaced versions are kept.
+    let mut replacements = vec![grant("gone", "gone.csv", 5)];
+    if files > 0 {
+        replacements.push(grant("again", "f0.csv", 5));
+    }
+    let mut gone = None;
+    store
+        .put_grants(id, generation, &replacements)
+        .await
+        .unwrap();
+    for g in &replacements {
+        let previous = store
+            .get_file(id, generation, &g.name)
+            .await
+            .unwrap()
+            .unwrap();
+        let r = upload(g);
+        store
+            .record_upload(
+                id,
+                generation,
+                &r,
+                Some(&previous),
+                Some(&kept(&previous, 2)),
+                &Room::files(1000),
+            )
+            .await
+            .unwrap();
+        if g.name == "gone.csv" {
+            gone = Some(r);
+        }
+    }
+    // The never-recorded upload deleted through its key (as an SFTP user would): a delete
+    // marker over its version.
+    let late = ObjectVersion::new(object_key(id, generation, "late.csv"), None);
+    objects.delete(&late).await.unwrap();
     let rejection = Rejection {
         upload_id: "bad".into(),
         name: "bad.csv".into(),
@@ -64,8 +112,12 @@ async fn seed(
         .put_rejection(id, generation, &rejection)
         .await
         .unwrap();
-    let gone = record(id, generation, "gone", "gone.csv", 5);
-    store.delete_file(id, generation, &gone).await.unwrap();
+    let gone = gone.unwrap();
+    let versions = objects.versions_with_prefix(&object_key(id, generation, "gone.csv"));
+    store
+        .delete_file(id, generation, &gone, versions)
+        .await
+        .unwrap();
     store.get(id).await.unwrap().unwrap()
 }
 
@@ -86,18 +138,30 @@ async fn a_bucket_cascade_leaves_nothing_of_its_incarnation() {
     // Re-created with the same id: a new incarnation, with a file.
     let again = seed(&store, &objects, "b1", "g2", 1).await;
     let own = store.incarnation_keys("b1", "g1");
-    // Data: HEAD + 2 kept; 60 records, 62 grants; 1 rejection; the file marker; the bucket's.
-    assert_eq!(own.len(), 3 + 60 + 62 + 1 + 1 + 1);
+    // Data: HEAD + 2 kept; 60 records, 64 grants (2 of replacements), 2 kept versions (f0's
+    // and gone's); 1 rejection; the file marker; the bucket's.
+    assert_eq!(own.len(), 3 + 60 + 64 + 2 + 1 + 1 + 1);
     assert!(own.contains(&k("CASCADE", "b1#g1#gone")));
-    assert_eq!(objects.keys_with_prefix("b1/g1/").len(), 62);
+    assert!(own.iter().any(|k| k.pk == "V#b1#g1"));
+    // In S3: 62 keys (60 files, late.csv, gone.csv), 64 versions with the two replaced ones,
+    // and late.csv's delete marker.
+    assert_eq!(objects.versions_with_prefix("b1/g1/").len(), 65);
+    let visible = |prefix: &str| {
+        objects
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with(prefix))
+            .count()
+    };
+    assert_eq!(visible("b1/g1/"), 61);
     let survivors = (
         store
             .keys()
             .into_iter()
             .filter(|k| !own.contains(k))
             .collect::<Vec<_>>(),
-        objects.keys_with_prefix("b1/g2/"),
-        objects.keys_with_prefix("b10/"),
+        objects.versions_with_prefix("b1/g2/"),
+        objects.versions_with_prefix("b10/"),
     );
 
     let outcome = process_marker(&store, &objects, "b1#g1", &ample())
@@ -107,20 +171,21 @@ async fn a_bucket_cascade_leaves_nothing_of_its_incarnation() {
         panic!("{outcome:?}");
     };
     assert_eq!(passes, 1);
-    assert_eq!(tally.objects_deleted, 62);
+    // Every version and delete marker.
+    assert_eq!(tally.objects_deleted, 65);
     // Every item but the marker, which `process_marker` deletes itself.
     assert_eq!(tally.items_deleted, own.len() as u64 - 1);
     assert!(store.incarnation_keys("b1", "g1").is_empty());
     assert!(
         objects
-            .keys_with_prefix(&object_prefix("b1", "g1"))
+            .versions_with_prefix(&object_prefix("b1", "g1"))
             .is_empty()
     );
     assert_eq!(
         (
             store.keys(),
-            objects.keys_with_prefix("b1/g2/"),
-            objects.keys_with_prefix("b10/")
+            objects.versions_with_prefix("b1/g2/"),
+            objects.versions_with_prefix("b10/")
         ),
         survivors
     );
@@ -138,18 +203,34 @@ async fn a_bucket_cascade_leaves_nothing_of_its_incarnation() {
 async fn a_file_cascade_deletes_the_objects_of_its_file_only() {
     let (store, objects) = (MemoryStore::new(), MemoryObjects::new());
     seed(&store, &objects, "b1", "g1", 2).await;
-    let gone = record("b1", "g1", "gone", "gone.csv", 5);
-    let kept = record("b1", "g1", "u0000", "f0.csv", 5);
-    assert!(objects.contains(&gone.object_key));
+    let gone = object_key("b1", "g1", "gone.csv");
+    let marked = objects.versions_with_prefix(&gone);
+    // Its current version and its kept one.
+    assert_eq!(marked.len(), 2);
+    assert!(objects.contains(&gone));
+    // gone.csv uploaded again meanwhile (after the file's deletion): a version the marker does
+    // not name, which keeps its bytes.
+    let reborn = objects.put_bytes(&gone, "text/csv", b"new", Some("u-new"));
+    let others = objects.versions_with_prefix("b1/g1/f");
     let outcome = process_marker(&store, &objects, "b1#g1#gone", &ample())
         .await
         .unwrap();
-    assert!(
-        matches!(outcome, Outcome::Finished { passes: 1, .. }),
-        "{outcome:?}"
+    let Outcome::Finished { passes: 1, tally } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(tally.objects_deleted, 2);
+    assert!(marked.iter().all(|v| objects.get_version(v).is_none()));
+    assert_eq!(
+        objects.versions_with_prefix(&gone),
+        [ObjectVersion::new(gone.clone(), reborn.version_id.clone())]
     );
-    assert!(!objects.contains(&gone.object_key));
-    assert!(objects.contains(&kept.object_key));
+    assert_eq!(
+        objects.get(&gone).unwrap().body.as_deref(),
+        Some(&b"new"[..])
+    );
+    // The other files keep every version (f0.csv's kept one too).
+    assert_eq!(others.len(), 3);
+    assert_eq!(objects.versions_with_prefix("b1/g1/f"), others);
     assert!(store.markers().is_empty());
 }
 
@@ -215,7 +296,9 @@ async fn item_keys_page_as_a_dynamodb_query_with_a_limit() {
     for sk in ["b1#g1", "b1#g1#u1", "b1#g1#u2", "b1#g10#u1", "b1#g2#u1"] {
         store.lock().items.insert(k("CASCADE", sk), Item::Index);
     }
-    let markers = &store.incarnation_items("b1", "g1")[4];
+    let sets = store.incarnation_items("b1", "g1");
+    let markers = sets.iter().find(|s| s.pk == "CASCADE").unwrap();
+    assert_eq!(markers.sk_prefix.as_deref(), Some("b1#g1#"));
     let page = store.item_keys(markers, None, 10).await.unwrap();
     assert_eq!(
         (sks(&page), page.last),
@@ -347,10 +430,11 @@ async fn injected_faults_fail_the_next_calls_and_change_nothing() {
     store.create(&b).await.unwrap();
     store.delete(&b, 1).await.unwrap();
 
-    objects.put_bytes("b1/g/u/a.csv", "text/csv", b"x");
+    objects.put_bytes("b1/g/a.csv", "text/csv", b"x", Some("u"));
     objects.fail_next(1, down.clone());
     let spec = PutSpec {
         key: "k",
+        upload_id: "u",
         size: 1,
         content_type: "text/csv",
         sha256_base64: None,

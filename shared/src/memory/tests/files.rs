@@ -1,7 +1,8 @@
-//! File records, grants and rejections.
+//! File records, kept versions, grants and rejections.
 
 use super::*;
 use crate::domain::cascade::Job;
+use crate::domain::files::ObjectVersion;
 use crate::ports::{BucketStore, FileStore, Room};
 
 /// A live `b1`/`g1` with unspent grants `u1`…`u5` for `a.csv` (10 bytes) and a grant `ub` for
@@ -81,9 +82,9 @@ async fn grants_and_rejections_are_kept_only_under_a_live_incarnation() {
 #[tokio::test]
 async fn recording_a_new_name_spends_the_grant_and_counts_the_file() {
     let store = seeded().await;
-    let r = record("b1", "g1", "u1", "a.csv", 10);
+    let r = record("u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &r, None, &Room::files(100))
+        .record_upload("b1", "g1", &r, None, None, &Room::files(100))
         .await
         .unwrap();
     assert_eq!(
@@ -102,7 +103,7 @@ async fn recording_a_new_name_spends_the_grant_and_counts_the_file() {
     // A repeat: the record exists and the grant is spent.
     assert_eq!(
         store
-            .record_upload("b1", "g1", &r, None, &Room::files(100))
+            .record_upload("b1", "g1", &r, None, None, &Room::files(100))
             .await,
         Err(StoreError::Conflict)
     );
@@ -112,64 +113,115 @@ async fn recording_a_new_name_spends_the_grant_and_counts_the_file() {
 #[tokio::test]
 async fn recording_needs_an_unspent_grant() {
     let store = seeded().await;
-    let no_grant = record("b1", "g1", "nope", "a.csv", 10);
+    let no_grant = record("nope", "a.csv", 10);
     assert_eq!(
         store
-            .record_upload("b1", "g1", &no_grant, None, &Room::files(100))
+            .record_upload("b1", "g1", &no_grant, None, None, &Room::files(100))
             .await,
         Err(StoreError::Conflict)
     );
-    let first = record("b1", "g1", "u1", "a.csv", 10);
+    let first = record("u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &first, None, &Room::files(100))
+        .record_upload("b1", "g1", &first, None, None, &Room::files(100))
         .await
         .unwrap();
-    // A replacement under the grant already spent.
-    let again = record("b1", "g1", "u1", "a.csv", 12);
+    // A replacement under the grant already spent (another version of its key).
+    let again = FileRecord {
+        version_id: "v-u1-again".into(),
+        ..record("u1", "a.csv", 12)
+    };
     assert_eq!(
         store
-            .record_upload("b1", "g1", &again, Some(&first), &Room::files(100))
+            .record_upload(
+                "b1",
+                "g1",
+                &again,
+                Some(&first),
+                Some(&kept(&first, 2)),
+                &Room::files(100)
+            )
             .await,
         Err(StoreError::Conflict)
     );
     assert_eq!(
         store.get_file("b1", "g1", "a.csv").await.unwrap(),
-        Some(first)
+        Some(first.clone())
     );
     assert_eq!(counters(&store).await, (1, 10));
+    // Nothing of the refused write is kept either.
+    assert!(
+        store
+            .list_kept_versions("b1", "g1", &first, None, 10)
+            .await
+            .unwrap()
+            .versions
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn a_replacement_needs_the_previous_record_still_stored() {
     let store = seeded().await;
-    let r1 = record("b1", "g1", "u1", "a.csv", 10);
+    let r1 = record("u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &r1, None, &Room::files(100))
+        .record_upload("b1", "g1", &r1, None, None, &Room::files(100))
         .await
         .unwrap();
     // A new name's condition fails once the name exists.
-    let r2_as_new = record("b1", "g1", "u2", "a.csv", 4);
+    let r2_as_new = record("u2", "a.csv", 4);
     assert_eq!(
         store
-            .record_upload("b1", "g1", &r2_as_new, None, &Room::files(100))
+            .record_upload("b1", "g1", &r2_as_new, None, None, &Room::files(100))
             .await,
         Err(StoreError::Conflict)
     );
-    let r2 = FileRecord {
-        prev_key: Some(r1.object_key.clone()),
-        ..record("b1", "g1", "u2", "a.csv", 4)
-    };
+    let r2 = record("u2", "a.csv", 4);
+    let kept_r1 = kept(&r1, 2);
     store
-        .record_upload("b1", "g1", &r2, Some(&r1), &Room::files(100))
+        .record_upload(
+            "b1",
+            "g1",
+            &r2,
+            Some(&r1),
+            Some(&kept_r1),
+            &Room::files(100),
+        )
         .await
         .unwrap();
-    // Bytes move by the difference; the count stays.
+    assert_eq!(
+        store.get_file("b1", "g1", "a.csv").await.unwrap(),
+        Some(r2.clone())
+    );
+    // Bytes move by the difference (the kept version is not counted); the count stays.
     assert_eq!(counters(&store).await, (1, 4));
-    // r1 is no longer the stored record.
-    let r3 = record("b1", "g1", "u3", "a.csv", 6);
+    // The replaced version is kept in the same write.
+    let listed = store
+        .list_kept_versions("b1", "g1", &r2, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (listed.versions, listed.last),
+        (vec![kept_r1.clone()], None)
+    );
     assert_eq!(
         store
-            .record_upload("b1", "g1", &r3, Some(&r1), &Room::files(100))
+            .get_kept_version("b1", "g1", &r2, "v-u1")
+            .await
+            .unwrap(),
+        Some(kept_r1.clone())
+    );
+    // r1 is no longer the stored record: nothing is written, its version not kept twice.
+    let r3 = record("u3", "a.csv", 6);
+    assert_eq!(
+        store
+            .record_upload(
+                "b1",
+                "g1",
+                &r3,
+                Some(&r1),
+                Some(&kept(&r2, 3)),
+                &Room::files(100)
+            )
             .await,
         Err(StoreError::Conflict)
     );
@@ -181,43 +233,169 @@ async fn a_replacement_needs_the_previous_record_still_stored() {
             .unwrap()
             .recorded
     );
-    // The replaced object is forgotten once gone.
-    store.clear_prev_key("b1", "g1", "a.csv").await.unwrap();
-    let stored = store.get_file("b1", "g1", "a.csv").await.unwrap().unwrap();
     assert_eq!(
-        stored,
-        FileRecord {
-            prev_key: None,
-            ..r2
-        }
+        store
+            .get_kept_version("b1", "g1", &r2, "v-u2")
+            .await
+            .unwrap(),
+        None
     );
-    // No record: nothing to clear, no error.
-    store.clear_prev_key("b1", "g1", "zzz").await.unwrap();
+    assert_eq!(
+        store
+            .list_kept_versions("b1", "g1", &r2, None, 10)
+            .await
+            .unwrap()
+            .versions,
+        [kept_r1]
+    );
+}
+
+#[tokio::test]
+async fn kept_versions_are_listed_by_file_in_pages_and_read_one_by_one() {
+    let store = seeded().await;
+    // a.csv written five times: four versions kept.
+    let mut current = record("u1", "a.csv", 10);
+    store
+        .record_upload("b1", "g1", &current, None, None, &Room::files(100))
+        .await
+        .unwrap();
+    let mut all_kept = vec![];
+    for i in 2..=5 {
+        let next = record(&format!("u{i}"), "a.csv", i);
+        let k = kept(&current, i as i64);
+        store
+            .record_upload(
+                "b1",
+                "g1",
+                &next,
+                Some(&current),
+                Some(&k),
+                &Room::files(100),
+            )
+            .await
+            .unwrap();
+        all_kept.push(k);
+        current = next;
+    }
+    assert_eq!(counters(&store).await, (1, 5));
+    // b.csv once: it has nothing kept, and a.csv's versions are not its.
+    let b = record("ub", "b.csv", 7);
+    store
+        .record_upload("b1", "g1", &b, None, None, &Room::files(100))
+        .await
+        .unwrap();
+    let versions = |p: &crate::ports::KeptPage| {
+        p.versions
+            .iter()
+            .map(|k| k.record.version_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let p1 = store
+        .list_kept_versions("b1", "g1", &current, None, 3)
+        .await
+        .unwrap();
+    assert_eq!(versions(&p1), ["v-u1", "v-u2", "v-u3"]);
+    assert_eq!(p1.versions, all_kept[..3]);
+    assert_eq!(p1.last.as_deref(), Some("v-u3"));
+    let p2 = store
+        .list_kept_versions("b1", "g1", &current, p1.last.as_deref(), 3)
+        .await
+        .unwrap();
+    assert_eq!((versions(&p2), p2.last), (strings(&["v-u4"]), None));
+    // A page exactly full has no continuation.
+    let p = store
+        .list_kept_versions("b1", "g1", &current, None, 4)
+        .await
+        .unwrap();
+    assert_eq!((p.versions.len(), p.last), (4, None));
+    assert!(
+        store
+            .list_kept_versions("b1", "g1", &b, None, 10)
+            .await
+            .unwrap()
+            .versions
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .get_kept_version("b1", "g1", &current, "v-u2")
+            .await
+            .unwrap(),
+        Some(all_kept[1].clone())
+    );
+    // Not a kept version: the current one, another file's, or none at all.
+    for (file, version) in [(&current, "v-u5"), (&b, "v-u2"), (&current, "nope")] {
+        assert_eq!(
+            store
+                .get_kept_version("b1", "g1", file, version)
+                .await
+                .unwrap(),
+            None,
+            "{version}"
+        );
+    }
+    // A file of the same name with another permalink hash (deleted, then uploaded again)
+    // has no history.
+    let reborn = FileRecord {
+        hash: "h2".into(),
+        ..current.clone()
+    };
+    assert!(
+        store
+            .list_kept_versions("b1", "g1", &reborn, None, 10)
+            .await
+            .unwrap()
+            .versions
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .get_kept_version("b1", "g1", &reborn, "v-u2")
+            .await
+            .unwrap(),
+        None
+    );
+    // Another incarnation holds nothing.
+    assert!(
+        store
+            .list_kept_versions("b1", "g0", &current, None, 10)
+            .await
+            .unwrap()
+            .versions
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn the_file_limit_holds_only_for_new_names() {
     let store = seeded().await;
-    let a = record("b1", "g1", "u1", "a.csv", 10);
+    let a = record("u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &a, None, &Room::files(1))
+        .record_upload("b1", "g1", &a, None, None, &Room::files(1))
         .await
         .unwrap();
-    let b = record("b1", "g1", "ub", "b.csv", 7);
+    let b = record("ub", "b.csv", 7);
     assert_eq!(
         store
-            .record_upload("b1", "g1", &b, None, &Room::files(1))
+            .record_upload("b1", "g1", &b, None, None, &Room::files(1))
             .await,
         Err(StoreError::Conflict)
     );
-    let a2 = record("b1", "g1", "u2", "a.csv", 3);
+    let a2 = record("u2", "a.csv", 3);
     store
-        .record_upload("b1", "g1", &a2, Some(&a), &Room::files(1))
+        .record_upload(
+            "b1",
+            "g1",
+            &a2,
+            Some(&a),
+            Some(&kept(&a, 2)),
+            &Room::files(1),
+        )
         .await
         .unwrap();
     assert_eq!(counters(&store).await, (1, 3));
     store
-        .record_upload("b1", "g1", &b, None, &Room::files(2))
+        .record_upload("b1", "g1", &b, None, None, &Room::files(2))
         .await
         .unwrap();
     assert_eq!(counters(&store).await, (2, 10));
@@ -235,41 +413,54 @@ async fn the_byte_quota_and_the_revision_hold_in_the_recording_write() {
         revision: Some(revision),
     };
     // a.csv (10 bytes) into a quota of 9: refused; of 10: recorded.
-    let a = record("b1", "g1", "u1", "a.csv", 10);
-    assert_eq!(
-        store.record_upload("b1", "g1", &a, None, &room(9)).await,
-        Err(StoreError::Conflict)
-    );
-    store
-        .record_upload("b1", "g1", &a, None, &room(10))
-        .await
-        .unwrap();
-    // b.csv (7) does not fit beside it in 16, does in 17.
-    let b = record("b1", "g1", "ub", "b.csv", 7);
-    assert_eq!(
-        store.record_upload("b1", "g1", &b, None, &room(16)).await,
-        Err(StoreError::Conflict)
-    );
-    assert_eq!(counters(&store).await, (1, 10));
-    // A replacement counts only its growth: 10 → 12 bytes needs 2 more.
-    let a2 = record("b1", "g1", "u2", "a.csv", 12);
+    let a = record("u1", "a.csv", 10);
     assert_eq!(
         store
-            .record_upload("b1", "g1", &a2, Some(&a), &room(11))
+            .record_upload("b1", "g1", &a, None, None, &room(9))
             .await,
         Err(StoreError::Conflict)
     );
     store
-        .record_upload("b1", "g1", &a2, Some(&a), &room(12))
+        .record_upload("b1", "g1", &a, None, None, &room(10))
+        .await
+        .unwrap();
+    // b.csv (7) does not fit beside it in 16, does in 17.
+    let b = record("ub", "b.csv", 7);
+    assert_eq!(
+        store
+            .record_upload("b1", "g1", &b, None, None, &room(16))
+            .await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(counters(&store).await, (1, 10));
+    // A replacement counts only its growth: 10 → 12 bytes needs 2 more.
+    let a2 = record("u2", "a.csv", 12);
+    assert_eq!(
+        store
+            .record_upload("b1", "g1", &a2, Some(&a), Some(&kept(&a, 2)), &room(11))
+            .await,
+        Err(StoreError::Conflict)
+    );
+    store
+        .record_upload("b1", "g1", &a2, Some(&a), Some(&kept(&a, 2)), &room(12))
         .await
         .unwrap();
     // A shrinking replacement is never refused, even over a quota tightened below the content.
-    let a3 = record("b1", "g1", "u3", "a.csv", 5);
+    let a3 = record("u3", "a.csv", 5);
     store
-        .record_upload("b1", "g1", &a3, Some(&a2), &room(1))
+        .record_upload("b1", "g1", &a3, Some(&a2), Some(&kept(&a2, 3)), &room(1))
         .await
         .unwrap();
+    // Kept versions do not count against the quota: only the current 5 bytes do.
     assert_eq!(counters(&store).await, (1, 5));
+    assert_eq!(
+        store
+            .list_kept_versions("b1", "g1", &a3, None, 10)
+            .await
+            .unwrap()
+            .versions,
+        [kept(&a, 2), kept(&a2, 3)]
+    );
     // A bucket written since the caller read its limits: a lost race, whatever the room.
     let old = store.get("b1").await.unwrap().unwrap();
     let new = old.next_revision(
@@ -279,7 +470,9 @@ async fn the_byte_quota_and_the_revision_hold_in_the_recording_write() {
     );
     store.update(&old, &new).await.unwrap();
     assert_eq!(
-        store.record_upload("b1", "g1", &b, None, &room(1000)).await,
+        store
+            .record_upload("b1", "g1", &b, None, None, &room(1000))
+            .await,
         Err(StoreError::Conflict)
     );
     let fresh = Room {
@@ -287,7 +480,7 @@ async fn the_byte_quota_and_the_revision_hold_in_the_recording_write() {
         ..room(1000)
     };
     store
-        .record_upload("b1", "g1", &b, None, &fresh)
+        .record_upload("b1", "g1", &b, None, None, &fresh)
         .await
         .unwrap();
     assert_eq!(counters(&store).await, (2, 12));
@@ -303,10 +496,10 @@ async fn recording_needs_the_same_live_generation() {
         .await
         .unwrap();
     // The grant of g1 is still there (its cascade has not run): the bucket condition fails.
-    let r = record("b1", "g1", "u1", "a.csv", 10);
+    let r = record("u1", "a.csv", 10);
     assert_eq!(
         store
-            .record_upload("b1", "g1", &r, None, &Room::files(100))
+            .record_upload("b1", "g1", &r, None, None, &Room::files(100))
             .await,
         Err(StoreError::Conflict)
     );
@@ -317,52 +510,71 @@ async fn recording_needs_the_same_live_generation() {
 #[tokio::test]
 async fn deleting_a_file_moves_the_counters_and_leaves_the_marker_of_its_objects() {
     let store = seeded().await;
-    let r1 = record("b1", "g1", "u1", "a.csv", 10);
+    let r1 = record("u1", "a.csv", 10);
     store
-        .record_upload("b1", "g1", &r1, None, &Room::files(100))
+        .record_upload("b1", "g1", &r1, None, None, &Room::files(100))
         .await
         .unwrap();
-    let r2 = FileRecord {
-        prev_key: Some(r1.object_key.clone()),
-        ..record("b1", "g1", "u2", "a.csv", 4)
-    };
+    let r2 = record("u2", "a.csv", 4);
     store
-        .record_upload("b1", "g1", &r2, Some(&r1), &Room::files(100))
+        .record_upload(
+            "b1",
+            "g1",
+            &r2,
+            Some(&r1),
+            Some(&kept(&r1, 2)),
+            &Room::files(100),
+        )
         .await
         .unwrap();
-    let b = record("b1", "g1", "ub", "b.csv", 7);
+    let b = record("ub", "b.csv", 7);
     store
-        .record_upload("b1", "g1", &b, None, &Room::files(100))
+        .record_upload("b1", "g1", &b, None, None, &Room::files(100))
         .await
         .unwrap();
     assert_eq!(counters(&store).await, (2, 11));
 
+    // The versions the caller names: the file's own and its kept one.
+    let versions = vec![r2.object("b1", "g1"), r1.object("b1", "g1")];
+    assert_eq!(
+        versions,
+        [
+            ObjectVersion::new("b1/g1/a.csv", Some("v-u2".into())),
+            ObjectVersion::new("b1/g1/a.csv", Some("v-u1".into())),
+        ]
+    );
     // Not the stored record (replaced since), or no record: nothing changes.
     assert_eq!(
-        store.delete_file("b1", "g1", &r1).await,
+        store.delete_file("b1", "g1", &r1, versions.clone()).await,
         Err(StoreError::Conflict)
     );
-    let ghost = record("b1", "g1", "u5", "ghost.csv", 1);
+    let ghost = record("u5", "ghost.csv", 1);
     assert_eq!(
-        store.delete_file("b1", "g1", &ghost).await,
+        store
+            .delete_file("b1", "g1", &ghost, vec![ghost.object("b1", "g1")])
+            .await,
+        Err(StoreError::Conflict)
+    );
+    // Another generation.
+    assert_eq!(
+        store.delete_file("b1", "g2", &r2, versions.clone()).await,
         Err(StoreError::Conflict)
     );
     assert!(store.markers().is_empty());
+    assert_eq!(counters(&store).await, (2, 11));
 
     let before = crate::domain::time::now_ms();
-    store.delete_file("b1", "g1", &r2).await.unwrap();
+    store
+        .delete_file("b1", "g1", &r2, versions.clone())
+        .await
+        .unwrap();
     assert_eq!(store.get_file("b1", "g1", "a.csv").await.unwrap(), None);
     assert_eq!(counters(&store).await, (1, 7));
     let markers = store.markers();
     assert_eq!(markers.len(), 1);
     let marker = &markers[0];
     assert_eq!(marker.key, "b1#g1#u2");
-    assert_eq!(
-        marker.job,
-        Job::Objects {
-            keys: vec![r2.object_key.clone(), r1.object_key.clone()],
-        }
-    );
+    assert_eq!(marker.job, Job::Objects { objects: versions });
     assert_eq!(marker.passes, 0);
     assert!(marker.updated >= before);
 }
@@ -376,9 +588,9 @@ async fn files_are_listed_by_name_in_pages() {
     }
     store.put_grants("b1", "g1", &grants).await.unwrap();
     for i in [3, 0, 4, 1, 2] {
-        let r = record("b1", "g1", &format!("v{i}"), &format!("f{i}.csv"), 1);
+        let r = record(&format!("v{i}"), &format!("f{i}.csv"), 1);
         store
-            .record_upload("b1", "g1", &r, None, &Room::files(100))
+            .record_upload("b1", "g1", &r, None, None, &Room::files(100))
             .await
             .unwrap();
     }
@@ -417,46 +629,6 @@ async fn files_are_listed_by_name_in_pages() {
         store.existing_sizes("b1", "g1", &asked).await.unwrap(),
         [("f4.csv".to_string(), 1), ("f0.csv".to_string(), 1)]
     );
-}
-
-#[tokio::test]
-async fn rerecording_needs_the_same_stored_object_and_moves_the_bytes() {
-    let store = seeded().await;
-    let r = record("b1", "g1", "u1", "a.csv", 10);
-    store
-        .record_upload("b1", "g1", &r, None, &Room::files(100))
-        .await
-        .unwrap();
-    let new = FileRecord {
-        size: 12,
-        etag: "e2".into(),
-        ..r.clone()
-    };
-    store.rerecord_upload("b1", "g1", &r, &new).await.unwrap();
-    assert_eq!(
-        store.get_file("b1", "g1", "a.csv").await.unwrap(),
-        Some(new.clone())
-    );
-    assert_eq!(counters(&store).await, (1, 12));
-    // Stale: the stored record is no longer `r` (another etag), or another upload's.
-    assert_eq!(
-        store.rerecord_upload("b1", "g1", &r, &new).await,
-        Err(StoreError::Conflict)
-    );
-    let other = FileRecord {
-        upload_id: "u2".into(),
-        ..new.clone()
-    };
-    assert_eq!(
-        store.rerecord_upload("b1", "g1", &other, &new).await,
-        Err(StoreError::Conflict)
-    );
-    // Another generation.
-    assert_eq!(
-        store.rerecord_upload("b1", "g2", &new, &new).await,
-        Err(StoreError::Conflict)
-    );
-    assert_eq!(counters(&store).await, (1, 12));
 }
 
 #[tokio::test]

@@ -51,8 +51,8 @@ fn grant(upload_id: &str, name: &str, size: u64) -> Grant {
     }
 }
 
-/// The record of upload `upload_id` of `name` in `id`/`generation`.
-fn record(id: &str, generation: &str, upload_id: &str, name: &str, size: u64) -> FileRecord {
+/// The record of upload `upload_id` of `name`, as S3 version `v-<upload_id>` of its key.
+fn record(upload_id: &str, name: &str, size: u64) -> FileRecord {
     FileRecord {
         name: name.into(),
         size,
@@ -62,9 +62,17 @@ fn record(id: &str, generation: &str, upload_id: &str, name: &str, size: u64) ->
         modified: 1,
         uploaded_by: "user:w".into(),
         hash: "h".into(),
-        object_key: crate::domain::files::object_key(id, generation, upload_id, name),
+        version_id: format!("v-{upload_id}"),
         upload_id: upload_id.into(),
-        prev_key: None,
+    }
+}
+
+/// What a replacement of `record` keeps of it (replaced at `at`, kept for a day).
+fn kept(record: &FileRecord, at: i64) -> KeptVersion {
+    KeptVersion {
+        record: record.clone(),
+        replaced: at,
+        expires_at: at + 86_400_000,
     }
 }
 

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::domain::cascade::{Job, Tally, object_prefix};
-use crate::ports::{CascadeStore, ItemKey, ObjectStore, StoreError};
+use crate::ports::{CascadeStore, ItemKey, ObjectStore, ObjectVersion, StoreError};
 use futures_util::future::{Either, select};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
@@ -70,9 +70,9 @@ pub async fn run_pass<S: CascadeStore, O: ObjectStore>(
     tally: &mut Tally,
 ) -> Result<Pass, StoreError> {
     match job {
-        Job::Objects { keys } => {
+        Job::Objects { objects: versions } => {
             let mut in_flight = InFlight::new();
-            for chunk in keys.chunks(OBJECT_BATCH) {
+            for chunk in versions.chunks(OBJECT_BATCH) {
                 in_flight
                     .push(delete_objects(objects, chunk.to_vec(), budget), tally)
                     .await?;
@@ -113,12 +113,12 @@ async fn purge_prefix<O: ObjectStore>(
     let mut token: Option<String> = None;
     // Every pass gets through at least one page, so even a tiny budget makes progress.
     loop {
-        let listing = objects.list_keys(prefix, token.take(), OBJECT_BATCH);
+        let listing = objects.list_versions(prefix, token.take(), OBJECT_BATCH);
         let page = in_flight.alongside(listing, tally).await?;
         tally.list_objects += 1;
-        if !page.keys.is_empty() {
+        if !page.objects.is_empty() {
             in_flight
-                .push(delete_objects(objects, page.keys, budget), tally)
+                .push(delete_objects(objects, page.objects, budget), tally)
                 .await?;
         }
         match page.next {
@@ -312,20 +312,20 @@ where
     ))
 }
 
-/// One DeleteObjects batch, retrying the keys S3 reports as failed.
+/// One DeleteObjects batch (of versions), retrying those S3 reports as failed.
 async fn delete_objects<O: ObjectStore>(
     objects: &O,
-    keys: Vec<String>,
+    versions: Vec<ObjectVersion>,
     budget: &Budget<'_>,
 ) -> Result<Tally, (Tally, StoreError)> {
-    let call = |keys: Vec<String>| async move {
-        let failed = objects.delete_keys(&keys).await?;
+    let call = |versions: Vec<ObjectVersion>| async move {
+        let failed = objects.delete_versions(&versions).await?;
         if let Some(first) = failed.first() {
             tracing::warn!(failed = failed.len(), ?first, "S3 refused some deletions");
         }
-        Ok(failed.into_iter().map(|f| f.key).collect())
+        Ok(failed.into_iter().map(|f| f.object).collect())
     };
-    delete_batch(Batch::Objects, keys, call, budget).await
+    delete_batch(Batch::Objects, versions, call, budget).await
 }
 
 /// One BatchWriteItem of deletions, retrying unprocessed items.

@@ -57,23 +57,35 @@ impl ObjectStore for Fake {
     async fn presign_put(&self, _: &PutSpec<'_>) -> Result<Presigned, StoreError> {
         unreachable!()
     }
-    async fn presign_get(&self, _: &str, _: &str, _: u64) -> Result<Presigned, StoreError> {
+    async fn presign_get(
+        &self,
+        _: &ObjectVersion,
+        _: &str,
+        _: u64,
+    ) -> Result<Presigned, StoreError> {
         unreachable!()
     }
-    async fn head(&self, _: &str) -> Result<Option<ObjectMeta>, StoreError> {
+    async fn head(&self, _: &ObjectVersion) -> Result<Option<ObjectMeta>, StoreError> {
         unreachable!()
     }
-    async fn delete(&self, _: &str) -> Result<(), StoreError> {
+    async fn delete(&self, _: &ObjectVersion) -> Result<(), StoreError> {
+        unreachable!()
+    }
+    async fn copy_version(&self, _: &ObjectVersion, _: &str) -> Result<Option<String>, StoreError> {
         unreachable!()
     }
 
-    async fn list_keys(
+    /// The fake is unversioned: one version (no id) per key.
+    async fn list_versions(
         &self,
         prefix: &str,
         token: Option<String>,
         max: usize,
     ) -> Result<ObjectPage, StoreError> {
-        assert!(max <= 1000, "ListObjectsV2 returns at most 1000 keys");
+        assert!(
+            max <= 1000,
+            "ListObjectVersions returns at most 1000 versions"
+        );
         self.seen.lock().unwrap().list_objects += 1;
         let objects = self.objects.lock().unwrap();
         let (keys, next) = page(
@@ -81,11 +93,24 @@ impl ObjectStore for Fake {
             token.as_ref(),
             max,
         );
-        Ok(ObjectPage { keys, next })
+        Ok(ObjectPage {
+            objects: keys
+                .into_iter()
+                .map(|k| ObjectVersion::new(k, None))
+                .collect(),
+            next,
+        })
     }
 
-    async fn delete_keys(&self, keys: &[String]) -> Result<Vec<FailedKey>, StoreError> {
-        assert!(keys.len() <= 1000, "DeleteObjects takes at most 1000 keys");
+    async fn delete_versions(
+        &self,
+        versions: &[ObjectVersion],
+    ) -> Result<Vec<FailedKey>, StoreError> {
+        assert!(
+            versions.len() <= 1000,
+            "DeleteObjects takes at most 1000 keys"
+        );
+        let keys: Vec<String> = versions.iter().map(|v| v.key.clone()).collect();
         self.seen.lock().unwrap().delete_objects += 1;
         if self.s3_down {
             return Err(StoreError::Other("AccessDenied".into()));
@@ -93,10 +118,10 @@ impl ObjectStore for Fake {
         let refused = take(&self.refuse_first_key).then(|| keys[0].clone());
         let mut objects = self.objects.lock().unwrap();
         let mut failed = vec![];
-        for k in keys {
+        for k in &keys {
             if Some(k) == refused.as_ref() {
                 failed.push(FailedKey {
-                    key: k.clone(),
+                    object: ObjectVersion::new(k.clone(), None),
                     code: "InternalError".into(),
                 });
             } else {

@@ -17,8 +17,8 @@ fn seeded(files: usize) -> (Fake, usize) {
         let mut objects = fake.objects.lock().unwrap();
         let mut items = fake.items.lock().unwrap();
         for i in 0..files {
-            objects.insert(format!("b1/g1/u{i:07}/f{i}.csv"));
-            items.insert(key("F#b1#g1", &format!("f{i}.csv")));
+            objects.insert(format!("b1/g1/f{i:07}.csv"));
+            items.insert(key("F#b1#g1", &format!("f{i:07}.csv")));
             items.insert(key("U#b1#g1", &format!("u{i:07}")));
         }
         for r in 0..11 {
@@ -30,8 +30,8 @@ fn seeded(files: usize) -> (Fake, usize) {
         items.insert(key("CASCADE", "b1#g1#u1"));
         items.insert(key("CASCADE", "b1#g1#u2"));
         // Survivors.
-        objects.insert("b1/g2/u1/new.csv".into());
-        objects.insert("b10/g1/u1/other.csv".into());
+        objects.insert("b1/g2/new.csv".into());
+        objects.insert("b10/g1/other.csv".into());
         items.insert(key("F#b1#g2", "new.csv"));
         items.insert(key("F#b10#g1", "other.csv"));
         items.insert(key("CASCADE", "b1#g2#u9"));
@@ -65,7 +65,7 @@ fn survivors(fake: &Fake) -> (Vec<String>, Vec<ItemKey>) {
 
 fn assert_only_survivors_left(fake: &Fake) {
     let (objects, items) = survivors(fake);
-    assert_eq!(objects, ["b1/g2/u1/new.csv", "b10/g1/u1/other.csv"]);
+    assert_eq!(objects, ["b1/g2/new.csv", "b10/g1/other.csv"]);
     assert_eq!(
         items,
         [
@@ -204,7 +204,10 @@ async fn a_cascade_out_of_time_continues_in_later_passes_until_done() {
 async fn an_objects_job_deletes_exactly_its_keys() {
     let (fake, _) = seeded(3);
     let job = Job::Objects {
-        keys: vec!["b1/g1/u0000001/f1.csv".into(), "b1/g1/gone".into()],
+        objects: vec![
+            ObjectVersion::new("b1/g1/f0000001.csv", None),
+            ObjectVersion::new("b1/g1/gone", None),
+        ],
     };
     let mut tally = Tally::default();
     assert_eq!(
@@ -214,8 +217,9 @@ async fn an_objects_job_deletes_exactly_its_keys() {
         Pass::Done
     );
     let (objects, _) = survivors(&fake);
-    assert!(!objects.contains(&"b1/g1/u0000001/f1.csv".to_string()));
-    assert!(objects.contains(&"b1/g1/u0000000/f0.csv".to_string()));
+    assert!(!objects.contains(&"b1/g1/f0000001.csv".to_string()));
+    assert!(objects.contains(&"b1/g1/f0000000.csv".to_string()));
+    assert!(objects.contains(&"b1/g1/f0000002.csv".to_string()));
     assert_eq!(tally.delete_objects, 1);
 }
 
