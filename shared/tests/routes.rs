@@ -57,3 +57,5 @@ mod settings;
 mod tokens;
 #[path = "routes/uploads.rs"]
 mod uploads;
+#[path = "routes/versions.rs"]
+mod versions;

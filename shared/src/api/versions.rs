@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::domain::error::RuleError;
 use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore};
+use crate::service::Error;
 
 use super::app::App;
 use super::error::{ApiError, At, Location};
@@ -54,10 +55,16 @@ pub(super) async fn restore<S: BucketStore + FileStore + CascadeStore, O: Object
 ) -> Result<Response, ApiError> {
     let (identity, bucket, name) = file_target(app, req, segment, raw_name).await?;
     let version = version_from_path(raw_version).at(Location::Path)?;
+    // A rule the version breaks (its size or type under today's limits) is about the
+    // version the path names.
     let record = app
         .services
         .restore_version(&identity, &bucket, &name, &version)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            Error::Rule(rule) => ApiError::rule(rule, Location::Path),
+            other => ApiError::from(other),
+        })?;
     let id = app.services.resolve(&bucket, &identity)?;
     Ok(Response::json(
         200,
