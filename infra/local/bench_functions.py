@@ -142,7 +142,7 @@ def http_event(method: str, path: str, token: str, body=None, query: str = "",
     }
 
 
-def s3_event(files_bucket: str, key: str, size: int) -> dict:
+def s3_event(files_bucket: str, key: str, version: str, size: int) -> dict:
     return {"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
@@ -152,8 +152,8 @@ def s3_event(files_bucket: str, key: str, size: int) -> dict:
         "s3": {"s3SchemaVersion": "1.0", "configurationId": "bench",
                "bucket": {"name": files_bucket, "ownerIdentity": {"principalId": "bench"},
                           "arn": f"arn:aws:s3:::{files_bucket}"},
-               "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size,
-                          "eTag": "", "sequencer": "0"}},
+               "object": {"key": urllib.parse.quote_plus(key, safe="/"), "versionId": version,
+                          "size": size, "eTag": "", "sequencer": "0"}},
     }]}
 
 
@@ -369,6 +369,8 @@ def main() -> int:
     s3 = client("s3", stack)
     bench_bucket = "buckets-bench-" + secrets.token_hex(4)
     s3.create_bucket(Bucket=bench_bucket)
+    # Versioned like the stack's files bucket: records pin the version an event names.
+    s3.put_bucket_versioning(Bucket=bench_bucket, VersioningConfiguration={"Status": "Enabled"})
 
     runtime = RuntimeApi()
     counter = AwsCounter(stack["AWS_ENDPOINT_URL"])
@@ -460,10 +462,11 @@ def main() -> int:
     keys = []
     for g in grants:
         key = urllib.parse.unquote(urllib.parse.urlsplit(g["upload"]["url"]).path.split("/", 2)[2])
-        raw_s3.put_object(Bucket=bench_bucket, Key=key, Body=b"1,2,3\n", ContentType="text/csv")
-        keys.append(key)
+        put = raw_s3.put_object(Bucket=bench_bucket, Key=key, Body=b"1,2,3\n",
+                                ContentType="text/csv", Metadata={"upload-id": g["upload_id"]})
+        keys.append((key, put["VersionId"]))
     run("process an upload event", "upload-events",
-        [s3_event(bench_bucket, k, 6) for k in keys], lambda answer: None)
+        [s3_event(bench_bucket, k, v, 6) for k, v in keys], lambda answer: None)
     # Each event must have recorded its file (the function answers nothing; its log says).
     recorded = (logs / "process-an-upload-event.log").read_text().count('"file recorded"')
     if recorded != len(keys):

@@ -316,19 +316,21 @@ fn delete_all_removes_only_the_callers_writable_buckets_and_their_content() {
 }
 
 #[test]
-fn deleting_a_file_removes_its_object_and_leaves_no_marker() {
+fn deleting_a_file_removes_its_versions_and_leaves_no_marker() {
     let _lock = lock();
     let alice = owner();
     let id = unique("fdel-");
     alice.create_bucket(&id, &json!({}));
     alice.upload(&id, "a.txt", b"aaa", "text/plain");
-    alice.upload(&id, "a.txt", b"aaaa", "text/plain"); // replaces: one object remains
+    // Replaces: the replaced version is kept (listed, restorable) beside the current one.
+    alice.upload(&id, "a.txt", b"aaaa", "text/plain");
     let generation = generation(&alice, &id);
-    assert_eq!(count(&leftovers(&id, &generation)["objects"]), 1);
+    assert_eq!(count(&leftovers(&id, &generation)["objects"]), 2);
     alice
         .delete(&format!("/v1/buckets/{id}/files/a.txt"))
         .expect(200);
-    // The object goes before the answer; the marker of its cascade is gone at once too.
+    // Both versions go before the answer (by version id: no delete marker is left either);
+    // the marker of their cascade is gone at once too.
     let left = leftovers(&id, &generation);
     assert_eq!(count(&left["objects"]), 0, "{left}");
     assert!(!has_marker(&left, &id), "{left}");

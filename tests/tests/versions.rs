@@ -103,7 +103,7 @@ fn an_upload_refused_after_its_grant_leaves_the_previous_file_served() {
             &json!({"data": {"limits": {"max_file_size": 10}}}),
         )
         .expect(200);
-    up.put(b"twenty bytes, refused", &[]).expect(200);
+    up.put(b"twenty bytes refused", &[]).expect(200);
     let status = alice.wait_upload(&id, &up.upload_id());
     assert_eq!(status["status"], "rejected", "{status}");
     assert!(
@@ -140,7 +140,6 @@ fn replaced_versions_are_listed_and_restored() {
     for v in &kept {
         assert_eq!(v["uploaded_by"], alice.principal());
         assert!(v["version_id"].as_str().is_some_and(|s| !s.is_empty()));
-        assert!(v["sha256"].as_str().is_some(), "{v}");
         assert!(v["replaced"].as_i64().unwrap() >= v["last_modified"].as_i64().unwrap());
         assert!(v["expires_at"].as_i64().unwrap() > v["replaced"].as_i64().unwrap());
     }
