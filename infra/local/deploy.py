@@ -173,6 +173,42 @@ def fix_cors(cfn, apigw, stack_name: str) -> None:
             apigw.update_api(ApiId=api_id, CorsConfiguration=cors)
 
 
+def apply_lifecycle(s3, parameters: dict, bucket: str) -> None:
+    """ministack's CloudFormation does not apply an AWS::S3::Bucket's LifecycleConfiguration
+    (it applies CORS, public access blocks and websites only), so store the template's rules
+    through PutBucketLifecycleConfiguration: then the bucket shows what AWS would hold. The
+    emulator never runs the rules (no expiry happens locally). Local workaround only."""
+    from samcli.yamlhelper import yaml_parse
+
+    template = yaml_parse((ROOT / "infra" / "template.yaml").read_text())
+    rules = template["Resources"]["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+
+    def resolve(value):
+        # The only intrinsic the rules use: !Ref of a template parameter.
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            name = value["Ref"]
+            return int(parameters.get(name) or template["Parameters"][name]["Default"])
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        return value
+
+    api_rules = []
+    for rule in rules:
+        rule = resolve(rule)
+        api_rule = {"ID": rule.pop("Id"), "Status": rule.pop("Status"), "Filter": {"Prefix": ""}}
+        if "ExpiredObjectDeleteMarker" in rule:
+            api_rule["Expiration"] = {"ExpiredObjectDeleteMarker": rule.pop("ExpiredObjectDeleteMarker")}
+        if "NoncurrentVersionExpiration" in rule:
+            api_rule["NoncurrentVersionExpiration"] = {
+                "NoncurrentDays": rule.pop("NoncurrentVersionExpiration")["NoncurrentDays"]}
+        if "AbortIncompleteMultipartUpload" in rule:
+            api_rule["AbortIncompleteMultipartUpload"] = rule.pop("AbortIncompleteMultipartUpload")
+        if rule:
+            raise SystemExit(f"local: lifecycle rule properties not bridged: {sorted(rule)}")
+        api_rules.append(api_rule)
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": api_rules})
+
+
 def api_url(port: int, api_id: str) -> str:
     # Works for any HTTP client (glibc does not resolve *.localhost). Keep the stage
     # segment: without it ministack 1.5.33 drops the trailing slash of one-segment paths
@@ -258,6 +294,7 @@ def main() -> int:
         STAMP.write_text(json.dumps({"digest": digest, "environments": environments}, indent=1) + "\n")
 
     fix_cors(cfn, client("apigatewayv2"), args.stack_name)
+    apply_lifecycle(client("s3"), current["parameters"], current["outputs"]["FilesBucketName"])
 
     outputs = current["outputs"]
     url = api_url(args.port, outputs["ApiId"])

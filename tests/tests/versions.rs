@@ -247,3 +247,30 @@ fn limits_hold_and_records_match_downloads_under_ten_parallel_uploads() {
     }
     assert_eq!(total, bytes.as_i64().unwrap());
 }
+
+/// The deployment keeps replaced versions for the retention it advertises: the files bucket is
+/// versioned, and its lifecycle expires noncurrent versions after `version_retention_days`
+/// (and aborts abandoned multipart uploads). The emulator stores the rules; it never runs them.
+#[test]
+fn the_files_bucket_is_versioned_with_the_advertised_retention() {
+    let root = Caller::anonymous().get("/v1/").expect(200).json();
+    let days = root["settings"]["upload"]["version_retention_days"]
+        .as_i64()
+        .expect("the retention is advertised");
+    let config: Value =
+        serde_json::from_str(&buckets_e2e::local_script("files_bucket_config.py", &[])).unwrap();
+    assert_eq!(config["versioning"], "Enabled", "{config}");
+    let rules = config["rules"].as_array().unwrap();
+    let expiry = rules
+        .iter()
+        .find(|r| r["NoncurrentVersionExpiration"].is_object())
+        .expect("a rule expires replaced versions");
+    assert_eq!(expiry["Status"], "Enabled");
+    assert_eq!(expiry["NoncurrentVersionExpiration"]["NoncurrentDays"], days);
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].is_number()),
+        "{config}"
+    );
+}
