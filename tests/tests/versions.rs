@@ -266,7 +266,10 @@ fn the_files_bucket_is_versioned_with_the_advertised_retention() {
         .find(|r| r["NoncurrentVersionExpiration"].is_object())
         .expect("a rule expires replaced versions");
     assert_eq!(expiry["Status"], "Enabled");
-    assert_eq!(expiry["NoncurrentVersionExpiration"]["NoncurrentDays"], days);
+    assert_eq!(
+        expiry["NoncurrentVersionExpiration"]["NoncurrentDays"],
+        days
+    );
     assert!(
         rules
             .iter()

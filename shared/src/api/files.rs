@@ -2,19 +2,17 @@
 //! permalinks, and dispatch to the job routes. Bytes never pass through here.
 
 use http::Method;
-use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
-use crate::domain::access::Identity;
 use crate::domain::error::RuleError;
-use crate::domain::files::{self, normalize_name};
-use crate::domain::ids::BucketRef;
+use crate::domain::files;
 use crate::domain::uploads::{self, parse_wanted_files};
-use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, KeyStore, ObjectStore};
+use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
 use crate::service::files::UploadStatus;
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
+use super::file_paths::{file_target, name_from_path};
 use super::jobs;
 use super::paging::{page_request, page_response};
 use super::render::{render_download, render_file, render_grants};
@@ -87,26 +85,6 @@ where
         | (["files", "bucket", _, _, _], m) => Err(ApiError::method_not_allowed(m.as_str())),
         _ => Err(ApiError::no_route()),
     }
-}
-
-/// Who asks, and for which file (`/v1/buckets/{segment}/files/{raw_name}`).
-pub(super) async fn file_target<S: KeyStore, O>(
-    app: &App<S, O>,
-    req: &Request,
-    segment: &str,
-    raw_name: &str,
-) -> Result<(Identity, BucketRef, String), ApiError> {
-    Ok((
-        app.identify(req).await?,
-        bucket_ref(segment)?,
-        name_from_path(raw_name)?,
-    ))
-}
-
-/// A file name from the path: percent-decoded, then normalized as on upload.
-fn name_from_path(segment: &str) -> Result<String, ApiError> {
-    let decoded = percent_decode_str(segment).decode_utf8_lossy();
-    normalize_name(&decoded, "name").at(Location::Path)
 }
 
 async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(

@@ -8,6 +8,7 @@ pub mod buckets;
 pub mod data;
 pub mod entry;
 pub mod error;
+pub mod file_paths;
 pub mod files;
 pub mod jobs;
 pub mod keys;

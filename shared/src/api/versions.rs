@@ -10,7 +10,7 @@ use crate::service::Error;
 
 use super::app::App;
 use super::error::{ApiError, At, Location};
-use super::files::file_target;
+use super::file_paths::file_target;
 use super::paging::{page_request, page_response};
 use super::render::render_file;
 use super::request::Request;

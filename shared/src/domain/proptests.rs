@@ -71,7 +71,9 @@ proptest! {
 
     #[test]
     fn values_within_the_bounds_round_trip_through_clean_attrs(
-        members in prop::collection::btree_map("[d-z][a-z]{0,6}", json_value(6), 0..6)
+        // `x_` names: never one the bucket owns or checks (`id`, `owner`, `title`, `limits`…),
+        // which `[d-z][a-z]{0,6}` could draw (an `id` of another bucket fails, rightly).
+        members in prop::collection::btree_map("x_[a-z]{0,6}", json_value(6), 0..6)
     ) {
         let data = Value::Object(members.clone().into_iter().collect());
         let attrs = clean_attrs(&data, "b1").expect("within the bounds");

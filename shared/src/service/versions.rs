@@ -15,6 +15,7 @@ use crate::domain::access::Identity;
 use crate::domain::error::RuleError;
 use crate::domain::files::{FileRecord, KeptVersion, object_key};
 use crate::domain::ids::BucketRef;
+use crate::domain::time::now_ms;
 use crate::domain::uploads::WantedFile;
 use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore};
 
@@ -109,8 +110,11 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             }
         };
         let key = object_key(id, generation, name);
+        // Written now, and after the file it replaces even when that one's time (S3's clock)
+        // runs ahead of ours: a restore is the newest upload of the name when it is made.
+        let written_at = now_ms().max(file.modified + 1);
         match self
-            .process_upload(&key, copied.as_deref(), Some(crate::domain::time::now_ms()))
+            .process_upload(&key, copied.as_deref(), Some(written_at))
             .await?
         {
             Outcome::Recorded | Outcome::Duplicate => self.current_file(id, generation, name).await,
