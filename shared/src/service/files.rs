@@ -14,7 +14,7 @@ use crate::domain::bounds::json_size_within;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Job, Tally, file_marker_key};
 use crate::domain::error::RuleError;
-use crate::domain::files::{FileRecord, Grant, object_key, random_token};
+use crate::domain::files::{FileRecord, Grant, ObjectVersion, object_key, random_token};
 use crate::domain::ids::{self, BucketRef};
 use crate::domain::limits::Limits;
 use crate::domain::pagination;
@@ -30,8 +30,10 @@ const INLINE_PURGE_BUDGET: Duration = Duration::from_secs(5);
 /// Records read per page when a use case needs every file of a bucket.
 const ALL_FILES_PAGE: usize = 1000;
 
-/// Most versions a file deletion names (one DeleteObjects): its own and its kept ones.
-const MAX_VERSIONS_DELETED_WITH_FILE: usize = 1000;
+/// Most versions a file deletion names: its own and its kept ones. The marker item lists
+/// them, and a DynamoDB item holds at most 400 KB: 500 versions of a key of up to ~330 bytes
+/// stay under half of that.
+const MAX_VERSIONS_DELETED_WITH_FILE: usize = 500;
 
 /// Whether file `index` of a request is within the bucket's upload limits.
 pub(super) fn check_upload(limits: &Limits, w: &WantedFile, index: usize) -> Result<(), RuleError> {
@@ -459,12 +461,12 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let (id, generation) = (&bucket.id, &bucket.generation);
         let mut versions = vec![record.object(id, generation)];
         let mut after: Option<String> = None;
-        // Kept versions are few (one per replacement within the retention); past one
-        // DeleteObjects' worth the rest expire with the retention (noncurrent in S3).
-        while versions.len() < MAX_VERSIONS_DELETED_WITH_FILE {
+        // Kept versions are few (one per replacement within the retention).
+        let more = loop {
+            let room = MAX_VERSIONS_DELETED_WITH_FILE - versions.len();
             let page = self
                 .store
-                .list_kept_versions(id, generation, record, after.as_deref(), ALL_FILES_PAGE)
+                .list_kept_versions(id, generation, record, after.as_deref(), room)
                 .await?;
             versions.extend(
                 page.versions
@@ -472,11 +474,19 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     .map(|k| k.record.object(id, generation)),
             );
             match page.last {
-                Some(last) => after = Some(last),
-                None => break,
+                Some(last) if versions.len() < MAX_VERSIONS_DELETED_WITH_FILE => after = Some(last),
+                Some(_) => break true,
+                None => break false,
             }
+        };
+        if more {
+            // More kept versions than one marker names: a delete marker makes them all
+            // noncurrent (the key shows no file) and the lifecycle expires them.
+            versions.push(ObjectVersion::new(
+                object_key(id, generation, &record.name),
+                None,
+            ));
         }
-        versions.truncate(MAX_VERSIONS_DELETED_WITH_FILE);
         self.store
             .delete_file(id, generation, record, versions.clone())
             .await?;

@@ -172,3 +172,29 @@ async fn a_restore_is_held_to_the_buckets_limits_and_to_write_permission() {
         .await
         .expect_error(405, 115);
 }
+
+/// A file replaced more often than one deletion marker can name: the versions it names go,
+/// and a delete marker hides the rest (noncurrent, for the lifecycle to expire): the key
+/// never shows a deleted file again.
+#[tokio::test]
+async fn deleting_a_file_with_more_versions_than_a_marker_names_hides_the_rest() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    for i in 0..502 {
+        let body = format!("v{i}");
+        alice
+            .upload("b1", "busy.txt", body.as_bytes(), "text/plain")
+            .await;
+    }
+    let generation = env.generation("b1").await;
+    let key = format!("b1/{generation}/busy.txt");
+    assert_eq!(env.versions(&key).len(), 502);
+    alice
+        .delete("/v1/buckets/b1/files/busy.txt")
+        .await
+        .expect(200);
+    // 500 named (the current one and 499 kept), 2 left behind a delete marker.
+    assert_eq!(env.versions(&key).len(), 3);
+    assert!(!env.objects.contains(&key), "the key shows no file");
+}
