@@ -16,6 +16,7 @@ use crate::service::files::UploadStatus;
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
 use super::jobs;
+use super::multipart;
 use super::paging::{page_request, page_response};
 use super::render::{render_download, render_file, render_grants};
 use super::request::Request;
@@ -50,6 +51,18 @@ where
         (["v1", "buckets", id, "uploads", upload_id], &Method::GET) => {
             upload_status(app, req, id, upload_id).await
         }
+        (["v1", "buckets", id, "uploads", upload_id], &Method::DELETE) => {
+            multipart::abort(app, req, id, upload_id).await
+        }
+        (["v1", "buckets", id, "uploads", upload_id, "parts"], &Method::POST) => {
+            multipart::presign_parts(app, req, id, upload_id).await
+        }
+        (["v1", "buckets", id, "uploads", upload_id, "parts"], &Method::GET) => {
+            multipart::list_parts(app, req, id, upload_id).await
+        }
+        (["v1", "buckets", id, "uploads", upload_id, "complete"], &Method::POST) => {
+            multipart::complete(app, req, id, upload_id).await
+        }
         (["files", "bucket", id, hash, filename], &Method::GET) => {
             permalink(app, req, id, hash, filename).await
         }
@@ -62,7 +75,8 @@ where
         (
             ["v1", "buckets", _, "files"]
             | ["v1", "buckets", _, "files", _]
-            | ["v1", "buckets", _, "uploads", _],
+            | ["v1", "buckets", _, "uploads", _]
+            | ["v1", "buckets", _, "uploads", _, "parts" | "complete"],
             m,
         )
         | (["files", "bucket", _, _, _], m) => Err(ApiError::method_not_allowed(m.as_str())),
@@ -179,23 +193,43 @@ async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore
 ) -> Result<Response, ApiError> {
     let identity = app.identify(req).await?;
     let bucket = bucket_ref(segment)?;
-    if !uploads::is_upload_id(upload_id) {
-        return Err(ApiError::rule(
-            RuleError::invalid("upload_id", "is not an upload id"),
-            Location::Path,
-        ));
-    }
+    check_upload_id(upload_id)?;
     let status = app
         .services
         .upload_status(&identity, &bucket, upload_id)
         .await?;
     let id = app.services.resolve(&bucket, &identity)?;
-    let data = match status {
+    Ok(Response::json(
+        200,
+        json!({ "data": render_status(req, &id, upload_id, status) }),
+    ))
+}
+
+/// A 400 naming `upload_id` unless it has the shape of one.
+pub(super) fn check_upload_id(upload_id: &str) -> Result<(), ApiError> {
+    if uploads::is_upload_id(upload_id) {
+        Ok(())
+    } else {
+        Err(ApiError::rule(
+            RuleError::invalid("upload_id", "is not an upload id"),
+            Location::Path,
+        ))
+    }
+}
+
+/// An upload's status as `GET …/uploads/{upload_id}` answers it.
+pub(super) fn render_status(
+    req: &Request,
+    id: &str,
+    upload_id: &str,
+    status: UploadStatus,
+) -> Value {
+    match status {
         UploadStatus::Rejected(r) => {
             json!({"upload_id": upload_id, "status": "rejected", "name": r.name, "reason": r.reason, "at": r.at})
         }
         UploadStatus::Recorded(g, f) => {
-            json!({"upload_id": upload_id, "status": "recorded", "name": g.name, "file": render_file(req, &id, &f)})
+            json!({"upload_id": upload_id, "status": "recorded", "name": g.name, "file": render_file(req, id, &f)})
         }
         UploadStatus::Replaced(g) => {
             json!({"upload_id": upload_id, "status": "replaced", "name": g.name})
@@ -209,8 +243,7 @@ async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore
         UploadStatus::Pending(g) => {
             json!({"upload_id": upload_id, "status": "pending", "name": g.name, "expires_at": g.expires_at})
         }
-    };
-    Ok(Response::json(200, json!({ "data": data })))
+    }
 }
 
 async fn permalink<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(

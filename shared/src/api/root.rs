@@ -93,6 +93,10 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
                 "accepted_file_types": upload.accepted_file_types.join(","),
                 // 0: no quota (as the setting). A bucket's own `limits` can only tighten these.
                 "max_bytes_per_bucket": upload.max_bytes_per_bucket,
+                // Files of at least `multipart_threshold` bytes get a multipart plan.
+                "multipart_threshold": app.settings().multipart.threshold,
+                "multipart_part_size": app.settings().multipart.part_size,
+                "multipart_plan_ttl": app.settings().multipart.plan_ttl_secs,
             },
         },
         "auth": sign_in(&app.settings().auth),

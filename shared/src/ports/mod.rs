@@ -5,7 +5,10 @@
 pub mod objects;
 pub mod store;
 
-pub use objects::{FailedKey, ObjectMeta, ObjectPage, ObjectStore, Presigned, PutSpec};
+pub use objects::{
+    Completion, FailedKey, MultipartSpec, ObjectMeta, ObjectPage, ObjectStore, PartInfo, PartPage,
+    PartSpec, Presigned, PutSpec,
+};
 pub use store::{
     ApiKeyPage, BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey,
     ItemSet, KeyPage, KeyStore, ListScope, MarkerPage, Rejection, Room,
