@@ -225,11 +225,12 @@ impl MemoryObjects {
         Ok(())
     }
 
-    /// The `upload-id` metadata of the multipart upload `s3_upload_id`, if it is open.
-    pub fn multipart_metadata(&self, s3_upload_id: &str) -> Option<String> {
+    /// The `upload-id` metadata of the open multipart upload of `key`, if there is one.
+    pub fn multipart_metadata(&self, key: &str) -> Option<String> {
         self.lock()
             .multipart
-            .get(s3_upload_id)
+            .values()
+            .find(|m| m.key == key)
             .map(|m| m.upload_id.clone())
     }
 
