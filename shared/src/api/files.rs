@@ -6,19 +6,17 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use crate::domain::access::Identity;
-use crate::domain::error::RuleError;
 use crate::domain::files::{self, normalize_name};
 use crate::domain::ids::BucketRef;
-use crate::domain::uploads::{self, parse_wanted_files};
+use crate::domain::uploads::parse_wanted_files;
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, KeyStore, ObjectStore};
-use crate::service::files::UploadStatus;
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
 use super::jobs;
-use super::multipart;
+use super::multipart::{self, check_upload_id};
 use super::paging::{page_request, page_response};
-use super::render::{render_download, render_file, render_grants};
+use super::render::{render_download, render_file, render_grants, render_status};
 use super::request::Request;
 use super::response::Response;
 
@@ -203,47 +201,6 @@ async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore
         200,
         json!({ "data": render_status(req, &id, upload_id, status) }),
     ))
-}
-
-/// A 400 naming `upload_id` unless it has the shape of one.
-pub(super) fn check_upload_id(upload_id: &str) -> Result<(), ApiError> {
-    if uploads::is_upload_id(upload_id) {
-        Ok(())
-    } else {
-        Err(ApiError::rule(
-            RuleError::invalid("upload_id", "is not an upload id"),
-            Location::Path,
-        ))
-    }
-}
-
-/// An upload's status as `GET …/uploads/{upload_id}` answers it.
-pub(super) fn render_status(
-    req: &Request,
-    id: &str,
-    upload_id: &str,
-    status: UploadStatus,
-) -> Value {
-    match status {
-        UploadStatus::Rejected(r) => {
-            json!({"upload_id": upload_id, "status": "rejected", "name": r.name, "reason": r.reason, "at": r.at})
-        }
-        UploadStatus::Recorded(g, f) => {
-            json!({"upload_id": upload_id, "status": "recorded", "name": g.name, "file": render_file(req, id, &f)})
-        }
-        UploadStatus::Replaced(g) => {
-            json!({"upload_id": upload_id, "status": "replaced", "name": g.name})
-        }
-        UploadStatus::Deleted(g) => {
-            json!({"upload_id": upload_id, "status": "deleted", "name": g.name})
-        }
-        UploadStatus::Expired(g) => {
-            json!({"upload_id": upload_id, "status": "expired", "name": g.name, "expires_at": g.expires_at})
-        }
-        UploadStatus::Pending(g) => {
-            json!({"upload_id": upload_id, "status": "pending", "name": g.name, "expires_at": g.expires_at})
-        }
-    }
 }
 
 async fn permalink<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(

@@ -6,13 +6,13 @@
 use serde_json::{Value, json};
 
 use crate::domain::error::RuleError;
+use crate::domain::uploads;
 use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore};
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
-use super::files::{check_upload_id, render_status};
 use super::paging::{page_request, page_response};
-use super::render::headers_json;
+use super::render::{headers_json, render_status};
 use super::request::Request;
 use super::response::Response;
 
@@ -144,4 +144,16 @@ pub(super) async fn abort<S: BucketStore + FileStore + CascadeStore, O: ObjectSt
         200,
         json!({"data": {"upload_id": upload_id, "aborted": true}}),
     ))
+}
+
+/// A 400 naming `upload_id` unless it has the shape of one.
+pub(super) fn check_upload_id(upload_id: &str) -> Result<(), ApiError> {
+    if uploads::is_upload_id(upload_id) {
+        Ok(())
+    } else {
+        Err(ApiError::rule(
+            RuleError::invalid("upload_id", "is not an upload id"),
+            Location::Path,
+        ))
+    }
 }

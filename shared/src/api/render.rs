@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::domain::files::FileRecord;
-use crate::service::files::{Download, IssuedGrant};
+use crate::service::files::{Download, IssuedGrant, UploadStatus};
 
 use super::request::Request;
 use super::response::Response;
@@ -87,5 +87,29 @@ pub fn render_download(req: &Request, download: Download) -> Response {
         )
     } else {
         Response::redirect(302, download.url).with_header("Cache-Control", "no-store")
+    }
+}
+
+/// An upload's status as `GET …/uploads/{upload_id}` answers it.
+pub fn render_status(req: &Request, id: &str, upload_id: &str, status: UploadStatus) -> Value {
+    match status {
+        UploadStatus::Rejected(r) => {
+            json!({"upload_id": upload_id, "status": "rejected", "name": r.name, "reason": r.reason, "at": r.at})
+        }
+        UploadStatus::Recorded(g, f) => {
+            json!({"upload_id": upload_id, "status": "recorded", "name": g.name, "file": render_file(req, id, &f)})
+        }
+        UploadStatus::Replaced(g) => {
+            json!({"upload_id": upload_id, "status": "replaced", "name": g.name})
+        }
+        UploadStatus::Deleted(g) => {
+            json!({"upload_id": upload_id, "status": "deleted", "name": g.name})
+        }
+        UploadStatus::Expired(g) => {
+            json!({"upload_id": upload_id, "status": "expired", "name": g.name, "expires_at": g.expires_at})
+        }
+        UploadStatus::Pending(g) => {
+            json!({"upload_id": upload_id, "status": "pending", "name": g.name, "expires_at": g.expires_at})
+        }
     }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::RuleError;
-use super::uploads::sha256_base64;
+use super::types::sha256_base64;
 
 pub const MIB: u64 = 1024 * 1024;
 /// S3's smallest part (all but the last).
