@@ -112,7 +112,10 @@ schemas = {
                                                    "description": "The deployment's upload limits; a bucket's `limits` can only tighten them.",
                                                    "properties": {"max_files_per_bucket": nonneg, "max_file_size": nonneg, "accepted_file_types": {"type": "string"},
                                                                   "max_bytes_per_bucket": {"type": "integer", "minimum": 0, "description": "Byte quota of every bucket's current files; 0 = none."},
-                                                                  "version_retention_days": {"type": "integer", "minimum": 1, "description": "Days a replaced file version is kept (listed, restorable)."}}}}},
+                                                                  "version_retention_days": {"type": "integer", "minimum": 1, "description": "Days a replaced file version is kept (listed, restorable)."},
+                                                                  "multipart_threshold": {"type": "integer", "minimum": 0, "description": "Files of this many bytes or more get a multipart plan."},
+                                                                  "multipart_part_size": {"type": "integer", "minimum": 0, "description": "The plans' part size (grown so that a file needs at most 10,000 parts)."},
+                                                                  "multipart_plan_ttl": {"type": "integer", "minimum": 0, "description": "Seconds a multipart plan stays open."}}}}},
             "capabilities": {"type": "object", "additionalProperties": {"type": "object"}},
             "auth": ref("SignIn"),
             "user": {"type": "object", "required": ["id", "principals", "bucket"],
@@ -159,14 +162,38 @@ schemas = {
     "WantedFile": {"type": "object", "required": ["name", "size", "content_type"],
                    "properties": {"name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"}, "sha256": {"type": "string"}}},
     "GrantsIn": {"type": "object", "required": ["files"], "properties": {"files": {"type": "array", "items": ref("WantedFile")}}},
-    "Grant": {"type": "object", "required": ["name", "original_name", "size", "content_type", "upload_id", "status_uri", "upload"],
+    "Grant": {"type": "object", "required": ["name", "original_name", "size", "content_type", "upload_id", "status_uri"],
+              "description": "A single-PUT grant has `upload`; a file of `multipart_threshold` bytes or more has `multipart` instead.",
               "additionalProperties": False,
               "properties": {"name": {"type": "string"}, "original_name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"},
                              "upload_id": {"type": "string"},
                              "status_uri": {"type": "string", "description": "Absolute-path reference to the upload's status."},
                              "upload": {"type": "object", "required": ["url", "method", "headers", "expires_at"], "additionalProperties": False,
                                         "properties": {"url": {"type": "string", "format": "uri"}, "method": {"const": "PUT"},
-                                                       "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "expires_at": ms}}}},
+                                                       "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "expires_at": ms}},
+                             "multipart": ref("MultipartPlan")}},
+    "MultipartPlan": {"type": "object", "required": ["part_size", "part_count", "parts", "next_part", "parts_uri", "complete_uri", "expires_at"],
+                      "additionalProperties": False,
+                      "description": "Part URLs come from `parts_uri` (each signed with its part's SHA-256); `parts` is the first page handed out here (empty: the checksums are the client's), `next_part` the first part without a URL.",
+                      "properties": {"part_size": {"type": "integer", "minimum": 5242880}, "part_count": {"type": "integer", "minimum": 1, "maximum": 10000},
+                                     "parts": {"type": "array", "items": ref("PartUrl")}, "next_part": {"type": ["integer", "null"], "minimum": 1},
+                                     "parts_uri": {"type": "string"}, "complete_uri": {"type": "string"}, "expires_at": ms}},
+    "PartUrl": {"type": "object", "required": ["number", "size", "method", "url", "headers", "expires_at"], "additionalProperties": False,
+                "properties": {"number": {"type": "integer", "minimum": 1, "maximum": 10000}, "size": nonneg, "method": {"const": "PUT"},
+                               "url": {"type": "string", "format": "uri"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "expires_at": ms}},
+    "PartsIn": {"type": "object", "required": ["parts"],
+                "properties": {"parts": {"type": "array", "minItems": 1, "maxItems": 100, "items": {
+                    "type": "object", "required": ["number", "sha256"],
+                    "properties": {"number": {"type": "integer", "minimum": 1, "maximum": 10000}, "sha256": {"type": "string", "description": "The part's SHA-256: 64 hex digits or base64."}}}}}},
+    "PartUrls": {"type": "object", "required": ["parts"], "additionalProperties": False, "properties": {"parts": {"type": "array", "items": ref("PartUrl")}}},
+    "ReceivedParts": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                      "properties": {"data": {"type": "array", "items": {"type": "object", "required": ["number", "size", "etag", "sha256"], "additionalProperties": False,
+                                                                           "properties": {"number": {"type": "integer"}, "size": nonneg, "etag": {"type": "string"}, "sha256": {"type": ["string", "null"]}}}},
+                                     "has_more": {"type": "boolean"}, "next_uri": {"type": ["string", "null"]}}},
+    "CompleteIn": {"type": "object", "properties": {"sha256": {"type": "string", "description": "S3's composite SHA-256: `<base64 of the SHA-256 of the part digests>-<part count>`."}}},
+    "UploadAborted": {"type": "object", "required": ["data"], "additionalProperties": False,
+                      "properties": {"data": {"type": "object", "required": ["upload_id", "aborted"], "additionalProperties": False,
+                                              "properties": {"upload_id": {"type": "string"}, "aborted": {"const": True}}}}},
     "Grants": {"type": "object", "required": ["files"], "additionalProperties": False,
                "properties": {"files": {"type": "array", "items": ref("Grant")},
                               "data": {"type": "array", "items": ref("Grant"), "deprecated": True, "description": "The same grants under their former key; deprecated."}}},
@@ -311,7 +338,24 @@ paths["/v1/buckets/{id}/files/{name}/versions/{version_id}/restore"] = {
                {"200": ok("The file as restored", ref("FileEnvelope")), **errs(*STD, "413")}, params=(p("id"), NAME, VERSION), tags=["files"])}
 UPLOAD = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
 get_upload = op("uploadStatus", "What became of an upload", {"200": ok("Its status", ref("UploadStatus")), **errs(*STD)}, params=(p("id"), UPLOAD), tags=["files"])
-paths["/v1/buckets/{id}/uploads/{upload_id}"] = {"get": get_upload, "head": head_of(get_upload)}
+paths["/v1/buckets/{id}/uploads/{upload_id}"] = {
+    "get": get_upload, "head": head_of(get_upload),
+    "delete": op("abortUpload", "Abort a multipart upload (its parts are deleted, its grant withdrawn: its status is then 404)",
+                 {"200": ok("Aborted", ref("UploadAborted")), **errs(*STD)}, params=(p("id"), UPLOAD), tags=["files"]),
+}
+received_parts = op("receivedParts", "The parts S3 has received (to resume an upload)", {"200": ok("A page", ref("ReceivedParts"), NEXT_H), **errs(*STD)},
+                    params=(p("id"), UPLOAD, *PAGE), tags=["files"])
+paths["/v1/buckets/{id}/uploads/{upload_id}/parts"] = {
+    "post": op("partUrls", "Presigned part URLs of a multipart upload, each signed with its part's SHA-256",
+               {"200": ok("One URL per part", ref("PartUrls")), **errs(*STD, "413", "415")},
+               params=(p("id"), UPLOAD), body=json_body(ref("PartsIn")), tags=["files"]),
+    "get": received_parts, "head": head_of(received_parts),
+}
+paths["/v1/buckets/{id}/uploads/{upload_id}/complete"] = {
+    "post": op("completeUpload", "Complete a multipart upload (the server lists the parts; S3 checks the composite checksum)",
+               {"202": ok("The upload's status (recorded by the upload event)", ref("UploadStatus")), **errs(*STD, "413", "415")},
+               params=(p("id"), UPLOAD), body=json_body(ref("CompleteIn"), required=False), tags=["files"]),
+}
 paths["/v1/buckets/{id}/fetch"] = {"post": op("fetch", "xyOps Fetch: data and/or download URLs", {"200": ok("Fetched", ref("Fetched")), **errs(*STD, "413", "415")},
                                               params=(p("id"),), body=json_body(ref("JobIn")), tags=["jobs"])}
 paths["/v1/buckets/{id}/store"] = {"post": op("store", "xyOps Store: merge data, grant uploads", {"200": ok("Stored", ref("Stored")), **errs(*STD, "413", "415")},

@@ -250,8 +250,11 @@ def main() -> int:
     # CursorKeys: a development key, for local stacks only (a real deployment sets its own).
     # HS256 dev tokens on (tests, fuzzing and load mint them); the user pool's JWKS and
     # InitiateAuth from the emulator (its tokens' issuer is the AWS URL, which does not resolve).
+    # Multipart from 5 MiB (S3's smallest part) in 5 MiB parts: the end-to-end tests upload a
+    # ~12 MiB file in three parts instead of 64 MiB ones.
     base_parameters = ["Environment=local", "Hs256DevTokens=true", f"JwtHs256Secret={args.secret}",
-                       f"CognitoEndpoint={endpoint}", f"CursorKeys={LOCAL_DEV_CURSOR_KEYS}", *extra]
+                       f"CognitoEndpoint={endpoint}", f"CursorKeys={LOCAL_DEV_CURSOR_KEYS}",
+                       "MultipartThreshold=5242880", "MultipartPartSize=5242880", *extra]
     digest = fingerprint(args.lambda_dir, bins, base_parameters)
 
     current = describe(cfn, args.stack_name)

@@ -1,6 +1,7 @@
 //! Deployment settings, read once at Lambda init from the environment (no network).
 //! Every setting, its variable and its default is listed in the README.
 
+use crate::domain::multipart::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MIB, MIN_PART_SIZE};
 use crate::domain::pagination::CursorKeys;
 
 /// xyOps's upload defaults: 100 files per bucket, 1 GiB per file, any type.
@@ -23,6 +24,19 @@ impl UploadSettings {
     pub fn max_bytes(&self) -> Option<u64> {
         (self.max_bytes_per_bucket > 0).then_some(self.max_bytes_per_bucket)
     }
+}
+
+/// Multipart uploads: files of `threshold` bytes or more are uploaded in parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartSettings {
+    /// `MULTIPART_THRESHOLD` (default 64 MiB, at least 5 MiB: S3's smallest part).
+    pub threshold: u64,
+    /// `MULTIPART_PART_SIZE` (default 64 MiB, 5 MiB to 5 GiB); grown for files that would
+    /// need more than 10,000 parts (`domain::multipart::plan`).
+    pub part_size: u64,
+    /// `MULTIPART_PLAN_TTL` (default 86400 s): how long a multipart grant stays open (part
+    /// URLs themselves live `UPLOAD_URL_TTL`).
+    pub plan_ttl_secs: u64,
 }
 
 /// The longest a token may live, `exp - iat`, by default (one day).
@@ -104,6 +118,7 @@ pub struct Settings {
     /// Older revisions of a data document kept readable (default 10).
     pub data_revisions_kept: u64,
     pub cascade: CascadeSettings,
+    pub multipart: MultipartSettings,
     /// The keys that sign page cursors (`CURSOR_KEYS`: `kid:secret[,kid:secret…]`, current
     /// first). Only the HTTP functions read cursors, and they refuse to start without it
     /// (`api::app::App::new`): a per-process random key would not verify across Lambda
@@ -168,7 +183,14 @@ impl Settings {
             api_delete_enabled,
             upload: UploadSettings {
                 max_files_per_bucket: number("MAX_FILES_PER_BUCKET", DEFAULT_MAX_FILES_PER_BUCKET)?,
-                max_file_size: number("MAX_FILE_SIZE", DEFAULT_MAX_FILE_SIZE)?,
+                max_file_size: match number("MAX_FILE_SIZE", DEFAULT_MAX_FILE_SIZE)? {
+                    n if n > MAX_OBJECT_SIZE => {
+                        return Err(format!(
+                            "MAX_FILE_SIZE must be at most {MAX_OBJECT_SIZE} (5 TiB, S3's largest object)"
+                        ));
+                    }
+                    n => n,
+                },
                 accepted_file_types: get("ACCEPTED_FILE_TYPES")
                     .map(|v| {
                         v.split(',')
@@ -212,6 +234,26 @@ impl Settings {
             cascade: CascadeSettings {
                 pass_secs: number("CASCADE_PASS_SECONDS", 300)?,
                 fault_after_deletes: number("CASCADE_FAULT_AFTER_DELETES", 0)?,
+            },
+            multipart: MultipartSettings {
+                threshold: match number("MULTIPART_THRESHOLD", 64 * MIB)? {
+                    n if n < MIN_PART_SIZE => {
+                        return Err("MULTIPART_THRESHOLD must be at least 5242880 (5 MiB)".into());
+                    }
+                    n => n,
+                },
+                part_size: match number("MULTIPART_PART_SIZE", 64 * MIB)? {
+                    n if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&n) => {
+                        return Err(
+                            "MULTIPART_PART_SIZE must be from 5242880 (5 MiB) to 5 GiB".into()
+                        );
+                    }
+                    n => n,
+                },
+                plan_ttl_secs: match number("MULTIPART_PLAN_TTL", 86_400)? {
+                    0 => return Err("MULTIPART_PLAN_TTL must be at least 1 second".into()),
+                    n => n,
+                },
             },
             cursor_keys: get("CURSOR_KEYS")
                 .map(|v| CursorKeys::parse(&v))
@@ -395,5 +437,19 @@ mod tests {
         assert!(settings(&[("API_DELETE_ENABLED", "maybe")]).is_err());
         assert!(settings(&[("AUTH_PROVIDER", "saml")]).is_err());
         assert!(settings(&[("MAX_FILE_SIZE", "big")]).is_err());
+        assert!(settings(&[("MAX_FILE_SIZE", "5497558138881")]).is_err());
+        assert!(settings(&[("MAX_FILE_SIZE", "5497558138880")]).is_ok());
+        assert!(settings(&[("MULTIPART_THRESHOLD", "5242879")]).is_err());
+        assert!(settings(&[("MULTIPART_PART_SIZE", "1024")]).is_err());
+        assert!(settings(&[("MULTIPART_PLAN_TTL", "0")]).is_err());
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (
+                s.multipart.threshold,
+                s.multipart.part_size,
+                s.multipart.plan_ttl_secs
+            ),
+            (64 << 20, 64 << 20, 86_400)
+        );
     }
 }

@@ -39,6 +39,8 @@ mod keys;
 mod leaks;
 #[path = "routes/limits.rs"]
 mod limits;
+#[path = "routes/multipart.rs"]
+mod multipart;
 #[path = "routes/overwrites.rs"]
 mod overwrites;
 #[path = "routes/paging.rs"]

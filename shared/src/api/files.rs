@@ -4,18 +4,17 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::domain::error::RuleError;
 use crate::domain::files;
-use crate::domain::uploads::{self, parse_wanted_files};
+use crate::domain::uploads::parse_wanted_files;
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
-use crate::service::files::UploadStatus;
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
 use super::file_paths::{file_target, name_from_path};
 use super::jobs;
+use super::multipart::{self, check_upload_id};
 use super::paging::{page_request, page_response};
-use super::render::{render_download, render_file, render_grants};
+use super::render::{render_download, render_file, render_grants, render_status};
 use super::request::Request;
 use super::response::Response;
 use super::versions;
@@ -65,6 +64,18 @@ where
         (["v1", "buckets", id, "uploads", upload_id], &Method::GET) => {
             upload_status(app, req, id, upload_id).await
         }
+        (["v1", "buckets", id, "uploads", upload_id], &Method::DELETE) => {
+            multipart::abort(app, req, id, upload_id).await
+        }
+        (["v1", "buckets", id, "uploads", upload_id, "parts"], &Method::POST) => {
+            multipart::presign_parts(app, req, id, upload_id).await
+        }
+        (["v1", "buckets", id, "uploads", upload_id, "parts"], &Method::GET) => {
+            multipart::list_parts(app, req, id, upload_id).await
+        }
+        (["v1", "buckets", id, "uploads", upload_id, "complete"], &Method::POST) => {
+            multipart::complete(app, req, id, upload_id).await
+        }
         (["files", "bucket", id, hash, filename], &Method::GET) => {
             permalink(app, req, id, hash, filename).await
         }
@@ -79,7 +90,8 @@ where
             | ["v1", "buckets", _, "files", _]
             | ["v1", "buckets", _, "files", _, "versions"]
             | ["v1", "buckets", _, "files", _, "versions", _, "restore"]
-            | ["v1", "buckets", _, "uploads", _],
+            | ["v1", "buckets", _, "uploads", _]
+            | ["v1", "buckets", _, "uploads", _, "parts" | "complete"],
             m,
         )
         | (["files", "bucket", _, _, _], m) => Err(ApiError::method_not_allowed(m.as_str())),
@@ -176,38 +188,16 @@ async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore
 ) -> Result<Response, ApiError> {
     let identity = app.identify(req).await?;
     let bucket = bucket_ref(segment)?;
-    if !uploads::is_upload_id(upload_id) {
-        return Err(ApiError::rule(
-            RuleError::invalid("upload_id", "is not an upload id"),
-            Location::Path,
-        ));
-    }
+    check_upload_id(upload_id)?;
     let status = app
         .services
         .upload_status(&identity, &bucket, upload_id)
         .await?;
     let id = app.services.resolve(&bucket, &identity)?;
-    let data = match status {
-        UploadStatus::Rejected(r) => {
-            json!({"upload_id": upload_id, "status": "rejected", "name": r.name, "reason": r.reason, "at": r.at})
-        }
-        UploadStatus::Recorded(g, f) => {
-            json!({"upload_id": upload_id, "status": "recorded", "name": g.name, "file": render_file(req, &id, &f)})
-        }
-        UploadStatus::Replaced(g) => {
-            json!({"upload_id": upload_id, "status": "replaced", "name": g.name})
-        }
-        UploadStatus::Deleted(g) => {
-            json!({"upload_id": upload_id, "status": "deleted", "name": g.name})
-        }
-        UploadStatus::Expired(g) => {
-            json!({"upload_id": upload_id, "status": "expired", "name": g.name, "expires_at": g.expires_at})
-        }
-        UploadStatus::Pending(g) => {
-            json!({"upload_id": upload_id, "status": "pending", "name": g.name, "expires_at": g.expires_at})
-        }
-    };
-    Ok(Response::json(200, json!({ "data": data })))
+    Ok(Response::json(
+        200,
+        json!({ "data": render_status(req, &id, upload_id, status) }),
+    ))
 }
 
 async fn permalink<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(

@@ -12,6 +12,7 @@ pub mod file_paths;
 pub mod files;
 pub mod jobs;
 pub mod keys;
+pub mod multipart;
 pub mod paging;
 pub mod render;
 pub mod request;

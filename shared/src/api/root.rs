@@ -95,6 +95,10 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
                 "max_bytes_per_bucket": upload.max_bytes_per_bucket,
                 // Replaced file versions are kept (listed, restorable) this long.
                 "version_retention_days": app.settings().version_retention_days,
+                // Files of at least `multipart_threshold` bytes get a multipart plan.
+                "multipart_threshold": app.settings().multipart.threshold,
+                "multipart_part_size": app.settings().multipart.part_size,
+                "multipart_plan_ttl": app.settings().multipart.plan_ttl_secs,
             },
         },
         "auth": sign_in(&app.settings().auth),

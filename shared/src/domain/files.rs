@@ -167,6 +167,15 @@ pub struct Grant {
     /// The API key that asked for the upload, if one did: the upload event then requires it
     /// to exist still, and counts its `key:<id>` among the uploader's principals.
     pub via_key: Option<String>,
+    /// Set when the file is uploaded in parts (size at or above `MULTIPART_THRESHOLD`).
+    pub multipart: Option<MultipartGrant>,
+}
+
+/// The multipart upload behind a grant: S3's UploadId and how the file is cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartGrant {
+    pub s3_upload_id: String,
+    pub plan: super::multipart::Plan,
 }
 
 impl Grant {

@@ -11,6 +11,7 @@ pub mod files;
 pub mod ids;
 pub mod keys;
 pub mod limits;
+pub mod multipart;
 pub mod pagination;
 pub mod patch;
 pub mod permissions;

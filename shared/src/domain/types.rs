@@ -1,6 +1,8 @@
 //! File types: MIME types and the accepted-types lists (the deployment's `ACCEPTED_FILE_TYPES`
 //! and a bucket's `limits.accepted_file_types`), shared by `uploads` and `limits`.
 
+use super::error::RuleError;
+
 /// The essence of a MIME type (`text/csv; charset=utf-8` → `text/csv`), lowercase.
 pub fn mime_essence(content_type: &str) -> String {
     content_type
@@ -47,6 +49,22 @@ pub fn type_accepted(accepted: &[String], content_type: &str, name: &str) -> boo
             essence == entry
         }
     })
+}
+
+/// Checks a client-declared SHA-256: base64 of 32 bytes (the form S3's checksum header takes)
+/// or 64 hex digits (converted to base64).
+pub fn sha256_base64(value: &str, field: &str) -> Result<String, RuleError> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let bad = || RuleError::invalid(field, "must be a SHA-256 digest, base64 or hex");
+    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let bytes = hex::decode(value).map_err(|_| bad())?;
+        return Ok(STANDARD.encode(bytes));
+    }
+    match STANDARD.decode(value) {
+        Ok(bytes) if bytes.len() == 32 => Ok(value.to_string()),
+        _ => Err(bad()),
+    }
 }
 
 #[cfg(test)]

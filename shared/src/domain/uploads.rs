@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::error::RuleError;
 use super::files::normalize_name;
 use super::limits::Limits;
-pub use super::types::{is_mime_type, mime_essence};
+pub use super::types::{is_mime_type, mime_essence, sha256_base64};
 
 /// Checks one file against the size and type limits (a bucket's effective limits, the tighter
 /// of the deployment's and its own). `field` names it in errors (`files[2].size`).
@@ -138,22 +138,6 @@ pub fn parse_wanted_files(value: Option<&Value>) -> Result<Vec<WantedFile>, Rule
 /// Whether `value` has the shape of an upload id (`random_token`: 32 hex digits).
 pub fn is_upload_id(value: &str) -> bool {
     value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// Checks a client-declared SHA-256: base64 of 32 bytes (the form S3's checksum header takes)
-/// or 64 hex digits (converted to base64).
-pub fn sha256_base64(value: &str, field: &str) -> Result<String, RuleError> {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD;
-    let bad = || RuleError::invalid(field, "must be a SHA-256 digest, base64 or hex");
-    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let bytes = hex::decode(value).map_err(|_| bad())?;
-        return Ok(STANDARD.encode(bytes));
-    }
-    match STANDARD.decode(value) {
-        Ok(bytes) if bytes.len() == 32 => Ok(value.to_string()),
-        _ => Err(bad()),
-    }
 }
 
 #[cfg(test)]

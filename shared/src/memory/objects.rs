@@ -11,15 +11,18 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use sha2::{Digest, Sha256};
 
 use super::faults::Faults;
+use crate::domain::multipart::composite_sha256;
 use crate::domain::time::now_ms;
 use crate::ports::{
-    FailedKey, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion, Presigned, PutSpec, StoreError,
+    Completion, FailedKey, MultipartSpec, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion,
+    PartInfo, PartPage, PartSpec, Presigned, PutSpec, StoreError,
 };
 
 /// ListObjectVersions returns at most this many versions; DeleteObjects takes at most this many.
 const S3_PAGE: usize = 1000;
 const PUT_PREFIX: &str = "memory://put/";
 const GET_PREFIX: &str = "memory://get/";
+const PART_PREFIX: &str = "memory://part/";
 /// What stays as it is in a key within a fake URL's path.
 const PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'/')
@@ -36,6 +39,17 @@ pub struct StoredObject {
     pub body: Option<Vec<u8>>,
 }
 
+/// A multipart upload in progress.
+#[derive(Debug, Clone, Default)]
+struct Multipart {
+    key: String,
+    content_type: String,
+    /// The object's `upload-id` metadata.
+    upload_id: String,
+    /// Part number → (body, base64 SHA-256, etag).
+    parts: BTreeMap<u32, (Vec<u8>, String, String)>,
+}
+
 /// One version of a key: an object, or a delete marker (`object: None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Version {
@@ -49,6 +63,8 @@ struct Objects {
     objects: BTreeMap<String, Vec<Version>>,
     /// Numbers version ids (`v000000000001`…), so they sort in write order.
     written: u64,
+    multipart: BTreeMap<String, Multipart>,
+    next_multipart: u64,
     faults: Faults,
 }
 
@@ -235,6 +251,66 @@ impl MemoryObjects {
         };
         let version = self.put_object(&key, meta);
         Some(ObjectVersion::new(key, Some(version)))
+    }
+
+    /// Does what a client does with a URL from `presign_part`: sends `body` as that part. As
+    /// S3, refuses a body whose length or SHA-256 differs from the signed ones (`Err` with
+    /// S3's code), and an upload that no longer exists.
+    pub fn upload_part(&self, url: &str, body: &[u8]) -> Result<(), String> {
+        let (path, q) = url
+            .strip_prefix(PART_PREFIX)
+            .and_then(|r| r.split_once('?'))
+            .ok_or("not a part URL")?;
+        let key = percent_decode_str(path)
+            .decode_utf8()
+            .map_err(|e| e.to_string())?
+            .into_owned();
+        let (mut upload, mut number, mut size, mut sha) = (None, None, None, None);
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            match k.as_ref() {
+                "uploadId" => upload = Some(v.into_owned()),
+                "partNumber" => number = v.parse::<u32>().ok(),
+                "size" => size = v.parse::<u64>().ok(),
+                "sha256" => sha = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        let (upload, number, size, sha) = (
+            upload.ok_or("no uploadId")?,
+            number.ok_or("no partNumber")?,
+            size.ok_or("no size")?,
+            sha.ok_or("no sha256")?,
+        );
+        if body.len() as u64 != size {
+            return Err("SignatureDoesNotMatch: Content-Length differs from the signed one".into());
+        }
+        let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body));
+        if digest != sha {
+            return Err("BadDigest: the sha256 you specified did not match".into());
+        }
+        let mut state = self.lock();
+        let mp = state
+            .multipart
+            .get_mut(&upload)
+            .filter(|m| m.key == key)
+            .ok_or("NoSuchUpload")?;
+        mp.parts
+            .insert(number, (body.to_vec(), digest, content_etag(body)));
+        Ok(())
+    }
+
+    /// The `upload-id` metadata of the open multipart upload of `key`, if there is one.
+    pub fn multipart_metadata(&self, key: &str) -> Option<String> {
+        self.lock()
+            .multipart
+            .values()
+            .find(|m| m.key == key)
+            .map(|m| m.upload_id.clone())
+    }
+
+    /// How many multipart uploads are open.
+    pub fn open_multiparts(&self) -> usize {
+        self.lock().multipart.len()
     }
 
     /// The key a fake URL (`presign_put` or `presign_get`) points at.
@@ -452,5 +528,149 @@ impl ObjectStore for MemoryObjects {
             state.remove(o);
         }
         Ok(vec![])
+    }
+
+    async fn create_multipart(&self, spec: &MultipartSpec<'_>) -> Result<String, StoreError> {
+        let mut state = self.begin()?;
+        state.next_multipart += 1;
+        let id = format!("mpu-{}", state.next_multipart);
+        state.multipart.insert(
+            id.clone(),
+            Multipart {
+                key: spec.key.to_string(),
+                content_type: spec.content_type.to_string(),
+                upload_id: spec.upload_id.to_string(),
+                parts: BTreeMap::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// `PUT memory://part/<key>?uploadId=…&partNumber=…&size=…&sha256=…&expires=…`.
+    async fn presign_part(&self, spec: &PartSpec<'_>) -> Result<Presigned, StoreError> {
+        drop(self.begin()?);
+        Ok(Presigned {
+            method: "PUT".into(),
+            url: format!(
+                "{PART_PREFIX}{}?{}",
+                utf8_percent_encode(spec.key, PATH),
+                query(&[
+                    ("uploadId", spec.s3_upload_id.to_string()),
+                    ("partNumber", spec.number.to_string()),
+                    ("size", spec.size.to_string()),
+                    ("sha256", spec.sha256_base64.to_string()),
+                    ("expires", spec.expires_in_secs.to_string()),
+                ])
+            ),
+            headers: vec![
+                ("content-length".to_string(), spec.size.to_string()),
+                (
+                    "x-amz-checksum-sha256".to_string(),
+                    spec.sha256_base64.to_string(),
+                ),
+            ],
+        })
+    }
+
+    async fn list_parts(
+        &self,
+        key: &str,
+        s3_upload_id: &str,
+        after: Option<u32>,
+        max: usize,
+    ) -> Result<Option<PartPage>, StoreError> {
+        let state = self.begin()?;
+        let Some(mp) = state.multipart.get(s3_upload_id).filter(|m| m.key == key) else {
+            return Ok(None);
+        };
+        let max = max.clamp(1, S3_PAGE);
+        let mut rest = mp
+            .parts
+            .range((Bound::Excluded(after.unwrap_or(0)), Bound::Unbounded));
+        let parts: Vec<PartInfo> = rest
+            .by_ref()
+            .take(max)
+            .map(|(n, (body, sha, etag))| PartInfo {
+                number: *n,
+                size: body.len() as u64,
+                etag: etag.clone(),
+                sha256: Some(sha.clone()),
+            })
+            .collect();
+        let next = rest.next().and(parts.last().map(|p| p.number));
+        Ok(Some(PartPage { parts, next }))
+    }
+
+    /// As S3: every named part must be stored with that etag and checksum, parts but the
+    /// last at least 5 MiB, the total `size`, and the composite checksum when given.
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        s3_upload_id: &str,
+        parts: &[PartInfo],
+        size: u64,
+        sha256: Option<&str>,
+    ) -> Result<Completion, StoreError> {
+        let mut state = self.begin()?;
+        let Some(mp) = state.multipart.get(s3_upload_id).filter(|m| m.key == key) else {
+            return Ok(Completion::NoSuchUpload);
+        };
+        let mut body = Vec::new();
+        let mut digests = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            match mp.parts.get(&p.number) {
+                Some((b, sha, etag)) if *etag == p.etag && p.sha256.as_ref() == Some(sha) => {
+                    if i + 1 < parts.len()
+                        && (b.len() as u64) < crate::domain::multipart::MIN_PART_SIZE
+                    {
+                        return Ok(Completion::Refused("EntityTooSmall".into()));
+                    }
+                    body.extend_from_slice(b);
+                    digests.push(sha.clone());
+                }
+                _ => return Ok(Completion::Refused("InvalidPart".into())),
+            }
+        }
+        if body.len() as u64 != size {
+            return Ok(Completion::Refused(
+                "InvalidRequest: x-amz-mp-object-size".into(),
+            ));
+        }
+        let composite = composite_sha256(digests.iter().map(String::as_str));
+        if let Some(want) = sha256
+            && composite.as_deref() != Some(want)
+        {
+            return Ok(Completion::Refused("BadDigest".into()));
+        }
+        let meta = ObjectMeta {
+            size,
+            content_type: mp.content_type.clone(),
+            etag: format!("{}-{}", content_etag(&body), parts.len()),
+            sha256: composite,
+            last_modified: now_ms() / 1000 * 1000,
+            version_id: None,
+            upload_id: Some(mp.upload_id.clone()),
+        };
+        state.multipart.remove(s3_upload_id);
+        state.write(
+            key,
+            Some(StoredObject {
+                meta,
+                body: Some(body),
+            }),
+        );
+        Ok(Completion::Completed)
+    }
+
+    async fn abort_multipart(&self, key: &str, s3_upload_id: &str) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        if state
+            .multipart
+            .get(s3_upload_id)
+            .is_some_and(|m| m.key == key)
+        {
+            state.multipart.remove(s3_upload_id);
+        }
+        Ok(())
     }
 }

@@ -6,7 +6,8 @@ pub mod objects;
 pub mod store;
 
 pub use objects::{
-    FailedKey, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion, Presigned, PutSpec,
+    Completion, FailedKey, MultipartSpec, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion,
+    PartInfo, PartPage, PartSpec, Presigned, PutSpec,
 };
 pub use store::{
     ApiKeyPage, BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey,

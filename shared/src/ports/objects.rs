@@ -55,6 +55,52 @@ pub struct FailedKey {
     pub code: String,
 }
 
+/// A multipart upload to begin: the object's key and type, and our upload id (stored as the
+/// object's `upload-id` metadata).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartSpec<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub upload_id: &'a str,
+}
+
+/// What one part URL binds: the upload, the part number, its exact length and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartSpec<'a> {
+    pub key: &'a str,
+    pub s3_upload_id: &'a str,
+    pub number: u32,
+    pub size: u64,
+    pub sha256_base64: &'a str,
+    pub expires_in_secs: u64,
+}
+
+/// A part S3 has received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    pub number: u32,
+    pub size: u64,
+    pub etag: String,
+    pub sha256: Option<String>,
+}
+
+/// One page of received parts; `next` is the part number marker to continue after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartPage {
+    pub parts: Vec<PartInfo>,
+    pub next: Option<u32>,
+}
+
+/// What CompleteMultipartUpload answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    Completed,
+    /// No such upload (completed or aborted already, or never begun).
+    NoSuchUpload,
+    /// S3 refused it (a checksum, a part, a size): its code and message.
+    Refused(String),
+}
+
 pub trait ObjectStore: Send + Sync {
     /// A URL that accepts one PUT of exactly this object. Signing is local: no S3 call.
     fn presign_put(
@@ -105,4 +151,45 @@ pub trait ObjectStore: Send + Sync {
         &self,
         objects: &[ObjectVersion],
     ) -> impl Future<Output = Result<Vec<FailedKey>, StoreError>> + Send;
+
+    /// Begins a multipart upload (CreateMultipartUpload, ChecksumAlgorithm SHA256); returns
+    /// S3's UploadId.
+    fn create_multipart(
+        &self,
+        spec: &MultipartSpec<'_>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// A URL that accepts one UploadPart of exactly this part (no S3 call).
+    fn presign_part(
+        &self,
+        spec: &PartSpec<'_>,
+    ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
+
+    /// Up to `max` (≤ 1000) received parts after part `after` (one ListParts); `None` if
+    /// there is no such upload.
+    fn list_parts(
+        &self,
+        key: &str,
+        s3_upload_id: &str,
+        after: Option<u32>,
+        max: usize,
+    ) -> impl Future<Output = Result<Option<PartPage>, StoreError>> + Send;
+
+    /// Completes the upload from `parts` (in order, with their checksums), S3 checking the
+    /// total `size` and, when given, the composite `sha256` (`<base64>-<N>`).
+    fn complete_multipart(
+        &self,
+        key: &str,
+        s3_upload_id: &str,
+        parts: &[PartInfo],
+        size: u64,
+        sha256: Option<&str>,
+    ) -> impl Future<Output = Result<Completion, StoreError>> + Send;
+
+    /// Aborts the upload (its parts are deleted); a missing upload is not an error.
+    fn abort_multipart(
+        &self,
+        key: &str,
+        s3_upload_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -14,14 +14,18 @@ use crate::domain::bounds::json_size_within;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Job, Tally, file_marker_key};
 use crate::domain::error::RuleError;
-use crate::domain::files::{FileRecord, Grant, ObjectVersion, object_key, random_token};
+use crate::domain::files::{
+    FileRecord, Grant, MultipartGrant, ObjectVersion, object_key, random_token,
+};
 use crate::domain::ids::{self, BucketRef};
 use crate::domain::limits::Limits;
+use crate::domain::multipart;
 use crate::domain::pagination;
 use crate::domain::time::now_ms;
 use crate::domain::uploads::{WantedFile, check_file};
 use crate::ports::{
-    BucketStore, CascadeStore, FileStore, ObjectStore, Presigned, PutSpec, Rejection, StoreError,
+    BucketStore, CascadeStore, FileStore, MultipartSpec, ObjectStore, Presigned, PutSpec,
+    Rejection, StoreError,
 };
 
 /// How long a file deletion works on its objects before leaving them to the cascade.
@@ -35,15 +39,38 @@ const ALL_FILES_PAGE: usize = 1000;
 /// stay under half of that.
 const MAX_VERSIONS_DELETED_WITH_FILE: usize = 500;
 
-/// Whether file `index` of a request is within the bucket's upload limits.
-pub(super) fn check_upload(limits: &Limits, w: &WantedFile, index: usize) -> Result<(), RuleError> {
+/// Whether file `index` of a request is within the bucket's upload limits, and (a file
+/// uploaded in parts, `size >= multipart_threshold`) declares no whole-file SHA-256: S3 cannot
+/// verify a plain SHA-256 of a multipart object (it checks each part's, and the composite
+/// given at complete), and a record must never claim a checksum nobody checked.
+pub(super) fn check_upload(
+    limits: &Limits,
+    w: &WantedFile,
+    index: usize,
+    multipart_threshold: u64,
+) -> Result<(), RuleError> {
     check_file(
         limits,
         &w.name,
         w.size,
         &w.content_type,
         &format!("files[{index}]"),
-    )
+    )?;
+    if w.size >= multipart_threshold && w.sha256.is_some() {
+        return Err(RuleError::invalid(
+            format!("files[{index}].sha256"),
+            format!(
+                "a file of {multipart_threshold} bytes or more is uploaded in parts: give each \
+                 part's sha256 when asking for part URLs, and the composite checksum at complete"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The S3 key a grant uploads to (grants, part URLs, complete, abort): the file's one key.
+pub(super) fn grant_object_key(bucket: &Bucket, name: &str) -> String {
+    object_key(&bucket.id, &bucket.generation, name)
 }
 
 /// A grant issued with its presigned upload.
@@ -52,7 +79,9 @@ pub struct IssuedGrant {
     pub grant: Grant,
     /// The name as the client gave it, before normalization.
     pub original_name: String,
-    pub upload: Presigned,
+    /// The single PUT; `None` for a multipart upload (`grant.multipart`), whose part URLs
+    /// come from `POST …/uploads/{upload_id}/parts`.
+    pub upload: Option<Presigned>,
 }
 
 /// A page of a bucket's files (a glob may have filtered them).
@@ -97,7 +126,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let bucket = self.writable(bucket, identity).await?;
         let limits = self.limits_of(&bucket);
         for (i, w) in wanted.iter().enumerate() {
-            check_upload(&limits, w, i)?;
+            check_upload(&limits, w, i, self.settings.multipart.threshold)?;
         }
         self.check_room(&bucket, &limits, wanted).await?;
         let grants = self.issue_grants(identity, &bucket, wanted).await?;
@@ -333,24 +362,32 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         wanted: &[WantedFile],
     ) -> Result<Vec<IssuedGrant>> {
         let ttl = self.settings.upload_url_ttl_secs;
-        let grants = self.record_grants(identity, bucket, wanted).await?;
+        let grants = self.record_grants(identity, bucket, wanted, true).await?;
         let ids: Vec<String> = grants.iter().map(|g| g.upload_id.clone()).collect();
+        let plans: Vec<Grant> = grants
+            .iter()
+            .filter(|g| g.multipart.is_some())
+            .cloned()
+            .collect();
         match self.presign_grants(bucket, grants, wanted, ttl).await {
             Ok(out) => Ok(out),
             Err(e) => {
                 // No URL was handed out: the grants are taken back (and would be inert).
                 self.revoke_grants(bucket, &ids).await;
+                self.abort_plans(bucket, &plans).await;
                 Err(e)
             }
         }
     }
 
-    /// Records one grant per file, valid for the upload URLs' lifetime, for `identity`.
+    /// Records one grant per file for `identity`: a single PUT's, or (`plans`, and the file
+    /// at least the multipart threshold) a multipart plan's, its S3 upload begun.
     pub(super) async fn record_grants(
         &self,
         identity: &Identity,
         bucket: &Bucket,
         wanted: &[WantedFile],
+        plans: bool,
     ) -> Result<Vec<Grant>> {
         let ttl = self.settings.upload_url_ttl_secs;
         let expires_at = now_ms() + (ttl as i64) * 1000;
@@ -362,10 +399,25 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         writers.extend(identity.key_principal());
         // Write held through a privilege, not the ACL: the upload event cannot re-check it.
         let by_privilege = !bucket.permissions.can_write(&writers);
-        let grants: Vec<Grant> = wanted
-            .iter()
-            .map(|w| Grant {
-                upload_id: random_token(),
+        let mut grants: Vec<Grant> = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            let upload_id = random_token();
+            let multipart = match self.begin_multipart(bucket, &upload_id, w, plans).await {
+                Ok(m) => m,
+                Err(e) => {
+                    self.abort_plans(bucket, &grants).await;
+                    return Err(e);
+                }
+            };
+            // A multipart plan lives longer than a single PUT's URL (a large file takes
+            // hours); its part URLs are short-lived and asked for as the upload goes.
+            let expires_at = if multipart.is_some() {
+                now_ms() + (self.settings.multipart.plan_ttl_secs as i64) * 1000
+            } else {
+                expires_at
+            };
+            grants.push(Grant {
+                upload_id,
                 name: w.name.clone(),
                 size: w.size,
                 content_type: w.content_type.clone(),
@@ -375,12 +427,60 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 recorded: false,
                 by_privilege,
                 via_key: via_key.clone(),
-            })
-            .collect();
-        self.store
+                multipart,
+            });
+        }
+        if let Err(e) = self
+            .store
             .put_grants(&bucket.id, &bucket.generation, &grants)
-            .await?;
+            .await
+        {
+            self.abort_plans(bucket, &grants).await;
+            return Err(e.into());
+        }
         Ok(grants)
+    }
+
+    /// A multipart upload for `w` when it is large enough (CreateMultipartUpload on its key,
+    /// SHA-256 checksums, our upload id as the object's `upload-id` metadata).
+    async fn begin_multipart(
+        &self,
+        bucket: &Bucket,
+        upload_id: &str,
+        w: &WantedFile,
+        plans: bool,
+    ) -> Result<Option<MultipartGrant>> {
+        let settings = &self.settings.multipart;
+        if !plans || w.size < settings.threshold {
+            return Ok(None);
+        }
+        let key = grant_object_key(bucket, &w.name);
+        let s3_upload_id = self
+            .objects
+            .create_multipart(&MultipartSpec {
+                key: &key,
+                content_type: &w.content_type,
+                upload_id,
+            })
+            .await?;
+        Ok(Some(MultipartGrant {
+            s3_upload_id,
+            plan: multipart::plan(w.size, settings.part_size),
+        }))
+    }
+
+    /// Aborts the multipart uploads of grants never handed out. Best effort: the bucket's
+    /// lifecycle rule aborts what is left after a day, and without a grant no part of it can
+    /// become a file.
+    pub(super) async fn abort_plans(&self, bucket: &Bucket, grants: &[Grant]) {
+        for g in grants {
+            if let Some(mp) = &g.multipart {
+                let key = grant_object_key(bucket, &g.name);
+                if let Err(e) = self.objects.abort_multipart(&key, &mp.s3_upload_id).await {
+                    tracing::warn!(key, error = ?e, "unissued multipart upload left to the lifecycle rule");
+                }
+            }
+        }
     }
 
     /// Takes back grants whose URLs were never handed out. Best effort: if this fails too the
@@ -408,18 +508,27 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
     ) -> Result<Vec<IssuedGrant>> {
         let mut out = Vec::with_capacity(grants.len());
         for (grant, w) in grants.into_iter().zip(wanted) {
-            let key = object_key(&bucket.id, &bucket.generation, &grant.name);
-            let upload = self
-                .objects
-                .presign_put(&PutSpec {
-                    key: &key,
-                    upload_id: &grant.upload_id,
-                    size: grant.size,
-                    content_type: &grant.content_type,
-                    sha256_base64: grant.sha256.as_deref(),
-                    expires_in_secs: ttl,
-                })
-                .await?;
+            if grant.multipart.is_some() {
+                out.push(IssuedGrant {
+                    grant,
+                    original_name: w.original.clone(),
+                    upload: None,
+                });
+                continue;
+            }
+            let key = grant_object_key(bucket, &grant.name);
+            let upload = Some(
+                self.objects
+                    .presign_put(&PutSpec {
+                        key: &key,
+                        upload_id: &grant.upload_id,
+                        size: grant.size,
+                        content_type: &grant.content_type,
+                        sha256_base64: grant.sha256.as_deref(),
+                        expires_in_secs: ttl,
+                    })
+                    .await?,
+            );
             out.push(IssuedGrant {
                 grant,
                 original_name: w.original.clone(),

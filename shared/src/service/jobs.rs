@@ -164,7 +164,7 @@ where
         if request.sync.files {
             for (i, w) in request.files.into_iter().enumerate() {
                 if request.matcher.is_match(&w.name) {
-                    check_upload(&limits, &w, i)?;
+                    check_upload(&limits, &w, i, self.settings.multipart.threshold)?;
                     wanted.push(w);
                 } else {
                     skipped.push(w.name);

@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod keys;
+pub mod multipart;
 pub mod retry;
 pub mod uploads;
 pub mod versions;

@@ -94,11 +94,12 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             sha256: None,
         };
         let limits = self.limits_of(&bucket);
-        check_upload(&limits, &wanted, 0).map_err(|e| retarget(e, "version"))?;
+        check_upload(&limits, &wanted, 0, self.settings.multipart.threshold)
+            .map_err(|e| retarget(e, "version"))?;
         self.check_room(&bucket, &limits, std::slice::from_ref(&wanted))
             .await?;
         let grant = self
-            .record_grants(identity, &bucket, std::slice::from_ref(&wanted))
+            .record_grants(identity, &bucket, std::slice::from_ref(&wanted), false)
             .await?
             .remove(0);
         let source = kept.object(id, generation);

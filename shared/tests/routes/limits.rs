@@ -7,8 +7,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use shared::memory::MemoryObjects;
 use shared::ports::{
-    FailedKey, FileStore, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion, Presigned, PutSpec,
-    StoreError,
+    Completion, FailedKey, FileStore, MultipartSpec, ObjectMeta, ObjectPage, ObjectStore,
+    ObjectVersion, PartInfo, PartPage, PartSpec, Presigned, PutSpec, StoreError,
 };
 use shared::service::Services;
 use shared::service::uploads::Outcome;
@@ -353,6 +353,46 @@ impl ObjectStore for YieldingObjects {
     ) -> Result<Vec<FailedKey>, StoreError> {
         yield_now().await;
         self.0.delete_versions(objects).await
+    }
+
+    async fn create_multipart(&self, spec: &MultipartSpec<'_>) -> Result<String, StoreError> {
+        yield_now().await;
+        self.0.create_multipart(spec).await
+    }
+
+    async fn presign_part(&self, spec: &PartSpec<'_>) -> Result<Presigned, StoreError> {
+        yield_now().await;
+        self.0.presign_part(spec).await
+    }
+
+    async fn list_parts(
+        &self,
+        key: &str,
+        s3_upload_id: &str,
+        after: Option<u32>,
+        max: usize,
+    ) -> Result<Option<PartPage>, StoreError> {
+        yield_now().await;
+        self.0.list_parts(key, s3_upload_id, after, max).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        s3_upload_id: &str,
+        parts: &[PartInfo],
+        size: u64,
+        sha256: Option<&str>,
+    ) -> Result<Completion, StoreError> {
+        yield_now().await;
+        self.0
+            .complete_multipart(key, s3_upload_id, parts, size, sha256)
+            .await
+    }
+
+    async fn abort_multipart(&self, key: &str, s3_upload_id: &str) -> Result<(), StoreError> {
+        yield_now().await;
+        self.0.abort_multipart(key, s3_upload_id).await
     }
 }
 

@@ -77,7 +77,9 @@ async fn limits_hold_at_grant_time_and_again_on_the_upload_event() {
     assert_eq!(
         info["settings"]["upload"],
         json!({"max_files_per_bucket": 1, "max_file_size": 10, "accepted_file_types": "text/*",
-               "max_bytes_per_bucket": 0, "version_retention_days": 7})
+               "max_bytes_per_bucket": 0, "version_retention_days": 7,
+               "multipart_threshold": 67108864, "multipart_part_size": 67108864,
+               "multipart_plan_ttl": 86400})
     );
     // ...new grants follow the new limits...
     alice

@@ -7,7 +7,8 @@ use super::item::ItemExt;
 use super::keys::{self, Partition};
 use super::{DynamoStore, Item, MAX_TRANSACTION_ITEMS, n, s};
 use crate::domain::cascade::Marker;
-use crate::domain::files::{FileRecord, Grant, KeptVersion, ObjectVersion};
+use crate::domain::files::{FileRecord, Grant, KeptVersion, MultipartGrant, ObjectVersion};
+use crate::domain::multipart::Plan;
 use crate::domain::time::now_ms;
 use crate::ports::{FilePage, FileStore, KeptPage, Rejection, Room, StoreError};
 
@@ -95,6 +96,11 @@ fn grant_item(id: &str, generation: &str, g: &Grant) -> Item {
     if let Some(key) = &g.via_key {
         item.insert("via_key".into(), s(key));
     }
+    if let Some(mp) = &g.multipart {
+        item.insert("mp_upload".into(), s(&mp.s3_upload_id));
+        item.insert("mp_part_size".into(), n(mp.plan.part_size as i64));
+        item.insert("mp_part_count".into(), n(i64::from(mp.plan.part_count)));
+    }
     item.insert("ttl".into(), n(g.expires_at / 1000 + GRANT_KEEP_SECS));
     item
 }
@@ -117,6 +123,17 @@ fn grant_from(item: &Item) -> Result<Grant, StoreError> {
         // Absent on grants issued before the attribute existed: re-checked against the ACL.
         by_privilege: item.flag("by_privilege")?,
         via_key: item.opt_string("via_key")?,
+        multipart: match item.opt_string("mp_upload")? {
+            None => None,
+            Some(s3_upload_id) => Some(MultipartGrant {
+                s3_upload_id,
+                plan: Plan {
+                    part_size: item.number("mp_part_size")?.max(0) as u64,
+                    part_count: u32::try_from(item.number("mp_part_count")?.max(0))
+                        .unwrap_or(u32::MAX),
+                },
+            }),
+        },
     })
 }
 

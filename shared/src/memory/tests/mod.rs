@@ -48,6 +48,7 @@ fn grant(upload_id: &str, name: &str, size: u64) -> Grant {
         recorded: false,
         by_privilege: false,
         via_key: None,
+        multipart: None,
     }
 }
 

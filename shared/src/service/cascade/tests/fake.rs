@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use super::super::*;
 use crate::domain::cascade::Marker;
 use crate::ports::{
-    FailedKey, ItemSet, KeyPage, MarkerPage, ObjectMeta, ObjectPage, Presigned, PutSpec,
+    Completion, FailedKey, ItemSet, KeyPage, MarkerPage, MultipartSpec, ObjectMeta, ObjectPage,
+    PartInfo, PartPage, PartSpec, Presigned, PutSpec,
 };
 
 #[derive(Default)]
@@ -129,6 +130,34 @@ impl ObjectStore for Fake {
             }
         }
         Ok(failed)
+    }
+    async fn create_multipart(&self, _: &MultipartSpec<'_>) -> Result<String, StoreError> {
+        unreachable!()
+    }
+    async fn presign_part(&self, _: &PartSpec<'_>) -> Result<Presigned, StoreError> {
+        unreachable!()
+    }
+    async fn list_parts(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<u32>,
+        _: usize,
+    ) -> Result<Option<PartPage>, StoreError> {
+        unreachable!()
+    }
+    async fn complete_multipart(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[PartInfo],
+        _: u64,
+        _: Option<&str>,
+    ) -> Result<Completion, StoreError> {
+        unreachable!()
+    }
+    async fn abort_multipart(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        unreachable!()
     }
 }
 
