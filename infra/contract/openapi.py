@@ -332,7 +332,7 @@ paths["/v1/buckets/{id}/files/{name}"] = {
 list_versions = op("listFileVersions", "The file's kept versions (replaced within the retention)",
                     {"200": ok("A page", ref("FileVersionList"), NEXT_H), **errs(*STD)}, params=(p("id"), NAME, *PAGE), tags=["files"])
 paths["/v1/buckets/{id}/files/{name}/versions"] = {"get": list_versions, "head": head_of(list_versions)}
-VERSION = {"name": "version_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 1024}}
+VERSION = {"name": "version_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
 paths["/v1/buckets/{id}/files/{name}/versions/{version_id}/restore"] = {
     "post": op("restoreFileVersion", "Make a kept version the file's current content again (an upload of it, checked against the limits)",
                {"200": ok("The file as restored", ref("FileEnvelope")), **errs(*STD, "413")}, params=(p("id"), NAME, VERSION), tags=["files"])}

@@ -22,8 +22,15 @@ use crate::ports::{
 /// continuation token (object keys are bucket names: they hold no newline).
 const TOKEN_SEPARATOR: char = '\n';
 
-/// What CopyObject's `x-amz-copy-source` escapes in a key (all but unreserved characters and
-/// the path separator).
+/// What a query value escapes (all but unreserved characters).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// What CopyObject's `x-amz-copy-source` escapes in a key too (all but unreserved characters
+/// and the path separator).
 const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
@@ -182,6 +189,7 @@ impl ObjectStore for S3Objects {
     async fn copy_version(
         &self,
         from: &ObjectVersion,
+        content_type: &str,
         upload_id: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut source = format!(
@@ -190,9 +198,10 @@ impl ObjectStore for S3Objects {
             percent_encoding::utf8_percent_encode(&from.key, COPY_SOURCE)
         );
         if let Some(version) = &from.version_id {
+            // Version ids may hold `+`, `/` or `=`: encoded as any query value.
+            let version = percent_encoding::utf8_percent_encode(version, QUERY_VALUE);
             source.push_str(&format!("?versionId={version}"));
         }
-        let head = self.head(from).await?.ok_or(StoreError::Conflict)?;
         let out = self
             .client
             .copy_object()
@@ -202,12 +211,41 @@ impl ObjectStore for S3Objects {
             // A new upload id: the copy is a new upload of the file, with its own grant.
             .metadata_directive(MetadataDirective::Replace)
             .metadata(UPLOAD_ID_META, upload_id)
-            .content_type(head.content_type)
-            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out.version_id().map(str::to_string)),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err().code(), Some("NoSuchKey" | "NoSuchVersion"))
+                    || e.raw().status().as_u16() == 404 =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn newest_versions(&self, key: &str, max: usize) -> Result<Vec<String>, StoreError> {
+        // S3 lists versions by key, each key's newest first: those of `key` itself come
+        // before any longer key it prefixes. (Delete markers come in a list of their own;
+        // only object versions are ordered here.)
+        let out = self
+            .client
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(key)
+            .max_keys(i32::try_from(max).unwrap_or(1000))
             .send()
             .await
             .map_err(classify)?;
-        Ok(out.version_id().map(str::to_string))
+        Ok(out
+            .versions()
+            .iter()
+            .filter(|v| v.key() == Some(key))
+            .map(|v| v.version_id().unwrap_or("null").to_string())
+            .collect())
     }
 
     async fn list_versions(

@@ -458,15 +458,34 @@ impl ObjectStore for MemoryObjects {
     async fn copy_version(
         &self,
         from: &ObjectVersion,
+        content_type: &str,
         upload_id: &str,
     ) -> Result<Option<String>, StoreError> {
         let mut state = self.begin()?;
         let Some(mut copy) = state.find(from).cloned() else {
             return Err(StoreError::Conflict);
         };
+        copy.meta.content_type = content_type.to_string();
         copy.meta.upload_id = Some(upload_id.to_string());
         copy.meta.last_modified = now_ms() / 1000 * 1000;
         Ok(Some(state.write(&from.key, Some(copy))))
+    }
+
+    /// Object versions of exactly `key`, newest (last written) first, as S3 lists them.
+    async fn newest_versions(&self, key: &str, max: usize) -> Result<Vec<String>, StoreError> {
+        let state = self.begin()?;
+        Ok(state
+            .objects
+            .get(key)
+            .map(|vs| {
+                vs.iter()
+                    .rev()
+                    .filter(|v| v.object.is_some())
+                    .take(max)
+                    .map(|v| v.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Up to `max` (at most 1000) versions and delete markers under `prefix` after the

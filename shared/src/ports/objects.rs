@@ -128,13 +128,23 @@ pub trait ObjectStore: Send + Sync {
     fn delete(&self, object: &ObjectVersion)
     -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Copies version `from` onto its own key as a new latest version carrying `upload_id`
-    /// (server side: no bytes pass through the function); returns the new version's id.
+    /// Copies version `from` (of type `content_type`) onto its own key as a new latest version
+    /// carrying `upload_id` (server side: no bytes pass through the function); returns the
+    /// new version's id. A missing `from` is `Conflict`.
     fn copy_version(
         &self,
         from: &ObjectVersion,
+        content_type: &str,
         upload_id: &str,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// The version ids of exactly `key`, newest first as S3 orders them (its own order, which
+    /// decides which version is the key's latest), at most `max` (one ListObjectVersions).
+    fn newest_versions(
+        &self,
+        key: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Up to `max` object versions and delete markers under `prefix`, continuing after
     /// `token` (one ListObjectVersions).

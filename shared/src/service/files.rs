@@ -34,9 +34,9 @@ const INLINE_PURGE_BUDGET: Duration = Duration::from_secs(5);
 /// Records read per page when a use case needs every file of a bucket.
 const ALL_FILES_PAGE: usize = 1000;
 
-/// Most versions a file deletion names: its own and its kept ones. The marker item lists
-/// them, and a DynamoDB item holds at most 400 KB: 500 versions of a key of up to ~330 bytes
-/// stay under half of that.
+/// Most versions a file deletion's marker names: its own and its kept ones (the rest are
+/// deleted before it). A DynamoDB item holds at most 400 KB: 500 versions of a key of up to
+/// ~330 bytes stay under half of that.
 const MAX_VERSIONS_DELETED_WITH_FILE: usize = 500;
 
 /// Whether file `index` of a request is within the bucket's upload limits, and (a file
@@ -570,31 +570,39 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let (id, generation) = (&bucket.id, &bucket.generation);
         let mut versions = vec![record.object(id, generation)];
         let mut after: Option<String> = None;
-        // Kept versions are few (one per replacement within the retention).
-        let more = loop {
-            let room = MAX_VERSIONS_DELETED_WITH_FILE - versions.len();
+        // Kept versions are few (one per replacement within the retention). Those past what
+        // one marker item names are deleted now, before the record: a crash in between
+        // leaves the file with fewer kept versions (a restore of one is a 404), never a
+        // version without its file. Every deletion names a version, never the key: a key-level
+        // delete (a delete marker) would hide whatever upload of the name is latest by then.
+        loop {
             let page = self
                 .store
-                .list_kept_versions(id, generation, record, after.as_deref(), room)
+                .list_kept_versions(id, generation, record, after.as_deref(), ALL_FILES_PAGE)
                 .await?;
-            versions.extend(
-                page.versions
-                    .iter()
-                    .map(|k| k.record.object(id, generation)),
-            );
-            match page.last {
-                Some(last) if versions.len() < MAX_VERSIONS_DELETED_WITH_FILE => after = Some(last),
-                Some(_) => break true,
-                None => break false,
+            let mut kept: Vec<ObjectVersion> = page
+                .versions
+                .iter()
+                .map(|k| k.record.object(id, generation))
+                .collect();
+            let room = MAX_VERSIONS_DELETED_WITH_FILE.saturating_sub(versions.len());
+            let beyond = kept.split_off(room.min(kept.len()));
+            versions.extend(kept);
+            if !beyond.is_empty() {
+                let failed = self.objects.delete_versions(&beyond).await?;
+                if let Some(first) = failed.first() {
+                    return Err(Error::Store(StoreError::Unavailable(format!(
+                        "{} versions of {} could not be deleted ({}); retry",
+                        failed.len(),
+                        record.name,
+                        first.code
+                    ))));
+                }
             }
-        };
-        if more {
-            // More kept versions than one marker names: a delete marker makes them all
-            // noncurrent (the key shows no file) and the lifecycle expires them.
-            versions.push(ObjectVersion::new(
-                object_key(id, generation, &record.name),
-                None,
-            ));
+            match page.last {
+                Some(last) => after = Some(last),
+                None => break,
+            }
         }
         self.store
             .delete_file(id, generation, record, versions.clone())

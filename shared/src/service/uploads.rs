@@ -9,9 +9,9 @@
 //!
 //! Events are at-least-once and unordered, so every step is idempotent: the recorded version
 //! is a duplicate; a version of a grant already spent is the URL used again (deleted: the
-//! record keeps the bytes it describes); among two uploads of one name the later-written wins
-//! (the event's `eventTime` in ms — S3's `Last-Modified` has only second precision — then
-//! upload id), the other is deleted. The record, the replaced version kept for the retention
+//! record keeps the bytes it describes); among two uploads of one name the one S3 holds as the
+//! newer wins (S3's own order decides which version is the key's latest, and a noncurrent
+//! version expires: a record must pin the latest), the other is deleted. The record, the replaced version kept for the retention
 //! (`KeptVersion`), the spent grant and the bucket's counters change in one conditional
 //! transaction, so counts stay exact and the limits hold under concurrent uploads.
 //!
@@ -40,6 +40,10 @@ use crate::domain::time::now_ms;
 use crate::domain::uploads::{check_file, is_upload_id};
 use crate::ports::{BucketStore, FileStore, ObjectStore, Rejection, Room, StoreError};
 use crate::ports::{CascadeStore, ObjectMeta};
+
+/// Versions of a key read to order two of them as S3 does: the recorded one and a newer
+/// upload are among the newest few unless many uploads of the name are pending at once.
+const NEWEST_VERSIONS_READ: usize = 50;
 
 /// Slack on a privileged grant's expiry at event time (S3 enforces the URL's expiry itself;
 /// this only absorbs clock differences).
@@ -180,24 +184,29 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             if existing.as_ref().is_some_and(|e| &e.version_id == version) {
                 return Ok(Outcome::Duplicate);
             }
-            let Some(grant) = store.get_grant(id, generation, upload_id).await? else {
-                return reject("no upload grant for this object".into()).await;
-            };
-            if grant.recorded {
-                // A version recorded once and replaced since is kept (a late repeat of its
-                // event); any other version of a spent grant is its URL used again, deleted:
-                // the record keeps describing its own version.
-                if let Some(current) = &existing
-                    && store
-                        .get_kept_version(id, generation, current, version)
-                        .await?
-                        .is_some()
-                {
-                    return Ok(Outcome::Duplicate);
+            let grant = store.get_grant(id, generation, upload_id).await?;
+            let grant = match grant {
+                Some(g) if !g.recorded => g,
+                spent_or_gone => {
+                    // A version recorded once and replaced since is kept: a late repeat of its
+                    // event (even once its grant has expired and gone) changes nothing.
+                    if let Some(current) = &existing
+                        && store
+                            .get_kept_version(id, generation, current, version)
+                            .await?
+                            .is_some()
+                    {
+                        return Ok(Outcome::Duplicate);
+                    }
+                    if spent_or_gone.is_none() {
+                        return reject("no upload grant for this object".into()).await;
+                    }
+                    // Another version of a spent grant: its URL used again, deleted; the
+                    // record keeps describing its own version.
+                    objects.delete(this).await?;
+                    return Ok(Outcome::Superseded);
                 }
-                objects.delete(this).await?;
-                return Ok(Outcome::Superseded);
-            }
+            };
             let written_at = event_time_ms.unwrap_or(meta.last_modified);
             let key_alive = self.grant_key_alive(&grant).await?;
             if let Some(reason) =
@@ -206,7 +215,9 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 return reject(reason).await;
             }
             if let Some(current) = &existing
-                && (current.modified, current.upload_id.as_str()) > (written_at, upload_id.as_str())
+                && !self
+                    .replaces(key, version, written_at, upload_id, current)
+                    .await?
             {
                 objects.delete(this).await?;
                 return Ok(Outcome::Superseded);
@@ -233,7 +244,10 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 content_type: meta.content_type.clone(),
                 etag: meta.etag.clone(),
                 sha256: meta.sha256.clone().or(grant.sha256.clone()),
-                modified: written_at,
+                // Never before the file it replaces (S3's order decided; clocks may differ).
+                modified: existing
+                    .as_ref()
+                    .map_or(written_at, |e| written_at.max(e.modified)),
                 uploaded_by: grant.uploaded_by.clone(),
                 hash: existing
                     .as_ref()
@@ -268,6 +282,31 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             Ok(Outcome::Recorded)
         })
         .await
+    }
+
+    /// Whether version `version` of `key` (written at `written_at` by upload `upload_id`)
+    /// replaces the recorded `current`: whether S3 holds it as the newer of the two, since
+    /// S3's order decides which version is the key's latest, and only the latest stays
+    /// current (a noncurrent version expires with the retention, so a record must never pin
+    /// one that S3 considers older than another it keeps). When S3 no longer lists one of them
+    /// (deleted meanwhile) the event times decide, then the upload ids.
+    async fn replaces(
+        &self,
+        key: &str,
+        version: &str,
+        written_at: i64,
+        upload_id: &str,
+        current: &FileRecord,
+    ) -> Result<bool> {
+        let newest = self
+            .objects
+            .newest_versions(key, NEWEST_VERSIONS_READ)
+            .await?;
+        let at = |v: &str| newest.iter().position(|n| n == v);
+        Ok(match (at(version), at(&current.version_id)) {
+            (Some(this), Some(recorded)) => this < recorded,
+            _ => (written_at, upload_id) > (current.modified, current.upload_id.as_str()),
+        })
     }
 
     /// How long a replaced version is kept, in ms (the deployment's retention).

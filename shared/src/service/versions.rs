@@ -17,7 +17,7 @@ use crate::domain::files::{FileRecord, KeptVersion, object_key};
 use crate::domain::ids::BucketRef;
 use crate::domain::time::now_ms;
 use crate::domain::uploads::WantedFile;
-use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore};
+use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore, StoreError};
 
 /// S3's CopyObject copies at most 5 GiB in one call; a larger version would need a multipart
 /// copy, which restores do not make.
@@ -49,8 +49,14 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             .store
             .list_kept_versions(&bucket.id, &bucket.generation, &file, after, limit)
             .await?;
+        // Past its retention a version is gone, or about to be (its item's TTL lags).
+        let now = now_ms();
         Ok(VersionListing {
-            versions: page.versions,
+            versions: page
+                .versions
+                .into_iter()
+                .filter(|k| k.expires_at > now)
+                .collect(),
             last: page.last,
         })
     }
@@ -71,8 +77,18 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             .store
             .get_kept_version(id, generation, &file, version_id)
             .await?
+            .filter(|k| k.expires_at > now_ms())
             .ok_or_else(|| Error::not_found("version", version_id))?
             .record;
+        if kept.etag == file.etag && kept.size == file.size {
+            // The file holds these bytes already: nothing to copy, nothing new to keep.
+            return Ok(file);
+        }
+        let source = kept.object(id, generation);
+        if self.objects.head(&source).await?.is_none() {
+            // Expired meanwhile (the item outlives its version by a day).
+            return Err(Error::not_found("version", version_id));
+        }
         if kept.size > MAX_RESTORE_BYTES {
             return Err(RuleError::too_large(
                 "version",
@@ -102,18 +118,24 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             .record_grants(identity, &bucket, std::slice::from_ref(&wanted), false)
             .await?
             .remove(0);
-        let source = kept.object(id, generation);
-        let copied = match self.objects.copy_version(&source, &grant.upload_id).await {
+        let copied = self
+            .objects
+            .copy_version(&source, &kept.content_type, &grant.upload_id)
+            .await;
+        let copied = match copied {
             Ok(v) => v,
             Err(e) => {
                 self.revoke_grants(&bucket, &[grant.upload_id]).await;
-                return Err(e.into());
+                return Err(match e {
+                    StoreError::Conflict => Error::not_found("version", version_id),
+                    other => other.into(),
+                });
             }
         };
         let key = object_key(id, generation, name);
-        // Written now, and after the file it replaces even when that one's time (S3's clock)
-        // runs ahead of ours: a restore is the newest upload of the name when it is made.
-        let written_at = now_ms().max(file.modified + 1);
+        // The copy is S3's newest version of the key unless an upload finished after it
+        // (`process_upload` orders them as S3 does).
+        let written_at = now_ms();
         match self
             .process_upload(&key, copied.as_deref(), Some(written_at))
             .await?

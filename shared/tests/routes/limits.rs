@@ -331,10 +331,16 @@ impl ObjectStore for YieldingObjects {
     async fn copy_version(
         &self,
         from: &ObjectVersion,
+        content_type: &str,
         upload_id: &str,
     ) -> Result<Option<String>, StoreError> {
         yield_now().await;
-        self.0.copy_version(from, upload_id).await
+        self.0.copy_version(from, content_type, upload_id).await
+    }
+
+    async fn newest_versions(&self, key: &str, max: usize) -> Result<Vec<String>, StoreError> {
+        yield_now().await;
+        self.0.newest_versions(key, max).await
     }
 
     async fn list_versions(

@@ -172,7 +172,11 @@ async fn a_version_is_copied_onto_its_key_as_the_latest_with_the_upload_id() {
     let first = objects.put_bytes("b1/g1/a.csv", "text/csv", b"one", Some("u1"));
     objects.put_bytes("b1/g1/a.csv", "text/csv", b"two!", Some("u2"));
     let from = ObjectVersion::new("b1/g1/a.csv", first.version_id.clone());
-    let copied = objects.copy_version(&from, "u3").await.unwrap().unwrap();
+    let copied = objects
+        .copy_version(&from, "text/csv", "u3")
+        .await
+        .unwrap()
+        .unwrap();
     let latest = objects.get("b1/g1/a.csv").unwrap();
     assert_eq!(latest.meta.version_id.as_deref(), Some(copied.as_str()));
     assert_eq!(latest.meta.upload_id.as_deref(), Some("u3"));
@@ -182,7 +186,7 @@ async fn a_version_is_copied_onto_its_key_as_the_latest_with_the_upload_id() {
     // A missing version cannot be copied.
     let missing = ObjectVersion::new("b1/g1/a.csv", Some("nope".into()));
     assert_eq!(
-        objects.copy_version(&missing, "u4").await,
+        objects.copy_version(&missing, "text/plain", "u4").await,
         Err(StoreError::Conflict)
     );
 }

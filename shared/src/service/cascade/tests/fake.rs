@@ -72,7 +72,15 @@ impl ObjectStore for Fake {
     async fn delete(&self, _: &ObjectVersion) -> Result<(), StoreError> {
         unreachable!()
     }
-    async fn copy_version(&self, _: &ObjectVersion, _: &str) -> Result<Option<String>, StoreError> {
+    async fn copy_version(
+        &self,
+        _: &ObjectVersion,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<String>, StoreError> {
+        unreachable!()
+    }
+    async fn newest_versions(&self, _: &str, _: usize) -> Result<Vec<String>, StoreError> {
         unreachable!()
     }
 
