@@ -148,6 +148,22 @@ impl FileStore for MemoryStore {
         Ok(())
     }
 
+    /// Removes the grant unless it is spent (`Conflict`); a missing one is no error.
+    async fn withdraw_grant(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        let gk = grant_key(id, generation, upload_id);
+        if state.read(&gk, Item::as_grant)?.is_some_and(|g| g.recorded) {
+            return Err(StoreError::Conflict);
+        }
+        state.items.remove(&gk);
+        Ok(())
+    }
+
     /// The adapter's transaction. Conditions: the stored record's `version_id` is
     /// `previous`'s (or no record exists when `previous` is `None`); the grant of
     /// `record.upload_id` exists and is unspent; the bucket is this generation (and

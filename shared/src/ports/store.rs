@@ -224,6 +224,15 @@ pub trait FileStore: Send + Sync {
         upload_ids: &[String],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Removes the grant `upload_id` only while it is unspent (no file recorded from it):
+    /// `Conflict` once it is spent; a grant already gone is no error.
+    fn withdraw_grant(
+        &self,
+        bucket_id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Records `record` in one transaction: replaces `previous` (which must still be the stored
     /// record, or none must exist) and keeps `kept` (the replaced version, for the retention),
     /// marks the grant recorded (it must be unspent), and moves the

@@ -31,7 +31,7 @@ use crate::domain::multipart::{self, PartRequest, parse_part_requests};
 use crate::domain::time::now_ms;
 use crate::ports::{
     BucketStore, CascadeStore, Completion, FileStore, ObjectStore, ObjectVersion, PartInfo,
-    PartSpec, Presigned,
+    PartSpec, Presigned, StoreError,
 };
 
 /// Parts read per ListParts call (S3's most).
@@ -285,13 +285,21 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         upload_id: &str,
     ) -> Result<()> {
         let open = self.open_multipart(identity, bucket, upload_id).await?;
-        self.store
-            .delete_grants(
-                &open.bucket.id,
-                &open.bucket.generation,
-                std::slice::from_ref(&open.grant.upload_id),
-            )
-            .await?;
+        // Only while nothing was recorded from it: an upload event that recorded the file
+        // meanwhile (a complete that won the race) keeps its grant and its status.
+        let withdrawn = self
+            .store
+            .withdraw_grant(&open.bucket.id, &open.bucket.generation, upload_id)
+            .await;
+        match withdrawn {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                return Err(upload_problem(
+                    "is recorded already: delete the file instead",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.objects
             .abort_multipart(&open.key, &open.mp.s3_upload_id)
             .await?;

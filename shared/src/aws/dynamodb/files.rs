@@ -273,6 +273,23 @@ impl FileStore for DynamoStore {
         self.transact_chunks(items).await
     }
 
+    async fn withdraw_grant(
+        &self,
+        id: &str,
+        generation: &str,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Partition::Grants.item(id, generation, upload_id)))
+            .condition_expression("attribute_not_exists(recorded) OR recorded = :no")
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .build()
+            .expect("table, key and condition set");
+        self.transact(vec![TransactWriteItem::builder().delete(delete).build()])
+            .await
+    }
+
     async fn record_upload(
         &self,
         id: &str,

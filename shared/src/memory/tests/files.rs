@@ -640,3 +640,29 @@ async fn deleting_grants_takes_them_back() {
     assert_eq!(store.get_grant("b1", "g1", "u2").await.unwrap(), None);
     assert!(store.get_grant("b1", "g1", "u3").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_grant_is_withdrawn_only_while_unspent() {
+    let store = seeded().await;
+    store
+        .record_upload(
+            "b1",
+            "g1",
+            &record("u1", "a.csv", 10),
+            None,
+            None,
+            &Room::files(100),
+        )
+        .await
+        .unwrap();
+    // Spent: a file was recorded from it; it stays, and so does what its status says.
+    assert_eq!(
+        store.withdraw_grant("b1", "g1", "u1").await,
+        Err(StoreError::Conflict)
+    );
+    assert!(store.get_grant("b1", "g1", "u1").await.unwrap().is_some());
+    // Unspent: it goes; one already gone is no error.
+    store.withdraw_grant("b1", "g1", "u2").await.unwrap();
+    assert_eq!(store.get_grant("b1", "g1", "u2").await.unwrap(), None);
+    store.withdraw_grant("b1", "g1", "u2").await.unwrap();
+}
