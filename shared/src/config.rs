@@ -250,8 +250,15 @@ impl Settings {
                     }
                     n => n,
                 },
+                // At most a day: the files bucket's lifecycle rule aborts an incomplete multipart
+                // upload a day after it started, and a plan must not outlive its S3 upload.
                 plan_ttl_secs: match number("MULTIPART_PLAN_TTL", 86_400)? {
                     0 => return Err("MULTIPART_PLAN_TTL must be at least 1 second".into()),
+                    n if n > 86_400 => {
+                        return Err("MULTIPART_PLAN_TTL is at most 86400 (the lifecycle rule \
+                                    aborts incomplete uploads after a day)"
+                            .into());
+                    }
                     n => n,
                 },
             },

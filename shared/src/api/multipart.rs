@@ -60,8 +60,11 @@ pub(super) async fn list_parts<S: BucketStore + FileStore + CascadeStore, O: Obj
         .after
         .as_deref()
         .map(|a| {
+            // A part number (1 to 10,000): S3 refuses larger markers.
             a.parse::<u32>()
-                .map_err(|_| RuleError::invalid("after", "must be a part number"))
+                .ok()
+                .filter(|n| *n <= crate::domain::multipart::MAX_PARTS)
+                .ok_or_else(|| RuleError::invalid("after", "must be a part number (0 to 10000)"))
         })
         .transpose()
         .at(Location::Querystring)?;

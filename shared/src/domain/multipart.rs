@@ -173,7 +173,10 @@ pub fn parse_composite(value: &str, plan: &Plan, field: &str) -> Result<String, 
     if sha256_base64(digest, field).is_err() || digest.len() != 44 {
         return Err(bad(shape()));
     }
-    if count.parse::<u32>().ok() != Some(plan.part_count) || count.starts_with('0') {
+    if !count.bytes().all(|b| b.is_ascii_digit())
+        || count.parse::<u32>().ok() != Some(plan.part_count)
+        || count.starts_with('0')
+    {
         return Err(bad(format!(
             "names {count} parts; this upload has {} parts",
             plan.part_count

@@ -12,7 +12,7 @@ use crate::domain::access::Identity;
 use crate::domain::bounds::json_size_within;
 use crate::domain::data::DataDoc;
 use crate::domain::error::RuleError;
-use crate::domain::files::FileRecord;
+use crate::domain::files::{FileRecord, Grant};
 use crate::domain::ids::BucketRef;
 use crate::domain::pagination;
 use crate::domain::patch::shallow_merge;
@@ -202,12 +202,13 @@ where
             match merged {
                 Ok(doc) => Some(doc.doc),
                 Err(e) => {
-                    let issued: Vec<String> = grants
-                        .iter()
-                        .flatten()
-                        .map(|g| g.grant.upload_id.clone())
-                        .collect();
-                    self.revoke_grants(&bucket, &issued).await;
+                    let issued: Vec<Grant> =
+                        grants.iter().flatten().map(|g| g.grant.clone()).collect();
+                    let ids: Vec<String> = issued.iter().map(|g| g.upload_id.clone()).collect();
+                    self.revoke_grants(&bucket, &ids).await;
+                    // Their multipart uploads too (S3 would keep the parts until the
+                    // lifecycle rule aborts them).
+                    self.abort_plans(&bucket, &issued).await;
                     return Err(e);
                 }
             }

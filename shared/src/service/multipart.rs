@@ -28,6 +28,7 @@ use crate::domain::error::RuleError;
 use crate::domain::files::{Grant, MultipartGrant};
 use crate::domain::ids::BucketRef;
 use crate::domain::multipart::{self, PartRequest, parse_part_requests};
+use crate::domain::privileges;
 use crate::domain::time::now_ms;
 use crate::ports::{
     BucketStore, CascadeStore, Completion, FileStore, ObjectStore, ObjectVersion, PartInfo,
@@ -83,6 +84,26 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         if grant.expires_at < now_ms() {
             return Err(upload_problem("has expired; ask for a new grant"));
         }
+        // The upload is its uploader's: another writer who learnt the id could otherwise
+        // send a part of his own and complete it in the uploader's name. (Admins may abort.)
+        // (An anonymous upload is `system.Everyone`'s, as `record_grants` names it.)
+        let uploader = identity
+            .user_principal()
+            .unwrap_or_else(|| "system.Everyone".into());
+        let own = uploader == grant.uploaded_by
+            && identity.key.as_ref().map(|k| &k.id) == grant.via_key.as_ref();
+        if !own && !identity.has(privileges::ADMIN) {
+            return Err(Error::Forbidden(
+                "This upload was started by someone else: only its uploader continues it.".into(),
+            ));
+        }
+        if let Some(r) = self
+            .store
+            .get_rejection(&bucket.id, &bucket.generation, upload_id)
+            .await?
+        {
+            return Err(upload_problem(format!("was refused: {}", r.reason)));
+        }
         let key = grant_object_key(&bucket, &grant.name);
         Ok(Open {
             bucket,
@@ -104,7 +125,12 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let open = self.open_multipart(identity, bucket, upload_id).await?;
         let plan = open.mp.plan;
         let wanted: Vec<PartRequest> = parse_part_requests(body, &plan)?;
-        let ttl = self.settings.upload_url_ttl_secs;
+        // Part URLs never outlive their plan: a part sent after it would be wasted.
+        let remaining_secs = (open.grant.expires_at - now_ms()).max(1000) / 1000;
+        let ttl = self
+            .settings
+            .upload_url_ttl_secs
+            .min(u64::try_from(remaining_secs).unwrap_or(1));
         let expires_at = now_ms() + (ttl as i64) * 1000;
         let mut out = Vec::with_capacity(wanted.len());
         for p in wanted {

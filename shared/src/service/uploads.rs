@@ -151,17 +151,20 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         // The reason is kept before the version goes: a crash in between is retried and finds
         // the version still there. A lost race means the incarnation went meanwhile: nobody
         // can ask, and nothing may outlive its cascade.
-        let reject = |reason: String| async move {
+        let keep_reason = |reason: String| async move {
             let rejection = Rejection {
                 upload_id: upload_id.clone(),
                 name: name.clone(),
-                reason: reason.clone(),
+                reason,
                 at: now_ms(),
             };
             match store.put_rejection(id, generation, &rejection).await {
-                Ok(()) | Err(StoreError::Conflict) => {}
-                Err(e) => return Err(Error::from(e)),
+                Ok(()) | Err(StoreError::Conflict) => Ok(()),
+                Err(e) => Err(Error::from(e)),
             }
+        };
+        let reject = |reason: String| async move {
+            keep_reason(reason.clone()).await?;
             objects.delete(this).await?;
             tracing::info!(key, version = ?this.version_id, reason = %reason, "upload rejected");
             Ok::<_, Error>(Outcome::Rejected(reason))
@@ -219,6 +222,13 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     .replaces(key, version, written_at, upload_id, current)
                     .await?
             {
+                // Its uploader learns why (its grant stays unspent: else it would only ever
+                // read `pending`, then `expired`).
+                keep_reason(
+                    "a newer upload of the name was recorded (S3 holds it as the later version)"
+                        .into(),
+                )
+                .await?;
                 objects.delete(this).await?;
                 return Ok(Outcome::Superseded);
             }

@@ -375,3 +375,142 @@ async fn an_expired_plan_takes_no_more_parts() {
         .expect_invalid(400, "path", "upload_id");
     assert_eq!(owner.status(&up.grant).await["status"], "expired");
 }
+
+async fn urls(
+    env: &Env,
+    who: &str,
+    privs: &[&str],
+    base: &str,
+    parts: &[(usize, &[u8])],
+) -> Vec<Value> {
+    let body: Vec<Value> = parts
+        .iter()
+        .map(|(n, b)| json!({"number": n, "sha256": sha(b)}))
+        .collect();
+    env.user(who, privs)
+        .post(&format!("{base}/parts"), &json!({ "parts": body }))
+        .await
+        .expect(200)
+        .json()["parts"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A completed multipart upload that S3 holds as older than a single PUT of the same name is
+/// deleted, and its uploader learns why: its status is `rejected` with the reason, and a
+/// repeated complete says it was refused.
+#[tokio::test]
+async fn a_multipart_upload_a_newer_upload_beat_says_so() {
+    let env = Env::with(&SMALL_PARTS);
+    let owner = env.user("owner", CREATOR);
+    owner.create_bucket("r1", &json!({})).await;
+    let body: Vec<u8> = (0..6 * MIB).map(|i| (i % 251) as u8).collect();
+    let (p1, p2) = (&body[..5 * MIB], &body[5 * MIB..]);
+    let g = owner
+        .grant("r1", &[("big.bin", body.len(), "application/octet-stream")])
+        .await
+        .expect(201)
+        .json()["files"][0]
+        .clone();
+    let base = link(g["status_uri"].as_str().unwrap());
+    let u = urls(&env, "owner", CREATOR, &base, &[(1, p1), (2, p2)]).await;
+    env.objects
+        .upload_part(u[0]["url"].as_str().unwrap(), p1)
+        .unwrap();
+    env.objects
+        .upload_part(u[1]["url"].as_str().unwrap(), p2)
+        .unwrap();
+    owner
+        .post(
+            &format!("{base}/complete"),
+            &json!({"sha256": composite(&[p1, p2])}),
+        )
+        .await
+        .expect(202);
+    let key = object_key("r1", &env.generation("r1").await, "big.bin");
+    let m = ObjectVersion::new(key.clone(), env.objects.get(&key).unwrap().meta.version_id);
+    // A small single PUT of the same name: S3's newer version.
+    let pg = owner
+        .grant("r1", &[("big.bin", 3, "application/octet-stream")])
+        .await
+        .expect(201)
+        .json()["files"][0]
+        .clone();
+    let p = env.put_upload(&pg, b"abc");
+    assert_eq!(env.process(&p).await, Outcome::Recorded);
+    assert_eq!(env.process(&m).await, Outcome::Superseded);
+    assert!(
+        env.objects.get_version(&m).is_none(),
+        "the older version went"
+    );
+    let status = owner.status(&g).await;
+    assert_eq!(status["status"], "rejected", "{status}");
+    assert!(
+        status["reason"].as_str().unwrap().contains("newer upload"),
+        "{status}"
+    );
+    let again = owner
+        .post(&format!("{base}/complete"), &json!({}))
+        .await
+        .expect_invalid(400, "path", "upload_id");
+    assert!(
+        again["message"].as_str().unwrap().contains("refused"),
+        "{again}"
+    );
+}
+
+/// Another writer of the bucket who learnt the upload id can neither send a part of his own
+/// nor complete or abort it: the upload is its uploader's (403).
+#[tokio::test]
+async fn another_writer_cannot_continue_someone_elses_upload() {
+    let env = Env::with(&SMALL_PARTS);
+    let owner = env.user("owner", CREATOR);
+    let bob = env.user("bob", &[]);
+    owner
+        .create_bucket("r2", &json!({"permissions": {"write": [bob.principal()]}}))
+        .await;
+    let body: Vec<u8> = (0..6 * MIB).map(|i| (i % 251) as u8).collect();
+    let (p1, p2) = (&body[..5 * MIB], &body[5 * MIB..]);
+    let g = owner
+        .grant("r2", &[("big.bin", body.len(), "application/octet-stream")])
+        .await
+        .expect(201)
+        .json()["files"][0]
+        .clone();
+    let base = link(g["status_uri"].as_str().unwrap());
+    let u = urls(&env, "owner", CREATOR, &base, &[(1, p1), (2, p2)]).await;
+    env.objects
+        .upload_part(u[0]["url"].as_str().unwrap(), p1)
+        .unwrap();
+    env.objects
+        .upload_part(u[1]["url"].as_str().unwrap(), p2)
+        .unwrap();
+    // Bob, a writer of the bucket, with the upload id: refused at every route.
+    let evil = vec![b'X'; p2.len()];
+    bob.post(
+        &format!("{base}/parts"),
+        &json!({"parts": [{"number": 2, "sha256": sha(&evil)}]}),
+    )
+    .await
+    .expect_error(403, 121);
+    bob.post(&format!("{base}/complete"), &json!({}))
+        .await
+        .expect_error(403, 121);
+    bob.get(&format!("{base}/parts"))
+        .await
+        .expect_error(403, 121);
+    bob.delete(&base).await.expect_error(403, 121);
+    // The uploader completes; the file holds his bytes.
+    owner
+        .post(
+            &format!("{base}/complete"),
+            &json!({"sha256": composite(&[p1, p2])}),
+        )
+        .await
+        .expect(202);
+    let key = object_key("r2", &env.generation("r2").await, "big.bin");
+    let m = ObjectVersion::new(key.clone(), env.objects.get(&key).unwrap().meta.version_id);
+    assert_eq!(env.process(&m).await, Outcome::Recorded);
+    assert!(env.objects.get(&key).unwrap().body.unwrap() == body);
+}
