@@ -10,9 +10,9 @@ use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore}
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
-use super::file_paths::{file_target, name_from_path};
+use super::file_paths::{file_target, name_from_path, upload_target};
 use super::jobs;
-use super::multipart::{self, check_upload_id};
+use super::multipart;
 use super::paging::{page_request, page_response};
 use super::render::{render_download, render_file, render_grants, render_status};
 use super::request::Request;
@@ -186,9 +186,7 @@ async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore
     segment: &str,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
-    check_upload_id(upload_id)?;
+    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
     let status = app
         .services
         .upload_status(&identity, &bucket, upload_id)

@@ -6,11 +6,11 @@
 use serde_json::{Value, json};
 
 use crate::domain::error::RuleError;
-use crate::domain::uploads;
 use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore};
 
-use super::app::{App, bucket_ref};
+use super::app::App;
 use super::error::{ApiError, At, Location};
+use super::file_paths::upload_target;
 use super::paging::{page_request, page_response};
 use super::render::{headers_json, render_status};
 use super::request::Request;
@@ -22,9 +22,7 @@ pub(super) async fn presign_parts<S: BucketStore + FileStore + CascadeStore, O: 
     segment: &str,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
-    check_upload_id(upload_id)?;
+    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
     let body = req.json_body()?;
     let urls = app
         .services
@@ -52,9 +50,7 @@ pub(super) async fn list_parts<S: BucketStore + FileStore + CascadeStore, O: Obj
     segment: &str,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
-    check_upload_id(upload_id)?;
+    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
     let page = page_request(req, &app.cursor_keys)?;
     let after = page
         .after
@@ -96,9 +92,7 @@ pub(super) async fn complete<S: BucketStore + FileStore + CascadeStore, O: Objec
     segment: &str,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
-    check_upload_id(upload_id)?;
+    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
     let sha256 = match req.json_body()? {
         None => None,
         Some(Value::Object(body)) => match body.get("sha256") {
@@ -137,9 +131,7 @@ pub(super) async fn abort<S: BucketStore + FileStore + CascadeStore, O: ObjectSt
     segment: &str,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
-    check_upload_id(upload_id)?;
+    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
     app.services
         .abort_multipart(&identity, &bucket, upload_id)
         .await?;
@@ -147,16 +139,4 @@ pub(super) async fn abort<S: BucketStore + FileStore + CascadeStore, O: ObjectSt
         200,
         json!({"data": {"upload_id": upload_id, "aborted": true}}),
     ))
-}
-
-/// A 400 naming `upload_id` unless it has the shape of one.
-pub(super) fn check_upload_id(upload_id: &str) -> Result<(), ApiError> {
-    if uploads::is_upload_id(upload_id) {
-        Ok(())
-    } else {
-        Err(ApiError::rule(
-            RuleError::invalid("upload_id", "is not an upload id"),
-            Location::Path,
-        ))
-    }
 }
