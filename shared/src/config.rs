@@ -124,6 +124,11 @@ pub struct Settings {
     /// (`api::app::App::new`): a per-process random key would not verify across Lambda
     /// instances, and a built-in one would let anyone forge cursors.
     pub cursor_keys: Option<CursorKeys>,
+    /// The deployment's SFTP endpoint (`host`, `host:port` when not 22) shown on buckets and
+    /// users; `None`: no SFTP server (`SFTP_HOST`).
+    pub sftp_host: Option<String>,
+    /// The files bucket (`FILES_BUCKET`): SFTP users' homes and session policies name it.
+    pub files_bucket: Option<String>,
 }
 
 /// The delete cascade's settings.
@@ -229,6 +234,8 @@ impl Settings {
                 n => n.min(3650),
             },
             permalink_requires_read: flag("PERMALINK_REQUIRES_READ", false)?,
+            sftp_host: get("SFTP_HOST"),
+            files_bucket: get("FILES_BUCKET"),
             data_max_bytes: number("DATA_MAX_BYTES", 256 * 1024)?,
             data_revisions_kept: number("DATA_REVISIONS_KEPT", 10)?,
             cascade: CascadeSettings {

@@ -18,4 +18,5 @@ pub mod render;
 pub mod request;
 pub mod response;
 pub mod root;
+pub mod sftp;
 pub mod versions;

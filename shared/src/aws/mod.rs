@@ -4,6 +4,7 @@
 pub mod dynamodb;
 pub mod lambda;
 pub mod s3;
+pub mod transfer;
 
 use crate::config::Settings;
 use dynamodb::DynamoStore;

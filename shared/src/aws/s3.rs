@@ -14,8 +14,8 @@ use aws_sdk_s3::types::{
 use crate::domain::files::UPLOAD_ID_META;
 use crate::ports::StoreError;
 use crate::ports::{
-    Completion, FailedKey, MultipartSpec, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion,
-    PartInfo, PartPage, PartSpec, Presigned, PutSpec,
+    Completion, CurrentObject, CurrentPage, FailedKey, MultipartSpec, ObjectMeta, ObjectPage,
+    ObjectStore, ObjectVersion, PartInfo, PartPage, PartSpec, Presigned, PutSpec,
 };
 
 /// Separates the key and version markers of a ListObjectVersions position in our one
@@ -189,6 +189,7 @@ impl ObjectStore for S3Objects {
     async fn copy_version(
         &self,
         from: &ObjectVersion,
+        to: &str,
         content_type: &str,
         upload_id: &str,
     ) -> Result<Option<String>, StoreError> {
@@ -206,7 +207,7 @@ impl ObjectStore for S3Objects {
             .client
             .copy_object()
             .bucket(&self.bucket)
-            .key(&from.key)
+            .key(to)
             .copy_source(source)
             // A new upload id: the copy is a new upload of the file, with its own grant.
             .metadata_directive(MetadataDirective::Replace)
@@ -246,6 +247,38 @@ impl ObjectStore for S3Objects {
             .filter(|v| v.key() == Some(key))
             .map(|v| v.version_id().unwrap_or("null").to_string())
             .collect())
+    }
+
+    async fn list_current(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        max: usize,
+    ) -> Result<CurrentPage, StoreError> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_start_after(start_after.map(str::to_string))
+            .max_keys(i32::try_from(max.min(1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(CurrentPage {
+            objects: out
+                .contents()
+                .iter()
+                .filter_map(|o| {
+                    Some(CurrentObject {
+                        key: o.key()?.to_string(),
+                        size: o.size().unwrap_or(0).max(0) as u64,
+                        etag: o.e_tag().unwrap_or_default().to_string(),
+                    })
+                })
+                .collect(),
+            truncated: out.is_truncated().unwrap_or(false),
+        })
     }
 
     async fn list_versions(

@@ -19,6 +19,7 @@ pub mod preconditions;
 pub mod privileges;
 #[cfg(test)]
 mod proptests;
+pub mod sftp;
 pub mod time;
 pub mod types;
 pub mod uploads;

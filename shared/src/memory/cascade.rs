@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use super::{
     ALL_PK, INCARNATION_PARTITIONS, Item, MARKER_PK, MAX_BATCH_WRITE, MAX_TRANSACTION_ITEMS,
-    MemoryStore, bucket_key, index_pk, key, marker_item_key, part_pk,
+    MemoryStore, SFTP_PK, bucket_key, index_pk, key, marker_item_key, part_pk,
 };
 use crate::domain::cascade::Marker;
 use crate::domain::time::now_ms;
@@ -98,6 +98,11 @@ impl CascadeStore for MemoryStore {
         // The markers of files deleted in this incarnation (their objects are under its prefix).
         sets.push(ItemSet {
             pk: MARKER_PK.into(),
+            sk_prefix: Some(format!("{id}#{generation}#")),
+        });
+        // Its registration for the SFTP reconciliation pass.
+        sets.push(ItemSet {
+            pk: SFTP_PK.into(),
             sk_prefix: Some(format!("{id}#{generation}#")),
         });
         sets

@@ -14,6 +14,8 @@
 //! | file record | `F#<id>#<gen>` | `<name>` |
 //! | upload grant | `U#<id>#<gen>` | `<upload id>` |
 //! | upload rejection | `R#<id>#<gen>` | `<upload id>` |
+//! | SFTP user | `S#<id>#<gen>` | `<user name>` |
+//! | incarnation with SFTP users | `SFTP` | `<id>#<gen>#` |
 //! | API key | `K#<key id>` | `K` |
 //! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
 //!
@@ -34,6 +36,7 @@ use crate::domain::cascade::{Marker, bucket_marker_key};
 use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, Grant, KeptVersion};
 use crate::domain::keys::ApiKey;
+use crate::domain::sftp::SftpUser;
 use crate::ports::{ItemKey, Rejection, StoreError};
 use faults::Faults;
 
@@ -44,11 +47,13 @@ mod faults;
 mod files;
 mod keys;
 mod objects;
+mod sftp;
 
 #[cfg(test)]
 mod tests;
 
 pub use objects::{MemoryObjects, StoredObject};
+pub use sftp::MemoryDirectory;
 
 /// DynamoDB's limit of items in one TransactWriteItems (the adapter's chunking depends on it).
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -56,8 +61,11 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 const MAX_BATCH_WRITE: usize = 25;
 const ALL_PK: &str = "ALL";
 const MARKER_PK: &str = "CASCADE";
-/// The partitions of a bucket incarnation: data, file records, grants, rejections.
-const INCARNATION_PARTITIONS: [&str; 5] = ["D", "F", "U", "R", "V"];
+/// The partitions of a bucket incarnation: data, file records, grants, rejections, kept
+/// versions, SFTP users.
+const INCARNATION_PARTITIONS: [&str; 6] = ["D", "F", "U", "R", "V", "S"];
+/// The partition of incarnations with SFTP users (sort key `<id>#<generation>#`).
+const SFTP_PK: &str = "SFTP";
 
 /// What one table item holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +82,7 @@ enum Item {
     Grant(Grant),
     Rejection(Rejection),
     Key(ApiKey),
+    SftpUser(SftpUser),
 }
 
 macro_rules! accessors {
@@ -108,6 +117,7 @@ accessors! {
     Grant: Grant => as_grant, as_grant_mut;
     Rejection: Rejection => as_rejection, as_rejection_mut;
     Key: ApiKey => as_key, as_key_mut;
+    SftpUser: SftpUser => as_sftp_user, as_sftp_user_mut;
 }
 
 impl Item {
@@ -122,6 +132,7 @@ impl Item {
             Item::Grant(_) => "upload grant",
             Item::Rejection(_) => "upload rejection",
             Item::Key(_) => "API key",
+            Item::SftpUser(_) => "SFTP user",
         }
     }
 }
@@ -303,6 +314,7 @@ impl MemoryStore {
                     .any(|p| k.pk == part_pk(p, id, generation))
                     || (k.pk == MARKER_PK
                         && (k.sk == own_marker || k.sk.starts_with(&file_markers)))
+                    || (k.pk == SFTP_PK && k.sk == file_markers)
             })
             .cloned()
             .collect()

@@ -14,8 +14,8 @@ use super::faults::Faults;
 use crate::domain::multipart::composite_sha256;
 use crate::domain::time::now_ms;
 use crate::ports::{
-    Completion, FailedKey, MultipartSpec, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion,
-    PartInfo, PartPage, PartSpec, Presigned, PutSpec, StoreError,
+    Completion, CurrentObject, CurrentPage, FailedKey, MultipartSpec, ObjectMeta, ObjectPage,
+    ObjectStore, ObjectVersion, PartInfo, PartPage, PartSpec, Presigned, PutSpec, StoreError,
 };
 
 /// ListObjectVersions returns at most this many versions; DeleteObjects takes at most this many.
@@ -458,6 +458,7 @@ impl ObjectStore for MemoryObjects {
     async fn copy_version(
         &self,
         from: &ObjectVersion,
+        to: &str,
         content_type: &str,
         upload_id: &str,
     ) -> Result<Option<String>, StoreError> {
@@ -468,7 +469,12 @@ impl ObjectStore for MemoryObjects {
         copy.meta.content_type = content_type.to_string();
         copy.meta.upload_id = Some(upload_id.to_string());
         copy.meta.last_modified = now_ms() / 1000 * 1000;
-        Ok(Some(state.write(&from.key, Some(copy))))
+        // S3 computes the copy's SHA-256 (the request asks for one).
+        if let Some(body) = &copy.body {
+            copy.meta.sha256 =
+                Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body)));
+        }
+        Ok(Some(state.write(to, Some(copy))))
     }
 
     /// Object versions of exactly `key`, newest (last written) first, as S3 lists them.
@@ -491,6 +497,41 @@ impl ObjectStore for MemoryObjects {
     /// Up to `max` (at most 1000) versions and delete markers under `prefix` after the
     /// token (the key and version id of the last one of the previous page); `next` is given
     /// exactly when more follow (S3's `IsTruncated`).
+    async fn list_current(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        max: usize,
+    ) -> Result<CurrentPage, StoreError> {
+        let state = self.begin()?;
+        let mut objects = Vec::new();
+        let mut truncated = false;
+        for (key, versions) in state
+            .objects
+            .range(start_after.unwrap_or(prefix).to_string()..)
+        {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if start_after == Some(key.as_str()) {
+                continue;
+            }
+            let Some(object) = versions.last().and_then(|v| v.object.as_ref()) else {
+                continue;
+            };
+            if objects.len() == max.min(1000) {
+                truncated = true;
+                break;
+            }
+            objects.push(CurrentObject {
+                key: key.clone(),
+                size: object.meta.size,
+                etag: object.meta.etag.clone(),
+            });
+        }
+        Ok(CurrentPage { objects, truncated })
+    }
+
     async fn list_versions(
         &self,
         prefix: &str,

@@ -3,12 +3,14 @@
 //! depend only on these.
 
 pub mod objects;
+pub mod sftp;
 pub mod store;
 
 pub use objects::{
-    Completion, FailedKey, MultipartSpec, ObjectMeta, ObjectPage, ObjectStore, ObjectVersion,
-    PartInfo, PartPage, PartSpec, Presigned, PutSpec,
+    Completion, CurrentObject, CurrentPage, FailedKey, MultipartSpec, ObjectMeta, ObjectPage,
+    ObjectStore, ObjectVersion, PartInfo, PartPage, PartSpec, Presigned, PutSpec,
 };
+pub use sftp::{DirectoryUser, SftpBucket, SftpDirectory, SftpUserPage, SftpUserStore};
 pub use store::{
     ApiKeyPage, BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey,
     ItemSet, KeptPage, KeyPage, KeyStore, ListScope, MarkerPage, Rejection, Room,

@@ -48,6 +48,21 @@ pub struct ObjectPage {
     pub next: Option<String>,
 }
 
+/// A key's latest object, as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentObject {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// One page of `list_current`; `truncated`: more keys follow the last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentPage {
+    pub objects: Vec<CurrentObject>,
+    pub truncated: bool,
+}
+
 /// A version a batch deletion did not delete, with S3's error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedKey {
@@ -128,12 +143,13 @@ pub trait ObjectStore: Send + Sync {
     fn delete(&self, object: &ObjectVersion)
     -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Copies version `from` (of type `content_type`) onto its own key as a new latest version
-    /// carrying `upload_id` (server side: no bytes pass through the function); returns the
-    /// new version's id. A missing `from` is `Conflict`.
+    /// Copies version `from` (of type `content_type`) onto key `to` as a new latest version
+    /// carrying `upload_id`, with a SHA-256 S3 computes (server side: no bytes pass through
+    /// the function); returns the new version's id. A missing `from` is `Conflict`.
     fn copy_version(
         &self,
         from: &ObjectVersion,
+        to: &str,
         content_type: &str,
         upload_id: &str,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
@@ -145,6 +161,15 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         max: usize,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Up to `max` (≤ 1000) keys under `prefix` whose latest version is an object, after key
+    /// `start_after`, in key order (one ListObjectsV2).
+    fn list_current(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        max: usize,
+    ) -> impl Future<Output = Result<CurrentPage, StoreError>> + Send;
 
     /// Up to `max` object versions and delete markers under `prefix`, continuing after
     /// `token` (one ListObjectVersions).

@@ -7,12 +7,15 @@ pub mod access;
 pub mod buckets;
 pub mod cascade;
 pub mod data;
+pub mod direct_writes;
 pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod keys;
 pub mod multipart;
+pub mod reconcile;
 pub mod retry;
+pub mod sftp;
 pub mod uploads;
 pub mod versions;
 

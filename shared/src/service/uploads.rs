@@ -63,6 +63,14 @@ pub enum Outcome {
     Gone,
 }
 
+/// `<id>/<generation>/<path>` of a key under a bucket incarnation's prefix (the path may hold
+/// `/`: what an SFTP user wrote).
+fn split_bucket_path(key: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = key.splitn(3, '/');
+    let (id, generation, path) = (parts.next()?, parts.next()?, parts.next()?);
+    (!id.is_empty() && !generation.is_empty() && !path.is_empty()).then_some((id, generation, path))
+}
+
 /// Why `meta` (stored under `name` in `bucket`, written at `written_at`) may not be recorded
 /// under `grant`, if it may not.
 fn grant_problem(
@@ -139,6 +147,14 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let this = &ObjectVersion::new(key, Some(version.clone()));
         let version = &version;
         let upload_id = meta.upload_id.clone().filter(|u| is_upload_id(u));
+        if meta.upload_id.is_none()
+            && let Some((id, generation, path)) = split_bucket_path(key)
+        {
+            // Written without an upload URL: an SFTP user's (`direct_writes`).
+            return self
+                .adopt_direct_write(id, generation, path, this, &meta)
+                .await;
+        }
         let (Some(parts), Some(upload_id)) = (parse_object_key(key), upload_id) else {
             objects.delete(this).await?;
             tracing::warn!(key, version, "deleted an object outside the bucket layout");

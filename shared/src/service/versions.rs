@@ -120,7 +120,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             .remove(0);
         let copied = self
             .objects
-            .copy_version(&source, &kept.content_type, &grant.upload_id)
+            .copy_version(&source, &source.key, &kept.content_type, &grant.upload_id)
             .await;
         let copied = match copied {
             Ok(v) => v,

@@ -78,6 +78,12 @@ partitions! {
     /// `V#<id>#<generation>`, sort key `<name>#<file hash>#<version id>`: replaced file
     /// versions kept for the retention (`kept_version`).
     KeptVersions => "V#", Purge::Partition;
+    /// `S#<id>#<generation>`, sort key `<user name>`: SFTP users (`domain::sftp`). Their
+    /// REMOVE records (this purge included) delete the Transfer users (`service::sftp`).
+    SftpUsers => "S#", Purge::Partition;
+    /// `SFTP`, sort key `<id>#<generation>#`: incarnations that have had SFTP users, which
+    /// the scheduled reconciliation pass visits.
+    SftpBuckets => "SFTP", Purge::SortKeyPrefix;
     /// `K#<key id>`, sort key `K`: an API key.
     ApiKey => "K#", Purge::Kept("a key belongs to its owner, not to a bucket");
     /// `KO#<owner principal>`, sort key `<key id>`: the listing index of a user's keys.
@@ -97,6 +103,8 @@ const BUCKET_SK: &str = "B";
 pub(super) const DATA_HEAD: &str = "HEAD";
 /// The partition key of the listing of all buckets.
 pub(super) const ALL_LISTING: &str = Partition::AllListing.prefix();
+/// The partition key of the incarnations with SFTP users.
+pub(super) const SFTP_BUCKETS: &str = Partition::SftpBuckets.prefix();
 /// The partition key of the cascade markers.
 pub const MARKERS: &str = Partition::Cascade.prefix();
 

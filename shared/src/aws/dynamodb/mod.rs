@@ -12,6 +12,8 @@
 //! | upload rejection (expires by TTL) | `R#<id>#<generation>` | `<upload id>` |
 //! | pending cascade of a deleted bucket incarnation | `CASCADE` | `<id>#<generation>` |
 //! | pending cascade of a deleted file's objects | `CASCADE` | `<id>#<generation>#<upload id>` |
+//! | SFTP user of a bucket | `S#<id>#<generation>` | `<user name>` |
+//! | incarnation with SFTP users (reconciled on schedule) | `SFTP` | `<id>#<generation>#` |
 //! | API key (expires by TTL a week after `expires_at`) | `K#<key id>` | `K` |
 //! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
 //!
@@ -33,6 +35,7 @@ mod data;
 mod files;
 mod item;
 pub mod keys;
+mod sftp;
 
 /// DynamoDB's limit of items in one TransactWriteItems.
 const MAX_TRANSACTION_ITEMS: usize = 100;

@@ -26,7 +26,7 @@ where
     .await
 }
 
-fn to_request(settings: &Settings, event: LambdaRequest) -> Request {
+pub(super) fn to_request(settings: &Settings, event: LambdaRequest) -> Request {
     let base_url = match &settings.public_base_url {
         Some(url) => url.clone(),
         None => base_url_from(&event),
@@ -65,7 +65,7 @@ fn base_url_from(event: &LambdaRequest) -> String {
     format!("{proto}://{}", host.unwrap_or_else(|| "localhost".into()))
 }
 
-fn to_lambda_response(resp: Response) -> LambdaResponse<Body> {
+pub(super) fn to_lambda_response(resp: Response) -> LambdaResponse<Body> {
     let mut builder = LambdaResponse::builder().status(resp.status);
     for (k, v) in &resp.headers {
         builder = builder.header(k, v);

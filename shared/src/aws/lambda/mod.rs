@@ -4,6 +4,8 @@
 //!
 //! - [`http`]: API Gateway HTTP API events (payload 2.0) → `api::Request`, `api::Response` back;
 //! - [`s3`]: S3 ObjectCreated events → `service::uploads`;
+//! - [`sftp`]: the SFTP routes, removed SFTP users' stream records and the reconciliation
+//!   schedule → `api::sftp`, `service::sftp`, `service::reconcile`;
 //! - [`stream`]: DynamoDB stream records of cascade markers (and an operator's or the hourly
 //!   sweep's `{"replay": true}`) → `service::cascade`.
 //!
@@ -11,6 +13,7 @@
 
 pub mod http;
 pub mod s3;
+pub mod sftp;
 pub mod stream;
 
 use tracing_subscriber::filter::LevelFilter;

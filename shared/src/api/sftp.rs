@@ -1,0 +1,187 @@
+//! The SFTP routes (the `sftp` function): a bucket's users, `/v1/buckets/{id}/users[/{username}]`,
+//! and its on-demand reconciliation, `POST /v1/buckets/{id}/reconcile`.
+
+use http::Method;
+use serde_json::{Value, json};
+
+use crate::domain::error::RuleError;
+use crate::domain::sftp::{parse_new_user, parse_user_patch, username_problem};
+use crate::ports::{
+    BucketStore, CascadeStore, FileStore, ObjectStore, SftpDirectory, SftpUserStore,
+};
+use crate::service::reconcile::PAGE_KEYS;
+
+use super::app::{App, bucket_ref};
+use super::error::{ApiError, At, Location};
+use super::paging::{page_request, page_response};
+use super::request::Request;
+use super::response::Response;
+
+pub async fn handle<S, O, T>(app: &App<S, O>, directory: &T, req: &Request) -> Response
+where
+    S: BucketStore + FileStore + CascadeStore + SftpUserStore,
+    O: ObjectStore,
+    T: SftpDirectory,
+{
+    route(app, directory, req)
+        .await
+        .unwrap_or_else(Response::from)
+}
+
+async fn route<S, O, T>(app: &App<S, O>, directory: &T, req: &Request) -> Result<Response, ApiError>
+where
+    S: BucketStore + FileStore + CascadeStore + SftpUserStore,
+    O: ObjectStore,
+    T: SftpDirectory,
+{
+    let segments = req.segments();
+    match (segments.as_slice(), &req.method) {
+        (["v1", "buckets", id, "users"], &Method::GET) => list(app, req, id).await,
+        (["v1", "buckets", id, "users"], &Method::POST) => create(app, directory, req, id).await,
+        (["v1", "buckets", id, "users", name], m)
+            if [Method::GET, Method::PATCH, Method::DELETE].contains(m) =>
+        {
+            record(app, directory, req, id, name).await
+        }
+        (["v1", "buckets", id, "reconcile"], &Method::POST) => reconcile(app, req, id).await,
+        (["v1", "buckets", _, "users" | "reconcile"] | ["v1", "buckets", _, "users", _], m) => {
+            Err(ApiError::method_not_allowed(m.as_str()))
+        }
+        _ => Err(ApiError::no_route()),
+    }
+}
+
+async fn list<S: BucketStore + SftpUserStore, O>(
+    app: &App<S, O>,
+    req: &Request,
+    segment: &str,
+) -> Result<Response, ApiError> {
+    let identity = app.identify(req).await?;
+    let bucket = bucket_ref(segment)?;
+    let page = page_request(req, &app.cursor_keys)?;
+    let (bucket, listing) = app
+        .services
+        .list_sftp_users(&identity, &bucket, page.after.as_deref(), page.limit)
+        .await?;
+    let host = app.settings().sftp_host.as_deref();
+    let data: Vec<Value> = listing
+        .users
+        .iter()
+        .map(|u| u.to_json(&bucket.id, host))
+        .collect();
+    let next = listing.users.last().map(|u| u.username.clone());
+    Ok(page_response(
+        req,
+        &app.cursor_keys,
+        &format!("/v1/buckets/{segment}/users"),
+        &[],
+        data,
+        listing.has_more,
+        next,
+        page.limit,
+    ))
+}
+
+async fn create<S: BucketStore + SftpUserStore, O, T: SftpDirectory>(
+    app: &App<S, O>,
+    directory: &T,
+    req: &Request,
+    segment: &str,
+) -> Result<Response, ApiError> {
+    let identity = app.identify(req).await?;
+    let bucket = bucket_ref(segment)?;
+    let body = req.json_body()?.unwrap_or(Value::Null);
+    let new = parse_new_user(&body).at(Location::Body)?;
+    let (bucket, user) = app
+        .services
+        .create_sftp_user(directory, &identity, &bucket, new)
+        .await?;
+    let host = app.settings().sftp_host.as_deref();
+    Ok(Response::json(
+        201,
+        json!({"data": user.to_json(&bucket.id, host)}),
+    ))
+}
+
+async fn record<S: BucketStore + SftpUserStore, O, T: SftpDirectory>(
+    app: &App<S, O>,
+    directory: &T,
+    req: &Request,
+    segment: &str,
+    username: &str,
+) -> Result<Response, ApiError> {
+    let identity = app.identify(req).await?;
+    let bucket = bucket_ref(segment)?;
+    if let Some(why) = username_problem(username) {
+        return Err(ApiError::invalid(Location::Path, "username", why));
+    }
+    let services = &app.services;
+    let (bucket, user) = match req.method {
+        Method::GET => services.get_sftp_user(&identity, &bucket, username).await?,
+        Method::PATCH => {
+            let body = req.json_body()?.unwrap_or(Value::Null);
+            let patch = parse_user_patch(&body).at(Location::Body)?;
+            if let Some(Value::String(name)) = body.get("username")
+                && name != username
+            {
+                return Err(RuleError::invalid(
+                    "username",
+                    "cannot be changed (delete and create)",
+                ))
+                .at(Location::Body);
+            }
+            services
+                .update_sftp_user(directory, &identity, &bucket, username, patch)
+                .await?
+        }
+        _ => {
+            services
+                .delete_sftp_user(directory, &identity, &bucket, username)
+                .await?;
+            return Ok(Response::json(
+                200,
+                json!({"data": {"username": username, "deleted": true}}),
+            ));
+        }
+    };
+    let host = app.settings().sftp_host.as_deref();
+    Ok(Response::json(
+        200,
+        json!({"data": user.to_json(&bucket.id, host)}),
+    ))
+}
+
+/// One page of reconciliation (write permission): `{"after": <name>}` goes on from where the
+/// previous page stopped (`next`).
+async fn reconcile<S, O>(
+    app: &App<S, O>,
+    req: &Request,
+    segment: &str,
+) -> Result<Response, ApiError>
+where
+    S: BucketStore + FileStore + CascadeStore,
+    O: ObjectStore,
+{
+    let identity = app.identify(req).await?;
+    let bucket = bucket_ref(segment)?;
+    let body = req.json_body()?.unwrap_or(Value::Null);
+    let after = {
+        match body.get("after") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.len() <= 1024 => Some(s.clone()),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    Location::Body,
+                    "after",
+                    "must be a file name (a previous answer's `next`)",
+                ));
+            }
+        }
+    };
+    let bucket = app.services.writable(&bucket, &identity).await?;
+    let done = app
+        .services
+        .reconcile_page(&bucket, after.as_deref(), PAGE_KEYS)
+        .await?;
+    Ok(Response::json(200, json!({"data": done})))
+}

@@ -1,0 +1,130 @@
+//! The SFTP ports: the bucket users as the table records them (`SftpUserStore`), and the
+//! Transfer Family server that lets them in (`SftpDirectory`).
+
+use std::future::Future;
+
+use super::StoreError;
+use crate::domain::sftp::SftpUser;
+
+/// A page of a bucket's SFTP users, by user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SftpUserPage {
+    pub users: Vec<SftpUser>,
+    pub has_more: bool,
+}
+
+/// A bucket incarnation that has (or had) SFTP users: the reconciliation pass visits these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SftpBucket {
+    pub id: String,
+    pub generation: String,
+}
+
+pub trait SftpUserStore: Send + Sync {
+    fn get_sftp_user(
+        &self,
+        id: &str,
+        generation: &str,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<SftpUser>, StoreError>> + Send;
+
+    /// Up to `limit` users after `after`, by name.
+    fn list_sftp_users(
+        &self,
+        id: &str,
+        generation: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<SftpUserPage, StoreError>> + Send;
+
+    /// Records a new user (`Conflict` if the name is taken in the bucket) and registers the
+    /// incarnation among those the reconciliation pass visits.
+    fn create_sftp_user(
+        &self,
+        id: &str,
+        generation: &str,
+        user: &SftpUser,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces a user written at `previous_modified` (`Conflict` if it changed or is gone).
+    fn update_sftp_user(
+        &self,
+        id: &str,
+        generation: &str,
+        user: &SftpUser,
+        previous_modified: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes a user; a missing one is not an error.
+    fn delete_sftp_user(
+        &self,
+        id: &str,
+        generation: &str,
+        username: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Registered incarnations after `after` (`<id>#<generation>`), at most `limit`.
+    fn list_sftp_buckets(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<SftpBucket>, StoreError>> + Send;
+
+    /// Forgets a registered incarnation (its bucket is gone).
+    fn unregister_sftp_bucket(
+        &self,
+        bucket: &SftpBucket,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A Transfer user to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryUser {
+    pub login: String,
+    /// Logical `/` of the user (`domain::sftp::home_target`).
+    pub home: String,
+    /// The session policy (`domain::sftp::session_policy`).
+    pub policy: String,
+    /// Key bodies to import with the user.
+    pub keys: Vec<String>,
+}
+
+/// The Transfer Family server (service-managed users). Every method is one or a few calls.
+pub trait SftpDirectory: Send + Sync {
+    /// Creates the user with its keys; returns the ids Transfer gave the keys, in order.
+    /// `Conflict` if the login exists.
+    fn create_user(
+        &self,
+        user: &DirectoryUser,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    fn set_policy(
+        &self,
+        login: &str,
+        policy: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Imports a key; returns its id.
+    fn import_key(
+        &self,
+        login: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// Deletes a key; a missing one is not an error.
+    fn delete_key(
+        &self,
+        login: &str,
+        key_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user's logical `/` target, `None` if there is no such user.
+    fn home_of(
+        &self,
+        login: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Deletes the user (and so his keys: he can no longer connect); a missing one is not an
+    /// error.
+    fn delete_user(&self, login: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

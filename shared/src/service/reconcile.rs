@@ -1,0 +1,217 @@
+//! The reconciliation pass: makes a bucket incarnation's records match its S3 objects again.
+//! It records (or refuses) every object no record describes — an upload whose event was lost,
+//! or a file written over SFTP (`direct_writes`), whose writes fire no event on the local
+//! emulator — and removes every record whose object is gone (a file deleted over SFTP).
+//!
+//! Work is bounded: a page examines at most `max` keys (one ListObjectsV2, the records up to
+//! the same name, one HEAD per key that differs); callers go on from `next`. Every step is
+//! the upload processing's or the file deletion's, so running twice changes nothing more.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::Services;
+use super::error::Result;
+use super::uploads::Outcome;
+use crate::domain::bucket::Bucket;
+use crate::domain::cascade::object_prefix;
+use crate::domain::files::{FileRecord, ObjectVersion, object_key};
+use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore, SftpUserStore};
+
+/// Keys one page examines at most (a ListObjectsV2 page).
+pub const PAGE_KEYS: usize = 1000;
+/// Keys the scheduled pass examines at most per run, all buckets together.
+pub const RUN_KEYS: usize = 20_000;
+/// Registered buckets read per page by the scheduled pass.
+const BUCKETS_PAGE: usize = 100;
+
+/// What a pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Reconciled {
+    /// Keys and records looked at.
+    pub examined: u64,
+    /// Objects recorded (lost events, SFTP uploads).
+    pub recorded: u64,
+    /// Objects refused and deleted (a rule broken; why is logged and kept as a rejection).
+    pub refused: u64,
+    /// Records removed because their object is gone.
+    pub removed: u64,
+    /// Where the next page starts (a file name), `None` when the bucket is done.
+    pub next: Option<String>,
+}
+
+impl Reconciled {
+    fn add(&mut self, o: &Reconciled) {
+        self.examined += o.examined;
+        self.recorded += o.recorded;
+        self.refused += o.refused;
+        self.removed += o.removed;
+    }
+
+    fn count(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Recorded => self.recorded += 1,
+            Outcome::Rejected(_) => self.refused += 1,
+            _ => {}
+        }
+    }
+}
+
+impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
+    /// One page of `bucket`'s keys and records after name `after`, at most `max` of each.
+    pub async fn reconcile_page(
+        &self,
+        bucket: &Bucket,
+        after: Option<&str>,
+        max: usize,
+    ) -> Result<Reconciled> {
+        let (id, generation) = (&bucket.id, &bucket.generation);
+        let prefix = object_prefix(id, generation);
+        let start_after = after.map(|a| format!("{prefix}{a}"));
+        let max = max.clamp(1, PAGE_KEYS);
+        let listed = self
+            .objects
+            .list_current(&prefix, start_after.as_deref(), max)
+            .await?;
+        let path = |key: &str| key[prefix.len()..].to_string();
+        // The page covers names up to `upper` (everything when nothing is left to list).
+        let mut upper: Option<String> = listed
+            .truncated
+            .then(|| listed.objects.last().map(|o| path(&o.key)))
+            .flatten();
+        let mut records: BTreeMap<String, FileRecord> = BTreeMap::new();
+        let mut cursor = after.map(str::to_string);
+        loop {
+            let page = self
+                .store
+                .list_files(id, generation, cursor.as_deref(), max)
+                .await?;
+            let mut past_upper = false;
+            for r in page.files {
+                if upper.as_ref().is_some_and(|u| &r.name > u) {
+                    past_upper = true;
+                    break;
+                }
+                records.insert(r.name.clone(), r);
+            }
+            if past_upper || !page.has_more {
+                break;
+            }
+            if records.len() >= max {
+                // As many records as keys: the page ends at the last record read.
+                upper = records.keys().next_back().cloned();
+                break;
+            }
+            cursor = page.last_key;
+        }
+        let within = |p: &str| upper.as_deref().is_none_or(|u| p <= u);
+        let mut done = Reconciled::default();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for object in &listed.objects {
+            let p = path(&object.key);
+            if !within(&p) {
+                break;
+            }
+            done.examined += 1;
+            let described = records
+                .get(&p)
+                .is_some_and(|r| r.etag == object.etag && r.size == object.size);
+            seen.insert(p);
+            if !described {
+                let outcome = self.reconcile_key(&object.key).await?;
+                done.count(&outcome);
+            }
+        }
+        for (name, record) in &records {
+            if seen.contains(name) {
+                continue;
+            }
+            done.examined += 1;
+            let key = object_key(id, generation, name);
+            match self.objects.head(&ObjectVersion::new(&key, None)).await? {
+                None => {
+                    self.remove_file(bucket, record).await?;
+                    tracing::info!(key, "record of a deleted object removed");
+                    done.removed += 1;
+                }
+                Some(meta) if meta.version_id.as_deref() != Some(record.version_id.as_str()) => {
+                    let outcome = self.reconcile_key(&key).await?;
+                    done.count(&outcome);
+                }
+                Some(_) => {}
+            }
+        }
+        done.next = upper;
+        Ok(done)
+    }
+
+    /// Processes `key`'s latest version as its event would have.
+    async fn reconcile_key(&self, key: &str) -> Result<Outcome> {
+        match self.objects.head(&ObjectVersion::new(key, None)).await? {
+            None => Ok(Outcome::Gone),
+            Some(meta) => {
+                self.process_upload(key, meta.version_id.as_deref(), None)
+                    .await
+            }
+        }
+    }
+
+    /// The whole of `bucket`, page after page, examining at most `budget` keys; `next` says
+    /// where it stopped when the budget ran out.
+    pub async fn reconcile_bucket(&self, bucket: &Bucket, budget: usize) -> Result<Reconciled> {
+        let mut total = Reconciled::default();
+        let mut after: Option<String> = None;
+        loop {
+            let left = budget.saturating_sub(total.examined as usize);
+            if left == 0 {
+                total.next = after;
+                return Ok(total);
+            }
+            let page = self
+                .reconcile_page(bucket, after.as_deref(), left.min(PAGE_KEYS))
+                .await?;
+            total.add(&page);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(total),
+            }
+        }
+    }
+}
+
+impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> Services<S, O> {
+    /// The scheduled pass: every incarnation that has had SFTP users (whose writes may fire no
+    /// event), at most `RUN_KEYS` keys in all. Registrations of deleted buckets are dropped.
+    pub async fn reconcile_registered(&self) -> Result<Reconciled> {
+        let mut total = Reconciled::default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_sftp_buckets(after.as_deref(), BUCKETS_PAGE)
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(total);
+            };
+            after = Some(format!("{}#{}#", last.id, last.generation));
+            for registered in &page {
+                let left = RUN_KEYS.saturating_sub(total.examined as usize);
+                if left == 0 {
+                    tracing::warn!("reconciliation budget spent; the next run goes on");
+                    return Ok(total);
+                }
+                match self.store.get(&registered.id).await? {
+                    Some(bucket) if bucket.generation == registered.generation => {
+                        let done = self.reconcile_bucket(&bucket, left).await?;
+                        total.add(&done);
+                    }
+                    _ => self.store.unregister_sftp_bucket(registered).await?,
+                }
+            }
+            if page.len() < BUCKETS_PAGE {
+                return Ok(total);
+            }
+        }
+    }
+}
