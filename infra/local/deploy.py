@@ -12,13 +12,20 @@ Runs with the build virtualenv's interpreter (boto3 comes with the SAM CLI).
    the URL deployed differs from the real one, it deploys again with the right value.
 4. Re-applies the API's CORS configuration the way ministack's data plane reads it (see
    fix_cors: a ministack 1.5.33 bug).
-5. Creates (or resets) the dev user of the stack's Cognito user pool: `dev`, a fixed
+5. SFTP (AWS Transfer Family): before computing the parameters, reuses the emulator's first
+   ONLINE Transfer server or creates one (SFTP, SERVICE_MANAGED, PUBLIC), outside the stack as
+   a real deployment would pass an existing server, and passes SftpServerId=<its id> and
+   SftpHost=127.0.0.1:<SFTP port> to the template. The SFTP port is the one
+   infra/local/ministack.sh wrote to .local/ministack/sftp.port (else 2222 + port - 4566). The
+   emulator's SFTP listener enforces the users' session policies and versions their writes
+   (infra/local/ministack_bridged.py).
+6. Creates (or resets) the dev user of the stack's Cognito user pool: `dev`, a fixed
    development password, in the groups create_buckets, edit_buckets, delete_buckets and
    create_keys (not admin: the dev user meets the permission model as people do; an admin
    token is `make token HS256=1 PRIVILEGES=admin`).
-6. Writes .local/env (BUCKETS_API_URL, BUCKETS_JWT_SECRET, the pool, its client and endpoint,
-   the dev user, AWS_*, BUCKETS_TABLE, ...) and prints the API URL, the dev user and how to
-   sign in.
+7. Writes .local/env (BUCKETS_API_URL, BUCKETS_JWT_SECRET, the pool, its client and endpoint,
+   the dev user, BUCKETS_SFTP_HOST and BUCKETS_SFTP_PORT, AWS_*, BUCKETS_TABLE, ...) and prints
+   the API URL, the dev user and how to sign in.
 """
 
 import argparse
@@ -48,6 +55,9 @@ DEV_SECRET = "local-dev-only-hs256-secret-not-for-production"
 DEV_USER = "dev"
 DEV_PASSWORD = "Local-dev-only-1"
 DEV_GROUPS = ["create_buckets", "edit_buckets", "delete_buckets", "create_keys"]
+# The emulator's SFTP listener (loopback only; its port: see sftp_port).
+SFTP_HOST = "127.0.0.1"
+SFTP_PORT_FILE = LOCAL / "ministack" / "sftp.port"
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -209,6 +219,31 @@ def apply_lifecycle(s3, parameters: dict, bucket: str) -> None:
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": api_rules})
 
 
+def sftp_port(port: int) -> int:
+    """The SFTP port infra/local/ministack.sh gave this clone's emulator, else its default."""
+    try:
+        return int(SFTP_PORT_FILE.read_text().strip())
+    except (OSError, ValueError):
+        return 2222 + port - 4566
+
+
+def sftp_server(transfer) -> str:
+    """The id of the emulator's first ONLINE Transfer server, created when there is none."""
+    token = None
+    while True:
+        page = transfer.list_servers(**({"NextToken": token} if token else {}))
+        for server in page.get("Servers", []):
+            if server.get("State") == "ONLINE":
+                return server["ServerId"]
+        token = page.get("NextToken")
+        if not token:
+            break
+    server_id = transfer.create_server(Protocols=["SFTP"], IdentityProviderType="SERVICE_MANAGED",
+                                       EndpointType="PUBLIC")["ServerId"]
+    print(f"local: created Transfer server {server_id} (SFTP)")
+    return server_id
+
+
 def api_url(port: int, api_id: str) -> str:
     # Works for any HTTP client (glibc does not resolve *.localhost). Keep the stage
     # segment: without it ministack 1.5.33 drops the trailing slash of one-segment paths
@@ -245,6 +280,8 @@ def main() -> int:
 
     bins = args.bins.split()
     extra = shlex.split(args.parameters)
+    sftp_server_id = sftp_server(client("transfer"))
+    sftp_local_port = sftp_port(args.port)
     # Environment=local: the template gives the functions local-only settings (the cascade's
     # test-only fault hook, which the tests switch on with function_env.py).
     # CursorKeys: a development key, for local stacks only (a real deployment sets its own).
@@ -252,9 +289,11 @@ def main() -> int:
     # InitiateAuth from the emulator (its tokens' issuer is the AWS URL, which does not resolve).
     # Multipart from 5 MiB (S3's smallest part) in 5 MiB parts: the end-to-end tests upload a
     # ~12 MiB file in three parts instead of 64 MiB ones.
+    # SFTP users go on the emulator's Transfer server, reached on loopback at the SFTP port.
     base_parameters = ["Environment=local", "Hs256DevTokens=true", f"JwtHs256Secret={args.secret}",
                        f"CognitoEndpoint={endpoint}", f"CursorKeys={LOCAL_DEV_CURSOR_KEYS}",
-                       "MultipartThreshold=5242880", "MultipartPartSize=5242880", *extra]
+                       "MultipartThreshold=5242880", "MultipartPartSize=5242880",
+                       f"SftpServerId={sftp_server_id}", f"SftpHost={SFTP_HOST}:{sftp_local_port}", *extra]
     digest = fingerprint(args.lambda_dir, bins, base_parameters)
 
     current = describe(cfn, args.stack_name)
@@ -321,6 +360,8 @@ def main() -> int:
         "BUCKETS_COGNITO_ENDPOINT": f"{endpoint}/" if pool_id else "",
         "BUCKETS_DEV_USER": DEV_USER if pool_id else "",
         "BUCKETS_DEV_PASSWORD": DEV_PASSWORD if pool_id else "",
+        "BUCKETS_SFTP_HOST": SFTP_HOST,
+        "BUCKETS_SFTP_PORT": str(sftp_local_port),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start / stop the local AWS emulator (ministack) on loopback, in the background.
+# Start / stop the local AWS emulator (ministack) on loopback, in the background, with its
+# SFTP listener (AWS Transfer Family) on loopback too.
 #
 #   infra/local/ministack.sh start    start it unless it already answers; wait until ready
 #   infra/local/ministack.sh stop     stop the instance this script started (pid file)
@@ -10,6 +11,12 @@
 # .local/ministack/ (pid file, port file, log, TMPDIR of the emulator and of the function
 # processes it spawns); nothing is written outside .local/. For a second stack beside the
 # first, use a second clone (or git worktree) with another MINISTACK_PORT.
+#
+# The emulator runs through infra/local/ministack_bridged.py, which bridges ministack 1.5.33's
+# Transfer Family gaps (session policies, UpdateUser, versioned SFTP writes; see its docstring).
+# Its SFTP listener serves every Transfer server on 127.0.0.1:SFTP_PORT, by default
+# 2222 + MINISTACK_PORT - 4566 (2222 for 4566), so a second clone gets its own; the port is
+# written to .local/ministack/sftp.port.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -17,8 +24,11 @@ PORT="${MINISTACK_PORT:-4566}"
 STATE="$ROOT/.local/ministack"
 PID_FILE="$STATE/ministack.pid"
 PORT_FILE="$STATE/ministack.port"
+SFTP_PORT_FILE="$STATE/sftp.port"
 LOG_FILE="$STATE/ministack.log"
-BIN="${MINISTACK_BIN:-$ROOT/.local/stack/bin/ministack}"
+PYTHON="$ROOT/.local/stack/bin/python3"
+BRIDGED="$ROOT/infra/local/ministack_bridged.py"
+SFTP_PORT="${SFTP_PORT:-$((2222 + PORT - 4566))}"
 ENDPOINT="http://127.0.0.1:$PORT"
 
 answers() { curl -sf -o /dev/null --max-time 2 "$ENDPOINT/_ministack/health"; }
@@ -70,29 +80,31 @@ start() {
         echo "ministack: pid $pid is alive but does not answer; restarting it" >&2
         stop
     fi
-    [[ -x "$BIN" ]] || { echo "ministack: $BIN not found (run 'make tools')" >&2; exit 1; }
+    [[ -x "$PYTHON" ]] || { echo "ministack: $PYTHON not found (run 'make tools')" >&2; exit 1; }
     rm -rf "$STATE/tmp"
     mkdir -p "$STATE/tmp"
     # Function processes inherit this environment: their SDK calls must come back here,
-    # with dummy credentials. Loopback only (BIND_HOST), and no MQTT/SFTP listeners.
+    # with dummy credentials. Loopback only (BIND_HOST, SFTP_HOST), no MQTT listener.
     (
         cd "$STATE"
-        export GATEWAY_PORT="$PORT" BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
+        export GATEWAY_PORT="$PORT" BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 \
+            SFTP_ENABLED=1 SFTP_HOST=127.0.0.1 SFTP_PORT="$SFTP_PORT" \
             AWS_ENDPOINT_URL="$ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
             AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 MINISTACK_REGION=us-east-1 \
             TMPDIR="$STATE/tmp" STATE_DIR="$STATE/tmp/state" S3_DATA_DIR="$STATE/tmp/s3"
         unset AWS_PROFILE AWS_SESSION_TOKEN
         # setsid: own session and process group, so `stop` can end the emulator together
         # with the function processes it spawned, and nothing else.
-        nohup setsid "$BIN" </dev/null >"$LOG_FILE" 2>&1 &
+        nohup setsid "$PYTHON" "$BRIDGED" </dev/null >"$LOG_FILE" 2>&1 &
         echo $! >"$PID_FILE"
         echo "$PORT" >"$PORT_FILE"
+        echo "$SFTP_PORT" >"$SFTP_PORT_FILE"
     )
     local pid
     pid="$(cat "$PID_FILE")"
     for _ in $(seq 1 300); do
         if ready; then
-            echo "ministack: started on $ENDPOINT (pid $pid, log ${LOG_FILE#"$ROOT"/})"
+            echo "ministack: started on $ENDPOINT (pid $pid, SFTP on 127.0.0.1:$SFTP_PORT, log ${LOG_FILE#"$ROOT"/})"
             return 0
         fi
         if ! kill -0 "$pid" 2>/dev/null; then
@@ -110,7 +122,7 @@ start() {
 stop() {
     local pid
     if ! pid="$(our_pid)"; then
-        rm -f "$PID_FILE" "$PORT_FILE"
+        rm -f "$PID_FILE" "$PORT_FILE" "$SFTP_PORT_FILE"
         if answers; then
             echo "ministack: $ENDPOINT answers but was not started by this repo; left alone" >&2
         else
@@ -137,7 +149,7 @@ stop() {
     for p in $(pgrep -f "$STATE/tmp" 2>/dev/null || true); do
         kill -TERM "$p" 2>/dev/null || true
     done
-    rm -f "$PID_FILE" "$PORT_FILE"
+    rm -f "$PID_FILE" "$PORT_FILE" "$SFTP_PORT_FILE"
     rm -rf "$STATE/tmp"
     echo "ministack: stopped (pid $pid)"
 }
@@ -150,7 +162,8 @@ status() {
         if pid="$(our_pid_here)"; then
             local state="ready"
             ready || state="answering, not ready yet"
-            echo "ministack: running on $ENDPOINT (pid $pid, started by this clone; $state; log $log)"
+            echo "ministack: running on $ENDPOINT (pid $pid, started by this clone; $state;" \
+                "SFTP on 127.0.0.1:$(cat "$SFTP_PORT_FILE" 2>/dev/null || echo "?"); log $log)"
         elif pid="$(our_pid)"; then
             echo "ministack: something answers on $ENDPOINT, but not the emulator this clone started" \
                 "(that one runs on http://127.0.0.1:$port, pid $pid: use MINISTACK_PORT=$port)"
