@@ -293,7 +293,10 @@ def main() -> int:
     base_parameters = ["Environment=local", "Hs256DevTokens=true", f"JwtHs256Secret={args.secret}",
                        f"CognitoEndpoint={endpoint}", f"CursorKeys={LOCAL_DEV_CURSOR_KEYS}",
                        "MultipartThreshold=5242880", "MultipartPartSize=5242880",
-                       f"SftpServerId={sftp_server_id}", f"SftpHost={SFTP_HOST}:{sftp_local_port}", *extra]
+                       f"SftpServerId={sftp_server_id}", f"SftpHost={SFTP_HOST}:{sftp_local_port}",
+                       # The pass is what makes SFTP writes appear locally (the emulator fires no S3
+                       # event for them): as often as EventBridge allows.
+                       "ReconcileSchedule=rate(1 minute)", *extra]
     digest = fingerprint(args.lambda_dir, bins, base_parameters)
 
     current = describe(cfn, args.stack_name)

@@ -55,6 +55,8 @@ mod races;
 mod root;
 #[path = "routes/settings.rs"]
 mod settings;
+#[path = "routes/sftp.rs"]
+mod sftp;
 #[path = "routes/tokens.rs"]
 mod tokens;
 #[path = "routes/uploads.rs"]

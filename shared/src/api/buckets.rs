@@ -46,7 +46,11 @@ pub async fn collection<S: BucketStore, O>(
             let pre = req.preconditions()?;
             let body = BucketBody::parse(req.json_body()?).at(Location::Body)?;
             let (bucket, created) = services.create_bucket(&identity, &pre, &body).await?;
-            Ok(ok(if created { 201 } else { 200 }, &bucket))
+            Ok(ok(
+                if created { 201 } else { 200 },
+                &bucket,
+                app.settings().sftp_host.as_deref(),
+            ))
         }
         Method::DELETE => {
             let page = page_request(req, &app.cursor_keys)?;
@@ -94,7 +98,7 @@ pub async fn record<S: BucketStore, O>(
                 pre.if_none_match = unchanged.then_some(Condition::Version(bucket.last_modified));
             }
             match pre.on_read(bucket.last_modified) {
-                ReadOutcome::Proceed => Ok(ok(200, &bucket)),
+                ReadOutcome::Proceed => Ok(ok(200, &bucket, app.settings().sftp_host.as_deref())),
                 ReadOutcome::NotModified => Ok(with_record_headers(Response::empty(304), &bucket)),
                 ReadOutcome::PreconditionFailed => {
                     Err(ApiError::precondition_failed(Some(bucket.envelope())))
@@ -104,7 +108,11 @@ pub async fn record<S: BucketStore, O>(
         Method::PUT => {
             let body = BucketBody::parse(req.json_body()?).at(Location::Body)?;
             let (bucket, created) = services.put_bucket(&identity, &bucket, &pre, &body).await?;
-            Ok(ok(if created { 201 } else { 200 }, &bucket))
+            Ok(ok(
+                if created { 201 } else { 200 },
+                &bucket,
+                app.settings().sftp_host.as_deref(),
+            ))
         }
         Method::PATCH => {
             let kind = req.patch_kind()?;
@@ -114,7 +122,7 @@ pub async fn record<S: BucketStore, O>(
             let bucket = services
                 .patch_bucket(&identity, &bucket, &pre, kind, &body)
                 .await?;
-            Ok(ok(200, &bucket))
+            Ok(ok(200, &bucket, app.settings().sftp_host.as_deref()))
         }
         Method::DELETE => {
             let tombstone = services.delete_bucket(&identity, &bucket, &pre).await?;
@@ -149,6 +157,12 @@ fn with_record_headers(resp: Response, bucket: &Bucket) -> Response {
         .with_header("Last-Modified", bucket.last_modified_http())
 }
 
-fn ok(status: u16, bucket: &Bucket) -> Response {
-    with_record_headers(Response::json(status, bucket.envelope()), bucket)
+/// The bucket as one record: with `host`, where its SFTP users connect (when the deployment
+/// has an SFTP server).
+fn ok(status: u16, bucket: &Bucket, sftp_host: Option<&str>) -> Response {
+    let mut body = bucket.envelope();
+    if let Some(host) = sftp_host {
+        body["data"]["host"] = Value::String(host.to_string());
+    }
+    with_record_headers(Response::json(status, body), bucket)
 }

@@ -10,8 +10,9 @@ use super::time::{http_date, next_timestamp};
 
 /// Fields the server owns. Sent back by a client they are ignored (an `id` that differs from
 /// the path is an error).
-pub const SERVER_FIELDS: [&str; 7] = [
+pub const SERVER_FIELDS: [&str; 8] = [
     "id",
+    "host",
     "created",
     "last_modified",
     "revision",

@@ -131,6 +131,8 @@ pub struct Env {
     pub app: App<MemoryStore, MemoryObjects>,
     pub store: MemoryStore,
     pub objects: MemoryObjects,
+    /// The SFTP server the `sftp` function's routes manage users on.
+    pub directory: shared::memory::MemoryDirectory,
 }
 
 impl Env {
@@ -166,6 +168,7 @@ impl Env {
             app,
             store,
             objects,
+            directory: shared::memory::MemoryDirectory::new(),
         }
     }
 
@@ -210,6 +213,7 @@ impl Env {
             Function::Buckets => entry::handle(&self.app, &req).await,
             Function::Data => data::handle(&self.app, &req).await,
             Function::Files => files::handle(&self.app, &req).await,
+            Function::Sftp => shared::api::sftp::handle(&self.app, &self.directory, &req).await,
         };
         let body = resp.body_bytes();
         if let Err(broken) =

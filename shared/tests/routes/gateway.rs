@@ -11,6 +11,7 @@ pub enum Function {
     Buckets,
     Data,
     Files,
+    Sftp,
 }
 
 /// One `AWS::ApiGatewayV2::Route` of the template: method (`None`: ANY), path, function.
@@ -32,6 +33,7 @@ fn template_routes() -> (Vec<Route>, Function) {
                 Some(t) if t.starts_with("BucketsIntegration") => Function::Buckets,
                 Some(t) if t.starts_with("DataIntegration") => Function::Data,
                 Some(t) if t.starts_with("FilesIntegration") => Function::Files,
+                Some(t) if t.starts_with("SftpIntegration") => Function::Sftp,
                 _ => panic!("a route to an unknown integration: {line}"),
             };
             if k == "$default" {

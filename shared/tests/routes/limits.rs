@@ -328,14 +328,23 @@ impl ObjectStore for YieldingObjects {
         self.0.delete(object).await
     }
 
+    async fn list_current(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        max: usize,
+    ) -> Result<shared::ports::CurrentPage, StoreError> {
+        self.0.list_current(prefix, start_after, max).await
+    }
     async fn copy_version(
         &self,
         from: &ObjectVersion,
+        to: &str,
         content_type: &str,
         upload_id: &str,
     ) -> Result<Option<String>, StoreError> {
         yield_now().await;
-        self.0.copy_version(from, content_type, upload_id).await
+        self.0.copy_version(from, to, content_type, upload_id).await
     }
 
     async fn newest_versions(&self, key: &str, max: usize) -> Result<Vec<String>, StoreError> {

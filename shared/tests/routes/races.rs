@@ -149,7 +149,9 @@ impl Racing {
         let resp = match function_for(&req.method, &req.path) {
             Function::Buckets => entry::handle(&self.app, &req).await,
             Function::Data => data::handle(&self.app, &req).await,
-            Function::Files => panic!("the files function is not part of this app"),
+            Function::Files | Function::Sftp => {
+                panic!("the files and sftp functions are not part of this app")
+            }
         };
         Resp::new(format!("{method} {path}"), resp)
     }

@@ -100,13 +100,13 @@ async fn a_refused_upload_is_rejected_with_the_reason_and_its_object_goes() {
         Outcome::Rejected(_)
     ));
     assert_eq!(env.versions(&stray_key), []);
-    // One with no upload id at all (written by other means than an upload URL) is refused
-    // too; there is no upload to tell.
+    // One with no upload id at all is a direct write (SFTP's), processed by the same rules:
+    // this bucket is inactive, so it is refused too.
     let version = env.objects.put_object(&stray_key, meta(None));
     let unmarked = ObjectVersion::new(stray_key.clone(), Some(version));
     let outcome = env.process(&unmarked).await;
     assert!(
-        matches!(&outcome, Outcome::Rejected(r) if r.contains("does not belong")),
+        matches!(&outcome, Outcome::Rejected(r) if r.contains("inactive")),
         "{outcome:?}"
     );
     assert_eq!(env.versions(&stray_key), []);

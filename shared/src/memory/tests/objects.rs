@@ -173,7 +173,7 @@ async fn a_version_is_copied_onto_its_key_as_the_latest_with_the_upload_id() {
     objects.put_bytes("b1/g1/a.csv", "text/csv", b"two!", Some("u2"));
     let from = ObjectVersion::new("b1/g1/a.csv", first.version_id.clone());
     let copied = objects
-        .copy_version(&from, "text/csv", "u3")
+        .copy_version(&from, "b1/g1/a.csv", "text/csv", "u3")
         .await
         .unwrap()
         .unwrap();
@@ -183,10 +183,21 @@ async fn a_version_is_copied_onto_its_key_as_the_latest_with_the_upload_id() {
     assert_eq!(latest.body.as_deref(), Some(&b"one"[..]));
     assert_eq!(latest.meta.etag, first.etag);
     assert_eq!(objects.versions_with_prefix("b1/g1/a.csv").len(), 3);
+    // Onto another key (an SFTP write adopted under its normalized name), with a SHA-256.
+    let other = objects
+        .copy_version(&from, "b1/g1/b.csv", "text/csv", "u5")
+        .await
+        .unwrap();
+    let b = objects.get("b1/g1/b.csv").unwrap();
+    assert_eq!(b.meta.version_id, other);
+    assert_eq!(b.body.as_deref(), Some(&b"one"[..]));
+    assert!(b.meta.sha256.is_some());
     // A missing version cannot be copied.
     let missing = ObjectVersion::new("b1/g1/a.csv", Some("nope".into()));
     assert_eq!(
-        objects.copy_version(&missing, "text/plain", "u4").await,
+        objects
+            .copy_version(&missing, "b1/g1/a.csv", "text/plain", "u4")
+            .await,
         Err(StoreError::Conflict)
     );
 }

@@ -77,7 +77,16 @@ impl ObjectStore for Fake {
         _: &ObjectVersion,
         _: &str,
         _: &str,
+        _: &str,
     ) -> Result<Option<String>, StoreError> {
+        unreachable!()
+    }
+    async fn list_current(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<crate::ports::CurrentPage, StoreError> {
         unreachable!()
     }
     async fn newest_versions(&self, _: &str, _: usize) -> Result<Vec<String>, StoreError> {
