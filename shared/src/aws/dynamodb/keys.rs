@@ -202,6 +202,11 @@ pub(super) fn kept_version(name: &str, hash: &str, version_id: &str) -> String {
 }
 
 /// The sort-key prefix of the kept versions of file `name` with permalink hash `hash`.
+/// The registration of incarnation `id`/`generation` among those with SFTP users.
+pub(super) fn sftp_registration(id: &str, generation: &str) -> Item {
+    key(SFTP_BUCKETS, format!("{}#", incarnation(id, generation)))
+}
+
 /// Normalized names hold no `#` (only `[a-z0-9_.-]`), so one file's prefix never matches
 /// another's.
 pub(super) fn kept_versions_of(name: &str, hash: &str) -> String {
@@ -234,6 +239,8 @@ mod tests {
             Partition::KeptVersions => {
                 vec![p.item(id, generation, &kept_version("dir/a.txt", "h1", "v1"))]
             }
+            Partition::SftpUsers => vec![p.item(id, generation, "partner")],
+            Partition::SftpBuckets => vec![sftp_registration(id, generation)],
             Partition::ApiKey => vec![api_key("0123456789abcdef")],
             Partition::KeyOwnerListing => vec![listing_entry(&key_owner_listing("user:a"), "k1")],
             Partition::KeyListing => vec![listing_entry(KEYS_LISTING, "k1")],
@@ -321,6 +328,8 @@ mod tests {
                 set("U#b1#g1", None),
                 set("R#b1#g1", None),
                 set("V#b1#g1", None),
+                set("S#b1#g1", None),
+                set("SFTP", Some("b1#g1#")),
                 set("CASCADE", Some("b1#g1#")),
             ]
         );

@@ -21,9 +21,6 @@ fn from_item(item: &Item) -> Result<SftpUser, StoreError> {
     item.json("user")
 }
 
-fn registration(id: &str, generation: &str) -> Item {
-    keys::key(SFTP_BUCKETS, format!("{id}#{generation}#"))
-}
 
 impl SftpUserStore for DynamoStore {
     async fn get_sftp_user(
@@ -68,7 +65,7 @@ impl SftpUserStore for DynamoStore {
             .expect("table and item set");
         self.transact(vec![
             TransactWriteItem::builder().put(put).build(),
-            self.put_tx(registration(id, generation)),
+            self.put_tx(keys::sftp_registration(id, generation)),
         ])
         .await
     }
@@ -133,7 +130,7 @@ impl SftpUserStore for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(registration(&bucket.id, &bucket.generation)))
+            .set_key(Some(keys::sftp_registration(&bucket.id, &bucket.generation)))
             .send()
             .await
             .map_err(super::call::classify)?;
