@@ -146,13 +146,14 @@ def main() -> int:
     # handles both). The marker's own read/write/delete are the "other" calls.
     floor_delete_objects = math.ceil(objects / 1000)
     # A Query page stops at 1000 keys, and one that stops there says more may follow: a set of
-    # n items takes n // 1000 + 1 pages. Five partitions (D, F, U, R, V: kept file versions since
-    # the layout became one versioned key per file) and the file markers' range.
+    # n items takes n // 1000 + 1 pages. Six partitions (D, F, U, R, V: kept file versions since
+    # the layout became one versioned key per file; S: SFTP users) and two ranges (the file
+    # markers', the SFTP registration's).
     partitions = {}
     for pk, _ in before["items"]:
         if not pk.startswith("B#"):
             partitions[pk] = partitions.get(pk, 0) + 1
-    query_floor = sum(n // 1000 + 1 for n in partitions.values()) + (6 - len(partitions))
+    query_floor = sum(n // 1000 + 1 for n in partitions.values()) + (8 - len(partitions))
     floor_batch_write = math.ceil(items / 25)
     rows = [
         ("DeleteObjects", calls["delete_objects"], floor_delete_objects),

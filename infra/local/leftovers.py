@@ -15,7 +15,7 @@ import sys
 
 from function_env import client, local_env
 
-PARTITIONS = ("D", "F", "U", "R", "V")
+PARTITIONS = ("D", "F", "U", "R", "V", "S")
 
 
 def leftovers(env: dict, bucket_id: str, generation: str) -> dict:
@@ -50,6 +50,13 @@ def leftovers(env: dict, bucket_id: str, generation: str) -> dict:
         ExpressionAttributeValues={
             ":pk": {"S": "CASCADE"},
             ":prefix": {"S": f"{bucket_id}#{generation}"},
+        },
+    )
+    items += query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={
+            ":pk": {"S": "SFTP"},
+            ":prefix": {"S": f"{bucket_id}#{generation}#"},
         },
     )
     bucket = ddb.get_item(

@@ -21,7 +21,6 @@ fn from_item(item: &Item) -> Result<SftpUser, StoreError> {
     item.json("user")
 }
 
-
 impl SftpUserStore for DynamoStore {
     async fn get_sftp_user(
         &self,
@@ -130,7 +129,10 @@ impl SftpUserStore for DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(keys::sftp_registration(&bucket.id, &bucket.generation)))
+            .set_key(Some(keys::sftp_registration(
+                &bucket.id,
+                &bucket.generation,
+            )))
             .send()
             .await
             .map_err(super::call::classify)?;
