@@ -80,6 +80,7 @@ schemas = {
                        "active": {"type": "boolean"}, "created": ms, "last_modified": ms,
                        "revision": {"type": "integer", "minimum": 1}, "owner": {"type": "string"},
                        "file_count": nonneg, "total_bytes": nonneg,
+                       "host": {"type": "string", "description": "Where the bucket's SFTP users connect (`host`, or `host:port` when the port is not 22); absent without SFTP."},
                        "limits": ref("BucketLimits")}},
     "BucketLimits": {"type": "object", "additionalProperties": False,
                      "description": "The bucket's own upload limits, each optional; within the deployment's (`GET /v1/` settings.upload), which they can only tighten. The effective limit is the tighter of both.",
@@ -158,6 +159,35 @@ schemas = {
                        "expires_at": {**ms, "description": "When S3's lifecycle expires it (the deployment's retention)."}}},
     "FileVersionList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
                         "properties": {"data": {"type": "array", "items": ref("FileVersion")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
+    "SftpKey": {"type": "object", "required": ["id", "key", "fingerprint", "comment", "added"], "additionalProperties": False,
+                "properties": {"id": {"type": "string", "description": "Transfer Family's key id."}, "key": {"type": "string", "description": "`<type> <base64>`."},
+                               "fingerprint": {"type": "string", "description": "OpenSSH's `SHA256:…`."}, "comment": {"type": "string"}, "added": ms}},
+    "SftpUser": {"type": "object", "required": ["username", "login", "host", "access", "ssh_public_keys", "created", "created_by", "last_modified"],
+                 "additionalProperties": False,
+                 "properties": {"username": {"type": "string"}, "login": {"type": "string", "description": "The SFTP login: `<bucket id>.<username>`."},
+                                "host": {"type": ["string", "null"]}, "access": {"enum": ["read", "write"]},
+                                "ssh_public_keys": {"type": "array", "items": ref("SftpKey")}, "created": ms, "created_by": {"type": "string"}, "last_modified": ms}},
+    "SftpUserList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                     "properties": {"data": {"type": "array", "items": ref("SftpUser")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
+    "SftpUserEnvelope": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("SftpUser")}},
+    "SftpUserIn": {"type": "object", "required": ["username", "ssh_public_keys"], "additionalProperties": False,
+                   "properties": {"username": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{2,31}$"},
+                                  "ssh_public_keys": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string", "maxLength": 2048}},
+                                  "access": {"enum": ["read", "write"], "default": "read"}}},
+    "SftpUserPatch": {"type": "object", "additionalProperties": False,
+                      "properties": {"access": {"enum": ["read", "write"]},
+                                     "ssh_public_keys": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string", "maxLength": 2048},
+                                                         "description": "The whole new set of keys."},
+                                     "username": {"type": "string", "description": "Ignored when it is the user's own name."},
+                                     "login": {"type": "string", "description": "Ignored (server-owned)."}}},
+    "SftpUserDeleted": {"type": "object", "required": ["data"], "additionalProperties": False,
+                        "properties": {"data": {"type": "object", "required": ["username", "deleted"], "additionalProperties": False,
+                                                "properties": {"username": {"type": "string"}, "deleted": {"const": True}}}}},
+    "ReconcileIn": {"type": "object", "properties": {"after": {"type": ["string", "null"], "maxLength": 1024, "description": "A previous answer's `next`."}}},
+    "Reconciled": {"type": "object", "required": ["data"], "additionalProperties": False,
+                   "properties": {"data": {"type": "object", "required": ["examined", "recorded", "refused", "removed", "next"], "additionalProperties": False,
+                                           "properties": {"examined": nonneg, "recorded": nonneg, "refused": nonneg, "removed": nonneg,
+                                                          "next": {"type": ["string", "null"], "description": "Where the next page starts; null when the bucket is done."}}}}},
     "FileEnvelope": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("File")}},
     "WantedFile": {"type": "object", "required": ["name", "size", "content_type"],
                    "properties": {"name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"}, "sha256": {"type": "string"}}},
@@ -397,6 +427,26 @@ key_in = {"type": "object", "properties": {
     "buckets": {"type": ["array", "null"], "maxItems": 20, "items": ref("KeyScope")},
     "expires_at": {**ms, "type": ["integer", "null"]}}}
 schemas["KeyIn"] = {**key_in, "required": ["title"]}
+USERNAME = {"name": "username", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{2,31}$"}}
+list_users = op("listSftpUsers", "The bucket's SFTP users (write permission)", {"200": ok("A page", ref("SftpUserList"), NEXT_H), **errs(*STD)},
+                params=(p("id"), *PAGE), tags=["sftp"])
+paths["/v1/buckets/{id}/users"] = {
+    "get": list_users, "head": head_of(list_users),
+    "post": op("createSftpUser", "Create an SFTP user of the bucket (a Transfer Family user confined to it)",
+               {"201": ok("Created", ref("SftpUserEnvelope")), **errs(*STD, "413", "415")}, params=(p("id"),), body=json_body(ref("SftpUserIn")), tags=["sftp"]),
+}
+get_user = op("getSftpUser", "Read an SFTP user", {"200": ok("The user", ref("SftpUserEnvelope")), **errs(*STD)}, params=(p("id"), USERNAME), tags=["sftp"])
+paths["/v1/buckets/{id}/users/{username}"] = {
+    "get": get_user, "head": head_of(get_user),
+    "patch": op("patchSftpUser", "Change an SFTP user's access or keys", {"200": ok("The user", ref("SftpUserEnvelope")), **errs(*STD, "413", "415")},
+                params=(p("id"), USERNAME), body=json_body(ref("SftpUserPatch")), tags=["sftp"]),
+    "delete": op("deleteSftpUser", "Delete an SFTP user (he can no longer connect)", {"200": ok("Deleted", ref("SftpUserDeleted")), **errs(*STD)},
+                 params=(p("id"), USERNAME), tags=["sftp"]),
+}
+paths["/v1/buckets/{id}/reconcile"] = {
+    "post": op("reconcileBucket", "One page of the reconciliation pass: record objects no record describes, remove records whose object is gone",
+               {"200": ok("What the page did", ref("Reconciled")), **errs(*STD, "413", "415")}, params=(p("id"),),
+               body=json_body(ref("ReconcileIn"), required=False), tags=["sftp"])}
 KEY_ID = {"name": "id", "in": "path", "required": True, "description": "A key id.", "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
 list_keys = op("listKeys", "The caller's API keys (an admin: every user's, or `owner`'s)", {"200": ok("A page", ref("KeyList"), NEXT_H), **errs(*STD)},
                params=(*PAGE, {"name": "owner", "in": "query", "description": "Only this user's keys (`user:<sub>`).", "schema": {"type": "string"}}), tags=["keys"])

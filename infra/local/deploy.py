@@ -296,7 +296,8 @@ def main() -> int:
                        f"SftpServerId={sftp_server_id}", f"SftpHost={SFTP_HOST}:{sftp_local_port}",
                        # The pass is what makes SFTP writes appear locally (the emulator fires no S3
                        # event for them): as often as EventBridge allows.
-                       "ReconcileSchedule=rate(1 minute)", *extra]
+                       # (quoted: sam splits parameter overrides at spaces)
+                       "ReconcileSchedule=\"rate(1 minute)\"", *extra]
     digest = fingerprint(args.lambda_dir, bins, base_parameters)
 
     current = describe(cfn, args.stack_name)

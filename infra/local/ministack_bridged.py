@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""ministack 1.5.33 with three local-only bridges for AWS Transfer Family (SFTP), then ministack.
+"""ministack 1.5.33 with local-only bridges (three for AWS Transfer Family, one for CopyObject
+checksums), then ministack.
 
 Run with the stack virtualenv's interpreter (infra/local/ministack.sh does):
     .local/stack/bin/python3 infra/local/ministack_bridged.py
@@ -460,12 +461,32 @@ def install_versioned_sftp_writes() -> None:
     transfer._sftp_s3_delete_object = sftp_delete_object
 
 
+def install_copy_checksum_algorithm() -> None:
+    """4. CopyObject's `x-amz-checksum-algorithm`.
+
+    AWS: CopyObject with `x-amz-checksum-algorithm: SHA256` makes S3 compute the copy's SHA-256
+    (the upload processing adopts SFTP writes and restores versions this way, and records it).
+    ministack: its CopyObject computes a checksum only for `x-amz-sdk-checksum-algorithm` (or a
+    given `x-amz-checksum-<alg>` value), which the SDKs do not send on CopyObject. Bridge: the
+    header is passed on under the name ministack reads."""
+    original_copy = s3._copy_object
+
+    def copy_object(bucket_name, dest_key, headers, *args, **kwargs):
+        algorithm = headers.get("x-amz-checksum-algorithm")
+        if algorithm and not headers.get("x-amz-sdk-checksum-algorithm"):
+            headers = {**headers, "x-amz-sdk-checksum-algorithm": algorithm}
+        return original_copy(bucket_name, dest_key, headers, *args, **kwargs)
+
+    s3._copy_object = copy_object
+
+
 # ---------------------------------------------------------------------------------------------
 
 def install() -> None:
     install_control_plane_bridge()
     install_sftp_policy_bridge()
     install_versioned_sftp_writes()
+    install_copy_checksum_algorithm()
 
 
 if __name__ == "__main__":

@@ -332,7 +332,7 @@ fn bad_users_are_refused_naming_the_field() {
         ),
     ] {
         let err = alice.post(&path, &body).expect_error(400, 107);
-        assert_eq!(err["details"]["field"], field, "{err}");
+        assert_eq!(err["details"][0]["name"], field, "{err}");
     }
     alice
         .post(
@@ -387,4 +387,38 @@ fn deleting_the_bucket_removes_its_users() {
         );
         std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+#[test]
+fn a_file_deleted_by_key_is_forgotten_at_its_event() {
+    // What an SFTP user's delete does on AWS: a DeleteObject without version id (a delete
+    // marker), whose `ObjectRemoved:DeleteMarkerCreated` event removes the record at once.
+    let alice = Caller::user("alice", CREATOR);
+    let id = bucket(&alice, &json!({}));
+    let grant = alice
+        .grant(&id, &[("gone.txt", 3, "text/plain")])
+        .expect(201)
+        .json()["files"][0]
+        .clone();
+    let upload = buckets_e2e::Upload { grant };
+    upload.put(b"bye", &[]).expect(200);
+    alice.wait_upload(&id, &upload.upload_id());
+    let key = format!("{id}/{}/gone.txt", upload.generation());
+    buckets_e2e::local_script("delete_object_key.py", &[&key]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while file(&alice, &id, "gone.txt").is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "still listed 60 s after its deletion event"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let b = alice.get(&format!("/v1/buckets/{id}")).expect(200).json();
+    assert_eq!(
+        (
+            b["data"]["file_count"].clone(),
+            b["data"]["total_bytes"].clone()
+        ),
+        (json!(0), json!(0))
+    );
 }

@@ -29,12 +29,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     serve_sftp(
         app.settings(),
         |req| async move { sftp::handle(app, directory, &req).await },
-        |users| async move {
-            for (id, generation, username) in users {
+        |removed, activity| async move {
+            for (id, generation, username) in removed {
                 services
                     .sftp_user_removed(directory, &id, &generation, &username)
                     .await
                     .map_err(|e| format!("removing SFTP user {id}.{username}: {e:?}"))?;
+            }
+            for id in activity {
+                services
+                    .sftp_bucket_activity(directory, &id)
+                    .await
+                    .map_err(|e| format!("SFTP policies of bucket {id}: {e:?}"))?;
             }
             Ok(())
         },

@@ -23,9 +23,15 @@ where
     O: ObjectStore,
     T: SftpDirectory,
 {
-    route(app, directory, req)
-        .await
-        .unwrap_or_else(Response::from)
+    match req.as_get_for_head() {
+        Some(get) => route(app, directory, &get)
+            .await
+            .unwrap_or_else(Response::from)
+            .without_body(),
+        None => route(app, directory, req)
+            .await
+            .unwrap_or_else(Response::from),
+    }
 }
 
 async fn route<S, O, T>(app: &App<S, O>, directory: &T, req: &Request) -> Result<Response, ApiError>

@@ -91,15 +91,20 @@ impl SftpDirectory for TransferDirectory {
     }
 
     async fn set_policy(&self, login: &str, policy: &str) -> Result<(), StoreError> {
-        self.client
+        match self
+            .client
             .update_user()
             .server_id(&self.server_id)
             .user_name(login)
             .policy(policy)
             .send()
             .await
-            .map_err(classify)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // As the port says: a missing user is `Conflict`.
+            Err(e) if not_found(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(classify(e)),
+        }
     }
 
     async fn import_key(&self, login: &str, body: &str) -> Result<String, StoreError> {

@@ -98,6 +98,7 @@ pub trait SftpDirectory: Send + Sync {
         user: &DirectoryUser,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
+    /// Replaces the user's session policy; `Conflict` if there is no such user.
     fn set_policy(
         &self,
         login: &str,

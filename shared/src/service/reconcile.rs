@@ -16,7 +16,7 @@ use super::error::Result;
 use super::uploads::Outcome;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::object_prefix;
-use crate::domain::files::{FileRecord, ObjectVersion, object_key};
+use crate::domain::files::{FileRecord, ObjectVersion, object_key, parse_object_key};
 use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore, SftpUserStore};
 
 /// Keys one page examines at most (a ListObjectsV2 page).
@@ -144,6 +144,37 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         }
         done.next = upper;
         Ok(done)
+    }
+
+    /// A delete marker was written on `key` (an SFTP user's delete): when the key has no
+    /// object any more, its record goes; when an upload came after the marker, it is processed.
+    /// Returns whether a record was removed.
+    pub async fn object_removed(&self, key: &str) -> Result<bool> {
+        let Some(parts) = parse_object_key(key) else {
+            return Ok(false);
+        };
+        let bucket = match self.store.get(&parts.bucket_id).await? {
+            Some(b) if b.generation == parts.generation => b,
+            _ => return Ok(false),
+        };
+        let Some(record) = self
+            .store
+            .get_file(&bucket.id, &bucket.generation, &parts.name)
+            .await?
+        else {
+            return Ok(false);
+        };
+        match self.objects.head(&ObjectVersion::new(key, None)).await? {
+            None => {
+                self.remove_file(&bucket, &record).await?;
+                Ok(true)
+            }
+            Some(meta) if meta.version_id.as_deref() != Some(record.version_id.as_str()) => {
+                self.reconcile_key(key).await?;
+                Ok(false)
+            }
+            Some(_) => Ok(false),
+        }
     }
 
     /// Processes `key`'s latest version as its event would have.

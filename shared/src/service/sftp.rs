@@ -215,6 +215,34 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         Ok(())
     }
 
+    /// Bucket `id` became active or inactive: its users' session policies follow (write only
+    /// while active). Reads the bucket as it is now, so a late or repeated event is harmless.
+    pub async fn sftp_bucket_activity<T: SftpDirectory>(
+        &self,
+        directory: &T,
+        id: &str,
+    ) -> Result<usize> {
+        let Some(bucket) = self.store.get(id).await? else {
+            return Ok(0);
+        };
+        let users = self
+            .store
+            .list_sftp_users(id, &bucket.generation, None, MAX_USERS_PER_BUCKET)
+            .await?;
+        for user in &users.users {
+            let policy = self.policy_for(&bucket, user.access)?;
+            match directory
+                .set_policy(&login(id, &user.username), &policy)
+                .await
+            {
+                // Its Transfer user is not there (yet, or any more): nothing to confine.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(users.users.len())
+    }
+
     /// A user item of incarnation `id`/`generation` was removed (by the API, or by the
     /// bucket's delete cascade): its Transfer user goes, unless the login now belongs to a
     /// newer incarnation's user (its home says which).

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
 use super::item::ItemExt;
 use super::keys::{self, ALL_LISTING};
@@ -21,6 +23,9 @@ fn to_item(b: &Bucket) -> Item {
     item.insert("id".into(), s(&b.id));
     item.insert("gen".into(), s(&b.generation));
     item.insert("attrs".into(), json(&b.attrs));
+    // `active` also on its own: the stream filter of the sftp function matches its changes
+    // (the session policies of the bucket's SFTP users follow it).
+    item.insert("active".into(), AttributeValue::Bool(b.is_active()));
     item.insert("acl".into(), json(&b.permissions));
     item.insert("owner".into(), s(&b.owner));
     item.insert("created".into(), n(b.created));
@@ -171,10 +176,12 @@ impl BucketStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(keys::bucket(&new.id)))
             .update_expression(
-                "SET attrs = :attrs, acl = :acl, revision = :rev, last_modified = :lm",
+                "SET attrs = :attrs, active = :active, acl = :acl, revision = :rev, \
+                 last_modified = :lm",
             )
             .condition_expression("revision = :old_rev AND gen = :gen")
             .expression_attribute_values(":attrs", json(&new.attrs))
+            .expression_attribute_values(":active", AttributeValue::Bool(new.is_active()))
             .expression_attribute_values(":acl", json(&new.permissions))
             .expression_attribute_values(":rev", n(new.revision))
             .expression_attribute_values(":lm", n(new.last_modified))

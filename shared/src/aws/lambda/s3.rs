@@ -1,5 +1,6 @@
 //! The Lambda glue of the upload-events function: S3 ObjectCreated events in, one
-//! `Services::process_upload` call per object. The only code that knows that event's shape.
+//! `Services::process_upload` call per object; ObjectRemoved:DeleteMarkerCreated events (a key
+//! deleted over SFTP), one `Services::object_removed` call. The only code that knows that event's shape.
 
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -21,6 +22,20 @@ pub async fn serve_upload_events(
                 continue;
             };
             let key = object_key(&raw);
+            if record
+                .event_name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("ObjectRemoved"))
+            {
+                match services.object_removed(&key).await {
+                    Ok(removed) => tracing::info!(key, removed, "removal event processed"),
+                    Err(e) => {
+                        tracing::error!(key, error = ?e, "removal event failed; it will be retried");
+                        return Err(Error::from(format!("processing {key} failed: {e:?}")));
+                    }
+                }
+                continue;
+            }
             // The version this event is about (the files bucket is versioned).
             let version = record.s3.object.version_id.filter(|v| !v.is_empty());
             let event_time = Some(record.event_time.timestamp_millis()).filter(|t| *t > 0);

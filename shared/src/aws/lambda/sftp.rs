@@ -1,7 +1,9 @@
 //! The Lambda glue of the `sftp` function, which gets three kinds of event:
 //! - API Gateway HTTP API events (payload 2.0) of the SFTP routes → `api::sftp`;
 //! - DynamoDB stream records of removed SFTP user items (`S#…`, deleted by the API or by a
-//!   bucket's delete cascade) → the Transfer user goes (`Services::sftp_user_removed`);
+//!   bucket's delete cascade) → the Transfer user goes (`Services::sftp_user_removed`); and of
+//!   buckets whose `active` changed → their users' session policies follow
+//!   (`Services::sftp_bucket_activity`);
 //! - `{"reconcile": true}` from the schedule (or an operator) → the reconciliation pass over
 //!   every bucket with SFTP users (`Services::reconcile_registered`).
 
@@ -37,10 +39,42 @@ pub fn removed_users(event: &Value) -> Option<Vec<(String, String, String)>> {
     Some(out)
 }
 
+/// Buckets whose stream records say `active` changed (MODIFY of `B#<id>` items; the filter
+/// passes only those), each once.
+pub fn activity_changes(event: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for record in event
+        .get("Records")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if record.get("eventName").and_then(Value::as_str) != Some("MODIFY") {
+            continue;
+        }
+        let image = |which: &str| record["dynamodb"][which]["active"]["BOOL"].as_bool();
+        if image("OldImage") == image("NewImage") {
+            continue;
+        }
+        if let Some(id) = record["dynamodb"]["Keys"]["pk"]["S"]
+            .as_str()
+            .and_then(|pk| pk.strip_prefix("B#"))
+            && !ids.iter().any(|i| i == id)
+        {
+            ids.push(id.to_string());
+        }
+    }
+    ids
+}
+
 /// What an event asks of the function.
 pub enum SftpEvent {
     Http(Request),
-    UsersRemoved(Vec<(String, String, String)>),
+    /// Stream records: removed users, and buckets whose `active` changed.
+    Stream {
+        removed: Vec<(String, String, String)>,
+        activity: Vec<String>,
+    },
     Reconcile,
 }
 
@@ -54,7 +88,10 @@ fn classify(settings: &Settings, payload: Value) -> Result<SftpEvent, Error> {
         return Ok(SftpEvent::Http(to_request(settings, request)));
     }
     match removed_users(&payload) {
-        Some(users) => Ok(SftpEvent::UsersRemoved(users)),
+        Some(removed) => Ok(SftpEvent::Stream {
+            removed,
+            activity: activity_changes(&payload),
+        }),
         None => Err(Error::from(
             "neither an HTTP API event, a stream event nor {\"reconcile\": true}",
         )),
@@ -78,31 +115,31 @@ fn to_gateway(resp: Response) -> ApiGatewayV2httpResponse {
     out
 }
 
-/// Serves the function's events until the runtime stops: `http` answers requests, `removed`
-/// handles removed users (an error fails the batch: the stream redelivers it), `reconcile`
-/// runs the pass.
+/// Serves the function's events until the runtime stops: `http` answers requests, `stream`
+/// handles removed users and buckets whose `active` changed (an error fails the batch: the
+/// stream redelivers it), `reconcile` runs the pass.
 pub async fn serve_sftp<H, HF, U, UF, R, RF>(
     settings: &'static Settings,
     http: H,
-    removed: U,
+    stream: U,
     reconcile: R,
 ) -> Result<(), Error>
 where
     H: Fn(Request) -> HF + Send + Sync,
     HF: Future<Output = Response> + Send,
-    U: Fn(Vec<(String, String, String)>) -> UF + Send + Sync,
+    U: Fn(Vec<(String, String, String)>, Vec<String>) -> UF + Send + Sync,
     UF: Future<Output = Result<(), String>> + Send,
     R: Fn() -> RF + Send + Sync,
     RF: Future<Output = Result<Value, String>> + Send,
 {
-    let (http, removed, reconcile) = (&http, &removed, &reconcile);
+    let (http, stream, reconcile) = (&http, &stream, &reconcile);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let answer: Result<Value, Error> = match classify(settings, event.payload)? {
             SftpEvent::Http(req) => Ok(serde_json::to_value(to_gateway(http(req).await))?),
-            SftpEvent::UsersRemoved(users) => {
-                let n = users.len();
-                removed(users).await.map_err(Error::from)?;
-                Ok(json!({"removed": n}))
+            SftpEvent::Stream { removed, activity } => {
+                let counts = json!({"removed": removed.len(), "activity": activity.len()});
+                stream(removed, activity).await.map_err(Error::from)?;
+                Ok(counts)
             }
             SftpEvent::Reconcile => {
                 let done = reconcile().await.map_err(Error::from)?;
@@ -131,5 +168,21 @@ mod tests {
             vec![("b1".into(), "g1".into(), "alice".into())]
         );
         assert!(removed_users(&json!({"x": 1})).is_none());
+    }
+
+    #[test]
+    fn buckets_whose_active_flag_changed_are_read_off_stream_records() {
+        let record = |pk: &str, old: bool, new: bool| {
+            json!({"eventName": "MODIFY", "dynamodb": {
+                "Keys": {"pk": {"S": pk}, "sk": {"S": "B"}},
+                "OldImage": {"active": {"BOOL": old}}, "NewImage": {"active": {"BOOL": new}}}})
+        };
+        let event = json!({"Records": [
+            record("B#b1", true, false),
+            record("B#b2", true, true),
+            record("B#b1", false, true),
+            record("B#b3", false, true),
+        ]});
+        assert_eq!(activity_changes(&event), ["b1", "b3"]);
     }
 }
