@@ -362,14 +362,47 @@ fn an_inactive_bucket_refuses_sftp_uploads() {
             &json!({"data": {"active": false}}),
         )
         .expect(200);
-    writer.put("late.txt", b"after hours");
+    // His session policy follows the bucket (the stream tells the sftp function): writing is
+    // refused over SFTP once it has, and the files stay readable.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, err) = writer.put("late.txt", b"after hours");
+        if code == 3 {
+            break;
+        }
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            Instant::now() < deadline,
+            "SFTP writes still accepted 60 s after deactivation"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    writer.ls();
+    // What was written before the policy changed is refused by the upload rules.
     let done = reconcile(&alice, &id);
-    assert_eq!(done["refused"], 1, "{done}");
-    assert!(file(&alice, &id, "late.txt").is_none());
+    assert!(file(&alice, &id, "late.txt").is_none(), "{done}");
     assert!(
         writer.ls().iter().all(|(n, _)| n != "late.txt"),
-        "the upload is gone"
+        "no upload stays"
     );
+    // Active again: writes are accepted again, and recorded.
+    alice
+        .patch(
+            &format!("/v1/buckets/{id}"),
+            "application/json",
+            &json!({"data": {"active": true}}),
+        )
+        .expect(200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while writer.put("back.txt", b"open again").0 != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "SFTP writes still refused 60 s after reactivation"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    reconcile(&alice, &id);
+    assert!(file(&alice, &id, "back.txt").is_some());
 }
 
 #[test]
