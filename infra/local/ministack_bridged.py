@@ -38,7 +38,9 @@ console script does (`from ministack.app import main`). The installed package is
    and ministack has no role enforcement). The evaluator is minimal: Allow and Deny statements,
    Action and Resource as a string or a list with `*` and `?` wildcards (actions compared
    case-insensitively), an explicit Deny wins, nothing allowed means denied, and Conditions
-   StringLike / StringEquals on s3:prefix (a request without a prefix fails such a condition).
+   StringLike / StringEquals on s3:prefix (a request without a prefix fails such a condition),
+   and Null on s3:x-amz-copy-source (present on a rename's PutObject, as Transfer renames by
+   CopyObject).
    Anything else (NotAction, NotResource, other operators or keys, policy variables such as
    ${transfer:HomeFolder}, which are not substituted) is not evaluated: such an Allow statement
    allows nothing and such a Deny statement denies everything its Action and Resource match,
@@ -193,8 +195,9 @@ def install_control_plane_bridge() -> None:
 # ---------------------------------------------------------------------------------------------
 
 SUPPORTED_STATEMENT_KEYS = {"Sid", "Effect", "Action", "Resource", "Condition"}
-SUPPORTED_OPERATORS = {"StringLike", "StringEquals"}
-SUPPORTED_CONDITION_KEYS = {"s3:prefix"}
+SUPPORTED_OPERATORS = {"StringLike", "StringEquals", "Null"}
+# s3:x-amz-copy-source: set on the PutObject of a server-side copy (an SFTP rename).
+SUPPORTED_CONDITION_KEYS = {"s3:prefix", "s3:x-amz-copy-source"}
 
 
 class Unsupported(Exception):
@@ -220,6 +223,11 @@ def _condition_holds(condition: dict, context: dict) -> bool:
             if key.lower() not in SUPPORTED_CONDITION_KEYS:
                 raise Unsupported(f"condition key {key}")
             actual = context.get(key.lower())
+            if operator == "Null":
+                # {"key": "true"} holds when the request has no such key, "false" when it has.
+                if (actual is None) != (str(expected).lower() == "true"):
+                    return False
+                continue
             if actual is None:
                 return False
             if operator == "StringLike":
@@ -312,10 +320,12 @@ def build_enforcing_sftp_server(base):
             # The policy the user logged in with (UpdateUser applies from the next login).
             self._has_policy, self._policy = _parsed_policy(self._user)
 
-        def _require(self, action: str, resource: str, prefix=None) -> None:
+        def _require(self, action: str, resource: str, prefix=None, copy_source=None) -> None:
             if not self._has_policy:
                 return
             context = {} if prefix is None else {"s3:prefix": prefix}
+            if copy_source is not None:
+                context["s3:x-amz-copy-source"] = copy_source
             if self._policy is not None and policy_allows(self._policy, action, resource, context):
                 return
             user = (self._user or {}).get("UserName", "?")
@@ -324,10 +334,10 @@ def build_enforcing_sftp_server(base):
             logger.info("SFTP %s: denied %s on %s: %s", user, action, where, why)
             raise asyncssh.SFTPPermissionDenied(f"Access denied: {action} on {where}: {why} of user {user}")
 
-        def _require_object(self, action: str, path) -> None:
+        def _require_object(self, action: str, path, copy_source=None) -> None:
             bucket, key = self._resolve(path)
             if bucket and key:
-                self._require(action, _object_arn(bucket, key))
+                self._require(action, _object_arn(bucket, key), copy_source=copy_source)
 
         def _require_listing(self, path) -> None:
             bucket, key = self._resolve(path)
@@ -376,7 +386,9 @@ def build_enforcing_sftp_server(base):
 
         def _do_rename(self, oldpath, newpath, *, allow_overwrite: bool):
             self._require_object("s3:GetObject", oldpath)
-            self._require_object("s3:PutObject", newpath)
+            # Transfer renames with CopyObject: a PutObject carrying x-amz-copy-source.
+            source_bucket, source_key = self._resolve(oldpath)
+            self._require_object("s3:PutObject", newpath, copy_source=f"{source_bucket}/{source_key}")
             self._require_object("s3:DeleteObject", oldpath)
             return super()._do_rename(oldpath, newpath, allow_overwrite=allow_overwrite)
 

@@ -82,6 +82,11 @@ async def rm(sftp, args) -> None:
     emit({"removed": args.remote})
 
 
+async def mv(sftp, args) -> None:
+    await sftp.rename(args.remote, args.new)
+    emit({"renamed": args.remote, "to": args.new})
+
+
 async def run(args) -> int:
     try:
         conn = await connect(args)
@@ -120,6 +125,7 @@ def parser() -> argparse.ArgumentParser:
     remote("put", put, "local", "remote")
     remote("get", get, "remote", "local")
     remote("rm", rm, "remote")
+    remote("mv", mv, "remote", "new")
     return p
 
 

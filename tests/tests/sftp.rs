@@ -200,6 +200,11 @@ fn a_write_user_uploads_over_sftp_and_http_files_are_served_over_sftp() {
     assert!(writer.ls().contains(&("notes.txt".into(), 18)));
     assert_eq!(writer.get("notes.txt"), (0, b"uploaded over HTTP".to_vec()));
 
+    // A rename is refused (Transfer renames by a server-side copy, which the session policy
+    // refuses: it would carry the original's upload to the new name); the file stays.
+    assert_eq!(writer.run("mv", &["q1_report.csv", "renamed.csv"]).0, 3);
+    assert!(writer.ls().iter().any(|(n, _)| n == "q1_report.csv"));
+
     // Replaced and deleted over SFTP.
     assert_eq!(writer.put("notes.txt", b"replaced over SFTP").0, 0);
     assert_eq!(writer.run("rm", &["q1_report.csv"]).0, 0);

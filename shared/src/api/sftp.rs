@@ -174,6 +174,7 @@ where
     let after = {
         match body.get("after") {
             None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
             Some(Value::String(s)) if s.len() <= 1024 => Some(s.clone()),
             Some(_) => {
                 return Err(ApiError::invalid(

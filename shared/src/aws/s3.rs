@@ -273,7 +273,8 @@ impl ObjectStore for S3Objects {
                     Some(CurrentObject {
                         key: o.key()?.to_string(),
                         size: o.size().unwrap_or(0).max(0) as u64,
-                        etag: o.e_tag().unwrap_or_default().to_string(),
+                        // Unquoted, as `head` gives it (and records keep it).
+                        etag: o.e_tag().unwrap_or_default().trim_matches('"').to_string(),
                     })
                 })
                 .collect(),

@@ -136,6 +136,31 @@ impl SftpDirectory for TransferDirectory {
         }
     }
 
+    async fn keys_of(&self, login: &str) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        match self
+            .client
+            .describe_user()
+            .server_id(&self.server_id)
+            .user_name(login)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.user().map(|u| {
+                u.ssh_public_keys()
+                    .iter()
+                    .map(|k| {
+                        (
+                            k.ssh_public_key_id().to_string(),
+                            k.ssh_public_key_body().to_string(),
+                        )
+                    })
+                    .collect()
+            })),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     async fn home_of(&self, login: &str) -> Result<Option<String>, StoreError> {
         match self
             .client

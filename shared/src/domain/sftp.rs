@@ -237,7 +237,15 @@ pub struct UserPatch {
 
 pub fn parse_user_patch(body: &Value) -> Result<UserPatch, RuleError> {
     let obj = body_object(body)?;
-    refuse_unknown(obj, &["username", "ssh_public_keys", "access", "login"])?;
+    refuse_unknown(obj, &["username", "ssh_public_keys", "access"])?;
+    if let Some(name) = obj.get("username")
+        && !name.is_string()
+    {
+        return Err(RuleError::invalid(
+            "username",
+            "must be a string (it cannot be changed)",
+        ));
+    }
     Ok(UserPatch {
         access: obj.get("access").map(parse_access).transpose()?,
         keys: obj.get("ssh_public_keys").map(parse_keys).transpose()?,
@@ -276,6 +284,16 @@ pub fn session_policy(files_bucket: &str, id: &str, generation: &str, write: boo
             "Effect": "Allow",
             "Action": ["s3:PutObject", "s3:DeleteObject"],
             "Resource": objects,
+        }));
+        // No server-side copies: Transfer renames by CopyObject, which would carry the
+        // original's upload id (its grant) to the new name. A rename is refused; the user
+        // downloads and uploads again (`service::direct_writes`).
+        statements.push(json!({
+            "Sid": "NoCopies",
+            "Effect": "Deny",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {"Null": {"s3:x-amz-copy-source": "false"}},
         }));
     }
     json!({"Version": "2012-10-17", "Statement": statements}).to_string()
@@ -372,6 +390,8 @@ mod tests {
         assert!(!actions(&read).contains("s3:PutObject"));
         assert!(actions(&write).contains("s3:PutObject"));
         assert!(actions(&read).contains("arn:aws:s3:::files/b1/g1/*"));
+        // Writers may not copy (an SFTP rename): a Deny on PutObject with a copy source.
+        assert!(actions(&write).contains("s3:x-amz-copy-source"));
         assert_eq!(home_target("files", "b1", "g1"), "/files/b1/g1");
     }
 }

@@ -54,7 +54,7 @@ impl SftpUserStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.begin()?;
         let k = key(part_pk("S", id, generation), &user.username);
-        if state.items.contains_key(&k) {
+        if state.items.contains_key(&k) || !state.live(id, generation)? {
             return Err(StoreError::Conflict);
         }
         state.items.insert(k, Item::SftpUser(user.clone()));
@@ -216,6 +216,10 @@ impl SftpDirectory for MemoryDirectory {
             u.keys.retain(|(id, _)| id != key_id);
         }
         Ok(())
+    }
+
+    async fn keys_of(&self, login: &str) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        Ok(self.lock().0.get(login).map(|u| u.keys.clone()))
     }
 
     async fn home_of(&self, login: &str) -> Result<Option<String>, StoreError> {

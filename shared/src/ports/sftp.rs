@@ -119,6 +119,13 @@ pub trait SftpDirectory: Send + Sync {
         key_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The user's keys as Transfer holds them, `(key id, body)`; `None` if there is no such
+    /// user.
+    fn keys_of(
+        &self,
+        login: &str,
+    ) -> impl Future<Output = Result<Option<Vec<(String, String)>>, StoreError>> + Send;
+
     /// The user's logical `/` target, `None` if there is no such user.
     fn home_of(
         &self,

@@ -55,7 +55,8 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             Ok(n) => n,
             Err(e) => return refuse(e.to_string()).await,
         };
-        if let Some(current) = self.store.get_file(id, generation, &name).await?
+        let current = self.store.get_file(id, generation, &name).await?;
+        if let Some(current) = &current
             && current.etag == meta.etag
             && current.size == meta.size
             && current.modified >= meta.last_modified
@@ -63,6 +64,18 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             // Adopted already (an event and the reconciliation pass both saw it).
             self.objects.delete(written).await?;
             return Ok(Outcome::Duplicate);
+        }
+        // Only the newest write is adopted: an older one's event may come late, after a newer
+        // write of the key or a newer upload of the name was recorded.
+        let latest = self
+            .objects
+            .head(&ObjectVersion::new(&written.key, None))
+            .await?;
+        let newer_key = latest.is_some_and(|l| l.version_id != written.version_id);
+        let newer_record = current.is_some_and(|c| c.modified > meta.last_modified);
+        if newer_key || newer_record {
+            self.objects.delete(written).await?;
+            return Ok(Outcome::Superseded);
         }
         if !bucket.is_active() {
             return refuse("the bucket is inactive (active: false)".into()).await;

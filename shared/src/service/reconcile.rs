@@ -212,8 +212,9 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
 }
 
 impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> Services<S, O> {
-    /// The scheduled pass: every incarnation that has had SFTP users (whose writes may fire no
-    /// event), at most `RUN_KEYS` keys in all. Registrations of deleted buckets are dropped.
+    /// The scheduled pass: every incarnation that has SFTP users (whose writes may fire no
+    /// event), at most `RUN_KEYS` keys in all (a bucket visited counts as one). Registrations
+    /// of deleted buckets, and of buckets with no user left, are dropped.
     pub async fn reconcile_registered(&self) -> Result<Reconciled> {
         let mut total = Reconciled::default();
         let mut after: Option<String> = None;
@@ -232,10 +233,22 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> 
                     tracing::warn!("reconciliation budget spent; the next run goes on");
                     return Ok(total);
                 }
+                // Each visit costs at least one unit of the budget, so the registrations a run
+                // reads are bounded too.
+                total.examined += 1;
                 match self.store.get(&registered.id).await? {
                     Some(bucket) if bucket.generation == registered.generation => {
+                        let users = self
+                            .store
+                            .list_sftp_users(&bucket.id, &bucket.generation, None, 1)
+                            .await?;
                         let done = self.reconcile_bucket(&bucket, left).await?;
                         total.add(&done);
+                        // No SFTP user left to write: after this last pass, no more visits
+                        // (a new user registers the bucket again).
+                        if users.users.is_empty() && done.next.is_none() {
+                            self.store.unregister_sftp_bucket(registered).await?;
+                        }
                     }
                     _ => self.store.unregister_sftp_bucket(registered).await?,
                 }

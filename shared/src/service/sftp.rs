@@ -1,6 +1,11 @@
-//! A bucket's SFTP users (`domain::sftp`): managed by whoever may write the bucket. The table's
-//! item is written before the Transfer user exists and deleted after it is gone, so a crash in
-//! between leaves a user who cannot connect, never one who can but is not listed.
+//! A bucket's SFTP users (`domain::sftp`): managed by whoever may write the bucket.
+//!
+//! The table's item is the truth; the Transfer user follows it. A user's item is written (while
+//! the incarnation lives) before the Transfer user exists and deleted after it is gone, so a
+//! crash in between leaves a listed user who cannot connect, never one who can but is not
+//! listed. A change is written to the item first (conditionally: concurrent changes conflict
+//! before anything reaches Transfer), then Transfer is brought to it from what Transfer holds
+//! (its keys, listed, not remembered), so a change repeated after any failure repairs it.
 
 use super::Services;
 use super::error::{Error, Result};
@@ -18,20 +23,33 @@ use crate::ports::{
     BucketStore, DirectoryUser, SftpDirectory, SftpUserPage, SftpUserStore, StoreError,
 };
 
+/// `<type> <base64>` of a key line (what Transfer compares; it may keep a comment).
+fn key_body(line: &str) -> String {
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
     /// The files bucket, when this deployment has an SFTP server.
-    fn sftp_files_bucket(&self) -> Result<&str> {
+    fn sftp_files_bucket(&self) -> Option<&str> {
         match (&self.settings.sftp_host, &self.settings.files_bucket) {
-            (Some(_), Some(bucket)) => Ok(bucket),
-            _ => Err(Error::Unavailable(
-                "this deployment has no SFTP server (SftpEnabled is false)".into(),
-            )),
+            (Some(_), Some(bucket)) => Some(bucket),
+            _ => None,
         }
     }
 
-    /// The session policy of `user` in `bucket` as it is now (write only while active).
+    fn sftp_required(&self) -> Result<&str> {
+        self.sftp_files_bucket().ok_or_else(|| {
+            Error::Unavailable("this deployment has no SFTP server (SftpEnabled is false)".into())
+        })
+    }
+
+    /// The session policy of a user with `access` in `bucket` as it is now (write only while
+    /// active).
     fn policy_for(&self, bucket: &Bucket, access: Access) -> Result<String> {
-        let files = self.sftp_files_bucket()?;
+        let files = self.sftp_required()?;
         let write = access == Access::Write && bucket.is_active();
         Ok(session_policy(files, &bucket.id, &bucket.generation, write))
     }
@@ -75,7 +93,7 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
     ) -> Result<(Bucket, SftpUser)> {
         let bucket = self.writable(bucket, identity).await?;
         let (id, generation) = (&bucket.id, &bucket.generation);
-        let policy = self.policy_for(&bucket, new.access)?;
+        let files = self.sftp_required()?;
         let present = self
             .store
             .list_sftp_users(id, generation, None, MAX_USERS_PER_BUCKET)
@@ -88,7 +106,7 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
             .into());
         }
         let now = now_ms();
-        let mut user = SftpUser {
+        let user = SftpUser {
             username: new.username.clone(),
             access: new.access,
             keys: keys_added(&new.keys, now),
@@ -98,48 +116,144 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         };
         match self.store.create_sftp_user(id, generation, &user).await {
             Err(StoreError::Conflict) => {
-                return Err(RuleError::invalid(
-                    "username",
-                    format!("{} is already a user of this bucket", new.username),
-                )
-                .into());
+                return Err(match self.store.get(id).await? {
+                    Some(b) if &b.generation == generation => RuleError::invalid(
+                        "username",
+                        format!("{} is already a user of this bucket", new.username),
+                    )
+                    .into(),
+                    _ => Error::not_found("bucket", id.as_str()),
+                });
             }
             other => other?,
         }
-        let files = self.sftp_files_bucket()?;
         let entry = DirectoryUser {
             login: login(id, &user.username),
             home: home_target(files, id, generation),
-            policy,
+            policy: self.policy_for(&bucket, user.access)?,
             keys: user.keys.iter().map(|k| k.body.clone()).collect(),
         };
-        let created = match directory.create_user(&entry).await {
-            // A Transfer user of a deleted incarnation whose cascade has not removed it yet.
-            Err(StoreError::Conflict) => {
-                directory.delete_user(&entry.login).await?;
-                directory.create_user(&entry).await
-            }
-            other => other,
-        };
-        let ids = match created {
-            Ok(ids) => ids,
+        match self.create_directory_user(directory, id, &entry).await {
+            Ok(()) => {}
             Err(e) => {
+                // Neither may outlive a failed creation (best effort: the item alone cannot
+                // connect; a Transfer user alone is deleted by the next creation of the name).
+                let _ = directory.delete_user(&entry.login).await;
                 let _ = self
                     .store
                     .delete_sftp_user(id, generation, &user.username)
                     .await;
-                return Err(e.into());
+                return Err(e);
             }
-        };
-        let previous = user.last_modified;
-        for (key, key_id) in user.keys.iter_mut().zip(ids) {
-            key.id = key_id;
         }
-        user.last_modified = now_ms().max(previous + 1);
-        self.store
-            .update_sftp_user(id, generation, &user, previous)
-            .await?;
-        Ok((bucket, user))
+        Ok((
+            bucket.clone(),
+            self.record_key_ids(directory, &bucket, user).await,
+        ))
+    }
+
+    /// Creates the Transfer user. A login already there belongs to this bucket id (the same
+    /// name in a deleted incarnation, or a creation that crashed half-way): it is replaced.
+    /// One of another bucket (ids differing only in case, should Transfer compare names so)
+    /// is left alone.
+    async fn create_directory_user<T: SftpDirectory>(
+        &self,
+        directory: &T,
+        id: &str,
+        entry: &DirectoryUser,
+    ) -> Result<()> {
+        match directory.create_user(entry).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict) => {
+                let files = self.sftp_required()?;
+                // `/<files>/<id>/<generation>`: any generation of this bucket id.
+                let ours = format!("{}/", home_target(files, id, "").trim_end_matches('/'));
+                match directory.home_of(&entry.login).await? {
+                    Some(home) if !home.starts_with(&ours) => Err(RuleError::invalid(
+                        "username",
+                        "is taken on the SFTP server by another bucket's user",
+                    )
+                    .into()),
+                    _ => {
+                        directory.delete_user(&entry.login).await?;
+                        directory.create_user(entry).await?;
+                        Ok(())
+                    }
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user with Transfer's key ids (informational: keys are matched by body), written
+    /// when they changed; a lost race keeps the other writer's record.
+    async fn record_key_ids<T: SftpDirectory>(
+        &self,
+        directory: &T,
+        bucket: &Bucket,
+        mut user: SftpUser,
+    ) -> SftpUser {
+        let Ok(Some(actual)) = directory.keys_of(&login(&bucket.id, &user.username)).await else {
+            return user;
+        };
+        let mut changed = false;
+        for key in &mut user.keys {
+            if let Some((id, _)) = actual.iter().find(|(_, b)| key_body(b) == key.body)
+                && &key.id != id
+            {
+                key.id = id.clone();
+                changed = true;
+            }
+        }
+        if changed {
+            let previous = user.last_modified;
+            user.last_modified = now_ms().max(previous + 1);
+            if self
+                .store
+                .update_sftp_user(&bucket.id, &bucket.generation, &user, previous)
+                .await
+                .is_err()
+            {
+                user.last_modified = previous;
+            }
+        }
+        user
+    }
+
+    /// Brings the Transfer user to `user` (its policy, exactly its keys), creating it if it
+    /// is missing.
+    async fn sync_directory_user<T: SftpDirectory>(
+        &self,
+        directory: &T,
+        bucket: &Bucket,
+        user: &SftpUser,
+    ) -> Result<()> {
+        let files = self.sftp_required()?;
+        let who = login(&bucket.id, &user.username);
+        let policy = self.policy_for(bucket, user.access)?;
+        let Some(actual) = directory.keys_of(&who).await? else {
+            let entry = DirectoryUser {
+                login: who,
+                home: home_target(files, &bucket.id, &bucket.generation),
+                policy,
+                keys: user.keys.iter().map(|k| k.body.clone()).collect(),
+            };
+            return self
+                .create_directory_user(directory, &bucket.id, &entry)
+                .await;
+        };
+        directory.set_policy(&who, &policy).await?;
+        for wanted in &user.keys {
+            if !actual.iter().any(|(_, b)| key_body(b) == wanted.body) {
+                directory.import_key(&who, &wanted.body).await?;
+            }
+        }
+        for (key_id, body) in &actual {
+            if !user.keys.iter().any(|k| k.body == key_body(body)) {
+                directory.delete_key(&who, key_id).await?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn update_sftp_user<T: SftpDirectory>(
@@ -151,50 +265,39 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         patch: UserPatch,
     ) -> Result<(Bucket, SftpUser)> {
         let (bucket, current) = self.get_sftp_user(identity, bucket, username).await?;
-        let (id, generation) = (&bucket.id, &bucket.generation);
-        let who = login(id, username);
         let mut user = current.clone();
-        if let Some(access) = patch.access
-            && access != current.access
-        {
-            directory
-                .set_policy(&who, &self.policy_for(&bucket, access)?)
-                .await?;
+        if let Some(access) = patch.access {
             user.access = access;
         }
         if let Some(wanted) = patch.keys {
             let now = now_ms();
-            let mut kept: Vec<SshKey> = Vec::with_capacity(wanted.len());
-            for new in &wanted {
-                match current.keys.iter().find(|k| k.body == new.body) {
-                    Some(k) => kept.push(k.clone()),
-                    None => {
-                        let mut k = keys_added(std::slice::from_ref(new), now).remove(0);
-                        k.id = directory.import_key(&who, &new.body).await?;
-                        kept.push(k);
-                    }
-                }
-            }
-            for gone in current
-                .keys
+            user.keys = wanted
                 .iter()
-                .filter(|k| !wanted.iter().any(|w| w.body == k.body))
-            {
-                directory.delete_key(&who, &gone.id).await?;
-            }
-            user.keys = kept;
+                .map(
+                    |new| match current.keys.iter().find(|k| k.body == new.body) {
+                        Some(kept) => kept.clone(),
+                        None => keys_added(std::slice::from_ref(new), now).remove(0),
+                    },
+                )
+                .collect();
         }
         user.last_modified = now_ms().max(current.last_modified + 1);
         match self
             .store
-            .update_sftp_user(id, generation, &user, current.last_modified)
+            .update_sftp_user(&bucket.id, &bucket.generation, &user, current.last_modified)
             .await
         {
-            Err(StoreError::Conflict) => Err(Error::Busy(
-                "The user was changed concurrently; read it again and retry".into(),
-            )),
-            other => other.map(|()| (bucket, user)).map_err(Error::from),
+            Err(StoreError::Conflict) => {
+                return Err(Error::Busy(
+                    "The user was changed concurrently; read it again and retry".into(),
+                ));
+            }
+            other => other?,
         }
+        // Also when nothing changed: a change repeated after a failure repairs Transfer.
+        self.sync_directory_user(directory, &bucket, &user).await?;
+        let user = self.record_key_ids(directory, &bucket, user).await;
+        Ok((bucket, user))
     }
 
     pub async fn delete_sftp_user<T: SftpDirectory>(
@@ -222,30 +325,47 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         directory: &T,
         id: &str,
     ) -> Result<usize> {
+        if self.sftp_files_bucket().is_none() {
+            return Ok(0);
+        }
         let Some(bucket) = self.store.get(id).await? else {
             return Ok(0);
         };
-        let users = self
-            .store
-            .list_sftp_users(id, &bucket.generation, None, MAX_USERS_PER_BUCKET)
-            .await?;
-        for user in &users.users {
-            let policy = self.policy_for(&bucket, user.access)?;
-            match directory
-                .set_policy(&login(id, &user.username), &policy)
-                .await
-            {
-                // Its Transfer user is not there (yet, or any more): nothing to confine.
-                Ok(()) | Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
+        let mut after: Option<String> = None;
+        let mut done = 0;
+        loop {
+            let page = self
+                .store
+                .list_sftp_users(
+                    id,
+                    &bucket.generation,
+                    after.as_deref(),
+                    MAX_USERS_PER_BUCKET,
+                )
+                .await?;
+            for user in &page.users {
+                let policy = self.policy_for(&bucket, user.access)?;
+                match directory
+                    .set_policy(&login(id, &user.username), &policy)
+                    .await
+                {
+                    // Its Transfer user is not there (yet, or any more): nothing to confine.
+                    Ok(()) | Err(StoreError::Conflict) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                done += 1;
+            }
+            match (page.has_more, page.users.last()) {
+                (true, Some(last)) => after = Some(last.username.clone()),
+                _ => return Ok(done),
             }
         }
-        Ok(users.users.len())
     }
 
     /// A user item of incarnation `id`/`generation` was removed (by the API, or by the
-    /// bucket's delete cascade): its Transfer user goes, unless the login now belongs to a
-    /// newer incarnation's user (its home says which).
+    /// bucket's delete cascade): its Transfer user goes, unless the name is a user again (a
+    /// user re-created since) or the login now belongs to a newer incarnation's user (its home
+    /// says which).
     pub async fn sftp_user_removed<T: SftpDirectory>(
         &self,
         directory: &T,
@@ -253,7 +373,17 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         generation: &str,
         username: &str,
     ) -> Result<()> {
-        let files = self.sftp_files_bucket()?;
+        let Some(files) = self.sftp_files_bucket() else {
+            return Ok(());
+        };
+        if self
+            .store
+            .get_sftp_user(id, generation, username)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
         let who = login(id, username);
         if directory.home_of(&who).await?.as_deref() == Some(&home_target(files, id, generation)) {
             directory.delete_user(&who).await?;

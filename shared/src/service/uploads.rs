@@ -204,22 +204,28 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 return Ok(Outcome::Duplicate);
             }
             let grant = store.get_grant(id, generation, upload_id).await?;
+            // A version recorded once and replaced since is kept: a late repeat of its event
+            // (even once its grant has expired and gone) changes nothing.
+            if grant.as_ref().is_none_or(|g| g.recorded)
+                && let Some(current) = &existing
+                && store
+                    .get_kept_version(id, generation, current, version)
+                    .await?
+                    .is_some()
+            {
+                return Ok(Outcome::Duplicate);
+            }
+            if grant.as_ref().is_some_and(|g| &g.name != name) {
+                // A copy of another file's object under this name (S3 copies keep the
+                // metadata; SFTP users' session policies refuse copies, but an operator may
+                // make one): a write of its own, adopted by the same rules. Boxed: adoption
+                // processes its copy through this function.
+                return Box::pin(self.adopt_direct_write(id, generation, name, this, &meta)).await;
+            }
             let grant = match grant {
                 Some(g) if !g.recorded => g,
-                spent_or_gone => {
-                    // A version recorded once and replaced since is kept: a late repeat of its
-                    // event (even once its grant has expired and gone) changes nothing.
-                    if let Some(current) = &existing
-                        && store
-                            .get_kept_version(id, generation, current, version)
-                            .await?
-                            .is_some()
-                    {
-                        return Ok(Outcome::Duplicate);
-                    }
-                    if spent_or_gone.is_none() {
-                        return reject("no upload grant for this object".into()).await;
-                    }
+                None => return reject("no upload grant for this object".into()).await,
+                Some(_) => {
                     // Another version of a spent grant: its URL used again, deleted; the
                     // record keeps describing its own version.
                     objects.delete(this).await?;

@@ -211,3 +211,249 @@ async fn users_are_transfer_users_confined_to_their_bucket() {
         .unwrap();
     assert!(dir.logins().is_empty());
 }
+
+#[tokio::test]
+async fn a_renamed_file_is_adopted_under_its_new_name() {
+    // An SFTP rename copies the object (metadata and all: the upload id of the original's
+    // grant, spent) to the new name, then deletes the original.
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let a = alice.upload("b1", "a.txt", b"content", "text/plain").await;
+    let g = generation(&env, "b1").await;
+    let record = env
+        .store
+        .get_file("b1", &g, "a.txt")
+        .await
+        .unwrap()
+        .unwrap();
+    let copy = env.objects.put_bytes(
+        &format!("b1/{g}/b.txt"),
+        "text/plain",
+        b"content",
+        Some(&record.upload_id),
+    );
+    let outcome = env
+        .process(&ObjectVersion::new(
+            format!("b1/{g}/b.txt"),
+            copy.version_id,
+        ))
+        .await;
+    assert_eq!(outcome, shared::service::uploads::Outcome::Recorded);
+    let b = env
+        .store
+        .get_file("b1", &g, "b.txt")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((b.size, b.uploaded_by.as_str()), (7, "sftp"));
+    // The original is untouched until its own delete arrives.
+    assert_eq!(
+        env.store
+            .get_file("b1", &g, "a.txt")
+            .await
+            .unwrap()
+            .unwrap()
+            .version_id,
+        record.version_id
+    );
+    use shared::ports::ObjectStore;
+    env.objects
+        .delete(&ObjectVersion::new(format!("b1/{g}/a.txt"), None))
+        .await
+        .unwrap();
+    let removed = env
+        .app
+        .services
+        .object_removed(&format!("b1/{g}/a.txt"))
+        .await
+        .unwrap();
+    assert!(removed);
+    assert!(
+        env.store
+            .get_file("b1", &g, "a.txt")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(a["name"] == "a.txt");
+}
+
+#[tokio::test]
+async fn an_older_direct_write_never_replaces_a_newer_one() {
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let g = generation(&env, "b1").await;
+    let key = format!("b1/{g}/data.csv");
+    let w1 = env.objects.put_bytes(&key, "text/csv", b"old", None);
+    let w2 = env.objects.put_bytes(&key, "text/csv", b"newer", None);
+    // W2's event first, then W1's (late).
+    let first = env.process(&ObjectVersion::new(&key, w2.version_id)).await;
+    assert_eq!(first, shared::service::uploads::Outcome::Recorded);
+    let w1 = ObjectVersion::new(&key, w1.version_id);
+    let late = env.process(&w1).await;
+    assert_eq!(late, shared::service::uploads::Outcome::Superseded);
+    assert!(
+        env.objects.get_version(&w1).is_none(),
+        "the older write is deleted"
+    );
+    let record = env
+        .store
+        .get_file("b1", &g, "data.csv")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.size, 5);
+}
+
+#[tokio::test]
+async fn a_change_repeated_repairs_the_transfer_user() {
+    let env = sftp_env();
+    let dir = MemoryDirectory::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let who = Identity::user("alice", CREATOR);
+    let b1 = BucketRef::Id("b1".into());
+    let services = &env.app.services;
+    let key = parse_key(KEY_A, "k").unwrap();
+    let new = NewUser {
+        username: "partner".into(),
+        access: Access::Write,
+        keys: vec![key.clone()],
+    };
+    services
+        .create_sftp_user(&dir, &who, &b1, new)
+        .await
+        .unwrap();
+    // A key Transfer holds that the record does not (a half-done change): the next change
+    // removes it; a user missing from Transfer is created again.
+    use shared::ports::SftpDirectory;
+    dir.import_key("b1.partner", "ssh-ed25519 AAAAstray")
+        .await
+        .unwrap();
+    let patch = UserPatch {
+        access: None,
+        keys: Some(vec![key.clone()]),
+    };
+    services
+        .update_sftp_user(&dir, &who, &b1, "partner", patch.clone())
+        .await
+        .unwrap();
+    let keys = dir.user("b1.partner").unwrap().keys;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    dir.delete_user("b1.partner").await.unwrap();
+    services
+        .update_sftp_user(&dir, &who, &b1, "partner", patch)
+        .await
+        .unwrap();
+    assert!(
+        dir.user("b1.partner")
+            .unwrap()
+            .policy
+            .contains("s3:PutObject")
+    );
+    // A late REMOVE of the name (deleted and created again since) leaves the new user alone.
+    let g = generation(&env, "b1").await;
+    services
+        .sftp_user_removed(&dir, "b1", &g, "partner")
+        .await
+        .unwrap();
+    assert!(dir.user("b1.partner").is_some());
+}
+
+#[tokio::test]
+async fn inactive_buckets_make_users_read_only_and_active_ones_writable() {
+    let env = sftp_env();
+    let dir = MemoryDirectory::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let who = Identity::user("alice", CREATOR);
+    let b1 = BucketRef::Id("b1".into());
+    let services = &env.app.services;
+    let new = NewUser {
+        username: "partner".into(),
+        access: Access::Write,
+        keys: vec![parse_key(KEY_A, "k").unwrap()],
+    };
+    services
+        .create_sftp_user(&dir, &who, &b1, new)
+        .await
+        .unwrap();
+    alice
+        .patch(
+            "/v1/buckets/b1",
+            "application/json",
+            &json!({"data": {"active": false}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(services.sftp_bucket_activity(&dir, "b1").await.unwrap(), 1);
+    assert!(
+        !dir.user("b1.partner")
+            .unwrap()
+            .policy
+            .contains("s3:PutObject")
+    );
+    alice
+        .patch(
+            "/v1/buckets/b1",
+            "application/json",
+            &json!({"data": {"active": true}}),
+        )
+        .await
+        .expect(200);
+    services.sftp_bucket_activity(&dir, "b1").await.unwrap();
+    assert!(
+        dir.user("b1.partner")
+            .unwrap()
+            .policy
+            .contains("s3:PutObject")
+    );
+}
+
+#[tokio::test]
+async fn the_users_routes_answer_by_the_contract() {
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let created = alice
+        .post(
+            "/v1/buckets/b1/users",
+            &json!({"username": "partner", "ssh_public_keys": [KEY_A], "access": "write"}),
+        )
+        .await
+        .expect(201)
+        .json();
+    assert_eq!(created["data"]["login"], "b1.partner");
+    assert_eq!(created["data"]["host"], "127.0.0.1:2222");
+    let b = alice.get("/v1/buckets/b1").await.expect(200).json();
+    assert_eq!(b["data"]["host"], "127.0.0.1:2222");
+    alice.get("/v1/buckets/b1/users").await.expect(200);
+    alice.get("/v1/buckets/b1/users/partner").await.expect(200);
+    alice.get("/v1/buckets/b1/users/nobody").await.expect(404);
+    alice.get("/v1/buckets/b1/users/No.Body").await.expect(400);
+    env.user("bob", CREATOR)
+        .get("/v1/buckets/b1/users")
+        .await
+        .expect(403);
+    alice
+        .patch(
+            "/v1/buckets/b1/users/partner",
+            "application/json",
+            &json!({"login": "x"}),
+        )
+        .await
+        .expect(400);
+    let r = alice
+        .post("/v1/buckets/b1/reconcile", &json!({"after": ""}))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(r["data"]["examined"], 0);
+    alice
+        .delete("/v1/buckets/b1/users/partner")
+        .await
+        .expect(200);
+    assert!(env.directory.logins().is_empty());
+}

@@ -1,6 +1,7 @@
 //! `SftpUserStore` on the table: a user is one item of `S#<id>#<generation>` whose `user`
-//! attribute holds it as JSON (it is read and written whole); creating one also registers the
-//! incarnation in `SFTP` for the scheduled reconciliation pass.
+//! attribute holds it as JSON (it is read and written whole); creating one (while the
+//! incarnation lives) also registers the incarnation in `SFTP` for the scheduled
+//! reconciliation pass.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
@@ -62,9 +63,12 @@ impl SftpUserStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .expect("table and item set");
+        // Only while the incarnation lives: a user written after its cascade purged the
+        // partition would never be removed.
         self.transact(vec![
             TransactWriteItem::builder().put(put).build(),
             self.put_tx(keys::sftp_registration(id, generation)),
+            self.live_check(id, generation),
         ])
         .await
     }
