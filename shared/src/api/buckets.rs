@@ -26,7 +26,12 @@ pub async fn collection<S: BucketStore, O>(
             let result = services
                 .list_buckets(&identity, page.after.as_deref(), page.limit)
                 .await?;
-            let data: Vec<Value> = result.buckets.iter().map(Bucket::data).collect();
+            let host = app.settings().sftp_host.as_deref();
+            let data: Vec<Value> = result
+                .buckets
+                .iter()
+                .map(|b| with_host(b.data(), host))
+                .collect();
             let next = next_after(result.has_more, result.last_key, page.after);
             Ok(page_response(
                 req,
@@ -157,12 +162,18 @@ fn with_record_headers(resp: Response, bucket: &Bucket) -> Response {
         .with_header("Last-Modified", bucket.last_modified_http())
 }
 
-/// The bucket as one record: with `host`, where its SFTP users connect (when the deployment
-/// has an SFTP server).
+/// The bucket as one record (with `host`).
 fn ok(status: u16, bucket: &Bucket, sftp_host: Option<&str>) -> Response {
     let mut body = bucket.envelope();
-    if let Some(host) = sftp_host {
-        body["data"]["host"] = Value::String(host.to_string());
-    }
+    body["data"] = with_host(body["data"].take(), sftp_host);
     with_record_headers(Response::json(status, body), bucket)
+}
+
+/// A bucket's `data` with `host`, where its SFTP users connect (when the deployment has an SFTP
+/// server).
+fn with_host(mut data: Value, sftp_host: Option<&str>) -> Value {
+    if let Some(host) = sftp_host {
+        data["host"] = Value::String(host.to_string());
+    }
+    data
 }

@@ -429,6 +429,29 @@ async fn the_users_routes_answer_by_the_contract() {
     assert_eq!(created["data"]["host"], "127.0.0.1:2222");
     let b = alice.get("/v1/buckets/b1").await.expect(200).json();
     assert_eq!(b["data"]["host"], "127.0.0.1:2222");
+    let listed = alice.get("/v1/buckets").await.expect(200).json();
+    assert_eq!(listed["data"][0]["host"], "127.0.0.1:2222");
+    // Without SFTP, no host.
+    let plain = Env::new();
+    plain
+        .user("alice", CREATOR)
+        .create_bucket("b2", &json!({}))
+        .await;
+    let b = plain
+        .user("alice", CREATOR)
+        .get("/v1/buckets/b2")
+        .await
+        .expect(200)
+        .json();
+    assert!(b["data"].get("host").is_none());
+    plain
+        .user("alice", CREATOR)
+        .post(
+            "/v1/buckets/b2/users",
+            &json!({"username": "partner", "ssh_public_keys": [KEY_A]}),
+        )
+        .await
+        .expect(503);
     alice.get("/v1/buckets/b1/users").await.expect(200);
     alice.get("/v1/buckets/b1/users/partner").await.expect(200);
     alice.get("/v1/buckets/b1/users/nobody").await.expect(404);
