@@ -226,6 +226,16 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 Some(g) if !g.recorded => g,
                 None => return reject("no upload grant for this object".into()).await,
                 Some(_) => {
+                    // Spent by this very version since the record was read (another delivery of
+                    // the event, or a restore's own processing, won the race: the record and
+                    // the spent grant are one transaction, so the record says so now).
+                    if store
+                        .get_file(id, generation, name)
+                        .await?
+                        .is_some_and(|f| &f.version_id == version)
+                    {
+                        return Ok(Outcome::Duplicate);
+                    }
                     // Another version of a spent grant: its URL used again, deleted; the
                     // record keeps describing its own version.
                     objects.delete(this).await?;
