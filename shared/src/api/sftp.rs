@@ -1,6 +1,8 @@
 //! The SFTP routes (the `sftp` function): a bucket's users, `/v1/buckets/{id}/users[/{username}]`,
 //! and its on-demand reconciliation, `POST /v1/buckets/{id}/reconcile`.
 
+use std::time::{Duration, Instant};
+
 use http::Method;
 use serde_json::{Value, json};
 
@@ -9,7 +11,7 @@ use crate::domain::sftp::{parse_new_user, parse_user_patch, username_problem};
 use crate::ports::{
     BucketStore, CascadeStore, FileStore, ObjectStore, SftpDirectory, SftpUserStore,
 };
-use crate::service::reconcile::PAGE_KEYS;
+use crate::service::reconcile::{API_SECONDS, PAGE_KEYS};
 
 use super::app::{App, bucket_ref};
 use super::error::{ApiError, At, Location};
@@ -188,7 +190,12 @@ where
     let bucket = app.services.writable(&bucket, &identity).await?;
     let done = app
         .services
-        .reconcile_page(&bucket, after.as_deref(), PAGE_KEYS)
+        .reconcile_page(
+            &bucket,
+            after.as_deref(),
+            PAGE_KEYS,
+            Some(Instant::now() + Duration::from_secs(API_SECONDS)),
+        )
         .await?;
     Ok(Response::json(200, json!({"data": done})))
 }

@@ -7,7 +7,8 @@
 //! the same name, one HEAD per key that differs); callers go on from `next`. Every step is
 //! the upload processing's or the file deletion's, so running twice changes nothing more.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -17,12 +18,18 @@ use super::uploads::Outcome;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::object_prefix;
 use crate::domain::files::{FileRecord, ObjectVersion, object_key, parse_object_key};
-use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore, SftpUserStore};
+use crate::ports::{
+    BucketStore, CascadeStore, CurrentObject, FileStore, ObjectStore, SftpUserStore,
+};
 
 /// Keys one page examines at most (a ListObjectsV2 page).
 pub const PAGE_KEYS: usize = 1000;
 /// Keys the scheduled pass examines at most per run, all buckets together.
 pub const RUN_KEYS: usize = 20_000;
+/// How long one call of the API may reconcile (its integration times out at 30 s).
+pub const API_SECONDS: u64 = 20;
+/// How long the scheduled pass runs at most (the function's timeout is 300 s).
+const RUN_SECONDS: u64 = 240;
 /// Registered buckets read per page by the scheduled pass.
 const BUCKETS_PAGE: usize = 100;
 
@@ -39,6 +46,14 @@ pub struct Reconciled {
     pub removed: u64,
     /// Where the next page starts (a file name), `None` when the bucket is done.
     pub next: Option<String>,
+    /// The last name done (while the page runs).
+    #[serde(skip)]
+    last: Option<String>,
+}
+
+/// Where a page that did nothing goes on from: where it started.
+fn after_or_empty(after: Option<&str>) -> String {
+    after.unwrap_or_default().to_string()
 }
 
 impl Reconciled {
@@ -59,12 +74,14 @@ impl Reconciled {
 }
 
 impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
-    /// One page of `bucket`'s keys and records after name `after`, at most `max` of each.
+    /// One page of `bucket`'s keys and records after name `after`, at most `max` of each, in
+    /// name order; stops early (with `next`) once `deadline` has passed.
     pub async fn reconcile_page(
         &self,
         bucket: &Bucket,
         after: Option<&str>,
         max: usize,
+        deadline: Option<Instant>,
     ) -> Result<Reconciled> {
         let (id, generation) = (&bucket.id, &bucket.generation);
         let prefix = object_prefix(id, generation);
@@ -106,43 +123,58 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             cursor = page.last_key;
         }
         let within = |p: &str| upper.as_deref().is_none_or(|u| p <= u);
-        let mut done = Reconciled::default();
-        let mut seen: BTreeSet<String> = BTreeSet::new();
+        // Every name of the page, in order: its listed object, its record, or both.
+        let mut names: BTreeMap<String, (Option<&CurrentObject>, Option<&FileRecord>)> =
+            BTreeMap::new();
         for object in &listed.objects {
             let p = path(&object.key);
-            if !within(&p) {
-                break;
-            }
-            done.examined += 1;
-            let described = records
-                .get(&p)
-                .is_some_and(|r| r.etag == object.etag && r.size == object.size);
-            seen.insert(p);
-            if !described {
-                let outcome = self.reconcile_key(&object.key).await?;
-                done.count(&outcome);
+            if within(&p) {
+                names.entry(p).or_default().0 = Some(object);
             }
         }
         for (name, record) in &records {
-            if seen.contains(name) {
-                continue;
+            names.entry(name.clone()).or_default().1 = Some(record);
+        }
+        let mut done = Reconciled::default();
+        for (name, pair) in &names {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                // Out of time (the API's 30 s): the next page starts after the last name done.
+                done.next = Some(done.last.clone().unwrap_or_else(|| after_or_empty(after)));
+                return Ok(done);
             }
             done.examined += 1;
-            let key = object_key(id, generation, name);
-            match self.objects.head(&ObjectVersion::new(&key, None)).await? {
-                None => {
-                    self.remove_file(bucket, record).await?;
-                    tracing::info!(key, "record of a deleted object removed");
-                    done.removed += 1;
+            match *pair {
+                (Some(object), record) => {
+                    let described =
+                        record.is_some_and(|r| r.etag == object.etag && r.size == object.size);
+                    if !described {
+                        let outcome = self.reconcile_key(&object.key).await?;
+                        done.count(&outcome);
+                    }
                 }
-                Some(meta) if meta.version_id.as_deref() != Some(record.version_id.as_str()) => {
-                    let outcome = self.reconcile_key(&key).await?;
-                    done.count(&outcome);
+                (None, Some(record)) => {
+                    let key = object_key(id, generation, name);
+                    match self.objects.head(&ObjectVersion::new(&key, None)).await? {
+                        None => {
+                            self.remove_file(bucket, record).await?;
+                            tracing::info!(key, "record of a deleted object removed");
+                            done.removed += 1;
+                        }
+                        Some(meta)
+                            if meta.version_id.as_deref() != Some(record.version_id.as_str()) =>
+                        {
+                            let outcome = self.reconcile_key(&key).await?;
+                            done.count(&outcome);
+                        }
+                        Some(_) => {}
+                    }
                 }
-                Some(_) => {}
+                (None, None) => {}
             }
+            done.last = Some(name.clone());
         }
         done.next = upper;
+        done.last = None;
         Ok(done)
     }
 
@@ -190,7 +222,12 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
 
     /// The whole of `bucket`, page after page, examining at most `budget` keys; `next` says
     /// where it stopped when the budget ran out.
-    pub async fn reconcile_bucket(&self, bucket: &Bucket, budget: usize) -> Result<Reconciled> {
+    pub async fn reconcile_bucket(
+        &self,
+        bucket: &Bucket,
+        budget: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Reconciled> {
         let mut total = Reconciled::default();
         let mut after: Option<String> = None;
         loop {
@@ -200,7 +237,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 return Ok(total);
             }
             let page = self
-                .reconcile_page(bucket, after.as_deref(), left.min(PAGE_KEYS))
+                .reconcile_page(bucket, after.as_deref(), left.min(PAGE_KEYS), deadline)
                 .await?;
             total.add(&page);
             match page.next {
@@ -216,6 +253,7 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> 
     /// event), at most `RUN_KEYS` keys in all (a bucket visited counts as one). Registrations
     /// of deleted buckets, and of buckets with no user left, are dropped.
     pub async fn reconcile_registered(&self) -> Result<Reconciled> {
+        let deadline = Instant::now() + std::time::Duration::from_secs(RUN_SECONDS);
         let mut total = Reconciled::default();
         let mut after: Option<String> = None;
         loop {
@@ -229,7 +267,7 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> 
             after = Some(format!("{}#{}#", last.id, last.generation));
             for registered in &page {
                 let left = RUN_KEYS.saturating_sub(total.examined as usize);
-                if left == 0 {
+                if left == 0 || Instant::now() >= deadline {
                     tracing::warn!("reconciliation budget spent; the next run goes on");
                     return Ok(total);
                 }
@@ -242,7 +280,7 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> 
                             .store
                             .list_sftp_users(&bucket.id, &bucket.generation, None, 1)
                             .await?;
-                        let done = self.reconcile_bucket(&bucket, left).await?;
+                        let done = self.reconcile_bucket(&bucket, left, Some(deadline)).await?;
                         total.add(&done);
                         // No SFTP user left to write: after this last pass, no more visits
                         // (a new user registers the bucket again).

@@ -39,7 +39,7 @@ async fn a_direct_write_is_adopted_under_its_normalized_name() {
     let done = env
         .app
         .services
-        .reconcile_page(&bucket, None, 1000)
+        .reconcile_page(&bucket, None, 1000, None)
         .await
         .unwrap();
     assert_eq!(
@@ -67,7 +67,7 @@ async fn a_direct_write_is_adopted_under_its_normalized_name() {
     let again = env
         .app
         .services
-        .reconcile_page(&b, None, 1000)
+        .reconcile_page(&b, None, 1000, None)
         .await
         .unwrap();
     assert_eq!((again.recorded, again.refused, again.removed), (0, 0, 0));
@@ -100,7 +100,7 @@ async fn a_record_whose_object_is_gone_is_removed_and_an_inactive_bucket_refuses
     let done = env
         .app
         .services
-        .reconcile_page(&bucket, None, 1000)
+        .reconcile_page(&bucket, None, 1000, None)
         .await
         .unwrap();
     assert_eq!(
@@ -137,7 +137,7 @@ async fn pages_of_one_key_cover_the_bucket() {
         let page = env
             .app
             .services
-            .reconcile_page(&bucket, after.as_deref(), 1)
+            .reconcile_page(&bucket, after.as_deref(), 1, None)
             .await
             .unwrap();
         recorded += page.recorded;
@@ -147,6 +147,29 @@ async fn pages_of_one_key_cover_the_bucket() {
         }
     }
     assert_eq!(recorded, 3);
+    // A page out of time stops before its first name and goes on from where it started.
+    let bucket = env.store.get("b1").await.unwrap().unwrap();
+    env.objects
+        .put_bytes(&format!("b1/{g}/d.txt"), "text/plain", b"x", None);
+    let late = env
+        .app
+        .services
+        .reconcile_page(
+            &bucket,
+            Some("c.txt"),
+            1000,
+            Some(std::time::Instant::now()),
+        )
+        .await
+        .unwrap();
+    assert_eq!((late.examined, late.next.as_deref()), (0, Some("c.txt")));
+    let done = env
+        .app
+        .services
+        .reconcile_page(&bucket, late.next.as_deref(), 1000, None)
+        .await
+        .unwrap();
+    assert_eq!((done.recorded, done.next), (1, None));
 }
 
 #[tokio::test]
