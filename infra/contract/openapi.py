@@ -182,7 +182,7 @@ schemas = {
     "SftpUserDeleted": {"type": "object", "required": ["data"], "additionalProperties": False,
                         "properties": {"data": {"type": "object", "required": ["username", "deleted"], "additionalProperties": False,
                                                 "properties": {"username": {"type": "string"}, "deleted": {"const": True}}}}},
-    "ReconcileIn": {"type": "object", "properties": {"after": {"type": ["string", "null"], "maxLength": 1024, "description": "A previous answer's `next`."}}},
+    "ReconcileIn": {"type": "object", "properties": {"after": {"type": ["string", "null"], "maxLength": 255, "description": "A previous answer's `next` (a file name)."}}},
     "Reconciled": {"type": "object", "required": ["data"], "additionalProperties": False,
                    "properties": {"data": {"type": "object", "required": ["examined", "recorded", "refused", "removed", "next"], "additionalProperties": False,
                                            "properties": {"examined": nonneg, "recorded": nonneg, "refused": nonneg, "removed": nonneg,

@@ -177,7 +177,8 @@ where
         match body.get("after") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => None,
-            Some(Value::String(s)) if s.len() <= 1024 => Some(s.clone()),
+            // A file name, as `next` gives it.
+            Some(Value::String(s)) if s.len() <= 255 && !s.contains('/') => Some(s.clone()),
             Some(_) => {
                 return Err(ApiError::invalid(
                     Location::Body,

@@ -114,6 +114,15 @@ impl SftpUserStore for MemoryStore {
             .collect())
     }
 
+    async fn register_sftp_bucket(&self, bucket: &SftpBucket) -> Result<(), StoreError> {
+        let mut state = self.begin()?;
+        state.items.insert(
+            key(SFTP_PK, format!("{}#{}#", bucket.id, bucket.generation)),
+            Item::Index,
+        );
+        Ok(())
+    }
+
     async fn unregister_sftp_bucket(&self, bucket: &SftpBucket) -> Result<(), StoreError> {
         let mut state = self.begin()?;
         state.items.remove(&key(

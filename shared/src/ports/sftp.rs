@@ -70,7 +70,13 @@ pub trait SftpUserStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<SftpBucket>, StoreError>> + Send;
 
-    /// Forgets a registered incarnation (its bucket is gone).
+    /// Registers an incarnation again (a user was created while the pass forgot it).
+    fn register_sftp_bucket(
+        &self,
+        bucket: &SftpBucket,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets a registered incarnation (its bucket is gone, or it has no user left).
     fn unregister_sftp_bucket(
         &self,
         bucket: &SftpBucket,

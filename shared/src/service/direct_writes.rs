@@ -71,8 +71,10 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             .objects
             .head(&ObjectVersion::new(&written.key, None))
             .await?;
-        let newer_key = latest.is_some_and(|l| l.version_id != written.version_id);
-        let newer_record = current.is_some_and(|c| c.modified > meta.last_modified);
+        // No latest object: the user deleted the key since (a delete marker is latest).
+        let newer_key = latest.is_none_or(|l| l.version_id != written.version_id);
+        // S3's Last-Modified has whole seconds: a record of the same second is not newer.
+        let newer_record = current.is_some_and(|c| c.modified / 1000 > meta.last_modified / 1000);
         if newer_key || newer_record {
             self.objects.delete(written).await?;
             return Ok(Outcome::Superseded);

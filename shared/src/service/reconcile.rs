@@ -83,6 +83,8 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         max: usize,
         deadline: Option<Instant>,
     ) -> Result<Reconciled> {
+        // "" is the start (as no `after`): no key of the bucket is empty.
+        let after = after.filter(|a| !a.is_empty());
         let (id, generation) = (&bucket.id, &bucket.generation);
         let prefix = object_prefix(id, generation);
         let start_after = after.map(|a| format!("{prefix}{a}"));
@@ -232,8 +234,9 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         let mut after: Option<String> = None;
         loop {
             let left = budget.saturating_sub(total.examined as usize);
-            if left == 0 {
-                total.next = after;
+            let late = deadline.is_some_and(|d| Instant::now() >= d);
+            if left == 0 || late {
+                total.next = Some(after.unwrap_or_default());
                 return Ok(total);
             }
             let page = self
@@ -241,6 +244,11 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 .await?;
             total.add(&page);
             match page.next {
+                // A page that did nothing ran out of time: stop here.
+                Some(next) if page.examined == 0 => {
+                    total.next = Some(next);
+                    return Ok(total);
+                }
                 Some(next) => after = Some(next),
                 None => return Ok(total),
             }
@@ -283,9 +291,17 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> 
                         let done = self.reconcile_bucket(&bucket, left, Some(deadline)).await?;
                         total.add(&done);
                         // No SFTP user left to write: after this last pass, no more visits
-                        // (a new user registers the bucket again).
+                        // (a new user registers the bucket again; one created meanwhile puts
+                        // the registration back).
                         if users.users.is_empty() && done.next.is_none() {
                             self.store.unregister_sftp_bucket(registered).await?;
+                            let again = self
+                                .store
+                                .list_sftp_users(&bucket.id, &bucket.generation, None, 1)
+                                .await?;
+                            if !again.users.is_empty() {
+                                self.store.register_sftp_bucket(registered).await?;
+                            }
                         }
                     }
                     _ => self.store.unregister_sftp_bucket(registered).await?,

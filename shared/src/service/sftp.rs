@@ -146,10 +146,47 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
                 return Err(e);
             }
         }
+        self.settle_directory_user(directory, &bucket, &user)
+            .await?;
         Ok((
             bucket.clone(),
             self.record_key_ids(directory, &bucket, user).await,
         ))
+    }
+
+    /// After Transfer was changed from `user` as written and `bucket` as read: what changed
+    /// meanwhile wins. The item deleted (a concurrent DELETE): the Transfer user goes. The item
+    /// changed (a concurrent PATCH): Transfer is synced to it. The bucket's `active` flipped
+    /// (its stream event may have found no Transfer user yet): the policy follows.
+    async fn settle_directory_user<T: SftpDirectory>(
+        &self,
+        directory: &T,
+        bucket: &Bucket,
+        user: &SftpUser,
+    ) -> Result<()> {
+        let (id, generation) = (&bucket.id, &bucket.generation);
+        let who = login(id, &user.username);
+        let Some(stored) = self
+            .store
+            .get_sftp_user(id, generation, &user.username)
+            .await?
+        else {
+            directory.delete_user(&who).await?;
+            return Err(Error::not_found("SFTP user", user.username.as_str()));
+        };
+        let now = match self.store.get(id).await? {
+            Some(b) if &b.generation == generation => b,
+            // Deleted meanwhile: its cascade and the stream remove the user.
+            _ => return Ok(()),
+        };
+        if stored.last_modified != user.last_modified {
+            self.sync_directory_user(directory, &now, &stored).await?;
+        } else if now.is_active() != bucket.is_active() {
+            directory
+                .set_policy(&who, &self.policy_for(&now, stored.access)?)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Creates the Transfer user. A login already there belongs to this bucket id (the same
@@ -296,6 +333,8 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         }
         // Also when nothing changed: a change repeated after a failure repairs Transfer.
         self.sync_directory_user(directory, &bucket, &user).await?;
+        self.settle_directory_user(directory, &bucket, &user)
+            .await?;
         let user = self.record_key_ids(directory, &bucket, user).await;
         Ok((bucket, user))
     }

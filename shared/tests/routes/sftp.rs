@@ -503,3 +503,53 @@ async fn the_users_routes_answer_by_the_contract() {
         .expect(200);
     assert!(env.directory.logins().is_empty());
 }
+
+#[tokio::test]
+async fn a_write_deleted_before_its_event_is_not_brought_back() {
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let g = generation(&env, "b1").await;
+    let key = format!("b1/{g}/gone.csv");
+    let written = env.objects.put_bytes(&key, "text/csv", b"x,y", None);
+    use shared::ports::ObjectStore;
+    env.objects
+        .delete(&ObjectVersion::new(&key, None))
+        .await
+        .unwrap();
+    let outcome = env
+        .process(&ObjectVersion::new(&key, written.version_id))
+        .await;
+    assert_eq!(outcome, shared::service::uploads::Outcome::Superseded);
+    assert!(
+        env.store
+            .get_file("b1", &g, "gone.csv")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_pass_out_of_time_stops_instead_of_looping() {
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let g = generation(&env, "b1").await;
+    env.objects
+        .put_bytes(&format!("b1/{g}/a.txt"), "text/plain", b"x", None);
+    let bucket = env.store.get("b1").await.unwrap().unwrap();
+    let past = Some(std::time::Instant::now());
+    let done = env
+        .app
+        .services
+        .reconcile_bucket(&bucket, 1000, past)
+        .await
+        .unwrap();
+    assert_eq!(done.examined, 0);
+    assert_eq!(
+        done.next.as_deref(),
+        Some(""),
+        "not done: the next run starts over"
+    );
+}

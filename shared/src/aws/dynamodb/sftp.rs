@@ -129,6 +129,20 @@ impl SftpUserStore for DynamoStore {
         Ok(out)
     }
 
+    async fn register_sftp_bucket(&self, bucket: &SftpBucket) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(keys::sftp_registration(
+                &bucket.id,
+                &bucket.generation,
+            )))
+            .send()
+            .await
+            .map_err(super::call::classify)?;
+        Ok(())
+    }
+
     async fn unregister_sftp_bucket(&self, bucket: &SftpBucket) -> Result<(), StoreError> {
         self.client
             .delete_item()
