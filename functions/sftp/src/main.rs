@@ -8,8 +8,8 @@ use shared::api::app::App;
 use shared::api::sftp;
 use shared::aws::Resources;
 use shared::aws::dynamodb::DynamoStore;
+use shared::aws::lambda::init_tracing;
 use shared::aws::lambda::sftp::serve_sftp;
-use shared::aws::lambda::{init_tracing, sdk_config};
 use shared::aws::s3::S3Objects;
 use shared::aws::transfer::TransferDirectory;
 
@@ -19,7 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let r = Resources::from_env().await?;
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let directory: &'static TransferDirectory = Box::leak(Box::new(TransferDirectory::new(
-        &sdk_config().await,
+        &r.sdk,
         var("SFTP_SERVER_ID"),
         var("SFTP_ROLE_ARN"),
     )));

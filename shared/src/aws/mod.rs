@@ -16,6 +16,8 @@ pub struct Resources {
     pub settings: Settings,
     pub store: DynamoStore,
     pub objects: S3Objects,
+    /// The SDK configuration the clients were built from (for a function's other clients).
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Resources {
@@ -28,6 +30,7 @@ impl Resources {
             settings,
             store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
             objects: S3Objects::new(&sdk, files_bucket),
+            sdk,
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use aws_sdk_transfer::Client;
 use aws_sdk_transfer::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_transfer::types::{HomeDirectoryMapEntry, HomeDirectoryType};
+use aws_sdk_transfer::types::{DescribedUser, HomeDirectoryMapEntry, HomeDirectoryType};
 
 use crate::ports::{DirectoryUser, SftpDirectory, StoreError};
 
@@ -46,6 +46,33 @@ fn not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ResourceNotFoundException"))
 }
 
+/// A call's answer, a missing user (or key) counting as `None`.
+fn unless_missing<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(classify(e)),
+    }
+}
+
+impl TransferDirectory {
+    /// DescribeUser; `None` if there is no such user.
+    async fn describe(&self, login: &str) -> Result<Option<DescribedUser>, StoreError> {
+        let out = self
+            .client
+            .describe_user()
+            .server_id(&self.server_id)
+            .user_name(login)
+            .send()
+            .await;
+        Ok(unless_missing(out)?.and_then(|o| o.user))
+    }
+}
+
 impl SftpDirectory for TransferDirectory {
     async fn create_user(&self, user: &DirectoryUser) -> Result<Vec<String>, StoreError> {
         let home = HomeDirectoryMapEntry::builder()
@@ -69,20 +96,15 @@ impl SftpDirectory for TransferDirectory {
         create.send().await.map_err(classify)?;
         let mut ids = Vec::with_capacity(user.keys.len());
         if !user.keys.is_empty() {
-            let described = self
-                .client
-                .describe_user()
-                .server_id(&self.server_id)
-                .user_name(&user.login)
-                .send()
-                .await
-                .map_err(classify)?;
-            let first = described
-                .user()
-                .and_then(|u| u.ssh_public_keys().first())
-                .map(|k| k.ssh_public_key_id().to_string())
-                .unwrap_or_default();
-            ids.push(first);
+            // The id Transfer gave the key imported with the user.
+            let first = self.keys_of(&user.login).await?.unwrap_or_default();
+            ids.push(
+                first
+                    .into_iter()
+                    .next()
+                    .map(|(id, _)| id)
+                    .unwrap_or_default(),
+            );
         }
         for body in user.keys.iter().skip(1) {
             ids.push(self.import_key(&user.login, body).await?);
@@ -91,20 +113,16 @@ impl SftpDirectory for TransferDirectory {
     }
 
     async fn set_policy(&self, login: &str, policy: &str) -> Result<(), StoreError> {
-        match self
+        let out = self
             .client
             .update_user()
             .server_id(&self.server_id)
             .user_name(login)
             .policy(policy)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            // As the port says: a missing user is `Conflict`.
-            Err(e) if not_found(&e) => Err(StoreError::Conflict),
-            Err(e) => Err(classify(e)),
-        }
+            .await;
+        // As the port says: a missing user is `Conflict`.
+        unless_missing(out)?.map(|_| ()).ok_or(StoreError::Conflict)
     }
 
     async fn import_key(&self, login: &str, body: &str) -> Result<String, StoreError> {
@@ -121,78 +139,48 @@ impl SftpDirectory for TransferDirectory {
     }
 
     async fn delete_key(&self, login: &str, key_id: &str) -> Result<(), StoreError> {
-        match self
+        let out = self
             .client
             .delete_ssh_public_key()
             .server_id(&self.server_id)
             .user_name(login)
             .ssh_public_key_id(key_id)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+            .await;
+        unless_missing(out).map(|_| ())
     }
 
     async fn keys_of(&self, login: &str) -> Result<Option<Vec<(String, String)>>, StoreError> {
-        match self
-            .client
-            .describe_user()
-            .server_id(&self.server_id)
-            .user_name(login)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.user().map(|u| {
-                u.ssh_public_keys()
-                    .iter()
-                    .map(|k| {
-                        (
-                            k.ssh_public_key_id().to_string(),
-                            k.ssh_public_key_body().to_string(),
-                        )
-                    })
-                    .collect()
-            })),
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(self.describe(login).await?.map(|u| {
+            u.ssh_public_keys()
+                .iter()
+                .map(|k| {
+                    (
+                        k.ssh_public_key_id().to_string(),
+                        k.ssh_public_key_body().to_string(),
+                    )
+                })
+                .collect()
+        }))
     }
 
     async fn home_of(&self, login: &str) -> Result<Option<String>, StoreError> {
-        match self
-            .client
-            .describe_user()
-            .server_id(&self.server_id)
-            .user_name(login)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.user().and_then(|u| {
-                u.home_directory_mappings()
-                    .iter()
-                    .find(|m| m.entry() == "/")
-                    .map(|m| m.target().to_string())
-            })),
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        Ok(self.describe(login).await?.and_then(|u| {
+            u.home_directory_mappings()
+                .iter()
+                .find(|m| m.entry() == "/")
+                .map(|m| m.target().to_string())
+        }))
     }
 
     async fn delete_user(&self, login: &str) -> Result<(), StoreError> {
-        match self
+        let out = self
             .client
             .delete_user()
             .server_id(&self.server_id)
             .user_name(login)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(classify(e)),
-        }
+            .await;
+        unless_missing(out).map(|_| ())
     }
 }

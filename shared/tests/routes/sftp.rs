@@ -23,25 +23,40 @@ async fn generation(env: &Env, id: &str) -> String {
     env.store.get(id).await.unwrap().unwrap().generation
 }
 
+/// A deployment with SFTP and alice's bucket `b1`; its generation.
+async fn env_with_b1() -> (Env, String) {
+    let env = sftp_env();
+    env.user("alice", CREATOR)
+        .create_bucket("b1", &json!({}))
+        .await;
+    let g = generation(&env, "b1").await;
+    (env, g)
+}
+
+/// Bucket `b1` as it is now.
+async fn b1(env: &Env) -> shared::domain::bucket::Bucket {
+    env.store.get("b1").await.unwrap().unwrap()
+}
+
+/// One page over the whole of `b1`.
+async fn reconcile_all(env: &Env) -> shared::service::reconcile::Reconciled {
+    env.app
+        .services
+        .reconcile_page(&b1(env).await, None, 1000, None)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_direct_write_is_adopted_under_its_normalized_name() {
-    let env = sftp_env();
-    let alice = env.user("alice", CREATOR);
-    alice.create_bucket("b1", &json!({})).await;
-    let g = generation(&env, "b1").await;
+    let (env, g) = env_with_b1().await;
     let written = env.objects.put_bytes(
         &format!("b1/{g}/Q1 Report.CSV"),
         "text/csv",
         b"a,b\n1,2\n",
         None,
     );
-    let bucket = env.store.get("b1").await.unwrap().unwrap();
-    let done = env
-        .app
-        .services
-        .reconcile_page(&bucket, None, 1000, None)
-        .await
-        .unwrap();
+    let done = reconcile_all(&env).await;
     assert_eq!(
         (done.recorded, done.refused, done.removed),
         (1, 0, 0),
@@ -61,15 +76,10 @@ async fn a_direct_write_is_adopted_under_its_normalized_name() {
         env.objects.get_version(&written).is_none(),
         "the written object is gone"
     );
-    let b = env.store.get("b1").await.unwrap().unwrap();
+    let b = b1(&env).await;
     assert_eq!((b.file_count, b.total_bytes), (1, 8));
     // Nothing more to do the second time.
-    let again = env
-        .app
-        .services
-        .reconcile_page(&b, None, 1000, None)
-        .await
-        .unwrap();
+    let again = reconcile_all(&env).await;
     assert_eq!((again.recorded, again.refused, again.removed), (0, 0, 0));
 }
 
@@ -96,13 +106,7 @@ async fn a_record_whose_object_is_gone_is_removed_and_an_inactive_bucket_refuses
         .expect(200);
     env.objects
         .put_bytes(&format!("b1/{g}/late.txt"), "text/plain", b"late", None);
-    let bucket = env.store.get("b1").await.unwrap().unwrap();
-    let done = env
-        .app
-        .services
-        .reconcile_page(&bucket, None, 1000, None)
-        .await
-        .unwrap();
+    let done = reconcile_all(&env).await;
     assert_eq!(
         (done.recorded, done.refused, done.removed),
         (0, 1, 1),
@@ -116,21 +120,18 @@ async fn a_record_whose_object_is_gone_is_removed_and_an_inactive_bucket_refuses
             .is_none()
     );
     assert!(!env.objects.contains(&format!("b1/{g}/late.txt")));
-    let b = env.store.get("b1").await.unwrap().unwrap();
+    let b = b1(&env).await;
     assert_eq!((b.file_count, b.total_bytes), (0, 0));
 }
 
 #[tokio::test]
 async fn pages_of_one_key_cover_the_bucket() {
-    let env = sftp_env();
-    let alice = env.user("alice", CREATOR);
-    alice.create_bucket("b1", &json!({})).await;
-    let g = generation(&env, "b1").await;
+    let (env, g) = env_with_b1().await;
     for name in ["c.txt", "a.txt", "b.txt"] {
         env.objects
             .put_bytes(&format!("b1/{g}/{name}"), "text/plain", b"x", None);
     }
-    let bucket = env.store.get("b1").await.unwrap().unwrap();
+    let bucket = b1(&env).await;
     let mut after: Option<String> = None;
     let mut recorded = 0;
     for _ in 0..10 {
@@ -148,7 +149,7 @@ async fn pages_of_one_key_cover_the_bucket() {
     }
     assert_eq!(recorded, 3);
     // A page out of time stops before its first name and goes on from where it started.
-    let bucket = env.store.get("b1").await.unwrap().unwrap();
+    let bucket = b1(&env).await;
     env.objects
         .put_bytes(&format!("b1/{g}/d.txt"), "text/plain", b"x", None);
     let late = env
@@ -304,10 +305,7 @@ async fn a_renamed_file_is_adopted_under_its_new_name() {
 
 #[tokio::test]
 async fn an_older_direct_write_never_replaces_a_newer_one() {
-    let env = sftp_env();
-    let alice = env.user("alice", CREATOR);
-    alice.create_bucket("b1", &json!({})).await;
-    let g = generation(&env, "b1").await;
+    let (env, g) = env_with_b1().await;
     let key = format!("b1/{g}/data.csv");
     let w1 = env.objects.put_bytes(&key, "text/csv", b"old", None);
     let w2 = env.objects.put_bytes(&key, "text/csv", b"newer", None);
@@ -506,10 +504,7 @@ async fn the_users_routes_answer_by_the_contract() {
 
 #[tokio::test]
 async fn a_write_deleted_before_its_event_is_not_brought_back() {
-    let env = sftp_env();
-    let alice = env.user("alice", CREATOR);
-    alice.create_bucket("b1", &json!({})).await;
-    let g = generation(&env, "b1").await;
+    let (env, g) = env_with_b1().await;
     let key = format!("b1/{g}/gone.csv");
     let written = env.objects.put_bytes(&key, "text/csv", b"x,y", None);
     use shared::ports::ObjectStore;
@@ -532,13 +527,10 @@ async fn a_write_deleted_before_its_event_is_not_brought_back() {
 
 #[tokio::test]
 async fn a_pass_out_of_time_stops_instead_of_looping() {
-    let env = sftp_env();
-    let alice = env.user("alice", CREATOR);
-    alice.create_bucket("b1", &json!({})).await;
-    let g = generation(&env, "b1").await;
+    let (env, g) = env_with_b1().await;
     env.objects
         .put_bytes(&format!("b1/{g}/a.txt"), "text/plain", b"x", None);
-    let bucket = env.store.get("b1").await.unwrap().unwrap();
+    let bucket = b1(&env).await;
     let past = Some(std::time::Instant::now());
     let done = env
         .app
