@@ -551,14 +551,7 @@ fn wait_recorded(
                     .is_some_and(|(_, sha)| sha.as_deref() == Some(&want))
                 {
                     done += 1;
-                    summary
-                        .moved
-                        .push(json!({"name": s.file.name, "size": s.file.digests.size}));
-                    progress.done(
-                        &format!("stored {} ({} bytes)", s.file.name, s.file.digests.size),
-                        done,
-                        files,
-                    );
+                    stored(api, bucket, s.file, summary, progress, done, files);
                     continue;
                 }
                 if round < 3 {
@@ -576,15 +569,7 @@ fn wait_recorded(
                 "pending" => still.push(s),
                 "recorded" | "replaced" => {
                     done += 1;
-                    summary
-                        .moved
-                        .push(json!({"name": s.file.name, "size": s.file.digests.size}));
-                    progress.done(
-                        &format!("stored {} ({} bytes)", s.file.name, s.file.digests.size),
-                        done,
-                        files,
-                    );
-                    forget(api, bucket, s.file);
+                    stored(api, bucket, s.file, summary, progress, done, files);
                 }
                 "rejected" => {
                     summary.refuse(&s.file.name, st["reason"].as_str().unwrap_or("refused"));
@@ -605,6 +590,27 @@ fn wait_recorded(
         }
     }
     Ok(())
+}
+
+/// A file recorded: counted, reported, and its remembered multipart upload (if any) dropped.
+fn stored(
+    api: &Api,
+    bucket: &str,
+    l: &Local,
+    summary: &mut Summary,
+    progress: &Progress,
+    done: usize,
+    files: usize,
+) {
+    summary
+        .moved
+        .push(json!({"name": l.name, "size": l.digests.size}));
+    progress.done(
+        &format!("stored {} ({} bytes)", l.name, l.digests.size),
+        done,
+        files,
+    );
+    forget(api, bucket, l);
 }
 
 fn forget(api: &Api, bucket: &str, l: &Local) {
