@@ -263,6 +263,8 @@ DURATION ?= 120
 BIG_MIB ?= 512
 .PHONY: bench-transfer
 bench-transfer: local cli $(LOCAL)/awscli.stamp
+	@test -x /usr/bin/time || { echo "installing Debian's time (GNU time measures peak RSS)"; \
+	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get install -y --no-install-recommends time; }
 	$(PY) $(ROOT)/infra/local/bench_transfer.py --cli $(ROOT)/target/release/buckets \
 	  --aws $(LOCAL)/awscli/bin/aws --big-mib $(BIG_MIB)
 

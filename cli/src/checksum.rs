@@ -5,7 +5,7 @@
 //! API's plan: `max(multipart_part_size, ⌈size / 10000⌉)` rounded up to a MiB, at least 5 MiB.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use base64::Engine;
@@ -64,30 +64,57 @@ pub fn composite(parts: &[String]) -> String {
     format!("{}-{}", STANDARD.encode(all.finalize()), parts.len())
 }
 
-/// Hashes a file in one streaming pass (part digests too when `plan` makes it multipart).
-pub fn digest_file(path: &Path, plan: &Plan) -> std::io::Result<Digests> {
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
-    let part_size = if plan.is_multipart(size) {
-        plan.part_size_for(size)
-    } else {
-        0
-    };
-    let mut hasher = Hasher::new(part_size);
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
+/// Hashes a file: a single-PUT file in one streaming pass; a multipart file's parts on
+/// `threads` threads at once (each part is a digest of its own, so they need no order, and a
+/// big file hashes at the speed of the disk, not of one core).
+pub fn digest_file(path: &Path, plan: &Plan, threads: usize) -> std::io::Result<Digests> {
+    let size = std::fs::metadata(path)?.len();
+    if !plan.is_multipart(size) {
+        let mut hasher = Hasher::new(0);
+        hash_range(path, 0, size, |b| hasher.update(b))?;
+        return Ok(hasher.finish());
+    }
+    let part_size = plan.part_size_for(size);
+    let offsets: Vec<u64> = (0..size.div_ceil(part_size).max(1))
+        .map(|n| n * part_size)
+        .collect();
+    let parts = crate::pool::run(&offsets, threads, |&offset| {
+        let mut part = Sha256::new();
+        hash_range(path, offset, part_size.min(size - offset), |b| {
+            part.update(b)
+        })?;
+        Ok::<_, std::io::Error>(STANDARD.encode(part.finalize()))
+    });
+    Ok(Digests {
+        size,
+        whole: String::new(),
+        parts: parts.into_iter().collect::<Result<_, _>>()?,
+        part_size,
+    })
+}
+
+/// Feeds `len` bytes of `path` from `offset` to `sink`, 256 KiB at a time.
+fn hash_range(
+    path: &Path,
+    offset: u64,
+    len: u64,
+    mut sink: impl FnMut(&[u8]),
+) -> std::io::Result<()> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut reader = file.take(len);
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = reader.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(());
         }
-        hasher.update(&buf[..n]);
+        sink(&buf[..n]);
     }
-    Ok(hasher.finish())
 }
 
-/// Incremental hashing of a whole file and of its parts (for downloads, which verify as they
-/// write).
+/// Incremental hashing of a whole file, or of its parts when it has them (a multipart file's
+/// record is the composite of its parts: its whole-file digest would be a wasted pass).
 pub struct Hasher {
     whole: Sha256,
     part: Sha256,
@@ -111,9 +138,9 @@ impl Hasher {
     }
 
     pub fn update(&mut self, mut bytes: &[u8]) {
-        self.whole.update(bytes);
         self.size += bytes.len() as u64;
         if self.part_size == 0 {
+            self.whole.update(bytes);
             return;
         }
         while !bytes.is_empty() {
@@ -138,9 +165,14 @@ impl Hasher {
         if self.part_size > 0 && (self.in_part > 0 || self.parts.is_empty()) {
             self.close_part();
         }
+        let whole = if self.part_size == 0 {
+            STANDARD.encode(self.whole.finalize())
+        } else {
+            String::new()
+        };
         Digests {
             size: self.size,
-            whole: STANDARD.encode(self.whole.finalize()),
+            whole,
             parts: self.parts,
             part_size: self.part_size,
         }
@@ -211,7 +243,29 @@ mod tests {
         }
         let want = format!("{}-3", STANDARD.encode(Sha256::digest(&all)));
         assert_eq!(d.recorded_form(), want);
-        assert_eq!(d.whole, STANDARD.encode(Sha256::digest(&body)));
+
+        // The file path hashes its parts on several threads to the same composite; a small
+        // file is its whole digest.
+        let dir = std::env::temp_dir().join(format!("buckets-digest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plan = Plan {
+            threshold: 8 * MIB,
+            part_size: 5 * MIB,
+        };
+        std::fs::write(dir.join("big"), &body).unwrap();
+        assert_eq!(
+            digest_file(&dir.join("big"), &plan, 3)
+                .unwrap()
+                .recorded_form(),
+            want
+        );
+        std::fs::write(dir.join("small"), &body[..1000]).unwrap();
+        let small = digest_file(&dir.join("small"), &plan, 3).unwrap();
+        assert_eq!(
+            small.recorded_form(),
+            STANDARD.encode(Sha256::digest(&body[..1000]))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::checksum::{Plan, digest_file};
 use crate::failure::Failure;
 use crate::pool;
 use crate::progress::{Mode, Progress};
-use crate::transfer::{Summary, Sync, download, plan};
+use crate::transfer::{Summary, Sync, download, download_parts, plan};
 
 pub struct FetchArgs {
     pub bucket: String,
@@ -50,7 +50,7 @@ pub fn fetch(api: &Api, args: FetchArgs, mode: Mode) -> Result<(), Failure> {
     let files: Vec<Value> = answer["files"].as_array().cloned().unwrap_or_default();
     // Present already with the same bytes: skipped (the hashing is the cost of a re-run).
     let present = pool::run(&files, args.parallel, |f| same_as_local(f, &dir, &plan));
-    let mut todo = Vec::new();
+    let mut todo: Vec<Value> = Vec::new();
     for (f, same) in files.iter().zip(present) {
         if same {
             summary
@@ -63,7 +63,14 @@ pub fn fetch(api: &Api, args: FetchArgs, mode: Mode) -> Result<(), Failure> {
     let total: u64 = todo.iter().filter_map(|f| f["size"].as_u64()).sum();
     let progress = Progress::new(mode, "fetch", todo.len(), total).with_rate_limit(args.limit_rate);
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let results = pool::run(&todo, args.parallel, |f| {
+    // A multipart file comes by its parts on all the threads at once; other files each on
+    // one thread, `--parallel` of them at a time.
+    let in_parts = |f: &Value| {
+        let size = f["size"].as_u64().unwrap_or(0);
+        f["sha256"].as_str().is_some_and(|s| s.contains('-')) && size > plan.part_size_for(size)
+    };
+    todo.sort_by_key(|f| in_parts(f));
+    let one = |f: &Value, parts_at_once: usize| {
         let name = f["name"].as_str().unwrap_or_default();
         let size = f["size"].as_u64().unwrap_or(0);
         let dest = match safe_dest(&dir, name) {
@@ -71,20 +78,30 @@ pub fn fetch(api: &Api, args: FetchArgs, mode: Mode) -> Result<(), Failure> {
             None => return Err(format!("{name:?} is not a plain file name")),
         };
         let bar = progress.file(name, size);
-        download(
-            api,
-            f["url"].as_str().unwrap_or_default(),
-            &dest,
-            size,
-            f["sha256"].as_str(),
-            &plan,
-            &bar,
-            &progress,
-        )?;
+        let url = f["url"].as_str().unwrap_or_default();
+        match f["sha256"].as_str() {
+            Some(sha) if in_parts(f) => download_parts(
+                api,
+                url,
+                &dest,
+                size,
+                sha,
+                plan.part_size_for(size),
+                parts_at_once,
+                &bar,
+                &progress,
+            ),
+            sha => download(api, url, &dest, size, sha, &plan, &bar, &progress),
+        }?;
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress.done(&format!("fetched {name} ({size} bytes)"), n, todo.len());
         Ok(())
-    });
+    };
+    let whole = todo.iter().take_while(|f| !in_parts(f)).count();
+    let mut results = pool::run(&todo[..whole], args.parallel, |f| one(f, 1));
+    for f in &todo[whole..] {
+        results.push(one(f, args.parallel));
+    }
     for (f, r) in todo.iter().zip(results) {
         let name = f["name"].as_str().unwrap_or_default();
         match r {
@@ -137,7 +154,8 @@ fn same_as_local(f: &Value, dir: &Path, plan: &Plan) -> bool {
     if std::fs::metadata(&path).map(|m| m.len()).ok() != Some(size) {
         return false;
     }
-    digest_file(&path, plan).is_ok_and(|d| d.recorded_form() == crate::checksum::canonical(sha))
+    digest_file(&path, plan, crate::pool::cores())
+        .is_ok_and(|d| d.recorded_form() == crate::checksum::canonical(sha))
 }
 
 #[cfg(test)]

@@ -33,6 +33,11 @@ where
         .collect()
 }
 
+/// The machine's cores (for CPU-bound work such as hashing a big file's parts).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

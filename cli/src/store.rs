@@ -395,7 +395,7 @@ fn hash_all(
     summary: &mut Summary,
 ) -> Vec<Local> {
     let hashed = pool::run(files, parallel, |(name, path)| {
-        digest_file(path, plan).map(|digests| Local {
+        digest_file(path, plan, crate::pool::cores()).map(|digests| Local {
             name: name.clone(),
             path: path.clone(),
             content_type: mime_guess::from_path(path)

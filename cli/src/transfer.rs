@@ -218,6 +218,100 @@ pub fn download(
     result
 }
 
+/// Downloads a multipart file by its parts at once (`parallel` ranged GETs, as the AWS CLI
+/// does), each written at its offset of the partial file and hashed as it arrives; the
+/// composite of the part digests must be the recorded one before the file takes its name.
+#[allow(clippy::too_many_arguments)] // as `download`, plus the part size and the parallelism
+pub fn download_parts(
+    api: &Api,
+    url: &str,
+    dest: &Path,
+    size: u64,
+    sha256: &str,
+    part_size: u64,
+    parallel: usize,
+    bar: &FileBar,
+    progress: &Progress,
+) -> Result<(), String> {
+    let partial = partial_path(dest);
+    let result = (|| {
+        File::create(&partial)
+            .and_then(|f| f.set_len(size))
+            .map_err(|e| format!("cannot write: {e}"))?;
+        let offsets: Vec<u64> = (0..size.div_ceil(part_size))
+            .map(|n| n * part_size)
+            .collect();
+        let parts = crate::pool::run(&offsets, parallel, |&offset| {
+            let len = part_size.min(size - offset);
+            download_range(api, url, &partial, offset, len, bar, progress)
+        });
+        let parts: Vec<String> = parts.into_iter().collect::<Result<_, _>>()?;
+        if crate::checksum::composite(&parts) != canonical(sha256) {
+            return Err("the downloaded bytes do not match the recorded SHA-256".into());
+        }
+        std::fs::rename(&partial, dest).map_err(|e| format!("cannot write: {e}"))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+/// One part of `download_parts`: bytes `offset..offset+len` of `url` into the same bytes of
+/// `partial`; answers the part's base64 SHA-256.
+fn download_range(
+    api: &Api,
+    url: &str,
+    partial: &Path,
+    offset: u64,
+    len: u64,
+    bar: &FileBar,
+    progress: &Progress,
+) -> Result<String, String> {
+    use sha2::Digest;
+    let mut resp = api
+        .agent()
+        .get(url)
+        .header("Range", format!("bytes={offset}-{}", offset + len - 1))
+        .call()
+        .map_err(|e| format!("download failed: {e}"))?;
+    let status = resp.status().as_u16();
+    if status != 206 {
+        return Err(format!("S3 answered {status} to a ranged GET"));
+    }
+    let mut file = File::options()
+        .write(true)
+        .open(partial)
+        .map_err(|e| format!("cannot write: {e}"))?;
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| format!("cannot write: {e}"))?;
+    let mut out = std::io::BufWriter::with_capacity(BUF, file);
+    let mut reader = resp.body_mut().with_config().limit(len).reader();
+    let mut hasher = sha2::Sha256::new();
+    let mut got = 0u64;
+    let mut buf = vec![0u8; BUF];
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| format!("download failed: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| format!("cannot write: {e}"))?;
+        got += n as u64;
+        bar.inc(n as u64);
+        progress.bytes(n as u64);
+    }
+    out.flush().map_err(|e| format!("cannot write: {e}"))?;
+    if got != len {
+        return Err(format!("a part came short: {got} of {len} bytes"));
+    }
+    use base64::Engine;
+    Ok(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+}
+
 /// Where a download is written before it is verified: hidden, beside its destination.
 pub fn partial_path(dest: &Path) -> std::path::PathBuf {
     let name = dest

@@ -31,15 +31,21 @@ from function_env import local_env  # noqa: E402
 
 
 def run(cmd, env):
-    """Runs cmd; answers (seconds, peak RSS in MiB)."""
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    took = time.monotonic() - start
-    err = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(cmd[:3])} failed: {err[-2000:]}")
-    return took, usage.ru_maxrss / 1024
+    """Runs cmd; answers (seconds, peak RSS in MiB).
+
+    The peak comes from GNU time (`%M`), not from this process's wait4: Python starts children
+    with vfork, and Linux counts the borrowed (Python's) address space into the child's
+    ru_maxrss at exec, so every child would show at least this interpreter's size.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        start = time.monotonic()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        took = time.monotonic() - start
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace")
+            sys.exit(f"{' '.join(cmd[:3])} failed: {err[-2000:]}")
+        return took, int(rss.read().split()[-1]) / 1024
 
 
 def api(env, method, path, body=None, token=None):

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """ministack 1.5.33 with local-only bridges (three for AWS Transfer Family, one for CopyObject
-checksums), then ministack.
+checksums, one for ranged reads of a version), then ministack.
 
 Run with the stack virtualenv's interpreter (infra/local/ministack.sh does):
     .local/stack/bin/python3 infra/local/ministack_bridged.py
@@ -58,6 +58,10 @@ console script does (`from ministack.app import main`). The installed package is
    S3 event notifications; that is kept (the product reconciles such writes on purpose): S3
    events are suppressed for the duration of those calls, through a context variable (so an
    S3 request served meanwhile, in another task or thread, still fires its events).
+
+4. CopyObject's `x-amz-checksum-algorithm` (see install_copy_checksum_algorithm).
+
+5. `Range` on a GetObject of a version (see install_ranged_version_reads).
 """
 
 import contextlib
@@ -492,6 +496,34 @@ def install_copy_checksum_algorithm() -> None:
     s3._copy_object = copy_object
 
 
+def install_ranged_version_reads() -> None:
+    """5. `Range` on GetObject with a `versionId`.
+
+    AWS: a ranged GET of a version answers 206 with the bytes asked for (`buckets fetch`
+    downloads a multipart file by its parts at once this way; the API's download URLs name
+    the version). ministack: the versioned branch of GetObject ignores `Range` and answers the
+    whole object with 200. Bridge: such a 200 is cut to the range asked for, as ministack's
+    unversioned branch does (206 with Content-Range; 416 for a range outside the object)."""
+    original_get = s3._get_object
+
+    def get_object(bucket_name, key, headers, query_params=None):
+        status, resp_headers, body = original_get(bucket_name, key, headers, query_params)
+        range_header = headers.get("range", "")
+        if status != 200 or not range_header or not s3._qp(query_params or {}, "versionId"):
+            return status, resp_headers, body
+        size = len(body)
+        rng = s3._parse_range(range_header, size)
+        if rng is None:
+            return 416, {"Content-Type": "application/xml", "Content-Range": f"bytes */{size}"}, \
+                s3._xml_body(s3._range_error_xml(bucket_name, key))
+        start, end = rng
+        resp_headers = {**resp_headers, "Content-Length": str(end + 1 - start),
+                        "Content-Range": f"bytes {start}-{end}/{size}"}
+        return 206, resp_headers, body[start:end + 1]
+
+    s3._get_object = get_object
+
+
 # ---------------------------------------------------------------------------------------------
 
 def install() -> None:
@@ -499,6 +531,7 @@ def install() -> None:
     install_sftp_policy_bridge()
     install_versioned_sftp_writes()
     install_copy_checksum_algorithm()
+    install_ranged_version_reads()
 
 
 if __name__ == "__main__":
