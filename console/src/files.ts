@@ -76,7 +76,7 @@ export function filesPane(path: string): HTMLElement {
   const more = h("button", { type: "button", hidden: true }, "Load more");
   const queue = h("ul", { class: "queue", id: "queue", "aria-live": "polite" });
   const total = h("progress", { id: "total", max: 1, value: 0, hidden: true, "aria-label": "Total upload progress" });
-  const picker = h("input", { id: "picker", type: "file", multiple: true, class: "sr" });
+  const picker = h("input", { id: "picker", type: "file", multiple: true, class: "sr", tabindex: -1, "aria-label": "Choose files to upload" });
   let known = new Set<string>();
   let next: string | null = null;
 
@@ -168,13 +168,13 @@ export function filesPane(path: string): HTMLElement {
     }));
     await list(true);
   };
-  const zone = h("div", { class: "drop", id: "drop", tabindex: 0, role: "button", "aria-label": "Drop files here, or press Enter to choose files",
+  const zone = h("div", { class: "drop", id: "drop", tabindex: 0, role: "button",
     onclick: () => picker.click(),
     onkeydown: (e: KeyboardEvent) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); picker.click(); } },
     ondragover: (e: DragEvent) => { e.preventDefault(); zone.classList.add("over"); },
     ondragleave: () => zone.classList.remove("over"),
     ondrop: (e: DragEvent) => { e.preventDefault(); zone.classList.remove("over"); void upload(Array.from(e.dataTransfer?.files ?? [])); },
-  }, "Drop files here or choose them");
+  }, "Drop files here, or click (Enter) to choose them");
   picker.addEventListener("change", () => { void upload(Array.from(picker.files ?? [])); picker.value = ""; });
   glob.addEventListener("change", () => list(true).catch(showError));
   more.addEventListener("click", () => list(false).catch(showError));

@@ -127,7 +127,7 @@ try {
   await a.click("#overwrite");
   await toast(a, "Data saved");
   const saved = await a.evaluate(async (u) => (await fetch(u, { headers: { Authorization: `Bearer ${JSON.parse(sessionStorage.getItem("buckets.console.session")).secret}` } })).json(),
-    URL_.replace(/console\/$/, `v1/buckets/${id}/data`));
+    URL_.replace(/console\/.*$/, `v1/buckets/${id}/data`));
   ok(saved.data.by === "first session", "overwrite kept mine");
 
   // Upload three files by a real DataTransfer drop.

@@ -103,8 +103,10 @@ pub fn answer(assets: &[Asset], headers: &Headers, method: &str, path: &str) -> 
     };
     if rest.is_empty() {
         // Relative, so it also works under the local `/_aws/execute-api/<id>/$default` prefix.
+        // To index.html rather than `console/`: ministack sends `/console/` (an empty
+        // `{proxy+}`) to the `$default` route, which redirects it to `/v1`.
         return response(headers, StatusCode::PERMANENT_REDIRECT)
-            .header("Location", "console/")
+            .header("Location", "console/index.html")
             .header("Cache-Control", "no-store")
             .body(Body::Empty)
             .expect("valid response");
@@ -218,7 +220,7 @@ mod tests {
     fn the_bare_path_redirects_relatively_and_writes_are_refused() {
         let r = get("/console");
         assert_eq!(r.status(), 308);
-        assert_eq!(header(&r, "location"), "console/");
+        assert_eq!(header(&r, "location"), "console/index.html");
         let post = answer(TABLE, &Headers::new(""), "POST", "/console/");
         assert_eq!(post.status(), 405);
         assert_eq!(header(&post, "allow"), "GET, HEAD");
