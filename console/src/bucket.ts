@@ -51,7 +51,7 @@ function settingsPane(path: string, env: Envelope): HTMLElement {
     h("dl", { class: "counters" },
       h("dt", {}, "Id"), h("dd", { class: "mono" }, b.id),
       h("dt", {}, "Files"), h("dd", { id: "count" }, String(b.file_count ?? 0)),
-      h("dt", {}, "Bytes"), h("dd", {}, bytes(b.total_bytes ?? 0)),
+      h("dt", {}, "Bytes"), h("dd", { id: "bytes" }, bytes(b.total_bytes ?? 0)),
       h("dt", {}, "Limits"), h("dd", {}, limits.length ? limits.map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : String(v)}`).join("; ") : "the deployment's"),
     ),
     h("div", { class: "grid" },

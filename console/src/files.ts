@@ -91,6 +91,14 @@ export function filesPane(path: string): HTMLElement {
         f.permalink ? h("button", { type: "button", "aria-label": `Copy the permalink of ${f.name}`, onclick: () => navigator.clipboard.writeText(f.permalink!).then(() => toast("Permalink copied"), () => toast(f.permalink!)) }, "Permalink") : null,
         h("button", { type: "button", class: "danger", "aria-label": `Delete ${f.name}`, onclick: () => remove(f.name) }, "Delete")),
     );
+  // The bucket's counters in the settings pane follow uploads and deletes.
+  const counters = async () => {
+    const b = (await call<{ data: { file_count?: number; total_bytes?: number } }>("GET", path)).body.data;
+    const count = document.getElementById("count");
+    const size = document.getElementById("bytes");
+    if (count) count.textContent = String(b.file_count ?? 0);
+    if (size) size.textContent = bytes(b.total_bytes ?? 0);
+  };
   const list = async (reset: boolean) => {
     const url = reset || !next ? `${path}/files?_limit=200${glob.value ? `&glob=${enc(glob.value)}` : ""}` : resolve(next);
     const page = (await call<{ data: FileRec[]; has_more: boolean; next_uri?: string }>("GET", url)).body;
@@ -124,7 +132,7 @@ export function filesPane(path: string): HTMLElement {
     try {
       await call("DELETE", `${path}/files/${enc(name)}`);
       toast(`Deleted ${name}`);
-      await list(true);
+      await Promise.all([list(true), counters()]);
     } catch (e) {
       showError(e);
     }
@@ -166,7 +174,7 @@ export function filesPane(path: string): HTMLElement {
         state.className = "state bad";
       }
     }));
-    await list(true);
+    await Promise.all([list(true), counters()]);
   };
   const zone = h("div", { class: "drop", id: "drop", tabindex: 0, role: "button",
     onclick: () => picker.click(),

@@ -141,6 +141,7 @@ try {
   ok((await sizeOf(a, "alpha.txt")).trim() === "600 B", "alpha.txt 600 B");
   ok((await sizeOf(a, "beta.csv")).trim() === "8 B", "beta.csv 8 B");
   ok((await sizeOf(a, "gamma.json")).trim() === "2.9 KiB", `gamma.json ${await sizeOf(a, "gamma.json")}`);
+  await a.waitForFunction(() => document.getElementById("count")?.textContent === "3");
   await check(a, "uploaded");
 
   // Download one and compare its bytes.
@@ -160,6 +161,31 @@ try {
   await a.waitForSelector('#files tr[data-name="gamma.json"]', { state: "detached" });
   await check(a, "deleted-file");
 
+  // A large file goes through the multipart route (the local threshold is 5 MiB): 6 MiB,
+  // two parts, then downloaded and compared.
+  // (made in the page: 6 MiB through Playwright's JSON would take minutes)
+  const BIG = 6 * 1024 * 1024 + 123;
+  const big = Buffer.alloc(BIG);
+  for (let i = 0; i < BIG; i += 4096) big[i] = i % 251;
+  const bigDt = await a.evaluateHandle((n) => {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i += 4096) b[i] = i % 251;
+    const d = new DataTransfer();
+    d.items.add(new File([b], "big.bin", { type: "application/octet-stream" }));
+    return d;
+  }, BIG);
+  await a.dispatchEvent("#drop", "drop", { dataTransfer: bigDt });
+  await a.waitForSelector('#queue li[data-name="big.bin"] .state:has-text("uploaded")', { timeout: 60_000 });
+  ok((await sizeOf(a, "big.bin")).trim() === "6.0 MiB", "big.bin listed");
+  const [bigDl] = await Promise.all([a.waitForEvent("download"), a.click('button[aria-label="Download big.bin"]')]);
+  ok(Buffer.compare(readFileSync(await bigDl.path()), big) === 0, "multipart bytes equal");
+
+  // An older kept revision of the data.
+  await a.selectOption("#revision", "1");
+  await a.waitForFunction(() => document.querySelector("textarea.code").value.includes('"owner"'));
+  ok((await a.textContent("#data-rev")).includes("revision 1"), "revision 1 shown");
+  await check(a, "revision");
+
   // Share read with Bob, who then sees the bucket in his list.
   const c = await (await browser.newContext(opts)).newPage();
   const bob = await signIn(c, BOB);
@@ -177,6 +203,12 @@ try {
   await a.setViewportSize({ width: 375, height: 800 });
   await check(a, "phone-width");
   await a.setViewportSize({ width: 1200, height: 900 });
+
+  // Empty the files.
+  await a.click("#empty");
+  await toast(a, "Emptied: 3 files deleted");
+  await a.waitForSelector("#files tbody tr", { state: "detached" });
+  ok((await a.textContent("#count")).trim() === "0", "no files counted");
 
   // Delete the bucket (typed confirmation).
   await a.fill("#confirm-id", "wrong");
