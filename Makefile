@@ -2,6 +2,7 @@
 #
 #   make tools          the two Python virtualenvs (.local/build, .local/stack), when their pins change
 #   make build          one `cargo lambda build --release` for every function; prints sizes
+#   make cli            the `buckets` command line: target/release/buckets
 #   make local          ministack on 127.0.0.1 + sam build + sam deploy; writes .local/env
 #   make token          sign in as the dev user through the local Cognito pool: an ID token (ACCESS=1:
 #                       the access token; COGNITO_USER=... COGNITO_PASSWORD=... another user)
@@ -13,6 +14,7 @@
 #   make logs FN=files  a deployed function's log lines (FN=a,b; SINCE=15m; GREP=text; FOLLOW=1)
 #   make lint-template  sam validate --lint
 #   make bench         every function's size, init, CPU/RSS per request, AWS calls; Kinto beside
+#   make bench-transfer the CLI's store/fetch beside the AWS CLI's (1,000 x 64 KiB, 1 x 512 MiB)
 #   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
 #   make load N=32      N concurrent clients, mixed workload: requests/s, p50/p99, errors, lost writes
 #   make cascade-replay re-trigger every pending delete cascade (after dead-lettered failures)
@@ -159,6 +161,12 @@ export MINISTACK_PORT
 # Extra template parameters for the local stack, e.g. LOCAL_PARAMETERS="LogLevel=debug".
 LOCAL_PARAMETERS ?=
 
+# The `buckets` command line (cli/): target/release/buckets.
+.PHONY: cli
+cli:
+	cd $(ROOT) && cargo build --release -p buckets-cli
+	@echo "the command line: $(ROOT)/target/release/buckets (buckets --help)"
+
 .PHONY: local
 local: tools build
 	$(ROOT)/infra/local/ministack.sh start
@@ -240,6 +248,7 @@ on_local_stack = if $(ROOT)/infra/local/ministack.sh status; then \
 .PHONY: e2e
 e2e: tools
 	@$(call on_local_stack,e2e); \
+	cargo build -p buckets-cli; \
 	cargo test -p buckets-e2e --tests -- --test-threads=4; \
 	$(MAKE) browser; \
 	$(MAKE) load-check
@@ -282,6 +291,14 @@ bench-cascade: local
 LOAD_N = $(if $(filter command line environment,$(origin N)),$(N),32)
 ITERATIONS ?= 6
 DURATION ?= 120
+# make bench-transfer: `buckets store` / `fetch` beside `aws s3 cp --recursive` on the same local
+# S3 (1,000 files of 64 KiB, one file of BIG_MIB MiB): wall time, bytes/s, ratio, peak RSS.
+BIG_MIB ?= 512
+.PHONY: bench-transfer
+bench-transfer: local cli $(LOCAL)/awscli.stamp
+	$(PY) $(ROOT)/infra/local/bench_transfer.py --cli $(ROOT)/target/release/buckets \
+	  --aws $(LOCAL)/awscli/bin/aws --big-mib $(BIG_MIB)
+
 .PHONY: load
 load: local
 	$(HOST_PYTHON) $(ROOT)/infra/local/load.py --clients $(LOAD_N) --iterations $(ITERATIONS) --duration $(DURATION)

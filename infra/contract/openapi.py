@@ -248,7 +248,8 @@ schemas = {
                 "properties": {"data": {"type": "object"}, "files": {"type": "array", "items": {
                     "type": "object", "required": ["name", "size", "content_type", "last_modified", "url", "expires_at"], "additionalProperties": False,
                     "properties": {"name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"}, "last_modified": ms,
-                                   "modified": {**ms, "deprecated": True}, "url": {"type": "string", "format": "uri"}, "expires_at": ms}}}}},
+                                   "modified": {**ms, "deprecated": True}, "url": {"type": "string", "format": "uri"}, "expires_at": ms,
+                                   "sha256": {"type": "string", "description": "The recorded checksum (base64 SHA-256, or S3's composite `<base64>-<parts>` for a multipart file)."}}}}}},
     "Stored": {"type": "object", "additionalProperties": False,
                "properties": {"data": {"type": "object", "description": "The merged data document."},
                               "files": {"type": "array", "items": ref("Grant")}, "skipped": {"type": "array", "items": {"type": "string"}}}},

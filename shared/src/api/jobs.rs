@@ -69,7 +69,14 @@ where
     if let Some(files) = fetched.files {
         let files = files
             .into_iter()
-            .map(|(f, d)| json!({"name": f.name, "size": f.size, "content_type": f.content_type, "last_modified": f.modified, "modified": f.modified, "url": d.url, "expires_at": d.expires_at}))
+            .map(|(f, d)| {
+                let mut v = json!({"name": f.name, "size": f.size, "content_type": f.content_type, "last_modified": f.modified, "modified": f.modified, "url": d.url, "expires_at": d.expires_at});
+                // The recorded checksum, so that a job verifies what it downloaded.
+                if let Some(sha) = &f.sha256 {
+                    v["sha256"] = json!(sha);
+                }
+                v
+            })
             .collect();
         out.insert("files".into(), Value::Array(files));
     }

@@ -22,8 +22,9 @@ use crate::domain::uploads::WantedFile;
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
 
 /// The JSON of one fetched file besides its name, type and URL: the member names, size,
-/// `modified`, `expires_at`, quotes and commas (about 90 bytes; rounded up).
-const FETCHED_FILE_JSON_BYTES: usize = 128;
+/// `modified`, `expires_at`, `sha256` (44 base64 characters), quotes and commas (about 150
+/// bytes; rounded up).
+const FETCHED_FILE_JSON_BYTES: usize = 192;
 
 /// What a job syncs: `data`, `files` or `data_and_files`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,658 @@
+//! `buckets store`: a job's outputs into a bucket (xyOps's Store action).
+//!
+//! 1. the directory's files matching the glob (top level, regular, not hidden; names compared
+//!    in the API's normalized form) are hashed, in parallel;
+//! 2. files the bucket records already with the same checksum are skipped (a re-run after an
+//!    interruption sends only what is missing);
+//! 3. grants come from `POST …/store`, 100 files a call (the data document rides with the
+//!    first), each single PUT signed with the file's SHA-256;
+//! 4. bodies are streamed to S3 on `--parallel` threads; a multipart file's parts go in
+//!    parallel too, and its upload id is remembered in the cache directory so that a re-run
+//!    resumes it part-wise (parts S3 holds with the same SHA-256 are not sent again);
+//! 5. the run waits until every upload is recorded (the listing, then `status_uri` for the
+//!    rest) and names every refused file with the API's reason.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use globset::GlobMatcher;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::api::{Api, segment};
+use crate::checksum::{Digests, Plan, digest_file, normalize};
+use crate::failure::Failure;
+use crate::pool;
+use crate::progress::Progress;
+use crate::transfer::{Summary, Sync, plan, put_range, recorded};
+
+/// Files a grant call carries (the API's bound).
+const GRANTS_PER_CALL: usize = 100;
+/// Part URLs asked for at once (the API's bound).
+const PART_URLS_PER_CALL: usize = 100;
+
+pub struct StoreArgs {
+    pub bucket: String,
+    pub sync: Option<Sync>,
+    pub glob: GlobMatcher,
+    pub dir: PathBuf,
+    pub data: Option<PathBuf>,
+    pub parallel: usize,
+    pub wait: Duration,
+    pub json: bool,
+    pub limit_rate: Option<u64>,
+}
+
+/// A local file to store.
+struct Local {
+    name: String,
+    path: PathBuf,
+    digests: Digests,
+    content_type: String,
+}
+
+/// One piece of work for the pool: a whole file, or one part of a multipart upload.
+enum Piece<'a> {
+    Whole {
+        file: &'a Local,
+        grant: Value,
+    },
+    Part {
+        file: &'a Local,
+        number: u64,
+        url: Value,
+    },
+}
+
+/// A file whose bytes went (or are going) up, and the upload to watch.
+struct Sent<'a> {
+    file: &'a Local,
+    status_uri: String,
+}
+
+pub fn store(
+    api: &Api,
+    args: StoreArgs,
+    progress_mode: crate::progress::Mode,
+) -> Result<(), Failure> {
+    let sync = args.sync.unwrap_or(if args.data.is_some() {
+        Sync::DataAndFiles
+    } else {
+        Sync::Files
+    });
+    let data = match (&args.data, sync.data()) {
+        (Some(p), true) => Some(read_json(p)?),
+        (None, true) => {
+            return Err(Failure::usage(
+                "--sync data / data_and_files needs --data FILE (the JSON to merge)",
+            ));
+        }
+        (_, false) => None,
+    };
+    let plan = plan(api)?;
+    let bucket = segment(&args.bucket);
+    let mut summary = Summary::default();
+
+    let locals = if sync.files() {
+        hash_all(
+            &local_files(&args.dir, &args.glob, &mut summary)?,
+            &plan,
+            args.parallel,
+            &mut summary,
+        )
+    } else {
+        Vec::new()
+    };
+    let known = if locals.is_empty() {
+        HashMap::new()
+    } else {
+        recorded(api, &args.bucket)?
+    };
+    let mut to_send: Vec<&Local> = Vec::new();
+    for l in &locals {
+        let same = known.get(&l.name).is_some_and(|(size, sha)| {
+            *size == l.digests.size && sha.as_deref() == Some(&l.digests.recorded_form())
+        });
+        if same {
+            summary.unchanged.push(l.name.clone());
+        } else {
+            to_send.push(l);
+        }
+    }
+
+    // Multipart uploads begun by an earlier run, still open: resumed, not granted again.
+    let mut resumed: Vec<(&Local, String)> = Vec::new();
+    let mut to_grant: Vec<&Local> = Vec::new();
+    for l in to_send {
+        match resumable(api, &args.bucket, l) {
+            Some(uri) => resumed.push((l, uri)),
+            None => to_grant.push(l),
+        }
+    }
+
+    let total: u64 = resumed
+        .iter()
+        .map(|(l, _)| l.digests.size)
+        .chain(to_grant.iter().map(|l| l.digests.size))
+        .sum();
+    let files_count = resumed.len() + to_grant.len();
+    let progress =
+        Progress::new(progress_mode, "store", files_count, total).with_rate_limit(args.limit_rate);
+
+    // Grants (and the data document, with the first call).
+    let mut grants: Vec<(&Local, Value)> = Vec::new();
+    let mut data_left = data;
+    let chunks: Vec<&[&Local]> = to_grant.chunks(GRANTS_PER_CALL).collect();
+    if chunks.is_empty() && data_left.is_some() {
+        let answer = api.send(
+            "POST",
+            &format!("/v1/buckets/{bucket}/store"),
+            &json!({"sync": "data", "data": data_left.take()}),
+        )?;
+        summary.data = Some(answer.body["data"].clone());
+    }
+    for chunk in chunks {
+        let mut chunk: Vec<&Local> = chunk.to_vec();
+        let answer = loop {
+            if chunk.is_empty() {
+                break json!({});
+            }
+            let files: Vec<Value> = chunk.iter().map(|l| grant_request(l, &plan)).collect();
+            let mut body = json!({"sync": if data_left.is_some() { "data_and_files" } else { "files" }, "files": files});
+            if let Some(d) = &data_left {
+                body["data"] = d.clone();
+            }
+            let answer = api.raw(
+                "POST",
+                &format!("/v1/buckets/{bucket}/store"),
+                Some(&body),
+                &[],
+            )?;
+            if (200..300).contains(&answer.status) {
+                data_left = None;
+                break answer.body;
+            }
+            // A store is all or nothing: the files the API names are refused with its
+            // reason, and the others asked again.
+            let named = refused_files(&answer.body, chunk.len());
+            if named.is_empty() || !(400..500).contains(&answer.status) {
+                return Err(crate::api::api_failure(&answer));
+            }
+            let mut kept = Vec::new();
+            for (i, l) in chunk.into_iter().enumerate() {
+                match named.iter().find(|(n, _)| *n == i) {
+                    Some((_, why)) => summary.refuse(&l.name, why),
+                    None => kept.push(l),
+                }
+            }
+            chunk = kept;
+        };
+        if chunk.is_empty() {
+            continue;
+        }
+        if answer.get("data").is_some_and(|d| d.is_object())
+            && summary.data.is_none()
+            && sync.data()
+        {
+            summary.data = Some(answer["data"].clone());
+        }
+        let by_name: HashMap<&str, &Value> = answer["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| Some((g["name"].as_str()?, g)))
+            .collect();
+        for l in chunk {
+            match by_name.get(l.name.as_str()) {
+                Some(g) => grants.push((l, (*g).clone())),
+                None => summary.refuse(
+                    &l.name,
+                    "the API gave no grant for it (the glob left it out)",
+                ),
+            }
+        }
+    }
+
+    // The pieces: whole files, and the parts of multipart files still missing from S3.
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut sent: Vec<Sent> = Vec::new();
+    let mut multipart: Vec<Sent> = Vec::new();
+    for (l, g) in &grants {
+        let status_uri = g["status_uri"].as_str().unwrap_or_default().to_string();
+        if g.get("multipart").is_some() {
+            remember(&args.bucket, api, l, &status_uri);
+            multipart.push(Sent {
+                file: l,
+                status_uri,
+            });
+        } else {
+            pieces.push(Piece::Whole {
+                file: l,
+                grant: g.clone(),
+            });
+            sent.push(Sent {
+                file: l,
+                status_uri,
+            });
+        }
+    }
+    for (l, uri) in &resumed {
+        multipart.push(Sent {
+            file: l,
+            status_uri: uri.clone(),
+        });
+    }
+    for m in &multipart {
+        match part_pieces(api, m, &progress) {
+            Ok(mut p) => pieces.append(&mut p),
+            Err(e) => summary.fail(&m.file.name, &e),
+        }
+    }
+
+    let outcomes = pool::run(&pieces, args.parallel, |piece| match piece {
+        Piece::Whole { file, grant } => {
+            let bar = progress.file(&file.name, file.digests.size);
+            let up = &grant["upload"];
+            put_range(
+                api,
+                up["url"].as_str().unwrap_or_default(),
+                up["headers"].as_object().unwrap_or(&serde_json::Map::new()),
+                &file.path,
+                0,
+                file.digests.size,
+                &bar,
+                &progress,
+            )
+            .map_err(|e| (file.name.clone(), e))
+        }
+        Piece::Part { file, number, url } => {
+            let size = url["size"].as_u64().unwrap_or(0);
+            let bar = progress.file(&format!("{} part {number}", file.name), size);
+            put_range(
+                api,
+                url["url"].as_str().unwrap_or_default(),
+                url["headers"]
+                    .as_object()
+                    .unwrap_or(&serde_json::Map::new()),
+                &file.path,
+                (number - 1) * file.digests.part_size,
+                size,
+                &bar,
+                &progress,
+            )
+            .map_err(|e| (file.name.clone(), e))
+        }
+    });
+    let mut broken: HashMap<String, String> = HashMap::new();
+    for o in outcomes {
+        if let Err((name, e)) = o {
+            broken.entry(name).or_insert(e);
+        }
+    }
+    let already_failed: Vec<String> = summary
+        .failed
+        .iter()
+        .filter_map(|f| f["name"].as_str().map(str::to_string))
+        .collect();
+    for m in multipart {
+        if broken.contains_key(&m.file.name) || already_failed.contains(&m.file.name) {
+            continue;
+        }
+        let complete = format!("{}/complete", m.status_uri);
+        match api.send(
+            "POST",
+            &complete,
+            &json!({"sha256": m.file.digests.recorded_form()}),
+        ) {
+            Ok(_) => sent.push(m),
+            Err(e) => {
+                broken.insert(m.file.name.clone(), e.message);
+            }
+        }
+    }
+    sent.retain(|s| match broken.get(&s.file.name) {
+        Some(e) => {
+            summary.fail(&s.file.name, e);
+            false
+        }
+        None => true,
+    });
+
+    wait_recorded(
+        api,
+        &args.bucket,
+        sent,
+        args.wait,
+        &progress,
+        files_count,
+        &mut summary,
+    )?;
+    progress.finish();
+    summary.report("store", args.json, &progress)
+}
+
+fn read_json(path: &Path) -> Result<Value, Failure> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| Failure::io("stdin", e))?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| Failure::io(&path.display().to_string(), e))?
+    };
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::usage(format!("{}: not JSON: {e}", path.display())))?;
+    if !v.is_object() {
+        return Err(Failure::usage(format!(
+            "{}: the data must be a JSON object",
+            path.display()
+        )));
+    }
+    Ok(v)
+}
+
+/// The directory's files that match, by normalized name; two files with one normalized name
+/// are both refused (one would silently replace the other).
+fn local_files(
+    dir: &Path,
+    glob: &GlobMatcher,
+    summary: &mut Summary,
+) -> Result<Vec<(String, PathBuf)>, Failure> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Failure::io(&dir.display().to_string(), e))?;
+    let mut by_name: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    for e in entries.flatten() {
+        let file_name = e.file_name().to_string_lossy().to_string();
+        if file_name.starts_with('.') || !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let name = normalize(&file_name);
+        if glob.is_match(&name) || glob.is_match(&file_name) {
+            by_name.entry(name).or_default().push(e.path());
+        }
+    }
+    let mut out = Vec::new();
+    for (name, paths) in by_name {
+        if paths.len() > 1 {
+            for p in &paths {
+                summary.refuse(
+                    &p.display().to_string(),
+                    &format!("several files normalize to {name}"),
+                );
+            }
+        } else {
+            out.push((name, paths.into_iter().next().unwrap()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn hash_all(
+    files: &[(String, PathBuf)],
+    plan: &Plan,
+    parallel: usize,
+    summary: &mut Summary,
+) -> Vec<Local> {
+    let hashed = pool::run(files, parallel, |(name, path)| {
+        digest_file(path, plan).map(|digests| Local {
+            name: name.clone(),
+            path: path.clone(),
+            content_type: mime_guess::from_path(path)
+                .first_or_octet_stream()
+                .essence_str()
+                .to_string(),
+            digests,
+        })
+    });
+    let mut out = Vec::new();
+    for ((name, _), h) in files.iter().zip(hashed) {
+        match h {
+            Ok(l) => out.push(l),
+            Err(e) => summary.fail(name, &format!("cannot read: {e}")),
+        }
+    }
+    out
+}
+
+/// One file of a grant request: a single PUT is bound to its SHA-256 (multipart parts are
+/// bound one by one instead: the API refuses a whole-file digest for them).
+fn grant_request(l: &Local, plan: &Plan) -> Value {
+    let mut f = json!({"name": l.name, "size": l.digests.size, "content_type": l.content_type});
+    if !plan.is_multipart(l.digests.size) {
+        f["sha256"] = json!(l.digests.whole);
+    }
+    f
+}
+
+/// The cache file remembering a multipart upload of this exact content.
+fn resume_file(bucket: &str, api: &Api, l: &Local) -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(x) if !x.is_empty() => PathBuf::from(x),
+        _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    };
+    let key = hex::encode(Sha256::digest(format!(
+        "{}\n{bucket}\n{}\n{}",
+        api.base,
+        l.name,
+        l.digests.recorded_form()
+    )));
+    Some(
+        base.join("buckets")
+            .join("uploads")
+            .join(format!("{key}.json")),
+    )
+}
+
+fn remember(bucket: &str, api: &Api, l: &Local, status_uri: &str) {
+    if let Some(p) = resume_file(bucket, api, l) {
+        let _ = std::fs::create_dir_all(p.parent().unwrap());
+        let _ = std::fs::write(p, json!({"status_uri": status_uri}).to_string());
+    }
+}
+
+/// The status URI of an earlier run's multipart upload of this content, while it is open.
+fn resumable(api: &Api, bucket: &str, l: &Local) -> Option<String> {
+    let p = resume_file(bucket, api, l)?;
+    let saved: Value = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
+    let uri = saved["status_uri"].as_str()?.to_string();
+    let status = api.get(&uri).ok()?.body;
+    if status["data"]["status"] == "pending" || status["status"] == "pending" {
+        Some(uri)
+    } else {
+        let _ = std::fs::remove_file(p);
+        None
+    }
+}
+
+/// The parts of a multipart upload that S3 does not hold yet with their SHA-256, with URLs.
+fn part_pieces<'a>(api: &Api, m: &Sent<'a>, progress: &Progress) -> Result<Vec<Piece<'a>>, String> {
+    let parts_uri = format!("{}/parts", m.status_uri);
+    let received = api
+        .all_pages(&format!("{parts_uri}?_limit=1000"), usize::MAX)
+        .map_err(|e| e.message)?;
+    let held: HashMap<u64, String> = received
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p["number"].as_u64()?,
+                crate::checksum::canonical(p["sha256"].as_str()?),
+            ))
+        })
+        .collect();
+    let missing: Vec<(u64, &String)> = m
+        .file
+        .digests
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(i, sha)| (i as u64 + 1, sha))
+        .filter(|(n, sha)| held.get(n) != Some(*sha))
+        .collect();
+    let skipped = m.file.digests.parts.len() - missing.len();
+    if skipped > 0 {
+        progress.say(&format!(
+            "{}: resuming, {skipped} part(s) already uploaded",
+            m.file.name
+        ));
+        progress.skipped(skipped as u64 * m.file.digests.part_size);
+    }
+    let mut pieces = Vec::new();
+    for chunk in missing.chunks(PART_URLS_PER_CALL) {
+        let wanted: Vec<Value> = chunk
+            .iter()
+            .map(|(n, sha)| json!({"number": n, "sha256": sha}))
+            .collect();
+        let answer = api
+            .send("POST", &parts_uri, &json!({"parts": wanted}))
+            .map_err(|e| e.message)?
+            .body;
+        for url in answer["parts"].as_array().into_iter().flatten() {
+            pieces.push(Piece::Part {
+                file: m.file,
+                number: url["number"].as_u64().unwrap_or(0),
+                url: url.clone(),
+            });
+        }
+    }
+    Ok(pieces)
+}
+
+/// Waits until every sent upload is recorded or refused: one listing a round finds the
+/// recorded ones (cheap for many files), `status_uri` tells the fate of the rest.
+fn wait_recorded(
+    api: &Api,
+    bucket: &str,
+    mut pending: Vec<Sent>,
+    wait: Duration,
+    progress: &Progress,
+    files: usize,
+    summary: &mut Summary,
+) -> Result<(), Failure> {
+    let deadline = Instant::now() + wait;
+    let mut done = 0;
+    let mut round = 0;
+    while !pending.is_empty() {
+        round += 1;
+        if round > 1 {
+            std::thread::sleep(Duration::from_millis(if round < 5 { 200 } else { 1000 }));
+        }
+        // The listing answers many at once; single statuses say why one is refused.
+        let listing = if pending.len() > 20 {
+            Some(recorded(api, bucket)?)
+        } else {
+            None
+        };
+        let mut still = Vec::new();
+        for s in pending {
+            let want = s.file.digests.recorded_form();
+            if let Some(l) = &listing {
+                if l.get(&s.file.name)
+                    .is_some_and(|(_, sha)| sha.as_deref() == Some(&want))
+                {
+                    done += 1;
+                    stored(api, bucket, s.file, summary, progress, done, files);
+                    continue;
+                }
+                if round < 3 {
+                    still.push(s);
+                    continue;
+                }
+            }
+            let answer = api.get(&s.status_uri)?.body;
+            let st = if answer["data"].is_object() {
+                &answer["data"]
+            } else {
+                &answer
+            };
+            match st["status"].as_str().unwrap_or("") {
+                "pending" => still.push(s),
+                "recorded" | "replaced" => {
+                    done += 1;
+                    stored(api, bucket, s.file, summary, progress, done, files);
+                }
+                "rejected" => {
+                    summary.refuse(&s.file.name, st["reason"].as_str().unwrap_or("refused"));
+                    forget(api, bucket, s.file);
+                }
+                other => summary.fail(&s.file.name, &format!("upload {other}")),
+            }
+        }
+        pending = still;
+        if Instant::now() > deadline {
+            for s in &pending {
+                summary.fail(
+                    &s.file.name,
+                    "not recorded in time (still pending: see its status_uri)",
+                );
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// A file recorded: counted, reported, and its remembered multipart upload (if any) dropped.
+fn stored(
+    api: &Api,
+    bucket: &str,
+    l: &Local,
+    summary: &mut Summary,
+    progress: &Progress,
+    done: usize,
+    files: usize,
+) {
+    summary
+        .moved
+        .push(json!({"name": l.name, "size": l.digests.size}));
+    progress.done(
+        &format!("stored {} ({} bytes)", l.name, l.digests.size),
+        done,
+        files,
+    );
+    forget(api, bucket, l);
+}
+
+fn forget(api: &Api, bucket: &str, l: &Local) {
+    if let Some(p) = resume_file(bucket, api, l) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// The files an error envelope names (`details[].name` = `files[i]…`), with the reason.
+fn refused_files(envelope: &Value, count: usize) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for d in envelope["details"].as_array().into_iter().flatten() {
+        let name = d["name"].as_str().unwrap_or("");
+        let Some(rest) = name.strip_prefix("files[") else {
+            continue;
+        };
+        let Some(i) = rest.split(']').next().and_then(|n| n.parse::<usize>().ok()) else {
+            continue;
+        };
+        if i < count {
+            let why = d["description"]
+                .as_str()
+                .or(envelope["message"].as_str())
+                .unwrap_or("refused");
+            out.push((i, format!("{name} {why}")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn the_envelope_names_the_refused_files() {
+        let env = json!({"code": 400, "message": "files[1].content_type in body: not accepted",
+            "details": [{"location": "body", "name": "files[1].content_type", "description": "is not accepted"}]});
+        assert_eq!(
+            super::refused_files(&env, 3),
+            vec![(1, "files[1].content_type is not accepted".to_string())]
+        );
+        assert!(super::refused_files(&json!({"details": [{"name": "files"}]}), 3).is_empty());
+    }
+}

@@ -1,0 +1,293 @@
+//! Moving bytes between a directory and S3 through the API's presigned URLs: the pieces that
+//! `store` and `fetch` share (what the deployment plans, sending a body with progress, reading
+//! one with verification, the summary a run prints).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::api::{Api, segment};
+use crate::checksum::{Hasher, Plan, canonical};
+use crate::failure::{Exit, Failure};
+use crate::progress::{FileBar, Progress};
+
+const BUF: usize = 256 * 1024;
+
+/// What a job syncs, as the API names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sync {
+    Data,
+    Files,
+    #[value(name = "data_and_files")]
+    DataAndFiles,
+}
+
+impl Sync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sync::Data => "data",
+            Sync::Files => "files",
+            Sync::DataAndFiles => "data_and_files",
+        }
+    }
+    pub fn data(self) -> bool {
+        self != Sync::Files
+    }
+    pub fn files(self) -> bool {
+        self != Sync::Data
+    }
+}
+
+/// The deployment's upload plan (`GET /v1/` → `settings.upload`).
+pub fn plan(api: &Api) -> Result<Plan, Failure> {
+    let root = api.get("/v1/")?.body;
+    let up = &root["settings"]["upload"];
+    Ok(Plan {
+        threshold: up["multipart_threshold"].as_u64().unwrap_or(u64::MAX),
+        part_size: up["multipart_part_size"]
+            .as_u64()
+            .unwrap_or(64 * 1024 * 1024),
+    })
+}
+
+/// Every file record of a bucket, by name: `(size, canonical sha256)`.
+pub fn recorded(
+    api: &Api,
+    bucket: &str,
+) -> Result<std::collections::HashMap<String, (u64, Option<String>)>, Failure> {
+    let items = api.all_pages(
+        &format!("/v1/buckets/{}/files?_limit=1000", segment(bucket)),
+        usize::MAX,
+    )?;
+    Ok(items
+        .into_iter()
+        .filter_map(|f| {
+            Some((
+                f["name"].as_str()?.to_string(),
+                (
+                    f["size"].as_u64().unwrap_or(0),
+                    f["sha256"].as_str().map(canonical),
+                ),
+            ))
+        })
+        .collect())
+}
+
+/// A reader that counts what passes into the file's bar and the total.
+struct Counted<'a, R> {
+    inner: R,
+    bar: &'a FileBar,
+    progress: &'a Progress,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        self.progress.bytes(n as u64);
+        Ok(n)
+    }
+}
+
+/// PUTs `len` bytes of `path` from `offset` to a presigned URL with its signed headers.
+/// S3 checks the signed length and checksum: a file changed on disk since it was hashed is
+/// refused (`BadDigest`), which is reported as such.
+#[allow(clippy::too_many_arguments)] // the URL's parts, the file's range, and where progress goes
+pub fn put_range(
+    api: &Api,
+    url: &str,
+    headers: &serde_json::Map<String, Value>,
+    path: &Path,
+    offset: u64,
+    len: u64,
+    bar: &FileBar,
+    progress: &Progress,
+) -> Result<(), String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let now = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if now < offset + len {
+        return Err("the file changed on disk during upload (it is shorter now)".into());
+    }
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let mut body = Counted {
+        inner: std::io::BufReader::with_capacity(BUF, file.take(len)),
+        bar,
+        progress,
+    };
+    let mut req = http::Request::builder().method("PUT").uri(url);
+    for (k, v) in headers {
+        if !k.eq_ignore_ascii_case("content-length") {
+            req = req.header(k.as_str(), v.as_str().unwrap_or_default());
+        }
+    }
+    let req = req
+        .header("content-length", len.to_string())
+        .body(ureq::SendBody::from_reader(&mut body))
+        .map_err(|e| e.to_string())?;
+    let mut resp = api.agent().run(req).map_err(|e| {
+        format!(
+            "upload failed: {e} ({})",
+            url.split('?').next().unwrap_or("")
+        )
+    })?;
+    let status = resp.status().as_u16();
+    if status == 200 {
+        return Ok(());
+    }
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    if text.contains("BadDigest") || text.contains("XAmzContentSHA256Mismatch") {
+        return Err(
+            "the file changed on disk during upload (its SHA-256 no longer matches)".into(),
+        );
+    }
+    let code = text
+        .split("<Code>")
+        .nth(1)
+        .and_then(|s| s.split("</Code>").next())
+        .unwrap_or("");
+    Err(format!("S3 refused the upload: {status} {code}"))
+}
+
+/// Downloads `url` into `dest` (through a hidden partial file renamed at the end), verifying
+/// the bytes against `sha256` as recorded (base64, or a composite `<b64>-N` checked part-wise
+/// with the plan's part size). Nothing is left at `dest` when the check fails.
+#[allow(clippy::too_many_arguments)] // the URL, the destination, the record's size and checksum, progress
+pub fn download(
+    api: &Api,
+    url: &str,
+    dest: &Path,
+    size: u64,
+    sha256: Option<&str>,
+    plan: &Plan,
+    bar: &FileBar,
+    progress: &Progress,
+) -> Result<(), String> {
+    let part_size = match sha256 {
+        Some(s) if s.contains('-') => plan.part_size_for(size),
+        _ => 0,
+    };
+    let partial = partial_path(dest);
+    let result = (|| {
+        let mut resp = api
+            .agent()
+            .get(url)
+            .call()
+            .map_err(|e| format!("download failed: {e}"))?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(format!("S3 answered {status}"));
+        }
+        let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
+        let mut out = std::io::BufWriter::with_capacity(
+            BUF,
+            File::create(&partial).map_err(|e| format!("cannot write: {e}"))?,
+        );
+        let mut hasher = Hasher::new(part_size);
+        let mut buf = vec![0u8; BUF];
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .map_err(|e| format!("download failed: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n])
+                .map_err(|e| format!("cannot write: {e}"))?;
+            bar.inc(n as u64);
+            progress.bytes(n as u64);
+        }
+        out.flush().map_err(|e| format!("cannot write: {e}"))?;
+        let got = hasher.finish();
+        if got.size != size {
+            return Err(format!("got {} bytes, the record says {size}", got.size));
+        }
+        if let Some(want) = sha256
+            && got.recorded_form() != canonical(want)
+        {
+            return Err("the downloaded bytes do not match the recorded SHA-256".into());
+        }
+        std::fs::rename(&partial, dest).map_err(|e| format!("cannot write: {e}"))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+/// Where a download is written before it is verified: hidden, beside its destination.
+pub fn partial_path(dest: &Path) -> std::path::PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.buckets-partial"))
+}
+
+/// What a run did, printed at the end: a line per problem on stderr, the whole as JSON with
+/// `--json`; exit 1 when any file was refused or failed.
+#[derive(Default)]
+pub struct Summary {
+    pub moved: Vec<Value>,
+    pub unchanged: Vec<String>,
+    pub refused: Vec<Value>,
+    pub failed: Vec<Value>,
+    pub data: Option<Value>,
+}
+
+impl Summary {
+    pub fn refuse(&mut self, name: &str, reason: &str) {
+        self.refused.push(json!({"name": name, "reason": reason}));
+    }
+    pub fn fail(&mut self, name: &str, error: &str) {
+        self.failed.push(json!({"name": name, "error": error}));
+    }
+
+    /// Prints it; answers the failure to exit with, if any.
+    pub fn report(self, verb: &str, json_out: bool, progress: &Progress) -> Result<(), Failure> {
+        for r in &self.refused {
+            eprintln!(
+                "refused: {}: {}",
+                r["name"].as_str().unwrap_or(""),
+                r["reason"].as_str().unwrap_or("")
+            );
+        }
+        for f in &self.failed {
+            eprintln!(
+                "failed: {}: {}",
+                f["name"].as_str().unwrap_or(""),
+                f["error"].as_str().unwrap_or("")
+            );
+        }
+        let bytes: u64 = self.moved.iter().filter_map(|m| m["size"].as_u64()).sum();
+        progress.say(&format!(
+            "{verb}: {} files ({bytes} bytes) moved, {} unchanged, {} refused, {} failed",
+            self.moved.len(),
+            self.unchanged.len(),
+            self.refused.len(),
+            self.failed.len()
+        ));
+        let problems = self.refused.len() + self.failed.len();
+        if json_out {
+            let mut out = json!({
+                "moved": self.moved, "unchanged": self.unchanged,
+                "refused": self.refused, "failed": self.failed,
+            });
+            if let Some(d) = self.data {
+                out["data"] = d;
+            }
+            println!("{out}");
+        }
+        if problems > 0 {
+            Err(Failure::new(
+                Exit::Files,
+                format!("{verb}: {problems} file(s) refused or failed"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
