@@ -14,6 +14,7 @@ pub enum Function {
     Sftp,
     /// The web console's static files (functions/console, not part of `shared`).
     Console,
+    Activity,
 }
 
 /// One `AWS::ApiGatewayV2::Route` of the template: method (`None`: ANY), path, function.
@@ -37,6 +38,7 @@ fn template_routes() -> (Vec<Route>, Function) {
                 Some(t) if t.starts_with("FilesIntegration") => Function::Files,
                 Some(t) if t.starts_with("SftpIntegration") => Function::Sftp,
                 Some(t) if t.starts_with("ConsoleIntegration") => Function::Console,
+                Some(t) if t.starts_with("ActivityIntegration") => Function::Activity,
                 _ => panic!("a route to an unknown integration: {line}"),
             };
             if k == "$default" {
@@ -103,6 +105,7 @@ fn api_gateway_routes_each_path_to_its_function() {
         ("POST", "/v1/buckets/b1/uploads/u1/parts", Files),
         ("GET", "/v1/buckets/b1/uploads/u1/parts", Files),
         ("POST", "/v1/buckets/b1/uploads/u1/complete", Files),
+        ("GET", "/v1/buckets/b1/history", Activity),
         ("GET", "/v1/__api__", Buckets),
         ("POST", "/v1/batch", Buckets),
         ("PUT", "/files/bucket/b1/h/a.csv", Buckets),
