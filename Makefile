@@ -7,6 +7,8 @@
 #   make token          sign in as the dev user through the local Cognito pool: an ID token (ACCESS=1:
 #                       the access token; COGNITO_USER=... COGNITO_PASSWORD=... another user)
 #   make token HS256=1 SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600   an HS256 dev token
+#   make console        build the web console (console/dist) from its lockfile
+#   make browser        the console's browser tests (Playwright + Debian's chromium) on the local stack
 #   make stop           stop the ministack that `make local` started
 #   make status         whether the local stack runs (port, pid), and if not, why
 #   make logs FN=files  a deployed function's log lines (FN=a,b; SINCE=15m; GREP=text; FOLLOW=1)
@@ -87,7 +89,7 @@ lambda-artifacts: $(if $(filter $(ROOT)/target/lambda,$(LAMBDA_OUT)),cargo-lambd
 	  || { echo "missing $(LAMBDA_OUT)/$$b/bootstrap" >&2; exit 1; }; done
 
 .PHONY: cargo-lambda-build
-cargo-lambda-build: function-packages
+cargo-lambda-build: function-packages console
 	cd $(ROOT) && $(CARGO_LAMBDA_BUILD)
 
 # Every function of the template has its package (the naming rule above), and every package
@@ -99,6 +101,36 @@ function-packages:
 	  "the template's $${f%%:*} has no package functions/$${f#*:}/ (<Name>Function -> functions/<name>/)" >&2; exit 1; }; done
 	@for d in $(ROOT)/functions/*/; do b="$$(basename "$$d")"; case " $(FUNCTION_BINS) " in *" $$b "*) ;; \
 	  *) echo "functions/$$b/ is not in the template (a <Name>Function resource with BuildMethod: makefile)" >&2; exit 1;; esac; done
+
+# --- web console -------------------------------------------------------------------
+# console/ (TypeScript, Vite) -> console/dist, which functions/console embeds at compile time
+# (build.rs). From the lockfile (npm ci), again only when a source or the lockfile changed.
+CONSOLE := $(ROOT)/console
+CONSOLE_SOURCES := $(shell find $(CONSOLE)/src -type f 2>/dev/null) $(CONSOLE)/index.html \
+  $(CONSOLE)/vite.config.ts $(CONSOLE)/tsconfig.json
+.PHONY: console
+console: $(CONSOLE)/dist/index.html
+
+$(CONSOLE)/node_modules/.package-lock.json: $(CONSOLE)/package-lock.json
+	cd $(CONSOLE) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CONSOLE)/dist/index.html: $(CONSOLE)/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+	cd $(CONSOLE) && npm run --silent build
+
+# The browser suite drives Debian's Chromium (never a downloaded browser build).
+CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium (apt-get)"; \
+	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get install -y --no-install-recommends chromium; }
+
+# Playwright (playwright-core, pinned) + axe-core on the local stack: sign in, buckets, data,
+# conflicts, files, sharing; screenshots in .local/console/screens/. Needs .local/env.
+.PHONY: browser
+browser: console chromium
+	@test -f $(LOCAL)/env || { echo "make browser needs the local stack (make local)" >&2; exit 1; }
+	. $(LOCAL)/env && cd $(CONSOLE) && SCREENS=$(LOCAL)/console/screens node tests/browser.mjs
 
 # --- tools -----------------------------------------------------------------------
 
@@ -218,6 +250,7 @@ e2e: tools
 	@$(call on_local_stack,e2e); \
 	cargo build -p buckets-cli; \
 	cargo test -p buckets-e2e --tests -- --test-threads=4; \
+	$(MAKE) browser; \
 	$(MAKE) load-check
 
 # Schemathesis against the local stack, driven by the OpenAPI document the API serves: every

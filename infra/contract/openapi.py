@@ -159,6 +159,16 @@ schemas = {
                        "expires_at": {**ms, "description": "When S3's lifecycle expires it (the deployment's retention)."}}},
     "FileVersionList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
                         "properties": {"data": {"type": "array", "items": ref("FileVersion")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
+    "HistoryEntry": {"type": "object", "required": ["id", "last_modified", "uri", "action", "resource_name", "target", "user_id", "bucket_id"],
+                     "additionalProperties": False,
+                     "properties": {"id": {"type": "string", "description": "Stable: derived from the stream record."}, "last_modified": ms,
+                                    "uri": {"type": "string", "description": "The resource, Kinto style (`/buckets/{id}`, `/buckets/{id}/data`, `/buckets/{id}/files/{name}`)."},
+                                    "action": {"enum": ["create", "update", "delete"]}, "resource_name": {"enum": ["bucket", "data", "file"]},
+                                    "target": {"type": "object", "description": "The resource after the change (`data`, and for a bucket `permissions`)."},
+                                    "user_id": {"type": "string", "description": "The principal that acted (`user:…`, `key:…` for an API key)."},
+                                    "bucket_id": {"type": "string"}}},
+    "HistoryList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                    "properties": {"data": {"type": "array", "items": ref("HistoryEntry")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
     "SftpKey": {"type": "object", "required": ["id", "key", "fingerprint", "comment", "added"], "additionalProperties": False,
                 "properties": {"id": {"type": "string", "description": "Transfer Family's key id."}, "key": {"type": "string", "description": "`<type> <base64>`."},
                                "fingerprint": {"type": "string", "description": "OpenSSH's `SHA256:…`."}, "comment": {"type": "string"}, "added": ms}},
@@ -465,6 +475,18 @@ paths["/v1/keys/{id}"] = {
     "delete": op("revokeKey", "Revoke an API key (refused from the next request on)", {"200": ok("The revoked key", ref("KeyEnvelope")), **errs(*STD)},
                  params=(KEY_ID,), tags=["keys"]),
 }
+
+HISTORY_Q = (
+    {"name": "_since", "in": "query", "description": "Entries newer than this time (ms, exclusive).", "schema": {"type": "string", "maxLength": 32}},
+    {"name": "_before", "in": "query", "description": "Entries older than this time (ms, exclusive).", "schema": {"type": "string", "maxLength": 32}},
+    {"name": "resource_name", "in": "query", "schema": {"enum": ["bucket", "data", "file"]}},
+    {"name": "action", "in": "query", "schema": {"enum": ["create", "update", "delete"]}},
+    {"name": "user_id", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 512}},
+    {"name": "_sort", "in": "query", "schema": {"enum": ["-last_modified"]}},
+)
+history_get = op("bucketHistory", "The bucket's history, newest first (Kinto's history plugin); read permission",
+                 {"200": ok("A page", ref("HistoryList"), NEXT_H), **errs(*STD)}, params=(p("id"), *PAGE, *HISTORY_Q), tags=["history"])
+paths["/v1/buckets/{id}/history"] = {"get": history_get, "head": head_of(history_get)}
 
 # Every path answers 405 for a method it does not serve; documented on each operation too.
 for item in paths.values():

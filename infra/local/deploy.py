@@ -350,6 +350,7 @@ def main() -> int:
     values = {
         "BUCKETS_API_URL": url,
         "BUCKETS_API_ID": outputs["ApiId"],
+        "BUCKETS_CONSOLE_URL": f"{url}/console/index.html",
         "BUCKETS_JWT_SECRET": args.secret,
         "BUCKETS_TABLE": outputs["TableName"],
         "BUCKETS_FILES_BUCKET": outputs["FilesBucketName"],
@@ -383,6 +384,7 @@ def main() -> int:
 """ if pool_id else "  no Cognito user pool (IdentityProvider=external)\n")
     print(f"""
 Buckets API (local): {url}
+  web console:  {url}/console/index.html   (sign in as the dev user below, or with an API key)
   environment:  . .local/env        (BUCKETS_API_URL, BUCKETS_JWT_SECRET, the pool, AWS_* for ministack)
 {sign_in}  HS256 dev token for anyone:  make -s token HS256=1 SUB=alice PRIVILEGES=admin
   try:  curl -s -H "Authorization: Bearer $(make -s token)" '{url}/v1/' | jq .user

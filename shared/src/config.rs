@@ -117,6 +117,9 @@ pub struct Settings {
     pub data_max_bytes: u64,
     /// Older revisions of a data document kept readable (default 10).
     pub data_revisions_kept: u64,
+    /// Days a bucket's history entries are kept (`HISTORY_RETENTION_DAYS`, default 90; the
+    /// table's TTL removes older ones).
+    pub history_retention_days: u64,
     pub cascade: CascadeSettings,
     pub multipart: MultipartSettings,
     /// The keys that sign page cursors (`CURSOR_KEYS`: `kid:secret[,kid:secret…]`, current
@@ -238,6 +241,10 @@ impl Settings {
             files_bucket: get("FILES_BUCKET"),
             data_max_bytes: number("DATA_MAX_BYTES", 256 * 1024)?,
             data_revisions_kept: number("DATA_REVISIONS_KEPT", 10)?,
+            history_retention_days: number(
+                "HISTORY_RETENTION_DAYS",
+                crate::domain::history::DEFAULT_RETENTION_DAYS,
+            )?,
             cascade: CascadeSettings {
                 pass_secs: number("CASCADE_PASS_SECONDS", 300)?,
                 fault_after_deletes: number("CASCADE_FAULT_AFTER_DELETES", 0)?,

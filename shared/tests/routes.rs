@@ -31,6 +31,8 @@ mod files;
 mod grants;
 #[path = "routes/half_written.rs"]
 mod half_written;
+#[path = "routes/history.rs"]
+mod history;
 #[path = "routes/jobs.rs"]
 mod jobs;
 #[path = "routes/keys.rs"]

@@ -10,6 +10,7 @@ pub mod entry;
 pub mod error;
 pub mod file_paths;
 pub mod files;
+pub mod history;
 pub mod jobs;
 pub mod keys;
 pub mod multipart;

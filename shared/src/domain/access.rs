@@ -74,6 +74,14 @@ impl Identity {
         self.key.as_ref().map(|k| key_principal(&k.id))
     }
 
+    /// The principal that acts in a write, as the history shows it: the key's `key:<id>` when
+    /// a key authenticated the caller, else `user:<sub>`, else `system.Everyone`.
+    pub fn acting_principal(&self) -> String {
+        self.key_principal()
+            .or_else(|| self.user_principal())
+            .unwrap_or_else(|| EVERYONE.to_string())
+    }
+
     /// `system.Everyone`, and when authenticated `system.Authenticated`, `user:<sub>` and the
     /// key's `key:<id>`.
     pub fn principals(&self) -> Vec<String> {
@@ -178,6 +186,7 @@ mod tests {
                 write: write.iter().map(|s| s.to_string()).collect(),
             },
             owner: "user:alice".into(),
+            modified_by: "user:alice".into(),
             created: 0,
             last_modified: 0,
             revision: 0,

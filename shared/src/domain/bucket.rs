@@ -45,6 +45,9 @@ pub struct Bucket {
     pub attrs: Map<String, Value>,
     pub permissions: Permissions,
     pub owner: String,
+    /// The principal of the last write of attributes or permissions (`key:<id>` for a key):
+    /// the stream carries it to the bucket's history.
+    pub modified_by: String,
     pub created: i64,
     pub last_modified: i64,
     pub revision: i64,
@@ -103,6 +106,7 @@ impl Bucket {
             attrs,
             permissions,
             owner: owner.to_string(),
+            modified_by: owner.to_string(),
             created: now,
             last_modified: now,
             revision: 1,
@@ -271,6 +275,7 @@ mod tests {
                 write: vec!["user:a".into()],
             },
             owner: "user:a".into(),
+            modified_by: "user:a".into(),
             created: 1,
             last_modified: 2,
             revision: 1,

@@ -13,6 +13,8 @@ pub struct DataDoc {
     /// 0 for a bucket whose document was never written (an empty object).
     pub revision: i64,
     pub modified: i64,
+    /// Who wrote this revision (`key:<id>` for a key); the stream carries it to the history.
+    pub modified_by: String,
 }
 
 impl DataDoc {
@@ -21,6 +23,7 @@ impl DataDoc {
             doc: Map::new(),
             revision: 0,
             modified: 0,
+            modified_by: String::new(),
         }
     }
 

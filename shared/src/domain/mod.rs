@@ -8,6 +8,7 @@ pub mod cascade;
 pub mod data;
 pub mod error;
 pub mod files;
+pub mod history;
 pub mod ids;
 pub mod keys;
 pub mod limits;

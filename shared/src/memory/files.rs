@@ -282,6 +282,7 @@ impl FileStore for MemoryStore {
         generation: &str,
         record: &FileRecord,
         objects: Vec<ObjectVersion>,
+        _by: &str,
     ) -> Result<(), StoreError> {
         let mut state = self.begin()?;
         let fk = file_key(id, generation, &record.name);

@@ -35,6 +35,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Marker, bucket_marker_key};
 use crate::domain::data::DataDoc;
 use crate::domain::files::{FileRecord, Grant, KeptVersion};
+use crate::domain::history::HistoryEntry;
 use crate::domain::keys::ApiKey;
 use crate::domain::sftp::SftpUser;
 use crate::ports::{ItemKey, Rejection, StoreError};
@@ -45,6 +46,7 @@ mod cascade;
 mod data;
 mod faults;
 mod files;
+mod history;
 mod keys;
 mod objects;
 mod sftp;
@@ -63,7 +65,7 @@ const ALL_PK: &str = "ALL";
 const MARKER_PK: &str = "CASCADE";
 /// The partitions of a bucket incarnation: data, file records, grants, rejections, kept
 /// versions, SFTP users.
-const INCARNATION_PARTITIONS: [&str; 6] = ["D", "F", "U", "R", "V", "S"];
+const INCARNATION_PARTITIONS: [&str; 7] = ["D", "F", "U", "R", "V", "S", "H"];
 /// The partition of incarnations with SFTP users (sort key `<id>#<generation>#`).
 const SFTP_PK: &str = "SFTP";
 
@@ -83,6 +85,7 @@ enum Item {
     Rejection(Rejection),
     Key(ApiKey),
     SftpUser(SftpUser),
+    History(HistoryEntry),
 }
 
 macro_rules! accessors {
@@ -118,6 +121,7 @@ accessors! {
     Rejection: Rejection => as_rejection, as_rejection_mut;
     Key: ApiKey => as_key, as_key_mut;
     SftpUser: SftpUser => as_sftp_user, as_sftp_user_mut;
+    History: HistoryEntry => as_history, as_history_mut;
 }
 
 impl Item {
@@ -133,6 +137,7 @@ impl Item {
             Item::Rejection(_) => "upload rejection",
             Item::Key(_) => "API key",
             Item::SftpUser(_) => "SFTP user",
+            Item::History(_) => "history entry",
         }
     }
 }

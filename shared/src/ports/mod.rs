@@ -2,10 +2,12 @@
 //! implement them (`aws::dynamodb`, `aws::s3`; `memory` for tests); services and the HTTP layer
 //! depend only on these.
 
+pub mod history;
 pub mod objects;
 pub mod sftp;
 pub mod store;
 
+pub use history::{HistoryPage, HistoryStore};
 pub use objects::{
     Completion, CurrentObject, CurrentPage, FailedKey, MultipartSpec, ObjectMeta, ObjectPage,
     ObjectStore, ObjectVersion, PartInfo, PartPage, PartSpec, Presigned, PutSpec,

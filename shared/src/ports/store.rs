@@ -273,12 +273,15 @@ pub trait FileStore: Send + Sync {
     /// Removes `record` (if it is still the stored one), takes it off the bucket's counters and
     /// leaves the marker of a cascade of `objects` (its versions; `cascade::file_marker_key`),
     /// all in one transaction: the objects go even if the caller dies before removing them.
+    /// The marker names the file and `by`, who deleted it (the bucket's history reads them off
+    /// its stream record).
     fn delete_file(
         &self,
         bucket_id: &str,
         generation: &str,
         record: &FileRecord,
         objects: Vec<ObjectVersion>,
+        by: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Keeps why an upload was refused; `Conflict` when the incarnation is gone (nobody could

@@ -127,7 +127,8 @@ impl<S: BucketStore, O> Services<S, O> {
             };
             let mut attrs = attrs.clone();
             limits::clean_in(&mut attrs, Some(&old.attrs), &self.settings.upload)?;
-            let new = old.next_revision(attrs, base.overlay(&body.permissions), now_ms());
+            let mut new = old.next_revision(attrs, base.overlay(&body.permissions), now_ms());
+            new.modified_by = identity.acting_principal();
             check_acl_change(identity, &old, &new)?;
             let updated = self.store.update(&old, &new).await;
             self.settle(updated, &id, identity, pre).await?;
@@ -164,7 +165,8 @@ impl<S: BucketStore, O> Services<S, O> {
             let patched = patch::apply(kind, target, &old.data(), &old.permissions, body)?;
             let mut attrs = clean_attrs(&patched.data, &id)?;
             limits::clean_in(&mut attrs, Some(&old.attrs), &self.settings.upload)?;
-            let new = old.next_revision(attrs, patched.permissions, now_ms());
+            let mut new = old.next_revision(attrs, patched.permissions, now_ms());
+            new.modified_by = identity.acting_principal();
             if new.attrs == old.attrs && new.permissions == old.permissions {
                 return Ok(old);
             }
@@ -358,7 +360,9 @@ impl<S: BucketStore, O> Services<S, O> {
     ) -> Bucket {
         let owner = identity.user_principal().unwrap_or_default();
         let acl = Permissions::default().overlay(permissions);
-        Bucket::new_incarnation(id, &owner, attrs, acl, now_ms())
+        let mut bucket = Bucket::new_incarnation(id, &owner, attrs, acl, now_ms());
+        bucket.modified_by = identity.acting_principal();
+        bucket
     }
 
     /// Whether the caller may create a bucket with this id (`field` names where the id came

@@ -61,7 +61,8 @@ impl<S: BucketStore + DataStore, O> Services<S, O> {
     ) -> Result<DataDoc> {
         let bucket = self.writable(bucket, identity).await?;
         let skip_unchanged = matches!(change, DataChange::Patch(..));
-        self.write_doc(&bucket, pre, skip_unchanged, |current| match change {
+        let by = identity.acting_principal();
+        self.write_doc(&bucket, pre, skip_unchanged, &by, |current| match change {
             DataChange::Replace(doc) => Ok(doc.clone()),
             DataChange::Patch(kind, body) => Ok(patch::apply(
                 *kind,
@@ -94,6 +95,7 @@ impl<S: BucketStore + DataStore, O> Services<S, O> {
         bucket: &Bucket,
         pre: &Preconditions,
         skip_unchanged: bool,
+        by: &str,
         change: impl Fn(&DataDoc) -> Result<Value>,
     ) -> Result<DataDoc> {
         let settings = &self.settings;
@@ -116,6 +118,7 @@ impl<S: BucketStore + DataStore, O> Services<S, O> {
                     doc,
                     revision: current.revision + 1,
                     modified: next_timestamp(Some(current.modified), now_ms()),
+                    modified_by: by.to_string(),
                 };
                 let written = self
                     .store

@@ -254,7 +254,8 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     .await?
                     .ok_or_else(|| Error::not_found("file", name))?;
                 // A lost race (replaced meanwhile) reads again and deletes what is there now.
-                self.remove_file(&bucket, &record).await
+                let by = identity.acting_principal();
+                self.remove_file(&bucket, &record, &by).await
             },
         )
         .await
@@ -566,7 +567,13 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
     /// S3 failure after it leaves work for the cascade function, never an orphan. The marker
     /// names versions, never the key: a file uploaded again under the name meanwhile keeps
     /// its bytes.
-    pub(super) async fn remove_file(&self, bucket: &Bucket, record: &FileRecord) -> Result<()> {
+    /// `by`: who deletes it (its marker records it for the bucket's history).
+    pub(super) async fn remove_file(
+        &self,
+        bucket: &Bucket,
+        record: &FileRecord,
+        by: &str,
+    ) -> Result<()> {
         let (id, generation) = (&bucket.id, &bucket.generation);
         let mut versions = vec![record.object(id, generation)];
         let mut after: Option<String> = None;
@@ -605,7 +612,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             }
         }
         self.store
-            .delete_file(id, generation, record, versions.clone())
+            .delete_file(id, generation, record, versions.clone(), by)
             .await?;
         let job = Job::Objects { objects: versions };
         let budget = Budget {

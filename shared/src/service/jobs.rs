@@ -194,11 +194,17 @@ where
         let data = if request.sync.data {
             let changes = &request.data;
             let merged = self
-                .write_doc(&bucket, &Preconditions::default(), true, |current| {
-                    let mut merged = Value::Object(current.doc.clone());
-                    shallow_merge(&mut merged, changes);
-                    Ok(merged)
-                })
+                .write_doc(
+                    &bucket,
+                    &Preconditions::default(),
+                    true,
+                    &identity.acting_principal(),
+                    |current| {
+                        let mut merged = Value::Object(current.doc.clone());
+                        shallow_merge(&mut merged, changes);
+                        Ok(merged)
+                    },
+                )
                 .await;
             match merged {
                 Ok(doc) => Some(doc.doc),
@@ -236,7 +242,10 @@ where
         let mut files_deleted = 0u64;
         if files {
             for record in self.all_files(&bucket).await? {
-                match self.remove_file(&bucket, &record).await {
+                match self
+                    .remove_file(&bucket, &record, &identity.acting_principal())
+                    .await
+                {
                     Ok(()) => files_deleted += 1,
                     // Replaced or deleted meanwhile: it is someone else's newer file now.
                     Err(e) if e.is_lost_race() => {}
@@ -245,8 +254,14 @@ where
             }
         }
         if data {
-            self.write_doc(&bucket, &Preconditions::default(), true, |_| Ok(json!({})))
-                .await?;
+            self.write_doc(
+                &bucket,
+                &Preconditions::default(),
+                true,
+                &identity.acting_principal(),
+                |_| Ok(json!({})),
+            )
+            .await?;
         }
         Ok(Emptied {
             files_deleted,

@@ -10,6 +10,7 @@ pub mod data;
 pub mod direct_writes;
 pub mod error;
 pub mod files;
+pub mod history;
 pub mod jobs;
 pub mod keys;
 pub mod multipart;

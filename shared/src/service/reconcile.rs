@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::Services;
+use super::direct_writes::SFTP_UPLOADER;
 use super::error::Result;
 use super::uploads::Outcome;
 use crate::domain::bucket::Bucket;
@@ -158,7 +159,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                     let key = object_key(id, generation, name);
                     match self.objects.head(&ObjectVersion::new(&key, None)).await? {
                         None => {
-                            self.remove_file(bucket, record).await?;
+                            self.remove_file(bucket, record, SFTP_UPLOADER).await?;
                             tracing::info!(key, "record of a deleted object removed");
                             done.removed += 1;
                         }
@@ -200,7 +201,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         };
         match self.objects.head(&ObjectVersion::new(key, None)).await? {
             None => {
-                self.remove_file(&bucket, &record).await?;
+                self.remove_file(&bucket, &record, SFTP_UPLOADER).await?;
                 Ok(true)
             }
             Some(meta) if meta.version_id.as_deref() != Some(record.version_id.as_str()) => {

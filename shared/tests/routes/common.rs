@@ -214,6 +214,10 @@ impl Env {
             Function::Data => data::handle(&self.app, &req).await,
             Function::Files => files::handle(&self.app, &req).await,
             Function::Sftp => shared::api::sftp::handle(&self.app, &self.directory, &req).await,
+            Function::Activity => shared::api::history::handle(&self.app, &req).await,
+            Function::Console => {
+                panic!("the console's static files are tested in functions/console")
+            }
         };
         let body = resp.body_bytes();
         if let Err(broken) =

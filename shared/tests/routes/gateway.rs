@@ -12,6 +12,9 @@ pub enum Function {
     Data,
     Files,
     Sftp,
+    /// The web console's static files (functions/console, not part of `shared`).
+    Console,
+    Activity,
 }
 
 /// One `AWS::ApiGatewayV2::Route` of the template: method (`None`: ANY), path, function.
@@ -34,6 +37,8 @@ fn template_routes() -> (Vec<Route>, Function) {
                 Some(t) if t.starts_with("DataIntegration") => Function::Data,
                 Some(t) if t.starts_with("FilesIntegration") => Function::Files,
                 Some(t) if t.starts_with("SftpIntegration") => Function::Sftp,
+                Some(t) if t.starts_with("ConsoleIntegration") => Function::Console,
+                Some(t) if t.starts_with("ActivityIntegration") => Function::Activity,
                 _ => panic!("a route to an unknown integration: {line}"),
             };
             if k == "$default" {
@@ -100,12 +105,16 @@ fn api_gateway_routes_each_path_to_its_function() {
         ("POST", "/v1/buckets/b1/uploads/u1/parts", Files),
         ("GET", "/v1/buckets/b1/uploads/u1/parts", Files),
         ("POST", "/v1/buckets/b1/uploads/u1/complete", Files),
+        ("GET", "/v1/buckets/b1/history", Activity),
         ("GET", "/v1/__api__", Buckets),
         ("POST", "/v1/batch", Buckets),
         ("PUT", "/files/bucket/b1/h/a.csv", Buckets),
         ("GET", "/v1/buckets//data", Buckets),
         ("GET", "/v1/buckets/b1/nothing", Buckets),
         ("GET", "/buckets", Buckets),
+        ("GET", "/console", Console),
+        ("GET", "/console/index.html", Console),
+        ("POST", "/console/index.html", Buckets),
     ];
     for (method, path, function) in cases {
         let m = Method::from_bytes(method.as_bytes()).unwrap();

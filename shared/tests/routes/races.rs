@@ -149,8 +149,8 @@ impl Racing {
         let resp = match function_for(&req.method, &req.path) {
             Function::Buckets => entry::handle(&self.app, &req).await,
             Function::Data => data::handle(&self.app, &req).await,
-            Function::Files | Function::Sftp => {
-                panic!("the files and sftp functions are not part of this app")
+            Function::Files | Function::Sftp | Function::Console | Function::Activity => {
+                panic!("the files, sftp, console and activity functions are not part of this app")
             }
         };
         Resp::new(format!("{method} {path}"), resp)

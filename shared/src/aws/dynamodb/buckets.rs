@@ -28,6 +28,7 @@ fn to_item(b: &Bucket) -> Item {
     item.insert("active".into(), AttributeValue::Bool(b.is_active()));
     item.insert("acl".into(), json(&b.permissions));
     item.insert("owner".into(), s(&b.owner));
+    item.insert("by".into(), s(&b.modified_by));
     item.insert("created".into(), n(b.created));
     item.insert("last_modified".into(), n(b.last_modified));
     item.insert("revision".into(), n(b.revision));
@@ -52,6 +53,8 @@ fn from_item(item: &Item) -> Result<Bucket, StoreError> {
         attrs,
         permissions: item.json("acl")?,
         owner: item.string("owner")?,
+        // Items written before `by` was kept: their owner stands in.
+        modified_by: item.opt_string("by")?.unwrap_or(item.string("owner")?),
         created: number("created")?,
         last_modified: number("last_modified")?,
         revision: number("revision")?,
@@ -304,6 +307,7 @@ mod tests {
                 write: vec!["user:a".into()],
             },
             owner: "user:a".into(),
+            modified_by: "user:a".into(),
             created: 1,
             last_modified: 2,
             revision: 3,

@@ -82,6 +82,11 @@ impl DynamoStore {
     pub(super) fn put_marker(&self, marker: &Marker, deleted_at: i64) -> TransactWriteItem {
         self.put_tx(marker_item(marker, deleted_at))
     }
+
+    /// The item of a new marker, for a writer that adds attributes to it.
+    pub(super) fn marker_item(&self, marker: &Marker, deleted_at: i64) -> Item {
+        marker_item(marker, deleted_at)
+    }
 }
 
 impl CascadeStore for DynamoStore {

@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::item::ItemExt;
 use super::keys::{DATA_HEAD, Partition, data_revision};
-use super::{DynamoStore, Item, json, n};
+use super::{DynamoStore, Item, json, n, s};
 use crate::domain::data::DataDoc;
 use crate::ports::{DataStore, StoreError};
 
@@ -13,6 +13,9 @@ fn doc_item(id: &str, generation: &str, sk: &str, d: &DataDoc) -> Item {
     item.insert("doc".into(), json(&d.doc));
     item.insert("rev".into(), n(d.revision));
     item.insert("modified".into(), n(d.modified));
+    if !d.modified_by.is_empty() {
+        item.insert("by".into(), s(&d.modified_by));
+    }
     item
 }
 
@@ -28,6 +31,7 @@ fn doc_from(item: &Item) -> Result<DataDoc, StoreError> {
         doc,
         revision: item.number("rev")?,
         modified: item.number("modified")?,
+        modified_by: item.opt_string("by")?.unwrap_or_default(),
     })
 }
 

@@ -427,6 +427,7 @@ impl FileStore for DynamoStore {
         generation: &str,
         record: &FileRecord,
         objects: Vec<ObjectVersion>,
+        by: &str,
     ) -> Result<(), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -446,10 +447,14 @@ impl FileStore for DynamoStore {
             .build()
             .expect("table, key and expression set");
         let marker = Marker::for_file(id, generation, record, objects, now_ms());
+        let mut marker_item = self.marker_item(&marker, marker.updated);
+        // For the bucket's history (`domain::history`): which file, deleted by whom.
+        marker_item.insert("name".into(), s(&record.name));
+        marker_item.insert("by".into(), s(by));
         self.transact(vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().update(counters).build(),
-            self.put_marker(&marker, marker.updated),
+            self.put_tx(marker_item),
         ])
         .await
     }

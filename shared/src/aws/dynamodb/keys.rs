@@ -81,6 +81,10 @@ partitions! {
     /// `S#<id>#<generation>`, sort key `<user name>`: SFTP users (`domain::sftp`). Their
     /// REMOVE records (this purge included) delete the Transfer users (`service::sftp`).
     SftpUsers => "S#", Purge::Partition;
+    /// `H#<id>#<generation>`, sort key `<ms, 13 digits>#<stream sequence, 40 digits>`: the
+    /// incarnation's history (`domain::history`), expiring by TTL after the retention. Its
+    /// writes come from the stream, so an entry can land after the purge: the TTL takes it.
+    History => "H#", Purge::Partition;
     /// `SFTP`, sort key `<id>#<generation>#`: incarnations that have had SFTP users, which
     /// the scheduled reconciliation pass visits.
     SftpBuckets => "SFTP", Purge::SortKeyPrefix;
@@ -240,6 +244,7 @@ mod tests {
                 vec![p.item(id, generation, &kept_version("dir/a.txt", "h1", "v1"))]
             }
             Partition::SftpUsers => vec![p.item(id, generation, "partner")],
+            Partition::History => vec![p.item(id, generation, "0000000001000#0042")],
             Partition::SftpBuckets => vec![sftp_registration(id, generation)],
             Partition::ApiKey => vec![api_key("0123456789abcdef")],
             Partition::KeyOwnerListing => vec![listing_entry(&key_owner_listing("user:a"), "k1")],
@@ -329,6 +334,7 @@ mod tests {
                 set("R#b1#g1", None),
                 set("V#b1#g1", None),
                 set("S#b1#g1", None),
+                set("H#b1#g1", None),
                 set("SFTP", Some("b1#g1#")),
                 set("CASCADE", Some("b1#g1#")),
             ]

@@ -13,6 +13,7 @@
 //! | pending cascade of a deleted bucket incarnation | `CASCADE` | `<id>#<generation>` |
 //! | pending cascade of a deleted file's objects | `CASCADE` | `<id>#<generation>#<upload id>` |
 //! | SFTP user of a bucket | `S#<id>#<generation>` | `<user name>` |
+//! | history entry (expires by TTL) | `H#<id>#<generation>` | `<ms>#<stream sequence>` |
 //! | incarnation with SFTP users (reconciled on schedule) | `SFTP` | `<id>#<generation>#` |
 //! | API key (expires by TTL a week after `expires_at`) | `K#<key id>` | `K` |
 //! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
@@ -33,6 +34,7 @@ mod call;
 mod cascade;
 mod data;
 mod files;
+mod history;
 mod item;
 pub mod keys;
 mod sftp;

@@ -2,6 +2,8 @@
 //! event, each turning events into calls of the AWS-free core and its answers back into what
 //! Lambda expects:
 //!
+//! - [`activity`]: the history route and the stream records that make history entries →
+//!   `api::history`, `service::history`;
 //! - [`http`]: API Gateway HTTP API events (payload 2.0) → `api::Request`, `api::Response` back;
 //! - [`s3`]: S3 ObjectCreated events → `service::uploads`;
 //! - [`sftp`]: the SFTP routes, removed SFTP users' stream records and the reconciliation
@@ -11,6 +13,7 @@
 //!
 //! And what every function does once at init: [`init_tracing`], [`sdk_config`].
 
+pub mod activity;
 pub mod http;
 pub mod s3;
 pub mod sftp;

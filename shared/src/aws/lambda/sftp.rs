@@ -99,7 +99,7 @@ fn classify(settings: &Settings, payload: Value) -> Result<SftpEvent, Error> {
 }
 
 /// API Gateway's payload 2.0 answer.
-fn to_gateway(resp: Response) -> ApiGatewayV2httpResponse {
+pub(super) fn to_gateway(resp: Response) -> ApiGatewayV2httpResponse {
     let (parts, body) = to_lambda_response(resp).into_parts();
     let (body, is_base64_encoded) = match body {
         Body::Empty => (None, false),

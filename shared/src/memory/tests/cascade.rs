@@ -36,6 +36,7 @@ async fn seed(
             doc: Map::new(),
             revision: rev,
             modified: rev,
+            modified_by: "user:w".into(),
         };
         store
             .put_data(id, generation, &doc, rev - 1, 2)
@@ -115,7 +116,7 @@ async fn seed(
     let gone = gone.unwrap();
     let versions = objects.versions_with_prefix(&object_key(id, generation, "gone.csv"));
     store
-        .delete_file(id, generation, &gone, versions)
+        .delete_file(id, generation, &gone, versions, "user:w")
         .await
         .unwrap();
     store.get(id).await.unwrap().unwrap()

@@ -12,6 +12,7 @@ fn doc(revision: i64) -> DataDoc {
         doc,
         revision,
         modified: revision * 10,
+        modified_by: "user:w".into(),
     }
 }
 

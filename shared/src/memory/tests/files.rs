@@ -545,19 +545,23 @@ async fn deleting_a_file_moves_the_counters_and_leaves_the_marker_of_its_objects
     );
     // Not the stored record (replaced since), or no record: nothing changes.
     assert_eq!(
-        store.delete_file("b1", "g1", &r1, versions.clone()).await,
+        store
+            .delete_file("b1", "g1", &r1, versions.clone(), "user:w")
+            .await,
         Err(StoreError::Conflict)
     );
     let ghost = record("u5", "ghost.csv", 1);
     assert_eq!(
         store
-            .delete_file("b1", "g1", &ghost, vec![ghost.object("b1", "g1")])
+            .delete_file("b1", "g1", &ghost, vec![ghost.object("b1", "g1")], "user:w")
             .await,
         Err(StoreError::Conflict)
     );
     // Another generation.
     assert_eq!(
-        store.delete_file("b1", "g2", &r2, versions.clone()).await,
+        store
+            .delete_file("b1", "g2", &r2, versions.clone(), "user:w")
+            .await,
         Err(StoreError::Conflict)
     );
     assert!(store.markers().is_empty());
@@ -565,7 +569,7 @@ async fn deleting_a_file_moves_the_counters_and_leaves_the_marker_of_its_objects
 
     let before = crate::domain::time::now_ms();
     store
-        .delete_file("b1", "g1", &r2, versions.clone())
+        .delete_file("b1", "g1", &r2, versions.clone(), "user:w")
         .await
         .unwrap();
     assert_eq!(store.get_file("b1", "g1", "a.csv").await.unwrap(), None);

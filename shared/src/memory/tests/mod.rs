@@ -27,6 +27,7 @@ fn bucket(id: &str, generation: &str, read: &[&str], write: &[&str]) -> Bucket {
             write: strings(write),
         },
         owner: write.first().copied().unwrap_or("user:owner").into(),
+        modified_by: write.first().copied().unwrap_or("user:owner").into(),
         created: 1,
         last_modified: 1,
         revision: 1,

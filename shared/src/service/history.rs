@@ -1,0 +1,98 @@
+//! A bucket's history: entries recorded from the table's stream (`record_changes`, the activity
+//! function), read newest first by whoever may read the bucket (`history`).
+
+use super::Services;
+use super::error::Result;
+use crate::domain::access::Identity;
+use crate::domain::history::{Change, HistoryEntry, HistoryFilter, entry_of};
+use crate::domain::ids::BucketRef;
+use crate::ports::{BucketStore, HistoryPage, HistoryStore};
+
+/// Entries examined for one page at most: filters that match little never make a request
+/// read a whole history (the page ends early, with a cursor to go on).
+const MAX_EXAMINED: usize = 1000;
+
+/// What recording a batch of changes did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// New entries.
+    pub written: usize,
+    /// Entries already there (a redelivered record).
+    pub repeated: usize,
+}
+
+impl<S: HistoryStore, O> Services<S, O> {
+    /// Records the entry of each change, in order; an error leaves the rest for the stream's
+    /// redelivery (entries already written are not written twice).
+    pub async fn record_changes(&self, changes: &[Change]) -> Result<Recorded> {
+        let keep_secs = self.settings.history_retention_days as i64 * 24 * 3600;
+        let mut done = Recorded::default();
+        for entry in changes.iter().filter_map(entry_of) {
+            let expires_at = entry.last_modified / 1000 + keep_secs;
+            if self.store.put_history(&entry, expires_at).await? {
+                done.written += 1;
+            } else {
+                done.repeated += 1;
+            }
+        }
+        Ok(done)
+    }
+}
+
+impl<S: BucketStore + HistoryStore, O> Services<S, O> {
+    /// Up to `limit` entries of the bucket's history that pass `filter`, newest first, below
+    /// `cursor` (the previous page's last sort key). Read permission on the bucket.
+    pub async fn history(
+        &self,
+        identity: &Identity,
+        bucket: &BucketRef,
+        filter: &HistoryFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<HistoryPage> {
+        let bucket = self.bucket_for(bucket, identity).await?;
+        let (above, mut below) = filter.range(cursor);
+        let mut entries: Vec<HistoryEntry> = Vec::new();
+        let mut examined = 0;
+        loop {
+            let want = (limit - entries.len()).min(MAX_EXAMINED - examined).max(1);
+            let page = self
+                .store
+                .history_page(
+                    &bucket.id,
+                    &bucket.generation,
+                    above.as_deref(),
+                    below.as_deref(),
+                    want,
+                )
+                .await?;
+            let read = page.entries.len();
+            let mut consumed = 0;
+            for entry in page.entries {
+                consumed += 1;
+                let key = entry.sort_key();
+                if filter.admits(&entry) {
+                    entries.push(entry);
+                }
+                below = Some(key);
+                if entries.len() == limit {
+                    break;
+                }
+            }
+            examined += consumed;
+            if consumed == read && page.last.is_none() {
+                // Everything in range was read.
+                return Ok(HistoryPage {
+                    entries,
+                    last: None,
+                });
+            }
+            if entries.len() == limit || examined >= MAX_EXAMINED {
+                return Ok(HistoryPage {
+                    entries,
+                    last: below,
+                });
+            }
+        }
+    }
+}
