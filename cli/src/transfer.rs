@@ -186,21 +186,7 @@ pub fn download(
             File::create(&partial).map_err(|e| format!("cannot write: {e}"))?,
         );
         let mut hasher = Hasher::new(part_size);
-        let mut buf = vec![0u8; BUF];
-        loop {
-            let n = reader
-                .read(&mut buf)
-                .map_err(|e| format!("download failed: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n])
-                .map_err(|e| format!("cannot write: {e}"))?;
-            bar.inc(n as u64);
-            progress.bytes(n as u64);
-        }
-        out.flush().map_err(|e| format!("cannot write: {e}"))?;
+        write_hashed(&mut reader, &mut out, |b| hasher.update(b), bar, progress)?;
         let got = hasher.finish();
         if got.size != size {
             return Err(format!("got {} bytes, the record says {size}", got.size));
@@ -288,8 +274,25 @@ fn download_range(
     let mut out = std::io::BufWriter::with_capacity(BUF, file);
     let mut reader = resp.body_mut().with_config().limit(len).reader();
     let mut hasher = sha2::Sha256::new();
-    let mut got = 0u64;
+    let got = write_hashed(&mut reader, &mut out, |b| hasher.update(b), bar, progress)?;
+    if got != len {
+        return Err(format!("a part came short: {got} of {len} bytes"));
+    }
+    use base64::Engine;
+    Ok(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+}
+
+/// Copies a download's body to `out` through one buffer, feeding each chunk to `hash` and to
+/// the progress bars; answers the bytes copied (flushed).
+fn write_hashed(
+    reader: &mut impl Read,
+    out: &mut impl Write,
+    mut hash: impl FnMut(&[u8]),
+    bar: &FileBar,
+    progress: &Progress,
+) -> Result<u64, String> {
     let mut buf = vec![0u8; BUF];
+    let mut got = 0u64;
     loop {
         let n = reader
             .read(&mut buf)
@@ -297,7 +300,7 @@ fn download_range(
         if n == 0 {
             break;
         }
-        hasher.update(&buf[..n]);
+        hash(&buf[..n]);
         out.write_all(&buf[..n])
             .map_err(|e| format!("cannot write: {e}"))?;
         got += n as u64;
@@ -305,11 +308,7 @@ fn download_range(
         progress.bytes(n as u64);
     }
     out.flush().map_err(|e| format!("cannot write: {e}"))?;
-    if got != len {
-        return Err(format!("a part came short: {got} of {len} bytes"));
-    }
-    use base64::Engine;
-    Ok(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+    Ok(got)
 }
 
 /// Where a download is written before it is verified: hidden, beside its destination.
