@@ -24,3 +24,4 @@ pub mod sftp;
 pub mod time;
 pub mod types;
 pub mod uploads;
+pub mod webhooks;
