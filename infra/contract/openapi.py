@@ -488,6 +488,72 @@ history_get = op("bucketHistory", "The bucket's history, newest first (Kinto's h
                  {"200": ok("A page", ref("HistoryList"), NEXT_H), **errs(*STD)}, params=(p("id"), *PAGE, *HISTORY_Q), tags=["history"])
 paths["/v1/buckets/{id}/history"] = {"get": history_get, "head": head_of(history_get)}
 
+
+# Webhooks (README, "Webhooks"): write permission on the bucket manages them.
+EVENT_ENUM = ["bucket.updated", "bucket.deleted", "data.updated", "file.uploaded", "file.deleted", "file.rejected"]
+schemas["Webhook"] = {"type": "object", "additionalProperties": False,
+                      "required": ["id", "bucket_id", "url", "events", "glob", "active", "disabled_reason", "created", "created_by", "last_modified"],
+                      "properties": {"id": {"type": "string", "pattern": "^wh_[0-9a-f]{24}$"}, "bucket_id": {"type": "string"},
+                                     "url": {"type": "string", "format": "uri"}, "events": {"type": "array", "items": {"enum": EVENT_ENUM}},
+                                     "glob": {"type": ["string", "null"]}, "active": {"type": "boolean"},
+                                     "disabled_reason": {"type": ["string", "null"], "description": "Why the service turned it off (a `410 Gone`)."},
+                                     "created": ms, "created_by": {"type": "string"}, "last_modified": ms}}
+schemas["WebhookIn"] = {"type": "object", "required": ["url", "events"], "additionalProperties": False,
+                        "properties": {"url": {"type": "string", "maxLength": 2048, "description": "https; no private, loopback, link-local or metadata address."},
+                                       "events": {"type": "array", "minItems": 1, "items": {"enum": EVENT_ENUM}},
+                                       "glob": {"type": ["string", "null"], "maxLength": 1024, "description": "File events only for names that match."},
+                                       "active": {"type": "boolean"}}}
+schemas["WebhookPatch"] = {**schemas["WebhookIn"], "required": [], "minProperties": 1}
+schemas["WebhookCreated"] = {"type": "object", "required": ["data", "secret"], "additionalProperties": False,
+                             "properties": {"data": ref("Webhook"), "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$",
+                                                                                "description": "The signing secret, shown once (Standard Webhooks)."}}}
+schemas["WebhookEnvelope"] = {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("Webhook")}}
+schemas["WebhookList"] = {"type": "object", "required": ["data"], "additionalProperties": False,
+                          "properties": {"data": {"type": "array", "maxItems": 20, "items": ref("Webhook")}}}
+schemas["WebhookDeleted"] = {"type": "object", "required": ["data"], "additionalProperties": False,
+                             "properties": {"data": {"type": "object", "required": ["id", "deleted"], "additionalProperties": False,
+                                                     "properties": {"id": {"type": "string"}, "deleted": {"const": True}}}}}
+schemas["Delivery"] = {"type": "object", "additionalProperties": False,
+                       "required": ["id", "webhook_id", "event_id", "event", "sequence", "status", "attempts", "created", "last_attempt_at", "last_status", "last_error", "next_attempt_at"],
+                       "properties": {"id": {"type": "string", "pattern": "^dl_[0-9]{13}_[0-9a-f]{16}$"}, "webhook_id": {"type": "string"},
+                                      "event_id": {"type": "string", "description": "The `webhook-id` header of its attempts."},
+                                      "event": {"enum": EVENT_ENUM + ["webhook.ping"]}, "sequence": {"type": "integer", "description": "The event's number in its bucket."},
+                                      "status": {"enum": ["pending", "sending", "delivered", "failed"]}, "attempts": nonneg, "created": ms,
+                                      "last_attempt_at": {**ms, "type": ["integer", "null"]}, "last_status": {"type": ["integer", "null"]},
+                                      "last_error": {"type": ["string", "null"]}, "next_attempt_at": {**ms, "type": ["integer", "null"]}}}
+schemas["DeliveryEnvelope"] = {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("Delivery")}}
+schemas["DeliveryList"] = {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
+                           "properties": {"data": {"type": "array", "items": ref("Delivery")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}}
+WID = {"name": "wid", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^wh_[0-9a-f]{24}$"}}
+DID = {"name": "did", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^dl_[0-9]{13}_[0-9a-f]{16}$"}}
+list_hooks = op("listWebhooks", "The bucket's webhooks (write permission; never their secrets)", {"200": ok("All of them (at most 20)", ref("WebhookList")), **errs(*STD)},
+                params=(p("id"),), tags=["webhooks"])
+paths["/v1/buckets/{id}/webhooks"] = {
+    "get": list_hooks, "head": head_of(list_hooks),
+    "post": op("createWebhook", "Create a webhook; the answer holds its signing secret, shown once",
+               {"201": ok("Created", ref("WebhookCreated")), **errs(*STD, "413", "415")}, params=(p("id"),), body=json_body(ref("WebhookIn")), tags=["webhooks"]),
+}
+get_hook = op("getWebhook", "Read a webhook", {"200": ok("The webhook", ref("WebhookEnvelope")), **errs(*STD)}, params=(p("id"), WID), tags=["webhooks"])
+paths["/v1/buckets/{id}/webhooks/{wid}"] = {
+    "get": get_hook, "head": head_of(get_hook),
+    "patch": op("patchWebhook", "Change a webhook's URL, events, glob or active flag", {"200": ok("The webhook", ref("WebhookEnvelope")), **errs(*STD, "413", "415")},
+                params=(p("id"), WID), body=json_body(ref("WebhookPatch")), tags=["webhooks"]),
+    "delete": op("deleteWebhook", "Delete a webhook (nothing more is sent to it)", {"200": ok("Deleted", ref("WebhookDeleted")), **errs(*STD)},
+                 params=(p("id"), WID), tags=["webhooks"]),
+}
+paths["/v1/buckets/{id}/webhooks/{wid}/rotate"] = {
+    "post": op("rotateWebhookSecret", "A new signing secret (shown once); the old one also signs for 24 hours",
+               {"200": ok("The webhook and its new secret", ref("WebhookCreated")), **errs(*STD)}, params=(p("id"), WID), tags=["webhooks"])}
+paths["/v1/buckets/{id}/webhooks/{wid}/ping"] = {
+    "post": op("pingWebhook", "Send a `webhook.ping` event to the webhook", {"202": ok("The queued delivery", ref("DeliveryEnvelope")), **errs(*STD)},
+               params=(p("id"), WID), tags=["webhooks"])}
+list_deliveries = op("listDeliveries", "The webhook's recent deliveries, newest first (kept 30 days)", {"200": ok("A page", ref("DeliveryList"), NEXT_H), **errs(*STD)},
+                     params=(p("id"), WID, *PAGE), tags=["webhooks"])
+paths["/v1/buckets/{id}/webhooks/{wid}/deliveries"] = {"get": list_deliveries, "head": head_of(list_deliveries)}
+paths["/v1/buckets/{id}/webhooks/{wid}/deliveries/{did}/redeliver"] = {
+    "post": op("redeliver", "Start a delivery over (a new round of attempts)", {"202": ok("The queued delivery", ref("DeliveryEnvelope")), **errs(*STD)},
+               params=(p("id"), WID, DID), tags=["webhooks"])}
+
 # Every path answers 405 for a method it does not serve; documented on each operation too.
 for item in paths.values():
     for o in item.values():

@@ -120,6 +120,12 @@ pub struct Settings {
     /// Days a bucket's history entries are kept (`HISTORY_RETENTION_DAYS`, default 90; the
     /// table's TTL removes older ones).
     pub history_retention_days: u64,
+    /// `WEBHOOKS_ALLOW_LOOPBACK`: webhooks may point at loopback addresses over plain http
+    /// (local tests only; default false: https and public addresses only).
+    pub webhooks_allow_loopback: bool,
+    /// `WEBHOOK_RETRY_PERCENT`: the retry schedule's waits, in percent (default 100; local
+    /// tests shorten it).
+    pub webhook_retry_percent: u64,
     pub cascade: CascadeSettings,
     pub multipart: MultipartSettings,
     /// The keys that sign page cursors (`CURSOR_KEYS`: `kid:secret[,kid:secret…]`, current
@@ -241,6 +247,8 @@ impl Settings {
             files_bucket: get("FILES_BUCKET"),
             data_max_bytes: number("DATA_MAX_BYTES", 256 * 1024)?,
             data_revisions_kept: number("DATA_REVISIONS_KEPT", 10)?,
+            webhooks_allow_loopback: flag("WEBHOOKS_ALLOW_LOOPBACK", false)?,
+            webhook_retry_percent: number("WEBHOOK_RETRY_PERCENT", 100)?,
             history_retention_days: number(
                 "HISTORY_RETENTION_DAYS",
                 crate::domain::history::DEFAULT_RETENTION_DAYS,

@@ -65,3 +65,5 @@ mod tokens;
 mod uploads;
 #[path = "routes/versions.rs"]
 mod versions;
+#[path = "routes/webhooks.rs"]
+mod webhooks;

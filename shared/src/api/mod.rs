@@ -21,3 +21,4 @@ pub mod response;
 pub mod root;
 pub mod sftp;
 pub mod versions;
+pub mod webhooks;

@@ -90,7 +90,10 @@ pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Target, RuleError> {
     if authority.as_str().contains('@') {
         return Err(bad("may not carry credentials"));
     }
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     if host.is_empty() {
         return Err(bad("has no host"));
     }
@@ -101,7 +104,9 @@ pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Target, RuleError> {
     {
         return Err(bad(&format!("points at {why} address {ip}")));
     }
-    if ip.is_none() && !policy.allow_loopback && (host == "localhost" || host.ends_with(".localhost"))
+    if ip.is_none()
+        && !policy.allow_loopback
+        && (host == "localhost" || host.ends_with(".localhost"))
     {
         return Err(bad("points at a loopback name"));
     }
@@ -329,7 +334,11 @@ pub fn parse_new_webhook(body: &Value, policy: UrlPolicy) -> Result<NewWebhook, 
         url: url_of(required("url")?, policy)?,
         events: events_of(required("events")?)?,
         glob: map.get("glob").map(glob_of).transpose()?.flatten(),
-        active: map.get("active").map(active_of).transpose()?.unwrap_or(true),
+        active: map
+            .get("active")
+            .map(active_of)
+            .transpose()?
+            .unwrap_or(true),
     })
 }
 
@@ -352,9 +361,8 @@ pub fn parse_webhook_patch(body: &Value, policy: UrlPolicy) -> Result<WebhookPat
 
 /// A webhook id as a path names it: `wh_` and 24 hex digits.
 pub fn webhook_id_problem(id: &str) -> Option<&'static str> {
-    let ok = id.len() == 27
-        && id.starts_with("wh_")
-        && id[3..].bytes().all(|b| b.is_ascii_hexdigit());
+    let ok =
+        id.len() == 27 && id.starts_with("wh_") && id[3..].bytes().all(|b| b.is_ascii_hexdigit());
     (!ok).then_some("is not a webhook id (wh_ and 24 hex digits)")
 }
 
@@ -743,7 +751,10 @@ mod tests {
             assert!(check_url(bad, STRICT).is_err(), "{bad:?} was accepted");
         }
         let t = check_url("https://hooks.example.com:8443/in?x=1", STRICT).unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.ip), ("hooks.example.com", 8443, None));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.ip),
+            ("hooks.example.com", 8443, None)
+        );
         assert_eq!(check_url("https://8.8.8.8/", STRICT).unwrap().port, 443);
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
         assert!(check_url(&long, STRICT).is_err());
@@ -764,8 +775,14 @@ mod tests {
         assert!(ok.active);
         let field = |body: Value| parse_new_webhook(&body, STRICT).unwrap_err().field;
         assert_eq!(field(json!({"events": ["file.uploaded"]})), "url");
-        assert_eq!(field(json!({"url": "https://e.com", "events": []})), "events");
-        assert_eq!(field(json!({"url": "https://e.com", "events": ["nope"]})), "events");
+        assert_eq!(
+            field(json!({"url": "https://e.com", "events": []})),
+            "events"
+        );
+        assert_eq!(
+            field(json!({"url": "https://e.com", "events": ["nope"]})),
+            "events"
+        );
         assert_eq!(
             field(json!({"url": "https://e.com", "events": ["data.updated"], "glob": 3})),
             "glob"
@@ -775,7 +792,10 @@ mod tests {
             "x"
         );
         assert_eq!(field(json!([1])), "body");
-        assert_eq!(parse_webhook_patch(&json!({}), STRICT).unwrap_err().field, "body");
+        assert_eq!(
+            parse_webhook_patch(&json!({}), STRICT).unwrap_err().field,
+            "body"
+        );
         let p = parse_webhook_patch(&json!({"glob": null, "active": false}), STRICT).unwrap();
         assert_eq!((p.glob, p.active), (Some(None), Some(false)));
     }
@@ -818,9 +838,16 @@ mod tests {
             json!({"name": "a.csv", "upload_id": "u1", "modified": 5, "size": 3, "uploaded_by": "user:a"}),
         );
         let e = event_of(&upload).unwrap();
-        assert_eq!((e.kind.as_str(), e.file_name.as_deref()), ("file.uploaded", Some("a.csv")));
+        assert_eq!(
+            (e.kind.as_str(), e.file_name.as_deref()),
+            ("file.uploaded", Some("a.csv"))
+        );
         assert_eq!((e.bucket_id.as_str(), e.generation.as_str()), ("b1", "g1"));
-        assert_eq!(e.id, event_of(&upload).unwrap().id, "the same record, the same event");
+        assert_eq!(
+            e.id,
+            event_of(&upload).unwrap().id,
+            "the same record, the same event"
+        );
         assert!(hook(&["file.uploaded"], Some("*.csv")).wants(&e));
         assert!(!hook(&["file.uploaded"], Some("*.txt")).wants(&e));
         assert!(!hook(&["file.deleted"], None).wants(&e));
@@ -851,7 +878,10 @@ mod tests {
             json!({"doc": "{}", "rev": 2, "modified": 11, "by": "user:a"}),
         );
         let e = event_of(&data).unwrap();
-        assert_eq!((e.kind.as_str(), e.detail["data"]["revision"].clone()), ("data.updated", json!(2)));
+        assert_eq!(
+            (e.kind.as_str(), e.detail["data"]["revision"].clone()),
+            ("data.updated", json!(2))
+        );
         let payload: Value = serde_json::from_str(&e.payload(7)).unwrap();
         assert_eq!(payload["type"], "data.updated");
         assert_eq!(payload["data"]["sequence"], 7);
@@ -876,8 +906,14 @@ mod tests {
         d.status = Status::Sending;
         d.attempts = 1;
         d.claimed_at = Some(1000);
-        assert!(!d.may_claim(1, 1000 + 1), "a duplicate while the claimer works");
-        assert!(d.may_claim(1, 1000 + STALE_CLAIM_MS + 1), "the claimer crashed");
+        assert!(
+            !d.may_claim(1, 1000 + 1),
+            "a duplicate while the claimer works"
+        );
+        assert!(
+            d.may_claim(1, 1000 + STALE_CLAIM_MS + 1),
+            "the claimer crashed"
+        );
         d.status = Status::Delivered;
         assert!(!d.may_claim(1, i64::MAX));
         let total: u64 = RETRY_SCHEDULE_SECS.iter().sum();

@@ -16,6 +16,9 @@
 //! | upload rejection | `R#<id>#<gen>` | `<upload id>` |
 //! | SFTP user | `S#<id>#<gen>` | `<user name>` |
 //! | incarnation with SFTP users | `SFTP` | `<id>#<gen>#` |
+//! | webhook | `W#<id>#<gen>` | `<webhook id>` |
+//! | event sequence: the last, one event's | `WS#<id>#<gen>` | `SEQ`, `<event id>` |
+//! | webhook delivery | `WD#<id>#<gen>` | `<webhook id>#<delivery id>` |
 //! | API key | `K#<key id>` | `K` |
 //! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
 //!
@@ -38,6 +41,7 @@ use crate::domain::files::{FileRecord, Grant, KeptVersion};
 use crate::domain::history::HistoryEntry;
 use crate::domain::keys::ApiKey;
 use crate::domain::sftp::SftpUser;
+use crate::domain::webhooks::{Delivery, Webhook};
 use crate::ports::{ItemKey, Rejection, StoreError};
 use faults::Faults;
 
@@ -50,12 +54,14 @@ mod history;
 mod keys;
 mod objects;
 mod sftp;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
 
 pub use objects::{MemoryObjects, StoredObject};
 pub use sftp::MemoryDirectory;
+pub use webhooks::{MemoryQueue, MemorySender, SentRequest};
 
 /// DynamoDB's limit of items in one TransactWriteItems (the adapter's chunking depends on it).
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -86,6 +92,10 @@ enum Item {
     Key(ApiKey),
     SftpUser(SftpUser),
     History(HistoryEntry),
+    Webhook(Webhook),
+    Delivery(Delivery),
+    /// A bucket's last event number (`WS#…`/`SEQ`) or one event's (`WS#…`/`<event id>`).
+    Sequence(i64),
 }
 
 macro_rules! accessors {
@@ -122,6 +132,8 @@ accessors! {
     Key: ApiKey => as_key, as_key_mut;
     SftpUser: SftpUser => as_sftp_user, as_sftp_user_mut;
     History: HistoryEntry => as_history, as_history_mut;
+    Webhook: Webhook => as_webhook, as_webhook_mut;
+    Delivery: Delivery => as_delivery, as_delivery_mut;
 }
 
 impl Item {
@@ -138,6 +150,9 @@ impl Item {
             Item::Key(_) => "API key",
             Item::SftpUser(_) => "SFTP user",
             Item::History(_) => "history entry",
+            Item::Webhook(_) => "webhook",
+            Item::Delivery(_) => "webhook delivery",
+            Item::Sequence(_) => "event sequence",
         }
     }
 }

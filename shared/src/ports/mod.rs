@@ -6,6 +6,7 @@ pub mod history;
 pub mod objects;
 pub mod sftp;
 pub mod store;
+pub mod webhooks;
 
 pub use history::{HistoryPage, HistoryStore};
 pub use objects::{
@@ -17,6 +18,7 @@ pub use store::{
     ApiKeyPage, BucketPage, BucketStore, CascadeStore, DataStore, FilePage, FileStore, ItemKey,
     ItemSet, KeptPage, KeyPage, KeyStore, ListScope, MarkerPage, Rejection, Room,
 };
+pub use webhooks::{DeliveryPage, DeliveryQueue, WebhookSender, WebhookStore};
 
 /// Why a port call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

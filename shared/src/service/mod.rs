@@ -19,6 +19,7 @@ pub mod retry;
 pub mod sftp;
 pub mod uploads;
 pub mod versions;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 

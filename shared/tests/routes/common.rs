@@ -133,6 +133,9 @@ pub struct Env {
     pub objects: MemoryObjects,
     /// The SFTP server the `sftp` function's routes manage users on.
     pub directory: shared::memory::MemoryDirectory,
+    /// The webhook delivery queue and receivers of the activity function's routes.
+    pub queue: shared::memory::MemoryQueue,
+    pub sender: shared::memory::MemorySender,
 }
 
 impl Env {
@@ -169,6 +172,8 @@ impl Env {
             store,
             objects,
             directory: shared::memory::MemoryDirectory::new(),
+            queue: Default::default(),
+            sender: Default::default(),
         }
     }
 
@@ -214,7 +219,13 @@ impl Env {
             Function::Data => data::handle(&self.app, &req).await,
             Function::Files => files::handle(&self.app, &req).await,
             Function::Sftp => shared::api::sftp::handle(&self.app, &self.directory, &req).await,
-            Function::Activity => shared::api::history::handle(&self.app, &req).await,
+            Function::Activity => {
+                let delivery = shared::api::webhooks::Delivery {
+                    queue: &self.queue,
+                    sender: &self.sender,
+                };
+                shared::api::webhooks::handle(&self.app, &delivery, &req).await
+            }
             Function::Console => {
                 panic!("the console's static files are tested in functions/console")
             }

@@ -1,0 +1,400 @@
+//! A bucket's webhooks (the activity function's routes and its two event paths): managed by
+//! writers, secrets shown once, bad input named; events queued once per webhook from stream
+//! records however often they come; attempts signed, retried on the schedule, claimed once,
+//! parked in the dead-letter queue after the last, and a `410 Gone` turns the webhook off.
+
+use serde_json::{Value, json};
+use shared::domain::history::Change;
+use shared::domain::webhooks::{Answer, RETRY_SCHEDULE_SECS, signature};
+use shared::memory::SentRequest;
+use shared::service::webhooks::Attempted;
+
+use crate::common::{CREATOR, Env};
+
+const HOOK: &str = "https://hooks.example.com/in";
+
+fn file_upload(id: &str, generation: &str, name: &str, seq: i64) -> Change {
+    Change {
+        event_id: format!("{id}-{name}-{seq}"),
+        sequence: seq.to_string(),
+        event_name: "INSERT".into(),
+        pk: format!("F#{id}#{generation}"),
+        sk: name.into(),
+        old: None,
+        new: json!({"name": name, "size": 3, "content_type": "text/csv", "modified": 1_000 + seq,
+                    "uploaded_by": "user:alice", "upload_id": format!("u{seq}")})
+        .as_object()
+        .cloned(),
+    }
+}
+
+fn bucket_deletion(id: &str, generation: &str) -> Change {
+    Change {
+        event_id: format!("{id}-deleted"),
+        sequence: "99".into(),
+        event_name: "INSERT".into(),
+        pk: "CASCADE".into(),
+        sk: format!("{id}#{generation}"),
+        old: None,
+        new: json!({"kind": "bucket", "id": id, "gen": generation, "deleted_at": 5_000})
+            .as_object()
+            .cloned(),
+    }
+}
+
+/// A receiver's check of a request, as the Standard Webhooks libraries make it.
+fn verifies(req: &SentRequest, secret: &str) -> bool {
+    let id = req.header("webhook-id").unwrap();
+    let ts: i64 = req.header("webhook-timestamp").unwrap().parse().unwrap();
+    let want = signature(secret, id, ts, &req.body);
+    req.header("webhook-signature")
+        .unwrap()
+        .split(' ')
+        .any(|s| s == want)
+}
+
+/// Makes every queued attempt (and those they queue) until the queue is empty.
+async fn drain(env: &Env) -> Vec<Attempted> {
+    let mut outcomes = vec![];
+    loop {
+        let batch = env.queue.take();
+        if batch.is_empty() {
+            return outcomes;
+        }
+        for (message, _) in batch {
+            let done = env
+                .app
+                .services
+                .deliver(&env.queue, &env.sender, &message)
+                .await
+                .unwrap();
+            outcomes.push(done);
+        }
+    }
+}
+
+#[tokio::test]
+async fn writers_manage_webhooks_and_see_the_secret_once() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    let bob = env.user("bob", &[]);
+    alice
+        .create_bucket("b1", &json!({"permissions": {"read": ["user:bob"]}}))
+        .await;
+    let body = json!({"url": HOOK, "events": ["file.uploaded"], "glob": "*.csv"});
+    bob.post("/v1/buckets/b1/webhooks", &body).await.expect(403);
+    bob.get("/v1/buckets/b1/webhooks").await.expect(403);
+    env.user("eve", &[])
+        .post("/v1/buckets/b1/webhooks", &body)
+        .await
+        .expect(403);
+
+    let created = alice
+        .post("/v1/buckets/b1/webhooks", &body)
+        .await
+        .expect(201)
+        .json();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let wid = created["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["data"]["active"], true);
+    let path = format!("/v1/buckets/b1/webhooks/{wid}");
+    let listed = alice
+        .get("/v1/buckets/b1/webhooks")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert!(
+        !listed.to_string().contains(&secret),
+        "a listing shows no secret"
+    );
+    let read = alice.get(&path).await.expect(200).json();
+    assert!(!read.to_string().contains(&secret));
+    bob.get(&path).await.expect(403);
+
+    let patched = alice
+        .patch(
+            &path,
+            "application/json",
+            &json!({"events": ["file.deleted"], "glob": null}),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(patched["data"]["events"], json!(["file.deleted"]));
+    assert_eq!(patched["data"]["glob"], Value::Null);
+    let rotated = alice
+        .post(&format!("{path}/rotate"), &json!({}))
+        .await
+        .expect(200)
+        .json();
+    assert_ne!(rotated["secret"], created["secret"]);
+
+    alice.delete(&path).await.expect(200);
+    alice.get(&path).await.expect(404);
+    assert!(
+        alice
+            .get("/v1/buckets/b1/webhooks")
+            .await
+            .expect(200)
+            .json()["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn bad_webhooks_are_refused_naming_the_field() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let field = |r: Value| {
+        r["details"][0]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for (body, name) in [
+        (
+            json!({"url": "http://hooks.example.com/", "events": ["file.uploaded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://169.254.169.254/latest", "events": ["file.uploaded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://10.0.0.8/", "events": ["file.uploaded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://[::1]:8080/", "events": ["file.uploaded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://localhost/", "events": ["file.uploaded"]}),
+            "url",
+        ),
+        (json!({"url": HOOK, "events": ["file.exploded"]}), "events"),
+        (json!({"url": HOOK, "events": []}), "events"),
+        (
+            json!({"url": HOOK, "events": ["file.uploaded"], "glob": "{a,b"}),
+            "glob",
+        ),
+        (
+            json!({"url": HOOK, "events": ["file.uploaded"], "secret": "mine"}),
+            "secret",
+        ),
+    ] {
+        let r = alice
+            .post("/v1/buckets/b1/webhooks", &body)
+            .await
+            .expect(400)
+            .json();
+        assert_eq!(field(r), name, "{body}");
+    }
+    alice
+        .get("/v1/buckets/b1/webhooks/not-an-id")
+        .await
+        .expect(400);
+    for _ in 0..20 {
+        alice
+            .post(
+                "/v1/buckets/b1/webhooks",
+                &json!({"url": HOOK, "events": ["data.updated"]}),
+            )
+            .await
+            .expect(201);
+    }
+    let r = alice
+        .post(
+            "/v1/buckets/b1/webhooks",
+            &json!({"url": HOOK, "events": ["data.updated"]}),
+        )
+        .await
+        .expect(400)
+        .json();
+    assert!(r["message"].as_str().unwrap().contains("20"), "{r}");
+}
+
+#[tokio::test]
+async fn events_are_delivered_signed_retried_and_never_twice_per_attempt() {
+    let env = Env::with(&[("WEBHOOK_RETRY_PERCENT", "0")]);
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let generation = env.generation("b1").await;
+    let created = alice
+        .post(
+            "/v1/buckets/b1/webhooks",
+            &json!({"url": HOOK, "events": ["file.uploaded"], "glob": "*.csv"}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let wid = created["data"]["id"].as_str().unwrap().to_string();
+    let changes = vec![
+        file_upload("b1", &generation, "a.csv", 1),
+        file_upload("b1", &generation, "b.txt", 2),
+    ];
+    let services = &env.app.services;
+    let done = services.queue_events(&env.queue, &changes).await.unwrap();
+    assert_eq!((done.events, done.deliveries), (1, 1), "b.txt is not *.csv");
+    // The stream delivers the batch again before any attempt: the attempt is queued again,
+    // but only one message makes it.
+    services.queue_events(&env.queue, &changes).await.unwrap();
+    env.sender.script([
+        Answer::Status(500),
+        Answer::Failed("connection refused".into()),
+    ]);
+    let outcomes = drain(&env).await;
+    assert_eq!(
+        outcomes,
+        [
+            Attempted::Retrying(2),
+            Attempted::Duplicate,
+            Attempted::Retrying(3),
+            Attempted::Delivered(200)
+        ]
+    );
+    let sent = env.sender.requests();
+    assert_eq!(sent.len(), 3, "three attempts");
+    let ids: Vec<&str> = sent
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "one webhook-id: {ids:?}"
+    );
+    assert!(sent.iter().all(|r| verifies(r, &secret)));
+    let payload: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(payload["type"], "file.uploaded");
+    assert_eq!(payload["data"]["file"]["name"], "a.csv");
+    assert_eq!(payload["data"]["sequence"], 1);
+
+    // The stream delivers it once more, after delivery: nothing is sent.
+    services.queue_events(&env.queue, &changes).await.unwrap();
+    assert!(drain(&env).await.is_empty());
+    let list = alice
+        .get(&format!("/v1/buckets/b1/webhooks/{wid}/deliveries"))
+        .await
+        .expect(200)
+        .json();
+    let d = &list["data"][0];
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (d["status"].clone(), d["attempts"].clone()),
+        (json!("delivered"), json!(3))
+    );
+    assert_eq!(d["last_status"], 200);
+
+    // A redelivery starts a new round; a ping reaches it whatever its events.
+    let did = d["id"].as_str().unwrap();
+    alice
+        .post(
+            &format!("/v1/buckets/b1/webhooks/{wid}/deliveries/{did}/redeliver"),
+            &json!({}),
+        )
+        .await
+        .expect(202);
+    let ping = alice
+        .post(&format!("/v1/buckets/b1/webhooks/{wid}/ping"), &json!({}))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(ping["data"]["event"], "webhook.ping");
+    assert_eq!(
+        drain(&env).await,
+        [Attempted::Delivered(200), Attempted::Delivered(200)]
+    );
+    let last = env.sender.requests().pop().unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&last.body).unwrap()["data"]["sequence"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn the_last_failure_is_dead_lettered_and_410_turns_the_webhook_off() {
+    let env = Env::with(&[("WEBHOOK_RETRY_PERCENT", "0")]);
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let generation = env.generation("b1").await;
+    alice
+        .post(
+            "/v1/buckets/b1/webhooks",
+            &json!({"url": HOOK, "events": ["file.uploaded"]}),
+        )
+        .await
+        .expect(201);
+    let services = &env.app.services;
+    let attempts = RETRY_SCHEDULE_SECS.len() + 1;
+    env.sender
+        .script(std::iter::repeat_n(Answer::Status(503), attempts));
+    services
+        .queue_events(&env.queue, &[file_upload("b1", &generation, "x.csv", 1)])
+        .await
+        .unwrap();
+    let outcomes = drain(&env).await;
+    assert_eq!(outcomes.len(), attempts);
+    assert_eq!(outcomes.last(), Some(&Attempted::Failed));
+    assert_eq!(env.queue.dead.lock().unwrap().len(), 1);
+
+    let gone = alice
+        .post(
+            "/v1/buckets/b1/webhooks",
+            &json!({"url": HOOK, "events": ["data.updated"]}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let wid = gone["data"]["id"].as_str().unwrap().to_string();
+    env.sender.script([Answer::Status(410)]);
+    alice
+        .post(&format!("/v1/buckets/b1/webhooks/{wid}/ping"), &json!({}))
+        .await
+        .expect(202);
+    assert_eq!(drain(&env).await, [Attempted::Failed]);
+    let read = alice
+        .get(&format!("/v1/buckets/b1/webhooks/{wid}"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(read["data"]["active"], false);
+    assert!(
+        read["data"]["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("410")
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_bucket_sends_bucket_deleted_once() {
+    let env = Env::with(&[("WEBHOOK_RETRY_PERCENT", "0")]);
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let generation = env.generation("b1").await;
+    alice
+        .post(
+            "/v1/buckets/b1/webhooks",
+            &json!({"url": HOOK, "events": ["bucket.deleted", "file.deleted"]}),
+        )
+        .await
+        .expect(201);
+    let services = &env.app.services;
+    let deletion = [bucket_deletion("b1", &generation)];
+    let done = services.queue_events(&env.queue, &deletion).await.unwrap();
+    assert_eq!(done.deliveries, 1);
+    services.queue_events(&env.queue, &deletion).await.unwrap();
+    assert_eq!(
+        drain(&env).await,
+        [Attempted::Delivered(200), Attempted::Duplicate]
+    );
+    let body: Value = serde_json::from_str(&env.sender.requests()[0].body).unwrap();
+    assert_eq!(body["type"], "bucket.deleted");
+    assert_eq!(body["data"]["bucket_id"], "b1");
+}
