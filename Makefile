@@ -244,14 +244,23 @@ on_local_stack = if $(ROOT)/infra/local/ministack.sh status; then \
 
 # End-to-end tests on the local stack, then a short load check (make load-check) on the same
 # stack. A stack that was already running is reused and left running; one started here is
-# stopped afterwards (pass, fail or interrupt).
+# stopped afterwards (pass, fail or interrupt). The webhook tests start their own receiver
+# (infra/local/webhook_receiver.py) with the .local/webhooks virtualenv's Python.
 .PHONY: e2e
-e2e: tools
+e2e: tools $(LOCAL)/webhooks.stamp
 	@$(call on_local_stack,e2e); \
 	cargo build -p buckets-cli; \
 	cargo test -p buckets-e2e --tests -- --test-threads=4; \
 	$(MAKE) browser; \
+	$(MAKE) kinto-history; \
 	$(MAKE) load-check
+
+# kinto-http.py (pinned, unmodified) against the local stack's history API: create_bucket,
+# patch_bucket, get_history (all, action="create", paged); run by make e2e. Needs .local/env.
+.PHONY: kinto-history
+kinto-history: $(LOCAL)/kinto-http.stamp
+	@test -f $(LOCAL)/env || { echo "make kinto-history needs the local stack (make local)" >&2; exit 1; }
+	. $(LOCAL)/env && $(LOCAL)/kinto-http/bin/python3 $(ROOT)/infra/local/kinto_history_check.py
 
 # Schemathesis against the local stack, driven by the OpenAPI document the API serves: every
 # operation, authenticated as an admin (a token from mint_token.py), a fixed example budget per

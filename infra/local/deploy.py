@@ -297,7 +297,10 @@ def main() -> int:
                        # The pass is what makes SFTP writes appear locally (the emulator fires no S3
                        # event for them): as often as EventBridge allows.
                        # (quoted: sam splits parameter overrides at spaces)
-                       "ReconcileSchedule=\"rate(1 minute)\"", *extra]
+                       "ReconcileSchedule=\"rate(1 minute)\"",
+                       # Webhooks reach the e2e tests' receiver on loopback, and retry within
+                       # seconds (1% of the schedule: 0.05 s, 3 s, 18 s, ...).
+                       "WebhooksAllowLoopback=true", "WebhookRetryPercent=1", *extra]
     digest = fingerprint(args.lambda_dir, bins, base_parameters)
 
     current = describe(cfn, args.stack_name)

@@ -1,33 +1,48 @@
 #![recursion_limit = "256"]
-//! Lambda: a bucket's history. Thin: build the app once at init, hand every event to the shared
-//! core (`shared::aws::lambda::activity`): the history route, and the stream records that
-//! become history entries.
+//! Lambda: a bucket's history and webhooks. Thin: build the app once at init, hand every event
+//! to the shared core (`shared::aws::lambda::activity`): the history and webhook routes, and
+//! the stream records that become history entries and webhook deliveries.
 
 use serde_json::json;
 use shared::api::app::App;
-use shared::api::history;
+use shared::api::webhooks::{self, Delivery};
 use shared::aws::Resources;
 use shared::aws::dynamodb::DynamoStore;
 use shared::aws::lambda::activity::serve_activity;
 use shared::aws::lambda::init_tracing;
 use shared::aws::s3::S3Objects;
+use shared::aws::sqs::SqsQueue;
+use shared::aws::webhook_http::HttpSender;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let r = Resources::from_env().await?;
+    let queue: &'static SqsQueue = Box::leak(Box::new(SqsQueue::from_env(&r.sdk)?));
+    let sender: &'static HttpSender = Box::leak(Box::default());
     let app: &'static App<DynamoStore, S3Objects> =
         Box::leak(Box::new(App::new(r.settings, r.store, r.objects)?));
+    let delivery: &'static Delivery<'static, SqsQueue, HttpSender> =
+        Box::leak(Box::new(Delivery { queue, sender }));
     let services = &app.services;
     serve_activity(
         app.settings(),
-        |req| async move { history::handle(app, &req).await },
+        |req| async move { webhooks::handle(app, delivery, &req).await },
         |changes| async move {
-            let done = services
+            let history = services
                 .record_changes(&changes)
                 .await
                 .map_err(|e| format!("recording history: {e:?}"))?;
-            Ok(json!({"written": done.written, "repeated": done.repeated}))
+            let queued = services
+                .queue_events(queue, &changes)
+                .await
+                .map_err(|e| format!("queueing webhook deliveries: {e:?}"))?;
+            Ok(json!({
+                "written": history.written,
+                "repeated": history.repeated,
+                "events": queued.events,
+                "deliveries": queued.deliveries,
+            }))
         },
     )
     .await

@@ -4,7 +4,9 @@
 pub mod dynamodb;
 pub mod lambda;
 pub mod s3;
+pub mod sqs;
 pub mod transfer;
+pub mod webhook_http;
 
 use crate::config::Settings;
 use dynamodb::DynamoStore;

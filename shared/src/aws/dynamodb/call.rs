@@ -10,7 +10,7 @@ use crate::ports::StoreError;
 
 /// Maps an SDK error: failed conditions are conflicts, throttling and transport trouble are
 /// retryable, the rest is a fault.
-pub(super) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+pub(crate) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
@@ -74,6 +74,17 @@ impl DynamoStore {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
+            .build()
+            .expect("table and item set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    /// A transaction item that writes `item` unless an item with its key exists.
+    pub(super) fn put_tx_if_absent(&self, item: Item) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
             .build()
             .expect("table and item set");
         TransactWriteItem::builder().put(put).build()

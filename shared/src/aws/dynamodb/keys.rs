@@ -85,6 +85,22 @@ partitions! {
     /// incarnation's history (`domain::history`), expiring by TTL after the retention. Its
     /// writes come from the stream, so an entry can land after the purge: the TTL takes it.
     History => "H#", Purge::Partition;
+    /// `W#<id>#<generation>`, sort key `<webhook id>`: webhooks (`domain::webhooks`).
+    Webhooks => "W#", Purge::Kept(
+        "a deleted bucket's webhooks serve its `bucket.deleted` deliveries, which the activity \
+         function makes while the cascade runs: it retires them (a TTL) once those are queued"
+    );
+    /// `WS#<id>#<generation>`, sort key `SEQ` (the last event number) or `<event id>` (an
+    /// event's number, expiring by TTL): the bucket's event sequence.
+    EventSequences => "WS#", Purge::Kept(
+        "the `bucket.deleted` event is numbered after the cascade starts: retired by TTL with \
+         the webhooks"
+    );
+    /// `WD#<id>#<generation>`, sort key `<webhook id>#<delivery id>`: webhook deliveries,
+    /// expiring by TTL after `DELIVERY_RETENTION_SECS`.
+    Deliveries => "WD#", Purge::Kept(
+        "a deleted bucket's last deliveries are still attempted: they expire by TTL"
+    );
     /// `SFTP`, sort key `<id>#<generation>#`: incarnations that have had SFTP users, which
     /// the scheduled reconciliation pass visits.
     SftpBuckets => "SFTP", Purge::SortKeyPrefix;
@@ -132,6 +148,16 @@ impl Partition {
     /// The key of item `sk` in the partition of incarnation `id`/`generation`.
     pub(super) fn item(self, id: &str, generation: &str, sk: &str) -> Item {
         key(self.of(id, generation), sk)
+    }
+
+    /// The key of item `sk` in a kept partition of incarnation `id`/`generation` (one the
+    /// cascade leaves to the TTL).
+    pub(super) fn kept_item(self, id: &str, generation: &str, sk: &str) -> Item {
+        debug_assert!(matches!(self.purge(), Purge::Kept(_)), "{self:?} is purged");
+        key(
+            format!("{}{}", self.prefix(), incarnation(id, generation)),
+            sk,
+        )
     }
 
     /// The items of this kind that the cascade of incarnation `id`/`generation` deletes.
@@ -245,6 +271,9 @@ mod tests {
             }
             Partition::SftpUsers => vec![p.item(id, generation, "partner")],
             Partition::History => vec![p.item(id, generation, "0000000001000#0042")],
+            Partition::Webhooks | Partition::EventSequences | Partition::Deliveries => {
+                vec![p.kept_item(id, generation, "wh_1")]
+            }
             Partition::SftpBuckets => vec![sftp_registration(id, generation)],
             Partition::ApiKey => vec![api_key("0123456789abcdef")],
             Partition::KeyOwnerListing => vec![listing_entry(&key_owner_listing("user:a"), "k1")],
@@ -258,6 +287,17 @@ mod tests {
 
     /// Keys that name an incarnation but that its cascade leaves, and why.
     fn left_on_purpose(key: &Item, id: &str, generation: &str) -> Option<&'static str> {
+        let (pk, _) = pk_sk(key);
+        if [
+            Partition::Webhooks,
+            Partition::EventSequences,
+            Partition::Deliveries,
+        ]
+        .iter()
+        .any(|p| pk.starts_with(p.prefix()))
+        {
+            return Some("webhooks, events and deliveries expire by TTL (see their Purge)");
+        }
         (*key == marker(&bucket_marker_key(id, generation)))
             .then_some("the incarnation's own marker: the cascade deletes it last")
     }

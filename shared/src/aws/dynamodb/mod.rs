@@ -14,6 +14,9 @@
 //! | pending cascade of a deleted file's objects | `CASCADE` | `<id>#<generation>#<upload id>` |
 //! | SFTP user of a bucket | `S#<id>#<generation>` | `<user name>` |
 //! | history entry (expires by TTL) | `H#<id>#<generation>` | `<ms>#<stream sequence>` |
+//! | webhook (expires by TTL once its bucket is deleted) | `W#<id>#<generation>` | `<webhook id>` |
+//! | a bucket's last event number / one event's (TTL) | `WS#<id>#<generation>` | `SEQ` / `<event id>` |
+//! | webhook delivery (expires by TTL) | `WD#<id>#<generation>` | `<webhook id>#<delivery id>` |
 //! | incarnation with SFTP users (reconciled on schedule) | `SFTP` | `<id>#<generation>#` |
 //! | API key (expires by TTL a week after `expires_at`) | `K#<key id>` | `K` |
 //! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
@@ -38,6 +41,10 @@ mod history;
 mod item;
 pub mod keys;
 mod sftp;
+mod webhooks;
+
+/// The SDK error mapping, for the other AWS adapters (SQS) whose errors read alike.
+pub(crate) use call::classify as classify_sdk;
 
 /// DynamoDB's limit of items in one TransactWriteItems.
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -55,6 +62,11 @@ pub struct DynamoStore {
 impl DynamoStore {
     pub fn new(client: Client, table: String) -> Self {
         DynamoStore { client, table }
+    }
+
+    /// Over the table `table`, with a client of the SDK configuration `sdk`.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: String) -> Self {
+        DynamoStore::new(Client::new(sdk), table)
     }
 }
 

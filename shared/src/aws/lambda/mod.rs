@@ -2,14 +2,15 @@
 //! event, each turning events into calls of the AWS-free core and its answers back into what
 //! Lambda expects:
 //!
-//! - [`activity`]: the history route and the stream records that make history entries →
-//!   `api::history`, `service::history`;
+//! - [`activity`]: the history and webhook routes, and the stream records that make history
+//!   entries and webhook events → `api::webhooks`, `service::history`, `service::webhooks`;
 //! - [`http`]: API Gateway HTTP API events (payload 2.0) → `api::Request`, `api::Response` back;
 //! - [`s3`]: S3 ObjectCreated events → `service::uploads`;
 //! - [`sftp`]: the SFTP routes, removed SFTP users' stream records and the reconciliation
 //!   schedule → `api::sftp`, `service::sftp`, `service::reconcile`;
 //! - [`stream`]: DynamoDB stream records of cascade markers (and an operator's or the hourly
-//!   sweep's `{"replay": true}`) → `service::cascade`.
+//!   sweep's `{"replay": true}`) → `service::cascade`;
+//! - [`webhooks`]: SQS batches of webhook delivery attempts → `service::webhooks`.
 //!
 //! And what every function does once at init: [`init_tracing`], [`sdk_config`].
 
@@ -18,6 +19,7 @@ pub mod http;
 pub mod s3;
 pub mod sftp;
 pub mod stream;
+pub mod webhooks;
 
 use tracing_subscriber::filter::LevelFilter;
 

@@ -1,0 +1,166 @@
+//! `WebhookSender` over the AWS SDK's own HTTP connector (hyper, rustls on aws-lc-rs, the
+//! system's roots; already in every function, see `auth::http`), with a DNS resolver that
+//! answers only addresses the policy allows. The connection is made to an address that was
+//! checked in the same resolution, so a name that changes its answer between a check and the
+//! connection (DNS rebinding) cannot reach a refused address. Redirects are not followed.
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_smithy_http_client::Connector;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
+use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
+use aws_smithy_runtime_api::http::Request;
+use aws_smithy_types::body::SdkBody;
+
+use crate::domain::webhooks::{ATTEMPT_TIMEOUT, Answer, Target, UrlPolicy, address_refused};
+use crate::ports::WebhookSender;
+
+/// The addresses `name` resolves to, if every one is allowed: a name that answers a single
+/// refused address among allowed ones is refused whole (the connector could pick it).
+async fn resolve_allowed(name: &str, policy: UrlPolicy) -> Result<Vec<IpAddr>, String> {
+    let found: Vec<IpAddr> = tokio::net::lookup_host((name, 0))
+        .await
+        .map_err(|e| format!("{name} does not resolve: {e}"))?
+        .map(|a| a.ip())
+        .collect();
+    if found.is_empty() {
+        return Err(format!("{name} resolves to no address"));
+    }
+    if let Some((ip, why)) = found
+        .iter()
+        .find_map(|ip| address_refused(*ip, policy).map(|why| (ip, why)))
+    {
+        return Err(format!("{name} resolves to {why} address ({ip})"));
+    }
+    Ok(found)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct VettingResolver {
+    policy: UrlPolicy,
+}
+
+impl ResolveDns for VettingResolver {
+    fn resolve_dns<'a>(&'a self, name: &'a str) -> DnsFuture<'a> {
+        let policy = self.policy;
+        DnsFuture::new(async move {
+            resolve_allowed(name, policy)
+                .await
+                .map_err(ResolveDnsError::new)
+        })
+    }
+}
+
+/// Receivers over HTTPS (HTTP when the policy allows loopback).
+#[derive(Default)]
+pub struct HttpSender {
+    /// Built on the first delivery (reading the system's roots is init time a request that
+    /// never delivers does not need); the policy is the deployment's, the same every call.
+    connector: OnceLock<Connector>,
+}
+
+impl HttpSender {
+    fn connector(&self, policy: UrlPolicy) -> &Connector {
+        self.connector.get_or_init(|| {
+            Connector::builder()
+                .connector_settings(
+                    HttpConnectorSettings::builder()
+                        .connect_timeout(Duration::from_secs(5))
+                        .read_timeout(ATTEMPT_TIMEOUT)
+                        .build(),
+                )
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build_with_resolver(VettingResolver { policy })
+        })
+    }
+}
+
+impl WebhookSender for HttpSender {
+    async fn post(
+        &self,
+        url: &str,
+        target: &Target,
+        policy: UrlPolicy,
+        headers: &[(&str, String)],
+        body: &str,
+    ) -> Answer {
+        // An address literal skips the resolver: `check_url` refused the bad ones.
+        if let Some(ip) = target.ip
+            && let Some(why) = address_refused(ip, policy)
+        {
+            return Answer::Failed(format!("{ip} is {why} address"));
+        }
+        let mut req = Request::new(SdkBody::from(body.to_string()));
+        if let Err(e) = req.set_uri(url) {
+            return Answer::Failed(format!("the URL is not usable: {e}"));
+        }
+        if let Err(e) = req.set_method("POST") {
+            return Answer::Failed(format!("POST: {e}"));
+        }
+        for (name, value) in headers {
+            req.headers_mut().insert(name.to_string(), value.clone());
+        }
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, self.connector(policy).call(req)).await {
+            Ok(Ok(resp)) => Answer::Status(resp.status().as_u16()),
+            Ok(Err(e)) => Answer::Failed(describe(&e)),
+            Err(_) => Answer::Failed(format!("no answer in {ATTEMPT_TIMEOUT:?}")),
+        }
+    }
+
+    async fn vet(&self, target: &Target, policy: UrlPolicy) -> Result<(), String> {
+        match target.ip {
+            Some(_) => Ok(()),
+            None => resolve_allowed(&target.host, policy).await.map(|_| ()),
+        }
+    }
+}
+
+/// The innermost cause of a connector error (what a user can act on: refused, DNS, TLS).
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = e;
+    let mut text = e.to_string();
+    while let Some(next) = cause.source() {
+        text = next.to_string();
+        cause = next;
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRICT: UrlPolicy = UrlPolicy {
+        allow_loopback: false,
+    };
+
+    #[tokio::test]
+    async fn names_that_reach_refused_addresses_are_refused() {
+        let refused = resolve_allowed("localhost", STRICT).await.unwrap_err();
+        assert!(refused.contains("loopback"), "{refused}");
+        let local = UrlPolicy {
+            allow_loopback: true,
+        };
+        assert!(resolve_allowed("localhost", local).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_refused_literal_is_never_connected_to() {
+        let sender = HttpSender::default();
+        let target = Target {
+            host: "169.254.169.254".into(),
+            port: 80,
+            ip: Some("169.254.169.254".parse().unwrap()),
+        };
+        let got = sender
+            .post("http://169.254.169.254/", &target, STRICT, &[], "{}")
+            .await;
+        assert!(
+            matches!(got, Answer::Failed(ref why) if why.contains("link-local")),
+            "{got:?}"
+        );
+    }
+}

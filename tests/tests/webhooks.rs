@@ -1,0 +1,452 @@
+//! A bucket's webhooks on the stack: changes reach receivers signed (Standard Webhooks), failed
+//! attempts are retried with the same `webhook-id`, a receiver that is down holds nobody else
+//! up, a bucket's deletion is its last event, private and metadata addresses are refused, and a
+//! ping reaches the receiver.
+//!
+//! Each test starts its own receiver: `infra/local/webhook_receiver.py` run by the Python of
+//! the `.local/webhooks` virtualenv (`make e2e` installs it from
+//! `infra/local/requirements-webhooks.txt`; the `standardwebhooks` library verifies every
+//! delivery), on a free port of 127.0.0.1. It is killed when the test ends, and exits by itself
+//! when the test process goes away (its standard input closes). The tests drive it through its
+//! control API (secrets, scripted answers, what it received). The local stack lets loopback
+//! `http` URLs through (`WEBHOOKS_ALLOW_LOOPBACK=true`) and waits 1 % of the retry schedule
+//! (`WEBHOOK_RETRY_PERCENT=1`: 0.05 s after attempt 1, 3 s after attempt 2). Deliveries are
+//! asynchronous (stream → activity function → queue → webhooks function): every wait polls.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use buckets_e2e::{Caller, Upload, unique, wait_until_gone};
+use serde_json::{Value, json};
+
+/// How long a delivery may take to arrive (or to be listed as it should be).
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A running `webhook_receiver.py`, killed when dropped.
+struct Receiver {
+    child: Child,
+    port: u16,
+    control: Caller,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = root.join(".local/webhooks/bin/python3");
+        assert!(
+            python.exists(),
+            "{} is missing: `make e2e` creates the webhooks virtualenv (.local/webhooks.stamp)",
+            python.display()
+        );
+        let mut child = Command::new(&python)
+            .arg(root.join("infra/local/webhook_receiver.py"))
+            .args(["--port", "0", "--exit-on-eof"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the webhook receiver: {e}"));
+        // Its first and only line of output is the port it listens on.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the webhook receiver printed {line:?}, not its port"));
+        Receiver {
+            child,
+            port,
+            control: Caller::anonymous(),
+        }
+    }
+
+    /// The receiver's URL for `path` (what a webhook is created with).
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Deliveries to `path` are verified with `secret`.
+    fn secret(&self, path: &str, secret: &str) {
+        self.control
+            .post(
+                &self.url("/_control/secret"),
+                &json!({"path": path, "secret": secret}),
+            )
+            .expect(200);
+    }
+
+    /// The next deliveries to `path` are answered `statuses`, in order (then 200).
+    fn script(&self, path: &str, statuses: &[u16]) {
+        self.control
+            .post(
+                &self.url("/_control/script"),
+                &json!({"path": path, "statuses": statuses}),
+            )
+            .expect(200);
+    }
+
+    /// What `path` received, oldest first: `{webhook_id, timestamp, verified, verify_error,
+    /// body, status_answered, received_at}` each.
+    fn received(&self, path: &str) -> Vec<Value> {
+        self.control
+            .get(&self.url(&format!("/_control/received?path={path}")))
+            .expect(200)
+            .json()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// What `path` received, once it holds at least `n` deliveries (at most `WAIT`).
+    fn wait_for(&self, path: &str, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let got = self.received(path);
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} received {} of {n} deliveries in {WAIT:?}: {got:#?}",
+                got.len()
+            );
+            sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn owner() -> Caller {
+    Caller::user("hook", &["create_buckets"])
+}
+
+/// Creates a webhook of `bucket` to the receiver's `path` and gives the receiver its secret;
+/// returns the answer (`{"data": webhook, "secret"}`).
+fn create_webhook(
+    caller: &Caller,
+    bucket: &str,
+    receiver: &Receiver,
+    path: &str,
+    events: &[&str],
+) -> Value {
+    let created = caller
+        .post(
+            &format!("/v1/buckets/{bucket}/webhooks"),
+            &json!({"url": receiver.url(path), "events": events}),
+        )
+        .expect(201)
+        .json();
+    let secret = created["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"), "{created}");
+    receiver.secret(path, secret);
+    created
+}
+
+fn id_of(created: &Value) -> String {
+    created["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// The first delivery of webhook `wid` that `ok` accepts, polled for at most `WAIT`.
+fn wait_delivery(
+    caller: &Caller,
+    bucket: &str,
+    wid: &str,
+    what: &str,
+    ok: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let listed = caller
+            .get(&format!("/v1/buckets/{bucket}/webhooks/{wid}/deliveries"))
+            .expect(200)
+            .json();
+        if let Some(d) = listed["data"].as_array().unwrap().iter().find(|d| ok(*d)) {
+            return d.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no delivery of {wid} is {what} after {WAIT:?}: {listed:#}"
+        );
+        sleep(Duration::from_millis(250));
+    }
+}
+
+/// A loopback port nothing listens on (bound, then closed).
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn an_upload_reaches_its_webhook_signed() {
+    let alice = owner();
+    let id = unique("whup-");
+    alice.create_bucket(&id, &json!({}));
+    let receiver = Receiver::start();
+    let created = create_webhook(&alice, &id, &receiver, "/uploads", &["file.uploaded"]);
+    let hook = &created["data"];
+    let wid = id_of(&created);
+    assert!(wid.starts_with("wh_"), "{created}");
+    assert_eq!(hook["bucket_id"], id);
+    assert_eq!(hook["url"], receiver.url("/uploads"));
+    assert_eq!(hook["events"], json!(["file.uploaded"]));
+    assert_eq!(hook["active"], true);
+    assert_eq!(hook["created_by"], alice.principal());
+    for k in ["created", "last_modified"] {
+        assert!(hook[k].is_i64(), "{k} in {created}");
+    }
+    // The secret is shown once: reading the webhook leaves it out.
+    let read = alice
+        .get(&format!("/v1/buckets/{id}/webhooks/{wid}"))
+        .expect(200)
+        .json();
+    assert_eq!(read["data"]["id"], wid);
+    assert!(
+        !read
+            .to_string()
+            .contains(created["secret"].as_str().unwrap()),
+        "{read}"
+    );
+
+    alice.upload(&id, "report.csv", b"a,b\n1,2\n", "text/csv");
+    let got = receiver.wait_for("/uploads", 1);
+    let d = &got[0];
+    assert_eq!(d["verified"], true, "the signature does not verify: {d:#}");
+    let body = &d["body"];
+    assert_eq!(body["type"], "file.uploaded", "{d:#}");
+    assert!(body["timestamp"].is_string(), "{d:#}");
+    assert_eq!(body["data"]["bucket_id"], id, "{d:#}");
+    assert_eq!(body["data"]["file"]["name"], "report.csv", "{d:#}");
+    assert_eq!(body["data"]["user_id"], alice.principal(), "{d:#}");
+    assert!(body["data"]["sequence"].is_i64(), "{d:#}");
+
+    // Listed as delivered in one attempt; its event id is the webhook-id the receiver saw.
+    let listed = wait_delivery(&alice, &id, &wid, "delivered", |x| {
+        x["status"] == "delivered"
+    });
+    assert_eq!(listed["event_id"], d["webhook_id"], "{listed}");
+    assert_eq!(listed["event"], "file.uploaded", "{listed}");
+    assert_eq!(listed["attempts"], 1, "{listed}");
+    assert_eq!(listed["last_status"], 200, "{listed}");
+    // One upload, one delivery.
+    sleep(Duration::from_secs(2));
+    assert_eq!(receiver.received("/uploads").len(), 1);
+}
+
+#[test]
+fn a_failing_receiver_gets_the_event_again_with_the_same_id_until_it_takes_it() {
+    let alice = owner();
+    let id = unique("whretry-");
+    alice.create_bucket(&id, &json!({}));
+    let receiver = Receiver::start();
+    receiver.script("/flaky", &[500, 500]);
+    let wid = id_of(&create_webhook(
+        &alice,
+        &id,
+        &receiver,
+        "/flaky",
+        &["file.uploaded"],
+    ));
+
+    alice.upload(&id, "retry.txt", b"again", "text/plain");
+    let got = receiver.wait_for("/flaky", 3);
+    let answered: Vec<u64> = got
+        .iter()
+        .map(|d| d["status_answered"].as_u64().unwrap())
+        .collect();
+    assert_eq!(answered, [500, 500, 200], "{got:#?}");
+    for d in &got {
+        assert_eq!(d["webhook_id"], got[0]["webhook_id"], "{got:#?}");
+        assert_eq!(d["verified"], true, "{got:#?}");
+        assert_eq!(d["body"]["data"]["file"]["name"], "retry.txt", "{got:#?}");
+    }
+    // The wait after the second attempt is 300 s x 1 % = 3 s.
+    let at: Vec<i64> = got
+        .iter()
+        .map(|d| d["received_at"].as_i64().unwrap())
+        .collect();
+    assert!(at[2] - at[1] >= 2_500, "attempts 2 and 3 at {at:?} (ms)");
+
+    let listed = wait_delivery(&alice, &id, &wid, "delivered", |x| {
+        x["status"] == "delivered"
+    });
+    assert_eq!(listed["attempts"], 3, "{listed}");
+    assert_eq!(listed["last_status"], 200, "{listed}");
+    assert_eq!(listed["event_id"], got[0]["webhook_id"], "{listed}");
+    // Delivered: no fourth attempt.
+    sleep(Duration::from_secs(3));
+    assert_eq!(receiver.received("/flaky").len(), 3);
+}
+
+#[test]
+fn a_receiver_that_is_down_holds_up_no_other_webhook() {
+    let alice = owner();
+    let id = unique("whdown-");
+    alice.create_bucket(&id, &json!({}));
+    let down = alice
+        .post(
+            &format!("/v1/buckets/{id}/webhooks"),
+            &json!({"url": format!("http://127.0.0.1:{}/down", closed_port()),
+                    "events": ["file.uploaded"]}),
+        )
+        .expect(201)
+        .json();
+    let receiver = Receiver::start();
+    create_webhook(&alice, &id, &receiver, "/up", &["file.uploaded"]);
+
+    alice.upload(&id, "both.txt", b"to both", "text/plain");
+    let got = receiver.wait_for("/up", 1);
+    assert_eq!(got[0]["verified"], true, "{got:#?}");
+    assert_eq!(got[0]["body"]["data"]["file"]["name"], "both.txt");
+    // The other one was tried, failed, and waits for its next attempt.
+    let failed = wait_delivery(&alice, &id, &id_of(&down), "a failed attempt", |x| {
+        x["attempts"].as_u64().unwrap_or(0) >= 1 && !x["last_error"].is_null()
+    });
+    assert_ne!(failed["status"], "delivered", "{failed}");
+    assert_eq!(failed["event_id"], got[0]["webhook_id"], "{failed}");
+}
+
+#[test]
+fn a_deleted_bucket_sends_bucket_deleted_and_nothing_after() {
+    let alice = owner();
+    let id = unique("whgone-");
+    alice.create_bucket(&id, &json!({}));
+    let upload = Upload {
+        grant: alice
+            .grant(&id, &[("doomed.csv", 4, "text/csv")])
+            .expect(201)
+            .json()["files"][0]
+            .clone(),
+    };
+    upload.put(b"a,b\n", &[]).expect(200);
+    let status = alice.wait_upload(&id, &upload.upload_id());
+    assert_eq!(status["status"], "recorded", "{status}");
+    let generation = upload.generation();
+    let receiver = Receiver::start();
+    // Subscribed to what the deletion's cascade could seem to make too (its files go).
+    create_webhook(
+        &alice,
+        &id,
+        &receiver,
+        "/gone",
+        &[
+            "bucket.deleted",
+            "bucket.updated",
+            "data.updated",
+            "file.deleted",
+        ],
+    );
+
+    alice.delete(&format!("/v1/buckets/{id}")).expect(200);
+    let got = receiver.wait_for("/gone", 1);
+    let d = &got[0];
+    assert_eq!(d["verified"], true, "{d:#}");
+    assert_eq!(d["body"]["type"], "bucket.deleted", "{got:#?}");
+    assert_eq!(d["body"]["data"]["bucket_id"], id, "{d:#}");
+
+    // Once the cascade is over (and its stream records read), still that one event.
+    wait_until_gone(&id, &generation, 60);
+    sleep(Duration::from_secs(3));
+    let all = receiver.received("/gone");
+    assert_eq!(all.len(), 1, "events after bucket.deleted: {all:#?}");
+}
+
+#[test]
+fn private_and_metadata_addresses_and_non_writers_are_refused() {
+    let alice = owner();
+    let bob = Caller::user("bob", &[]);
+    let eve = Caller::user("eve", &[]);
+    let id = unique("whssrf-");
+    alice.create_bucket(&id, &json!({"permissions": {"read": [bob.principal()]}}));
+    let hooks = format!("/v1/buckets/{id}/webhooks");
+    for url in [
+        "http://10.0.0.1/hook",
+        "https://10.1.2.3/",
+        "http://172.16.0.1/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://[::ffff:169.254.169.254]/",
+        "https://[fd00:ec2::254]/",
+        "http://[fe80::1]/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0:8080/",
+        "ftp://example.com/",
+        "https://user:pw@example.com/",
+    ] {
+        let err = alice
+            .post(&hooks, &json!({"url": url, "events": ["file.uploaded"]}))
+            .expect_error(400, 107);
+        assert_eq!(err["details"][0]["name"], "url", "{url}: {err}");
+    }
+    let listed = alice.get(&hooks).expect(200).json();
+    assert!(listed["data"].as_array().unwrap().is_empty(), "{listed}");
+
+    // Only writers manage webhooks: a reader and a stranger are refused.
+    let receiver = Receiver::start();
+    let body = json!({"url": receiver.url("/x"), "events": ["file.uploaded"]});
+    bob.post(&hooks, &body).expect(403);
+    bob.get(&hooks).expect(403);
+    eve.post(&hooks, &body).expect(403);
+    alice.post(&hooks, &body).expect(201);
+}
+
+#[test]
+fn a_ping_reaches_the_receiver_and_can_be_redelivered() {
+    let alice = owner();
+    let id = unique("whping-");
+    alice.create_bucket(&id, &json!({}));
+    let receiver = Receiver::start();
+    // A ping is sent whatever the webhook subscribes to.
+    let wid = id_of(&create_webhook(
+        &alice,
+        &id,
+        &receiver,
+        "/ping",
+        &["data.updated"],
+    ));
+    let hook = format!("/v1/buckets/{id}/webhooks/{wid}");
+
+    let answered = alice
+        .post(&format!("{hook}/ping"), &json!({}))
+        .expect(202)
+        .json();
+    let delivery = &answered["data"];
+    assert_eq!(delivery["event"], "webhook.ping", "{answered}");
+    let got = receiver.wait_for("/ping", 1);
+    let d = &got[0];
+    assert_eq!(d["verified"], true, "{d:#}");
+    assert_eq!(d["body"]["type"], "webhook.ping", "{d:#}");
+    assert_eq!(d["body"]["data"]["bucket_id"], id, "{d:#}");
+    assert_eq!(d["webhook_id"], delivery["event_id"], "{d:#} {answered}");
+
+    // Redelivered once delivered: the same message (webhook-id) again.
+    let did = delivery["id"].as_str().unwrap().to_string();
+    wait_delivery(&alice, &id, &wid, "the delivered ping", |x| {
+        x["id"] == did && x["status"] == "delivered"
+    });
+    alice
+        .post(&format!("{hook}/deliveries/{did}/redeliver"), &json!({}))
+        .expect(202);
+    let again = receiver.wait_for("/ping", 2);
+    assert_eq!(again[1]["verified"], true, "{again:#?}");
+    assert_eq!(again[1]["webhook_id"], d["webhook_id"], "{again:#?}");
+
+    alice.delete(&hook).expect(200);
+    alice.get(&hook).expect(404);
+}
