@@ -172,7 +172,7 @@ fn wait_delivery(
             .get(&format!("/v1/buckets/{bucket}/webhooks/{wid}/deliveries"))
             .expect(200)
             .json();
-        if let Some(d) = listed["data"].as_array().unwrap().iter().find(|d| ok(*d)) {
+        if let Some(d) = listed["data"].as_array().unwrap().iter().find(|d| ok(d)) {
             return d.clone();
         }
         assert!(

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::error::RuleError;
 
 /// The resources an entry can name (`resource_name`).
-pub const RESOURCES: &[&str] = &["bucket", "data", "file"];
+pub const RESOURCES: &[&str] = &["bucket", "data", "file", "webhook"];
 /// What happened to it (`action`).
 pub const ACTIONS: &[&str] = &["create", "update", "delete"];
 /// A data document larger than this (serialized) is recorded without its content
@@ -89,6 +89,9 @@ pub struct Change {
     pub sk: String,
     pub old: Option<Map<String, Value>>,
     pub new: Option<Map<String, Value>>,
+    /// When the stream saw the change (`ApproximateCreationDateTime`, ms): the time of a
+    /// removal, whose item no longer says.
+    pub approximate_ms: Option<i64>,
 }
 
 /// The entry a change makes, `None` when it is not one a history shows: counters moving, a
@@ -247,7 +250,7 @@ fn file_uri(id: &str, name: &str) -> String {
 
 /// A UUID-shaped id derived from the stream record's event id: the same record always makes
 /// the same id.
-fn entry_id(event_id: &str) -> String {
+pub fn entry_id(event_id: &str) -> String {
     let h = hex::encode(&Sha256::digest(event_id.as_bytes())[..16]);
     format!(
         "{}-{}-{}-{}-{}",
@@ -361,6 +364,7 @@ mod tests {
             sk: sk.into(),
             old: image(old),
             new: image(new),
+            approximate_ms: None,
         }
     }
 

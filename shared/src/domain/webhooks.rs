@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::error::RuleError;
-use super::history::{Change, entry_of};
+use super::history::{Change, HistoryEntry, entry_id, entry_of};
 
 /// The events a webhook can ask for.
 pub const EVENTS: &[&str] = &[
@@ -182,7 +182,13 @@ pub struct Webhook {
     pub created: i64,
     pub created_by: String,
     pub last_modified: i64,
+    /// Who made the last change (`system.Webhooks` when a `410 Gone` turned it off).
+    #[serde(default)]
+    pub modified_by: String,
 }
+
+/// Who turns a webhook off when its receiver answers `410 Gone`.
+pub const SERVICE_PRINCIPAL: &str = "system.Webhooks";
 
 impl Webhook {
     /// The webhook as answers show it: never the secret.
@@ -541,6 +547,53 @@ pub fn event_of(change: &Change) -> Option<Event> {
     })
 }
 
+/// The history entry of a webhook's creation, change or deletion (`W#<id>#<gen>` records),
+/// never showing its secret; `None` for a write that changed nothing a user did (retiring).
+pub fn webhook_entry(change: &Change) -> Option<HistoryEntry> {
+    let rest = change.pk.strip_prefix("W#")?;
+    let (id, generation) = rest.split_once('#')?;
+    let hook_of = |image: &Option<Map<String, Value>>| {
+        image
+            .as_ref()
+            .and_then(|m| m.get("hook"))
+            .and_then(Value::as_str)
+            .and_then(|raw| serde_json::from_str::<Webhook>(raw).ok())
+    };
+    let (old, new) = (hook_of(&change.old), hook_of(&change.new));
+    let (action, hook, at, by) = match (change.event_name.as_str(), old, new) {
+        ("INSERT", _, Some(h)) => ("create", h.clone(), h.last_modified, h.modified_by),
+        ("MODIFY", old, Some(h)) if old.as_ref() != Some(&h) => {
+            ("update", h.clone(), h.last_modified, h.modified_by)
+        }
+        ("REMOVE", Some(h), _) => {
+            let at = change.approximate_ms.unwrap_or(h.last_modified);
+            (
+                "delete",
+                h.clone(),
+                at,
+                super::history::UNKNOWN_USER.to_string(),
+            )
+        }
+        _ => return None,
+    };
+    Some(HistoryEntry {
+        bucket_id: id.into(),
+        generation: generation.into(),
+        id: entry_id(&change.event_id),
+        last_modified: at,
+        uri: format!("/buckets/{id}/webhooks/{}", hook.id),
+        action: action.into(),
+        resource_name: "webhook".into(),
+        target: json!({"data": hook.to_json(id)}),
+        user_id: if by.is_empty() {
+            super::history::UNKNOWN_USER.into()
+        } else {
+            by
+        },
+        sequence: change.sequence.clone(),
+    })
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -814,6 +867,7 @@ mod tests {
             created: 0,
             created_by: "user:a".into(),
             last_modified: 0,
+            modified_by: "user:a".into(),
         }
     }
 
@@ -826,6 +880,7 @@ mod tests {
             sk: sk.into(),
             old: None,
             new: new.as_object().cloned(),
+            approximate_ms: None,
         }
     }
 
@@ -895,6 +950,43 @@ mod tests {
             json!({"id": "b1", "gen": "g1", "last_modified": 1, "revision": 1}),
         );
         assert!(event_of(&created).is_none());
+    }
+
+    #[test]
+    fn webhook_changes_are_history_entries_without_the_secret() {
+        let h = hook(&["file.uploaded"], None);
+        let image = |h: &Webhook| json!({"hook": serde_json::to_string(h).unwrap()});
+        let mut c = change("W#b1#g1", &h.id, "INSERT", image(&h));
+        let created = webhook_entry(&c).unwrap();
+        assert_eq!(
+            (created.action.as_str(), created.resource_name.as_str()),
+            ("create", "webhook")
+        );
+        assert_eq!(created.user_id, "user:a");
+        assert!(
+            !created.target.to_string().contains(&h.secret),
+            "no secret in the history"
+        );
+        // A retirement (only the TTL moved) is no change.
+        c.event_name = "MODIFY".into();
+        c.old = c.new.clone();
+        assert!(webhook_entry(&c).is_none());
+        let mut off = h.clone();
+        off.active = false;
+        c.new = image(&off).as_object().cloned();
+        assert_eq!(webhook_entry(&c).unwrap().action, "update");
+        let removed = Change {
+            event_name: "REMOVE".into(),
+            new: None,
+            approximate_ms: Some(77_000),
+            ..c
+        };
+        let gone = webhook_entry(&removed).unwrap();
+        assert_eq!(
+            (gone.action.as_str(), gone.last_modified),
+            ("delete", 77_000)
+        );
+        assert!(webhook_entry(&change("F#b1#g1", "a", "INSERT", json!({}))).is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::error::Result;
 use crate::domain::access::Identity;
 use crate::domain::history::{Change, HistoryEntry, HistoryFilter, entry_of};
 use crate::domain::ids::BucketRef;
+use crate::domain::webhooks::webhook_entry;
 use crate::ports::{BucketStore, HistoryPage, HistoryStore};
 
 /// Entries examined for one page at most: filters that match little never make a request
@@ -27,7 +28,11 @@ impl<S: HistoryStore, O> Services<S, O> {
     pub async fn record_changes(&self, changes: &[Change]) -> Result<Recorded> {
         let keep_secs = self.settings.history_retention_days as i64 * 24 * 3600;
         let mut done = Recorded::default();
-        for entry in changes.iter().filter_map(entry_of) {
+        // Webhooks' entries are made in `domain::webhooks` (which builds on this module).
+        let entries = changes
+            .iter()
+            .filter_map(|c| entry_of(c).or_else(|| webhook_entry(c)));
+        for entry in entries {
             let expires_at = entry.last_modified / 1000 + keep_secs;
             if self.store.put_history(&entry, expires_at).await? {
                 done.written += 1;

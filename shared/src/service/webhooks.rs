@@ -137,8 +137,9 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
             previous_until: None,
             disabled_reason: None,
             created: now,
-            created_by: identity.user_principal().unwrap_or_default(),
+            created_by: identity.acting_principal(),
             last_modified: now,
+            modified_by: identity.acting_principal(),
         };
         match self
             .store
@@ -185,6 +186,7 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
             }
         }
         hook.last_modified = crate::domain::time::next_timestamp(Some(current.last_modified), now);
+        hook.modified_by = identity.acting_principal();
         match self
             .store
             .put_webhook(
@@ -512,6 +514,7 @@ impl<S: WebhookStore, O> Services<S, O> {
             let mut off = current.clone();
             off.active = false;
             off.disabled_reason = Some("the receiver answered 410 Gone".into());
+            off.modified_by = webhooks::SERVICE_PRINCIPAL.into();
             off.last_modified =
                 crate::domain::time::next_timestamp(Some(current.last_modified), now_ms());
             match self

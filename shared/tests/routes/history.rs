@@ -26,6 +26,7 @@ fn bucket_write(env: &Env, id: &str, generation: &str, revision: i64, by: &str, 
         sk: "B".into(),
         old: (revision > 1).then(|| image(revision - 1)).flatten(),
         new: image(revision),
+        approximate_ms: None,
     }
 }
 
@@ -42,6 +43,7 @@ fn file_upload(id: &str, generation: &str, name: &str, by: &str, ms: i64, seq: i
                     "uploaded_by": by, "upload_id": format!("u{seq}"), "version_id": "v1"})
         .as_object()
         .cloned(),
+        approximate_ms: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn file_upload(id: &str, generation: &str, name: &str, seq: i64) -> Change {
                     "uploaded_by": "user:alice", "upload_id": format!("u{seq}")})
         .as_object()
         .cloned(),
+        approximate_ms: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn bucket_deletion(id: &str, generation: &str) -> Change {
         new: json!({"kind": "bucket", "id": id, "gen": generation, "deleted_at": 5_000})
             .as_object()
             .cloned(),
+        approximate_ms: None,
     }
 }
 

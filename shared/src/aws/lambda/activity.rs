@@ -66,6 +66,9 @@ pub fn stream_changes(event: &Value) -> Option<Vec<Change>> {
                     sk: text(&d["Keys"]["sk"]["S"]),
                     old: d.get("OldImage").and_then(image),
                     new: d.get("NewImage").and_then(image),
+                    approximate_ms: d["ApproximateCreationDateTime"]
+                        .as_f64()
+                        .map(|secs| (secs * 1000.0) as i64),
                 }
             })
             .collect(),
