@@ -9,6 +9,7 @@
 #   make token HS256=1 SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600   an HS256 dev token
 #   make console        build the web console (console/dist) from its lockfile
 #   make browser        the console's browser tests (Playwright + Debian's chromium) on the local stack
+#   make kinto-history  kinto-http.py (PyPI, unmodified) reads a bucket's history on the local stack
 #   make stop           stop the ministack that `make local` started
 #   make status         whether the local stack runs (port, pid), and if not, why
 #   make logs FN=files  a deployed function's log lines (FN=a,b; SINCE=15m; GREP=text; FOLLOW=1)

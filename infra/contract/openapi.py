@@ -479,7 +479,7 @@ paths["/v1/keys/{id}"] = {
 HISTORY_Q = (
     {"name": "_since", "in": "query", "description": "Entries newer than this time (ms, exclusive).", "schema": {"type": "string", "maxLength": 32}},
     {"name": "_before", "in": "query", "description": "Entries older than this time (ms, exclusive).", "schema": {"type": "string", "maxLength": 32}},
-    {"name": "resource_name", "in": "query", "schema": {"enum": ["bucket", "data", "file", "webhook"]}},
+    {"name": "resource_name", "in": "query", "schema": {"enum": ["bucket", "data", "file", "webhook", "key"]}},
     {"name": "action", "in": "query", "schema": {"enum": ["create", "update", "delete"]}},
     {"name": "user_id", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 512}},
     {"name": "_sort", "in": "query", "schema": {"enum": ["-last_modified"]}},

@@ -18,11 +18,17 @@ use aws_smithy_types::body::SdkBody;
 use crate::domain::webhooks::{ATTEMPT_TIMEOUT, Answer, Target, UrlPolicy, address_refused};
 use crate::ports::WebhookSender;
 
+/// A name that does not resolve in this long is refused (a request creating a webhook waits
+/// for it).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The addresses `name` resolves to, if every one is allowed: a name that answers a single
 /// refused address among allowed ones is refused whole (the connector could pick it).
 async fn resolve_allowed(name: &str, policy: UrlPolicy) -> Result<Vec<IpAddr>, String> {
-    let found: Vec<IpAddr> = tokio::net::lookup_host((name, 0))
+    let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name, 0)));
+    let found: Vec<IpAddr> = lookup
         .await
+        .map_err(|_| format!("{name} does not resolve within {RESOLVE_TIMEOUT:?}"))?
         .map_err(|e| format!("{name} does not resolve: {e}"))?
         .map(|a| a.ip())
         .collect();

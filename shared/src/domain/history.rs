@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::error::RuleError;
 
 /// The resources an entry can name (`resource_name`).
-pub const RESOURCES: &[&str] = &["bucket", "data", "file", "webhook"];
+pub const RESOURCES: &[&str] = &["bucket", "data", "file", "webhook", "key"];
 /// What happened to it (`action`).
 pub const ACTIONS: &[&str] = &["create", "update", "delete"];
 /// A data document larger than this (serialized) is recorded without its content
@@ -228,6 +228,71 @@ pub fn entry_of(change: &Change) -> Option<HistoryEntry> {
     Some(entry)
 }
 
+/// Buckets a key's scope names, at most (a key's scope is bounded by the same number).
+const MAX_KEY_SCOPE: usize = 20;
+
+/// An API key's change (`K#<key id>` records) as the buckets its scope names see it: their
+/// ids, and the entry (bucket and generation left empty: the key's item does not know the
+/// incarnation). `None` for keys without a scope (they reach whatever their owner reaches;
+/// the history shows their use as `key:<id>`) and for writes that changed nothing a user did
+/// (`last_used`).
+pub fn key_change(change: &Change) -> Option<(Vec<String>, HistoryEntry)> {
+    if !change.pk.starts_with("K#") || change.sk != "K" {
+        return None;
+    }
+    let text = |m: Option<&Map<String, Value>>, k: &str| {
+        m.and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let (old, new) = (change.old.as_ref(), change.new.as_ref());
+    let image = new.or(old)?;
+    let scope: Vec<Value> = serde_json::from_str(&text(Some(image), "scope")?).ok()?;
+    let ids: Vec<String> = scope
+        .iter()
+        .filter_map(|b| b["id"].as_str().map(str::to_string))
+        .take(MAX_KEY_SCOPE)
+        .collect();
+    let owner = text(Some(image), "owner").unwrap_or_else(|| UNKNOWN_USER.to_string());
+    let (action, at, by) = match change.event_name.as_str() {
+        "INSERT" => (
+            "create",
+            image.get("created").and_then(Value::as_i64)?,
+            text(Some(image), "created_by").unwrap_or(owner),
+        ),
+        "MODIFY" if text(old, "title") != text(new, "title") => {
+            ("update", change.approximate_ms?, UNKNOWN_USER.to_string())
+        }
+        "REMOVE" => ("delete", change.approximate_ms?, UNKNOWN_USER.to_string()),
+        _ => return None,
+    };
+    let key_id = text(Some(image), "id")?;
+    let mut data = Map::new();
+    for k in ["id", "title", "owner"] {
+        data.insert(k.into(), json!(text(Some(image), k)));
+    }
+    data.insert(
+        "privileges".into(),
+        image.get("privileges").cloned().unwrap_or(json!([])),
+    );
+    data.insert("buckets".into(), Value::Array(scope));
+    data.insert(
+        "expires_at".into(),
+        image.get("expires_at").cloned().unwrap_or(Value::Null),
+    );
+    let entry = HistoryEntry {
+        uri: format!("/keys/{key_id}"),
+        last_modified: at,
+        action: action.into(),
+        resource_name: "key".into(),
+        target: json!({ "data": data }),
+        user_id: by,
+        sequence: change.sequence.clone(),
+        ..empty()
+    };
+    Some((ids, entry))
+}
+
 fn empty() -> HistoryEntry {
     HistoryEntry {
         bucket_id: String::new(),
@@ -353,6 +418,35 @@ mod tests {
 
     fn image(v: Value) -> Option<Map<String, Value>> {
         v.as_object().cloned()
+    }
+
+    #[test]
+    fn a_scoped_key_is_in_the_history_of_its_buckets() {
+        let key = json!({"id": "k1", "title": "ci", "owner": "user:alice", "privileges": [],
+                         "scope": r#"[{"id":"b1","access":"write"},{"id":"b2","access":"read"}]"#,
+                         "created": 5, "hash": "secret-hash"});
+        let (ids, entry) =
+            key_change(&change("INSERT", "K#k1", "K", Value::Null, key.clone())).unwrap();
+        assert_eq!(ids, ["b1", "b2"]);
+        assert_eq!(
+            (entry.action.as_str(), entry.resource_name.as_str()),
+            ("create", "key")
+        );
+        assert_eq!(
+            (entry.user_id.as_str(), entry.last_modified),
+            ("user:alice", 5)
+        );
+        assert!(!entry.target.to_string().contains("secret-hash"));
+        let mut used = key.clone();
+        used["last_used"] = json!(9);
+        let touch = change("MODIFY", "K#k1", "K", key.clone(), used);
+        assert!(key_change(&touch).is_none(), "last_used is no change");
+        let mut removed = change("REMOVE", "K#k1", "K", key.clone(), Value::Null);
+        removed.approximate_ms = Some(70);
+        assert_eq!(key_change(&removed).unwrap().1.action, "delete");
+        let mut unscoped = key;
+        unscoped.as_object_mut().unwrap().remove("scope");
+        assert!(key_change(&change("INSERT", "K#k1", "K", Value::Null, unscoped)).is_none());
     }
 
     fn change(name: &str, pk: &str, sk: &str, old: Value, new: Value) -> Change {

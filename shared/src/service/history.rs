@@ -4,7 +4,7 @@
 use super::Services;
 use super::error::Result;
 use crate::domain::access::Identity;
-use crate::domain::history::{Change, HistoryEntry, HistoryFilter, entry_of};
+use crate::domain::history::{Change, HistoryEntry, HistoryFilter, entry_id, entry_of, key_change};
 use crate::domain::ids::BucketRef;
 use crate::domain::webhooks::webhook_entry;
 use crate::ports::{BucketStore, HistoryPage, HistoryStore};
@@ -22,25 +22,53 @@ pub struct Recorded {
     pub repeated: usize,
 }
 
-impl<S: HistoryStore, O> Services<S, O> {
+impl<S: BucketStore + HistoryStore, O> Services<S, O> {
     /// Records the entry of each change, in order; an error leaves the rest for the stream's
     /// redelivery (entries already written are not written twice).
     pub async fn record_changes(&self, changes: &[Change]) -> Result<Recorded> {
-        let keep_secs = self.settings.history_retention_days as i64 * 24 * 3600;
         let mut done = Recorded::default();
-        // Webhooks' entries are made in `domain::webhooks` (which builds on this module).
-        let entries = changes
-            .iter()
-            .filter_map(|c| entry_of(c).or_else(|| webhook_entry(c)));
-        for entry in entries {
-            let expires_at = entry.last_modified / 1000 + keep_secs;
-            if self.store.put_history(&entry, expires_at).await? {
-                done.written += 1;
-            } else {
-                done.repeated += 1;
+        for change in changes {
+            // Webhooks' entries are made in `domain::webhooks` (which builds on this module).
+            let entries = match entry_of(change).or_else(|| webhook_entry(change)) {
+                Some(entry) => vec![entry],
+                None => self.key_entries(change).await?,
+            };
+            for entry in entries {
+                if self
+                    .store
+                    .put_history(&entry, self.expiry_of(&entry))
+                    .await?
+                {
+                    done.written += 1;
+                } else {
+                    done.repeated += 1;
+                }
             }
         }
         Ok(done)
+    }
+
+    fn expiry_of(&self, entry: &HistoryEntry) -> i64 {
+        let keep_secs = self.settings.history_retention_days as i64 * 24 * 3600;
+        entry.last_modified / 1000 + keep_secs
+    }
+
+    /// A scoped key's entry in the history of each bucket its scope names that exists now.
+    async fn key_entries(&self, change: &Change) -> Result<Vec<HistoryEntry>> {
+        let Some((ids, entry)) = key_change(change) else {
+            return Ok(vec![]);
+        };
+        let mut entries = Vec::new();
+        for id in ids {
+            if let Some(bucket) = self.store.get(&id).await? {
+                let mut e = entry.clone();
+                e.id = entry_id(&format!("{}#{id}", change.event_id));
+                e.bucket_id = id;
+                e.generation = bucket.generation;
+                entries.push(e);
+            }
+        }
+        Ok(entries)
     }
 }
 
