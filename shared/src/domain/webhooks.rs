@@ -209,7 +209,7 @@ impl Webhook {
 
     /// Whether this webhook is sent `event` (active, subscribed, the file name matching).
     pub fn wants(&self, event: &Event) -> bool {
-        if !self.active || !self.events.iter().any(|e| *e == event.kind) {
+        if !self.active || !self.events.contains(&event.kind) {
             return false;
         }
         match (&self.glob, &event.file_name) {

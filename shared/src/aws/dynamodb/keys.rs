@@ -153,11 +153,13 @@ impl Partition {
     /// The key of item `sk` in a kept partition of incarnation `id`/`generation` (one the
     /// cascade leaves to the TTL).
     pub(super) fn kept_item(self, id: &str, generation: &str, sk: &str) -> Item {
+        key(self.kept_partition(id, generation), sk)
+    }
+
+    /// The partition of incarnation `id`/`generation` in a kept kind.
+    pub(super) fn kept_partition(self, id: &str, generation: &str) -> String {
         debug_assert!(matches!(self.purge(), Purge::Kept(_)), "{self:?} is purged");
-        key(
-            format!("{}{}", self.prefix(), incarnation(id, generation)),
-            sk,
-        )
+        format!("{}{}", self.prefix(), incarnation(id, generation))
     }
 
     /// The items of this kind that the cascade of incarnation `id`/`generation` deletes.

@@ -59,10 +59,7 @@ impl DynamoStore {
 
 impl WebhookStore for DynamoStore {
     async fn list_webhooks(&self, id: &str, generation: &str) -> Result<Vec<Webhook>, StoreError> {
-        let pk = Partition::Webhooks.kept_item(id, generation, "")["pk"]
-            .as_s()
-            .map(String::clone)
-            .unwrap_or_default();
+        let pk = Partition::Webhooks.kept_partition(id, generation);
         let out = self
             .query(&pk, MAX_WEBHOOKS_PER_BUCKET + 1, None)
             .key_condition_expression("pk = :pk")
@@ -266,11 +263,8 @@ impl WebhookStore for DynamoStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<DeliveryPage, StoreError> {
-        let key = delivery_key(id, generation, webhook_id, "");
-        let (pk, prefix) = (key["pk"].as_s(), key["sk"].as_s());
-        let (Ok(pk), Ok(prefix)) = (pk, prefix) else {
-            return Err(StoreError::Other("a delivery key without strings".into()));
-        };
+        let pk = &Partition::Deliveries.kept_partition(id, generation);
+        let prefix = &format!("{webhook_id}#");
         // The cursor's own item is read again (BETWEEN is inclusive) and dropped.
         let read = limit + 1 + usize::from(before.is_some());
         let q = self.query(pk, read, None).scan_index_forward(false);
