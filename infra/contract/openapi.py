@@ -163,7 +163,7 @@ schemas = {
                      "additionalProperties": False,
                      "properties": {"id": {"type": "string", "description": "Stable: derived from the stream record."}, "last_modified": ms,
                                     "uri": {"type": "string", "description": "The resource, Kinto style (`/buckets/{id}`, `/buckets/{id}/data`, `/buckets/{id}/files/{name}`)."},
-                                    "action": {"enum": ["create", "update", "delete"]}, "resource_name": {"enum": ["bucket", "data", "file"]},
+                                    "action": {"enum": ["create", "update", "delete"]}, "resource_name": {"enum": ["bucket", "data", "file", "webhook", "key"]},
                                     "target": {"type": "object", "description": "The resource after the change (`data`, and for a bucket `permissions`)."},
                                     "user_id": {"type": "string", "description": "The principal that acted (`user:…`, `key:…` for an API key)."},
                                     "bucket_id": {"type": "string"}}},

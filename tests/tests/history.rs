@@ -156,3 +156,74 @@ fn history_filters_pages_and_readers() {
         .expect_error(400, 107);
     assert!(bad.to_string().contains("action"), "{bad}");
 }
+
+#[test]
+fn webhooks_and_scoped_keys_are_entries_and_redelivered_records_add_none() {
+    let alice = Caller::user("alice", &["create_buckets", "create_keys"]);
+    let id = unique("hw-");
+    alice.create_bucket(&id, &json!({}));
+    let hooks = format!("/v1/buckets/{id}/webhooks");
+    let created = alice
+        .post(
+            &hooks,
+            &json!({"url": "http://127.0.0.1:9/never", "events": ["data.updated"]}),
+        )
+        .expect(201)
+        .json();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let wid = created["data"]["id"].as_str().unwrap().to_string();
+    alice
+        .patch(
+            &format!("{hooks}/{wid}"),
+            "application/json",
+            &json!({"active": false}),
+        )
+        .expect(200);
+    let key = alice
+        .post(
+            "/v1/keys",
+            &json!({"title": "ci", "buckets": [{"id": id, "access": "read"}]}),
+        )
+        .expect(201)
+        .json();
+    let key_id = key["data"]["id"].as_str().unwrap().to_string();
+
+    let entries = wait_for_entries(&alice, &id, 4);
+    assert_eq!(
+        summary(&entries),
+        [
+            ("key".into(), "create".into()),
+            ("webhook".into(), "update".into()),
+            ("webhook".into(), "create".into()),
+            ("bucket".into(), "create".into()),
+        ],
+        "{entries:#?}"
+    );
+    assert_eq!(entries[0]["uri"], format!("/keys/{key_id}"));
+    assert_eq!(entries[1]["target"]["data"]["active"], false);
+    assert_eq!(entries[1]["user_id"], alice.principal());
+    let text = Value::Array(entries.clone()).to_string();
+    assert!(
+        !text.contains(&secret),
+        "a webhook's secret is in the history"
+    );
+
+    // The stream's records of the bucket, delivered to the activity function twice more (as
+    // after a failed batch): every entry is already there, none is added.
+    let out: Value = serde_json::from_str(&buckets_e2e::local_script(
+        "redeliver_stream.py",
+        &[&id, "2"],
+    ))
+    .unwrap();
+    assert!(out["records"].as_u64().unwrap() >= 3, "{out}");
+    for answer in out["answers"].as_array().unwrap() {
+        assert_eq!(answer["written"], 0, "{out}");
+        assert!(answer["repeated"].as_u64().unwrap() >= 3, "{out}");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let after = alice
+        .get(&format!("/v1/buckets/{id}/history"))
+        .expect(200)
+        .json();
+    assert_eq!(after["data"].as_array().unwrap().len(), 4, "{after:#}");
+}
