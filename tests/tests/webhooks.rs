@@ -450,3 +450,82 @@ fn a_ping_reaches_the_receiver_and_can_be_redelivered() {
     alice.delete(&hook).expect(200);
     alice.get(&hook).expect(404);
 }
+
+#[test]
+fn every_kind_of_change_is_an_event_numbered_in_order() {
+    let alice = owner();
+    let id = unique("whall-");
+    alice.create_bucket(&id, &json!({"data": {"limits": {"max_bytes": 15}}}));
+    let receiver = Receiver::start();
+    create_webhook(
+        &alice,
+        &id,
+        &receiver,
+        "/all",
+        &[
+            "bucket.updated",
+            "data.updated",
+            "file.uploaded",
+            "file.deleted",
+            "file.rejected",
+        ],
+    );
+    let mut want = vec![];
+    let mut step = |what: &str| {
+        want.push(what.to_string());
+        receiver.wait_for("/all", want.len())
+    };
+    // Two grants of 10 bytes for a quota of 15: the first fits, the second is rejected.
+    let grant = |name: &str| Upload {
+        grant: alice
+            .grant(&id, &[(name, 10, "text/csv")])
+            .expect(201)
+            .json()["files"][0]
+            .clone(),
+    };
+    let (first, second) = (grant("a.csv"), grant("b.csv"));
+    first.put(b"0123456789", &[]).expect(200);
+    step("file.uploaded");
+    second.put(b"0123456789", &[]).expect(200);
+    let got = step("file.rejected");
+    let rejected = &got[1]["body"]["data"];
+    assert_eq!(rejected["file"]["name"], "b.csv", "{got:#?}");
+    assert!(
+        rejected["reason"].as_str().unwrap().contains("quota"),
+        "{got:#?}"
+    );
+    alice
+        .put(
+            &format!("/v1/buckets/{id}/data"),
+            &json!({"data": {"n": 1}}),
+        )
+        .expect(200);
+    step("data.updated");
+    alice
+        .patch(
+            &format!("/v1/buckets/{id}"),
+            "application/json",
+            &json!({"data": {"title": "renamed"}}),
+        )
+        .expect(200);
+    step("bucket.updated");
+    alice
+        .delete(&format!("/v1/buckets/{id}/files/a.csv"))
+        .expect(200);
+    let got = step("file.deleted");
+
+    let types: Vec<&str> = got
+        .iter()
+        .map(|d| d["body"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, want, "{got:#?}");
+    assert!(got.iter().all(|d| d["verified"] == true), "{got:#?}");
+    let sequence: Vec<i64> = got
+        .iter()
+        .map(|d| d["body"]["data"]["sequence"].as_i64().unwrap())
+        .collect();
+    assert!(
+        sequence.windows(2).all(|w| w[0] < w[1]),
+        "the bucket's sequence numbers its events in order: {sequence:?}"
+    );
+}
