@@ -228,6 +228,14 @@ pub fn entry_of(change: &Change) -> Option<HistoryEntry> {
     Some(entry)
 }
 
+/// A bucket a key's scope names, and the incarnation it was made for (keys made before
+/// scopes recorded it: `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopedBucket {
+    pub id: String,
+    pub generation: Option<String>,
+}
+
 /// Buckets a key's scope names, at most (a key's scope is bounded by the same number).
 const MAX_KEY_SCOPE: usize = 20;
 
@@ -236,7 +244,7 @@ const MAX_KEY_SCOPE: usize = 20;
 /// incarnation). `None` for keys without a scope (they reach whatever their owner reaches;
 /// the history shows their use as `key:<id>`) and for writes that changed nothing a user did
 /// (`last_used`).
-pub fn key_change(change: &Change) -> Option<(Vec<String>, HistoryEntry)> {
+pub fn key_change(change: &Change) -> Option<(Vec<ScopedBucket>, HistoryEntry)> {
     if !change.pk.starts_with("K#") || change.sk != "K" {
         return None;
     }
@@ -248,9 +256,14 @@ pub fn key_change(change: &Change) -> Option<(Vec<String>, HistoryEntry)> {
     let (old, new) = (change.old.as_ref(), change.new.as_ref());
     let image = new.or(old)?;
     let scope: Vec<Value> = serde_json::from_str(&text(Some(image), "scope")?).ok()?;
-    let ids: Vec<String> = scope
+    let ids: Vec<ScopedBucket> = scope
         .iter()
-        .filter_map(|b| b["id"].as_str().map(str::to_string))
+        .filter_map(|b| {
+            Some(ScopedBucket {
+                id: b["id"].as_str()?.to_string(),
+                generation: b["generation"].as_str().map(str::to_string),
+            })
+        })
         .take(MAX_KEY_SCOPE)
         .collect();
     let owner = text(Some(image), "owner").unwrap_or_else(|| UNKNOWN_USER.to_string());
@@ -427,7 +440,8 @@ mod tests {
                          "created": 5, "hash": "secret-hash"});
         let (ids, entry) =
             key_change(&change("INSERT", "K#k1", "K", Value::Null, key.clone())).unwrap();
-        assert_eq!(ids, ["b1", "b2"]);
+        let names: Vec<&str> = ids.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(names, ["b1", "b2"]);
         assert_eq!(
             (entry.action.as_str(), entry.resource_name.as_str()),
             ("create", "key")

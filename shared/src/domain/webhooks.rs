@@ -27,6 +27,8 @@ pub const EVENTS: &[&str] = &[
     "file.deleted",
     "file.rejected",
 ];
+/// The last event of a bucket incarnation.
+pub const BUCKET_DELETED: &str = "bucket.deleted";
 /// The event of a test ping (`POST …/webhooks/{wid}/ping`), sent whatever `events` says.
 pub const PING: &str = "webhook.ping";
 /// Webhooks one bucket may have.
@@ -110,11 +112,11 @@ pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Target, RuleError> {
     {
         return Err(bad("points at a loopback name"));
     }
-    Ok(Target {
-        host,
-        port: authority.port_u16().unwrap_or(default_port),
-        ip,
-    })
+    let port = authority.port_u16().unwrap_or(default_port);
+    if port == 0 {
+        return Err(bad("has port 0"));
+    }
+    Ok(Target { host, port, ip })
 }
 
 /// Why a delivery may not connect to `ip`, `None` if it may: private, loopback, link-local
@@ -185,6 +187,10 @@ pub struct Webhook {
     /// Who made the last change (`system.Webhooks` when a `410 Gone` turned it off).
     #[serde(default)]
     pub modified_by: String,
+    /// Its bucket is deleted: it is sent that `bucket.deleted` and nothing else, and expires.
+    /// Kept beside the webhook by the store (not in its JSON, so a retirement is no change).
+    #[serde(skip)]
+    pub retired: bool,
 }
 
 /// Who turns a webhook off when its receiver answers `410 Gone`.
@@ -210,6 +216,9 @@ impl Webhook {
     /// Whether this webhook is sent `event` (active, subscribed, the file name matching).
     pub fn wants(&self, event: &Event) -> bool {
         if !self.active || !self.events.contains(&event.kind) {
+            return false;
+        }
+        if self.retired && event.kind != BUCKET_DELETED {
             return false;
         }
         match (&self.glob, &event.file_name) {
@@ -374,7 +383,8 @@ pub fn webhook_id_problem(id: &str) -> Option<&'static str> {
 
 /// A delivery id as a path names it: `dl_`, 13 digits, `_`, 16 hex digits.
 pub fn delivery_id_problem(id: &str) -> Option<&'static str> {
-    let ok = id.len() == 33
+    let ok = id.is_ascii()
+        && id.len() == 33
         && id.starts_with("dl_")
         && id[3..16].bytes().all(|b| b.is_ascii_digit())
         && id.as_bytes()[16] == b'_'
@@ -565,6 +575,11 @@ pub fn webhook_entry(change: &Change) -> Option<HistoryEntry> {
         ("MODIFY", old, Some(h)) if old.as_ref() != Some(&h) => {
             ("update", h.clone(), h.last_modified, h.modified_by)
         }
+        // A retired webhook's expiry (its item has a `ttl`) is no one's change: its bucket's
+        // history went with the bucket.
+        ("REMOVE", _, _) if change.old.as_ref().is_some_and(|o| o.contains_key("ttl")) => {
+            return None;
+        }
         ("REMOVE", Some(h), _) => {
             let at = change.approximate_ms.unwrap_or(h.last_modified);
             (
@@ -620,6 +635,10 @@ pub struct Delivery {
     pub payload: String,
     pub status: Status,
     pub attempts: u32,
+    /// Rounds of attempts: a redelivery starts the next, and the previous round's messages
+    /// claim nothing.
+    #[serde(default)]
+    pub round: u32,
     /// Bumped by every write: writes are conditional on the version read.
     pub version: u64,
     pub created: i64,
@@ -646,6 +665,7 @@ impl Delivery {
             payload: event.payload(sequence),
             status: Status::Pending,
             attempts: 0,
+            round: 0,
             version: 0,
             created: now,
             claimed_at: None,
@@ -676,7 +696,10 @@ impl Delivery {
 
     /// Whether the message of attempt `attempt` may make it now: the next one of a pending
     /// delivery, or a claimed one whose claimer is gone. Anything else is a duplicate message.
-    pub fn may_claim(&self, attempt: u32, now: i64) -> bool {
+    pub fn may_claim(&self, round: u32, attempt: u32, now: i64) -> bool {
+        if round != self.round {
+            return false;
+        }
         match self.status {
             Status::Pending => self.attempts + 1 == attempt,
             Status::Sending => {
@@ -712,6 +735,9 @@ pub struct DeliveryMessage {
     pub webhook_id: String,
     pub delivery_id: String,
     pub attempt: u32,
+    /// The delivery's round this attempt belongs to.
+    #[serde(default)]
+    pub round: u32,
     /// Not before (ms): a wait longer than the queue's longest delay (15 minutes) is
     /// waited out by sending the message on again.
     pub not_before: i64,
@@ -725,6 +751,7 @@ impl DeliveryMessage {
             webhook_id: d.webhook_id.clone(),
             delivery_id: d.id.clone(),
             attempt,
+            round: d.round,
             not_before,
         }
     }
@@ -868,6 +895,7 @@ mod tests {
             created_by: "user:a".into(),
             last_modified: 0,
             modified_by: "user:a".into(),
+            retired: false,
         }
     }
 
@@ -909,6 +937,9 @@ mod tests {
         let mut off = hook(&["file.uploaded"], None);
         off.active = false;
         assert!(!off.wants(&e));
+        let mut retired = hook(&["file.uploaded", "bucket.deleted"], None);
+        retired.retired = true;
+        assert!(!retired.wants(&e), "nothing after bucket.deleted");
 
         let rejected = change(
             "R#b1#g1",
@@ -993,21 +1024,25 @@ mod tests {
     fn attempts_are_claimed_once_and_retried_on_schedule() {
         let e = ping_event("b1", "g1", "user:a", 1000);
         let mut d = Delivery::new(&e, 1, "wh_x", 1000);
-        assert!(d.may_claim(1, 1000));
-        assert!(!d.may_claim(2, 1000), "a message from the future");
+        assert!(d.may_claim(0, 1, 1000));
+        assert!(!d.may_claim(0, 2, 1000), "a message from the future");
         d.status = Status::Sending;
         d.attempts = 1;
         d.claimed_at = Some(1000);
         assert!(
-            !d.may_claim(1, 1000 + 1),
+            !d.may_claim(0, 1, 1000 + 1),
             "a duplicate while the claimer works"
         );
         assert!(
-            d.may_claim(1, 1000 + STALE_CLAIM_MS + 1),
+            d.may_claim(0, 1, 1000 + STALE_CLAIM_MS + 1),
             "the claimer crashed"
         );
+        assert!(
+            !d.may_claim(1, 1, 1000 + STALE_CLAIM_MS + 1),
+            "another round's message"
+        );
         d.status = Status::Delivered;
-        assert!(!d.may_claim(1, i64::MAX));
+        assert!(!d.may_claim(0, 1, i64::MAX));
         let total: u64 = RETRY_SCHEDULE_SECS.iter().sum();
         assert!(total >= 24 * 3600, "retried for at least a day");
         assert_eq!(retry_delay(1, 1.0), Some(Duration::from_secs(5)));

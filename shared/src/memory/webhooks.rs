@@ -44,10 +44,13 @@ impl WebhookStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.begin()?;
         let k = key(part_pk("W", id, generation), &hook.id);
-        let current = state.read(&k, Item::as_webhook)?.map(|h| h.last_modified);
+        let current = state
+            .read(&k, Item::as_webhook)?
+            .map(|h| (h.last_modified, h.retired));
         let allowed = match previous_modified {
             None => current.is_none() && state.live(id, generation)?,
-            Some(previous) => current == Some(previous),
+            // A retired webhook is not written again (its expiry stays).
+            Some(previous) => current == Some((previous, false)),
         };
         if !allowed {
             return Err(StoreError::Conflict);
@@ -71,12 +74,18 @@ impl WebhookStore for MemoryStore {
 
     async fn retire_webhooks(
         &self,
-        _id: &str,
-        _generation: &str,
+        id: &str,
+        generation: &str,
         _expires_at: i64,
     ) -> Result<(), StoreError> {
-        // No TTL here: retired webhooks stay, as they do on DynamoDB until it expires them.
-        let _state = self.begin()?;
+        // No TTL here: retired webhooks stay, marked, as on DynamoDB until it expires them.
+        let mut state = self.begin()?;
+        let pk = part_pk("W", id, generation);
+        for (_, item) in state.items.iter_mut().filter(|(k, _)| k.pk == pk) {
+            if let Item::Webhook(h) = item {
+                h.retired = true;
+            }
+        }
         Ok(())
     }
 

@@ -59,14 +59,19 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
             return Ok(vec![]);
         };
         let mut entries = Vec::new();
-        for id in ids {
-            if let Some(bucket) = self.store.get(&id).await? {
-                let mut e = entry.clone();
-                e.id = entry_id(&format!("{}#{id}", change.event_id));
-                e.bucket_id = id;
-                e.generation = bucket.generation;
-                entries.push(e);
+        for scoped in ids {
+            let Some(bucket) = self.store.get(&scoped.id).await? else {
+                continue;
+            };
+            // A key made for an earlier incarnation of the id is not this bucket's.
+            if scoped.generation.is_some_and(|g| g != bucket.generation) {
+                continue;
             }
+            let mut e = entry.clone();
+            e.id = entry_id(&format!("{}#{}", change.event_id, scoped.id));
+            e.bucket_id = scoped.id;
+            e.generation = bucket.generation;
+            entries.push(e);
         }
         Ok(entries)
     }

@@ -140,6 +140,7 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
             created_by: identity.acting_principal(),
             last_modified: now,
             modified_by: identity.acting_principal(),
+            retired: false,
         };
         match self
             .store
@@ -229,13 +230,10 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
         let bucket = self.writable(bucket, identity).await?;
         let hook = self.webhook_of(&bucket, webhook_id).await?;
         let now = now_ms();
-        let user = identity.user_principal().unwrap_or_default();
+        let user = identity.acting_principal();
         let event = ping_event(&bucket.id, &bucket.generation, &user, now);
-        let sequence = self
-            .store
-            .sequence_of(&event, secs(now) + EVENT_RETENTION_SECS)
-            .await?;
-        let delivery = Delivery::new(&event, sequence, &hook.id, now);
+        // Not a change of the bucket: no number of its sequence (0), no gap in it.
+        let delivery = Delivery::new(&event, 0, &hook.id, now);
         self.store
             .create_delivery(&delivery, secs(now) + DELIVERY_RETENTION_SECS)
             .await?;
@@ -279,7 +277,9 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
             .await?
             .ok_or_else(|| Error::not_found("delivery", delivery_id))?;
         let now = now_ms();
-        if current.status == Status::Sending && !current.may_claim(current.attempts, now) {
+        if current.status == Status::Sending
+            && !current.may_claim(current.round, current.attempts, now)
+        {
             return Err(Error::Busy(format!(
                 "delivery {delivery_id} is being attempted; try again in a few seconds"
             )));
@@ -287,6 +287,7 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
         let mut d = current;
         d.status = Status::Pending;
         d.attempts = 0;
+        d.round += 1;
         d.claimed_at = None;
         d.next_attempt_at = Some(now);
         d.version += 1;
@@ -335,11 +336,18 @@ impl<S: WebhookStore, O> Services<S, O> {
                 done.events += 1;
                 done.deliveries += self.queue_event(queue, &event, &wanted).await?;
             }
-            if event.kind == "bucket.deleted" && !listed.is_empty() {
+            if event.kind == webhooks::BUCKET_DELETED {
+                // Its counter expires too, even when no webhook is left.
                 let expires = secs(now_ms()) + RETIRED_WEBHOOK_SECS;
                 self.store
                     .retire_webhooks(&event.bucket_id, &event.generation, expires)
                     .await?;
+                if let Some((_, cached)) = hooks
+                    .iter_mut()
+                    .find(|(k, _)| k.0 == event.bucket_id && k.1 == event.generation)
+                {
+                    cached.iter_mut().for_each(|h| h.retired = true);
+                }
             }
         }
         Ok(done)
@@ -402,7 +410,7 @@ impl<S: WebhookStore, O> Services<S, O> {
         else {
             return Ok(Attempted::Dropped);
         };
-        if !current.may_claim(m.attempt, now) {
+        if !current.may_claim(m.round, m.attempt, now) {
             return Ok(Attempted::Duplicate);
         }
         let hook = self
@@ -410,9 +418,14 @@ impl<S: WebhookStore, O> Services<S, O> {
             .get_webhook(&m.bucket_id, &m.generation, &m.webhook_id)
             .await?;
         let mut d = current;
-        let Some(hook) = hook.filter(|h| h.active || d.event == webhooks::PING) else {
+        let usable = |h: &Webhook| {
+            (h.active || d.event == webhooks::PING)
+                && (!h.retired || d.event == webhooks::BUCKET_DELETED)
+        };
+        let Some(hook) = hook.filter(usable) else {
             d.status = Status::Failed;
-            d.last_error = Some("the webhook is deleted or not active".into());
+            d.last_error =
+                Some("the webhook is deleted or not active, or its bucket is deleted".into());
             d.next_attempt_at = None;
             d.version += 1;
             return self.settle_delivery(&d, Attempted::Dropped).await;
@@ -507,10 +520,14 @@ impl<S: WebhookStore, O> Services<S, O> {
             .unwrap_or_else(|_| Answer::Failed(format!("no answer in {ATTEMPT_TIMEOUT:?}")))
     }
 
-    /// Turns a webhook off after a `410 Gone` (whoever changed it meanwhile, it goes off).
+    /// Turns a webhook off after a `410 Gone` (unless its URL changed meanwhile).
     async fn disable(&self, id: &str, generation: &str, hook: &Webhook) -> Result<()> {
         let mut current = hook.clone();
         for _ in 0..3 {
+            // Changed to another URL, or its bucket gone: the 410 is not about it any more.
+            if current.url != hook.url || current.retired {
+                return Ok(());
+            }
             let mut off = current.clone();
             off.active = false;
             off.disabled_reason = Some("the receiver answered 410 Gone".into());

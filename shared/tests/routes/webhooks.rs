@@ -315,7 +315,8 @@ async fn events_are_delivered_signed_retried_and_never_twice_per_attempt() {
     let last = env.sender.requests().pop().unwrap();
     assert_eq!(
         serde_json::from_str::<Value>(&last.body).unwrap()["data"]["sequence"],
-        2
+        0,
+        "a ping is no change of the bucket: no number of its sequence"
     );
 }
 
@@ -388,15 +389,46 @@ async fn a_deleted_bucket_sends_bucket_deleted_once() {
         .await
         .expect(201);
     let services = &env.app.services;
-    let deletion = [bucket_deletion("b1", &generation)];
+    alice
+        .post(
+            "/v1/buckets/b1/webhooks",
+            &json!({"url": HOOK, "events": ["file.uploaded"]}),
+        )
+        .await
+        .expect(201);
+    // An upload's event still failing when the bucket goes (its retry is queued).
+    env.sender.script([Answer::Status(500)]);
+    services
+        .queue_events(&env.queue, &[file_upload("b1", &generation, "late.csv", 1)])
+        .await
+        .unwrap();
+    for (m, _) in env.queue.take() {
+        services.deliver(&env.queue, &env.sender, &m).await.unwrap();
+    }
+    // The deletion, then (same batch) a change made before it that the stream hands over
+    // after it: nothing but `bucket.deleted` is sent, and the queued retry is dropped.
+    let deletion = [
+        bucket_deletion("b1", &generation),
+        file_upload("b1", &generation, "after.csv", 2),
+    ];
     let done = services.queue_events(&env.queue, &deletion).await.unwrap();
     assert_eq!(done.deliveries, 1);
     services.queue_events(&env.queue, &deletion).await.unwrap();
     assert_eq!(
         drain(&env).await,
-        [Attempted::Delivered(200), Attempted::Duplicate]
+        [
+            Attempted::Dropped,
+            Attempted::Delivered(200),
+            Attempted::Duplicate
+        ]
     );
-    let body: Value = serde_json::from_str(&env.sender.requests()[0].body).unwrap();
+    let sent = env.sender.requests();
+    assert_eq!(
+        sent.len(),
+        2,
+        "the failed upload attempt, then bucket.deleted"
+    );
+    let body: Value = serde_json::from_str(&sent[1].body).unwrap();
     assert_eq!(body["type"], "bucket.deleted");
     assert_eq!(body["data"]["bucket_id"], "b1");
 }

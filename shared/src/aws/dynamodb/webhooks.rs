@@ -57,6 +57,13 @@ impl DynamoStore {
     }
 }
 
+/// A webhook item's webhook, `retired` when its bucket's deletion marked it.
+fn webhook_from(item: &Item) -> Result<Webhook, StoreError> {
+    let mut hook = item.json::<Webhook>("hook")?;
+    hook.retired = item.contains_key("retired_at");
+    Ok(hook)
+}
+
 impl WebhookStore for DynamoStore {
     async fn list_webhooks(&self, id: &str, generation: &str) -> Result<Vec<Webhook>, StoreError> {
         let pk = Partition::Webhooks.kept_partition(id, generation);
@@ -69,7 +76,7 @@ impl WebhookStore for DynamoStore {
         out.items
             .unwrap_or_default()
             .iter()
-            .map(|item| item.json::<Webhook>("hook"))
+            .map(webhook_from)
             .collect()
     }
 
@@ -81,7 +88,7 @@ impl WebhookStore for DynamoStore {
     ) -> Result<Option<Webhook>, StoreError> {
         self.get_item(webhook_key(id, generation, webhook_id))
             .await?
-            .map(|item| item.json::<Webhook>("hook"))
+            .map(|item| webhook_from(&item))
             .transpose()
     }
 
@@ -96,10 +103,22 @@ impl WebhookStore for DynamoStore {
         item.insert("hook".into(), json(hook));
         item.insert("modified".into(), n(hook.last_modified));
         match previous_modified {
-            Some(previous) => {
-                self.put_conditional(item, "modified = :m", vec![(":m", n(previous))])
-                    .await
-            }
+            // An update of these two only: a retired webhook (`retired_at`, `ttl`) is not
+            // written again, so it keeps its expiry.
+            Some(previous) => self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(webhook_key(id, generation, &hook.id)))
+                .update_expression("SET hook = :h, modified = :new")
+                .condition_expression("modified = :m AND attribute_not_exists(retired_at)")
+                .expression_attribute_values(":h", json(hook))
+                .expression_attribute_values(":new", n(hook.last_modified))
+                .expression_attribute_values(":m", n(previous))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(classify),
             // A new webhook only while its incarnation lives.
             None => {
                 self.transact(vec![
@@ -146,7 +165,7 @@ impl WebhookStore for DynamoStore {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key))
-                .update_expression("SET #ttl = :ttl")
+                .update_expression("SET #ttl = :ttl, retired_at = if_not_exists(retired_at, :ttl)")
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_names("#ttl", "ttl")
                 .expression_attribute_values(":ttl", n(expires_at))
