@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use shared::api::app::App;
-use shared::api::webhooks::{self, Delivery};
+use shared::api::webhooks::{self, Outbound};
 use shared::aws::Resources;
 use shared::aws::dynamodb::DynamoStore;
 use shared::aws::lambda::activity::serve_activity;
@@ -22,12 +22,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sender: &'static HttpSender = Box::leak(Box::default());
     let app: &'static App<DynamoStore, S3Objects> =
         Box::leak(Box::new(App::new(r.settings, r.store, r.objects)?));
-    let delivery: &'static Delivery<'static, SqsQueue, HttpSender> =
-        Box::leak(Box::new(Delivery { queue, sender }));
+    let outbound: &'static Outbound<'static, SqsQueue, HttpSender> =
+        Box::leak(Box::new(Outbound { queue, sender }));
     let services = &app.services;
     serve_activity(
         app.settings(),
-        |req| async move { webhooks::handle(app, delivery, &req).await },
+        |req| async move { webhooks::handle(app, outbound, &req).await },
         |changes| async move {
             let history = services
                 .record_changes(&changes)

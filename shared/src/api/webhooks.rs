@@ -19,7 +19,7 @@ use super::request::Request;
 use super::response::Response;
 
 /// What the routes work with besides the app: the delivery queue and the receivers' client.
-pub struct Delivery<'a, Q, W> {
+pub struct Outbound<'a, Q, W> {
     pub queue: &'a Q,
     pub sender: &'a W,
 }
@@ -27,7 +27,7 @@ pub struct Delivery<'a, Q, W> {
 /// Answers any request that reaches the activity function.
 pub async fn handle<S, O, Q, W>(
     app: &App<S, O>,
-    delivery: &Delivery<'_, Q, W>,
+    outbound: &Outbound<'_, Q, W>,
     req: &Request,
 ) -> Response
 where
@@ -40,11 +40,11 @@ where
         return super::history::handle(app, req).await;
     }
     match req.as_get_for_head() {
-        Some(get) => route(app, delivery, &get)
+        Some(get) => route(app, outbound, &get)
             .await
             .unwrap_or_else(Response::from)
             .without_body(),
-        None => route(app, delivery, req)
+        None => route(app, outbound, req)
             .await
             .unwrap_or_else(Response::from),
     }
@@ -66,7 +66,7 @@ fn with_secret(bucket_id: &str, hook: &Webhook, status: u16) -> Response {
 
 async fn route<S, O, Q, W>(
     app: &App<S, O>,
-    delivery: &Delivery<'_, Q, W>,
+    outbound: &Outbound<'_, Q, W>,
     req: &Request,
 ) -> Result<Response, ApiError>
 where
@@ -97,7 +97,7 @@ where
             let body = req.json_body()?.unwrap_or(Value::Null);
             let new = parse_new_webhook(&body, policy).at(Location::Body)?;
             let (b, hook) = services
-                .create_webhook(delivery.sender, &identity, &bucket, new)
+                .create_webhook(outbound.sender, &identity, &bucket, new)
                 .await?;
             Ok(with_secret(&b.id, &hook, 201))
         }
@@ -110,7 +110,7 @@ where
                     let body = req.json_body()?.unwrap_or(Value::Null);
                     let patch = parse_webhook_patch(&body, policy).at(Location::Body)?;
                     services
-                        .update_webhook(delivery.sender, &identity, &bucket, wid, Some(&patch))
+                        .update_webhook(outbound.sender, &identity, &bucket, wid, Some(&patch))
                         .await?
                 }
                 Method::DELETE => {
@@ -127,14 +127,14 @@ where
         ([wid, "rotate"], &Method::POST) => {
             let wid = webhook_id(wid)?;
             let (b, hook) = services
-                .update_webhook(delivery.sender, &identity, &bucket, wid, None)
+                .update_webhook(outbound.sender, &identity, &bucket, wid, None)
                 .await?;
             Ok(with_secret(&b.id, &hook, 200))
         }
         ([wid, "ping"], &Method::POST) => {
             let wid = webhook_id(wid)?;
             let d = services
-                .ping_webhook(delivery.queue, &identity, &bucket, wid)
+                .ping_webhook(outbound.queue, &identity, &bucket, wid)
                 .await?;
             Ok(Response::json(202, json!({"data": d.to_json()})))
         }
@@ -167,7 +167,7 @@ where
                 return Err(ApiError::invalid(Location::Path, "delivery_id", why));
             }
             let d = services
-                .redeliver(delivery.queue, &identity, &bucket, wid, did)
+                .redeliver(outbound.queue, &identity, &bucket, wid, did)
                 .await?;
             Ok(Response::json(202, json!({"data": d.to_json()})))
         }

@@ -75,9 +75,7 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
         }
         Ok(entries)
     }
-}
 
-impl<S: BucketStore + HistoryStore, O> Services<S, O> {
     /// Up to `limit` entries of the bucket's history that pass `filter`, newest first, below
     /// `cursor` (the previous page's last sort key). Read permission on the bucket.
     pub async fn history(

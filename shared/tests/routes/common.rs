@@ -17,6 +17,7 @@ use shared::api::response::Response;
 use shared::api::{data, entry, files};
 use shared::config::Settings;
 use shared::domain::files::KeptVersion;
+use shared::domain::history::Change;
 use shared::domain::pagination::CursorKeys;
 use shared::domain::time::now_ms;
 use shared::memory::{MemoryObjects, MemoryStore};
@@ -220,11 +221,11 @@ impl Env {
             Function::Files => files::handle(&self.app, &req).await,
             Function::Sftp => shared::api::sftp::handle(&self.app, &self.directory, &req).await,
             Function::Activity => {
-                let delivery = shared::api::webhooks::Delivery {
+                let outbound = shared::api::webhooks::Outbound {
                     queue: &self.queue,
                     sender: &self.sender,
                 };
-                shared::api::webhooks::handle(&self.app, &delivery, &req).await
+                shared::api::webhooks::handle(&self.app, &outbound, &req).await
             }
             Function::Console => {
                 panic!("the console's static files are tested in functions/console")
@@ -435,5 +436,23 @@ impl Caller<'_> {
         let status = self.status(&grant).await;
         assert_eq!(status["status"], "recorded", "{status}");
         status["file"].clone()
+    }
+}
+
+/// The stream record of a file upload (`by` at `ms`, stream sequence `seq`), shaped as the
+/// table's file record.
+pub fn file_upload(id: &str, generation: &str, name: &str, by: &str, ms: i64, seq: i64) -> Change {
+    Change {
+        event_id: format!("{id}-{name}-{seq}"),
+        sequence: seq.to_string(),
+        event_name: "INSERT".into(),
+        pk: format!("F#{id}#{generation}"),
+        sk: name.into(),
+        old: None,
+        new: json!({"name": name, "size": 3, "content_type": "text/csv", "modified": ms,
+                    "uploaded_by": by, "upload_id": format!("u{seq}"), "version_id": "v1"})
+        .as_object()
+        .cloned(),
+        approximate_ms: None,
     }
 }

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use shared::domain::history::Change;
 
-use crate::common::{CREATOR, Env, link};
+use crate::common::{CREATOR, Env, file_upload, link};
 
 /// The stream record of a write of bucket `id` (revision `revision`, by `by`, at `ms`).
 fn bucket_write(env: &Env, id: &str, generation: &str, revision: i64, by: &str, ms: i64) -> Change {
@@ -26,23 +26,6 @@ fn bucket_write(env: &Env, id: &str, generation: &str, revision: i64, by: &str, 
         sk: "B".into(),
         old: (revision > 1).then(|| image(revision - 1)).flatten(),
         new: image(revision),
-        approximate_ms: None,
-    }
-}
-
-/// The stream record of a file upload.
-fn file_upload(id: &str, generation: &str, name: &str, by: &str, ms: i64, seq: i64) -> Change {
-    Change {
-        event_id: format!("{id}-{name}-{seq}"),
-        sequence: seq.to_string(),
-        event_name: "INSERT".into(),
-        pk: format!("F#{id}#{generation}"),
-        sk: name.into(),
-        old: None,
-        new: json!({"name": name, "size": 3, "content_type": "text/csv", "modified": ms,
-                    "uploaded_by": by, "upload_id": format!("u{seq}"), "version_id": "v1"})
-        .as_object()
-        .cloned(),
         approximate_ms: None,
     }
 }

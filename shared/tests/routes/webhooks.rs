@@ -13,20 +13,9 @@ use crate::common::{CREATOR, Env};
 
 const HOOK: &str = "https://hooks.example.com/in";
 
+/// An upload's stream record, by alice.
 fn file_upload(id: &str, generation: &str, name: &str, seq: i64) -> Change {
-    Change {
-        event_id: format!("{id}-{name}-{seq}"),
-        sequence: seq.to_string(),
-        event_name: "INSERT".into(),
-        pk: format!("F#{id}#{generation}"),
-        sk: name.into(),
-        old: None,
-        new: json!({"name": name, "size": 3, "content_type": "text/csv", "modified": 1_000 + seq,
-                    "uploaded_by": "user:alice", "upload_id": format!("u{seq}")})
-        .as_object()
-        .cloned(),
-        approximate_ms: None,
-    }
+    crate::common::file_upload(id, generation, name, "user:alice", 1_000 + seq, seq)
 }
 
 fn bucket_deletion(id: &str, generation: &str) -> Change {

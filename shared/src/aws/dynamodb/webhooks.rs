@@ -99,9 +99,6 @@ impl WebhookStore for DynamoStore {
         hook: &Webhook,
         previous_modified: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut item = webhook_key(id, generation, &hook.id);
-        item.insert("hook".into(), json(hook));
-        item.insert("modified".into(), n(hook.last_modified));
         match previous_modified {
             // An update of these two only: a retired webhook (`retired_at`, `ttl`) is not
             // written again, so it keeps its expiry.
@@ -121,6 +118,9 @@ impl WebhookStore for DynamoStore {
                 .map_err(classify),
             // A new webhook only while its incarnation lives.
             None => {
+                let mut item = webhook_key(id, generation, &hook.id);
+                item.insert("hook".into(), json(hook));
+                item.insert("modified".into(), n(hook.last_modified));
                 self.transact(vec![
                     self.live_check(id, generation),
                     self.put_tx_if_absent(item),
