@@ -1,7 +1,7 @@
 //! A bucket's webhooks on the stack: changes reach receivers signed (Standard Webhooks), failed
 //! attempts are retried with the same `webhook-id`, a receiver that is down holds nobody else
-//! up, a bucket's deletion is its last event, private and metadata addresses are refused, and a
-//! ping reaches the receiver.
+//! up, a bucket's deletion is its last event, private and metadata addresses are refused, a
+//! ping reaches the receiver, and creations sent at once stop at the limit.
 //!
 //! Each test starts its own receiver: `infra/local/webhook_receiver.py` run by the Python of
 //! the `.local/webhooks` virtualenv (`make e2e` installs it from
@@ -528,4 +528,47 @@ fn every_kind_of_change_is_an_event_numbered_in_order() {
         sequence.windows(2).all(|w| w[0] < w[1]),
         "the bucket's sequence numbers its events in order: {sequence:?}"
     );
+}
+
+/// Creations sent at once all pass the API's first check; the store's count in the creating
+/// transaction holds the limit, and a deletion frees one place, once.
+#[test]
+fn concurrent_creations_stop_at_the_limit() {
+    const LIMIT: usize = 20;
+    let alice = owner();
+    let id = unique("whmax-");
+    alice.create_bucket(&id, &json!({}));
+    let receiver = Receiver::start();
+    let hooks = format!("/v1/buckets/{id}/webhooks");
+    let body = json!({"url": receiver.url("/many"), "events": ["data.updated"]});
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let sent: Vec<_> = (0..LIMIT + 6)
+            .map(|_| {
+                let (alice, hooks, body) = (alice.clone(), &hooks, &body);
+                s.spawn(move || {
+                    let r = alice.post(hooks, body);
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        sent.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(created.len(), LIMIT, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!(*status, 400, "{body}");
+        assert_eq!(body["details"][0]["name"], "url", "{body}");
+    }
+    let listed = alice.get(&hooks).expect(200).json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), LIMIT, "{listed}");
+
+    let first = format!("{hooks}/{}", id_of(created[0]));
+    alice.delete(&first).expect(200);
+    alice.delete(&first).expect(404);
+    alice.post(&hooks, &body).expect(201);
+    alice.post(&hooks, &body).expect_error(400, 107);
 }

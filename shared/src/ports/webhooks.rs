@@ -32,9 +32,10 @@ pub trait WebhookStore: Send + Sync {
         webhook_id: &str,
     ) -> impl Future<Output = Result<Option<Webhook>, StoreError>> + Send;
 
-    /// Writes a webhook: a new one (`previous_modified` `None`; `Conflict` if the id exists or
-    /// the bucket incarnation is gone) or one last written at `previous_modified` (`Conflict`
-    /// if it changed since or is gone).
+    /// Writes a webhook: a new one (`previous_modified` `None`; `Conflict` if the id exists,
+    /// the bucket incarnation is gone or already holds `MAX_WEBHOOKS_PER_BUCKET` webhooks:
+    /// the limit holds against concurrent creations) or one last written at
+    /// `previous_modified` (`Conflict` if it changed since or is gone).
     fn put_webhook(
         &self,
         id: &str,
@@ -43,7 +44,7 @@ pub trait WebhookStore: Send + Sync {
         previous_modified: Option<i64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Deletes a webhook (a missing one is not an error).
+    /// Deletes a webhook (a missing one is not an error), freeing its place under the limit.
     fn delete_webhook(
         &self,
         id: &str,

@@ -113,17 +113,8 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
         new: NewWebhook,
     ) -> Result<(Bucket, Webhook)> {
         let bucket = self.writable(bucket, identity).await?;
-        let present = self
-            .store
-            .list_webhooks(&bucket.id, &bucket.generation)
-            .await?;
-        if present.len() >= MAX_WEBHOOKS_PER_BUCKET {
-            return Err(RuleError::invalid(
-                "url",
-                format!("the bucket already has {MAX_WEBHOOKS_PER_BUCKET} webhooks (the limit)"),
-            )
-            .into());
-        }
+        // Checked before the URL's name is resolved; the write checks again, atomically.
+        self.refuse_if_full(&bucket).await?;
         self.vet_url(sender, &new.url).await?;
         let now = now_ms();
         let hook = Webhook {
@@ -147,9 +138,28 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
             .put_webhook(&bucket.id, &bucket.generation, &hook, None)
             .await
         {
-            Err(StoreError::Conflict) => Err(Error::not_found("bucket", bucket.id.as_str())),
+            // Full (creations raced past the check above) or the bucket is gone.
+            Err(StoreError::Conflict) => {
+                self.refuse_if_full(&bucket).await?;
+                Err(Error::not_found("bucket", bucket.id.as_str()))
+            }
             other => Ok(other.map(|()| (bucket, hook))?),
         }
+    }
+
+    async fn refuse_if_full(&self, bucket: &Bucket) -> Result<()> {
+        let present = self
+            .store
+            .list_webhooks(&bucket.id, &bucket.generation)
+            .await?;
+        if present.len() >= MAX_WEBHOOKS_PER_BUCKET {
+            return Err(RuleError::invalid(
+                "url",
+                format!("the bucket already has {MAX_WEBHOOKS_PER_BUCKET} webhooks (the limit)"),
+            )
+            .into());
+        }
+        Ok(())
     }
 
     async fn vet_url<W: WebhookSender>(&self, sender: &W, url: &str) -> Result<()> {

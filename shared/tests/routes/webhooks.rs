@@ -3,9 +3,10 @@
 //! records however often they come; attempts signed, retried on the schedule, claimed once,
 //! parked in the dead-letter queue after the last, and a `410 Gone` turns the webhook off.
 
+use futures_util::future::join_all;
 use serde_json::{Value, json};
 use shared::domain::history::Change;
-use shared::domain::webhooks::{Answer, RETRY_SCHEDULE_SECS, signature};
+use shared::domain::webhooks::{Answer, MAX_WEBHOOKS_PER_BUCKET, RETRY_SCHEDULE_SECS, signature};
 use shared::memory::SentRequest;
 use shared::service::webhooks::Attempted;
 
@@ -208,6 +209,47 @@ async fn bad_webhooks_are_refused_naming_the_field() {
         .expect(400)
         .json();
     assert!(r["message"].as_str().unwrap().contains("20"), "{r}");
+}
+
+/// Creations that all pass the service's check at once (each waits on its URL's DNS lookup
+/// after it): only the store's count holds the limit, and a deletion frees one place, once.
+#[tokio::test]
+async fn concurrent_creations_stop_at_the_limit() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let body = json!({"url": HOOK, "events": ["data.updated"]});
+    let answers = join_all((0..25).map(|_| alice.post("/v1/buckets/b1/webhooks", &body))).await;
+    let created: Vec<_> = answers.iter().filter(|r| r.status() == 201).collect();
+    assert_eq!(created.len(), MAX_WEBHOOKS_PER_BUCKET);
+    for refused in answers.iter().filter(|r| r.status() != 201) {
+        assert_eq!(refused.status(), 400);
+        assert_eq!(refused.json()["details"][0]["name"], "url");
+    }
+    let listed = alice
+        .get("/v1/buckets/b1/webhooks")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        MAX_WEBHOOKS_PER_BUCKET
+    );
+
+    let first = format!(
+        "/v1/buckets/b1/webhooks/{}",
+        created[0].json()["data"]["id"].as_str().unwrap()
+    );
+    alice.delete(&first).await.expect(200);
+    alice.delete(&first).await.expect(404);
+    alice
+        .post("/v1/buckets/b1/webhooks", &body)
+        .await
+        .expect(201);
+    alice
+        .post("/v1/buckets/b1/webhooks", &body)
+        .await
+        .expect(400);
 }
 
 #[tokio::test]

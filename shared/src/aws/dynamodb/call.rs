@@ -3,9 +3,9 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 
-use super::{DynamoStore, Item, MAX_BATCH_GET, MAX_TRANSACTION_ITEMS, s};
+use super::{DynamoStore, Item, MAX_BATCH_GET, MAX_TRANSACTION_ITEMS, n, s};
 use crate::ports::StoreError;
 
 /// Maps an SDK error: failed conditions are conflicts, throttling and transport trouble are
@@ -98,6 +98,27 @@ impl DynamoStore {
             .build()
             .expect("table and key set");
         TransactWriteItem::builder().delete(delete).build()
+    }
+
+    /// A transaction item that moves the counter `n` at `key` by `delta`; a rise only while
+    /// the counter is below `max`. Written in the same transaction as what it counts, it holds
+    /// a limit that a check before the write cannot (concurrent writers all pass the check).
+    pub(super) fn count_tx(&self, key: Item, delta: i64, max: usize) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("ADD n :delta")
+            .expression_attribute_values(":delta", n(delta));
+        let update = if delta > 0 {
+            update
+                .condition_expression("attribute_not_exists(n) OR n < :max")
+                .expression_attribute_values(":max", n(max as i64))
+        } else {
+            update
+        };
+        TransactWriteItem::builder()
+            .update(update.build().expect("table, key and update set"))
+            .build()
     }
 
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {

@@ -90,8 +90,9 @@ partitions! {
         "a deleted bucket's webhooks serve its `bucket.deleted` deliveries, which the activity \
          function makes while the cascade runs: it retires them (a TTL) once those are queued"
     );
-    /// `WS#<id>#<generation>`, sort key `SEQ` (the last event number) or `<event id>` (an
-    /// event's number, expiring by TTL): the bucket's event sequence.
+    /// `WS#<id>#<generation>`, sort key `SEQ` (the last event number), `HOOKS` (how many
+    /// webhooks the incarnation has: the limit's counter) or `<event id>` (an event's number,
+    /// expiring by TTL): the bucket's event sequence and counters.
     EventSequences => "WS#", Purge::Kept(
         "the `bucket.deleted` event is numbered after the cascade starts: retired by TTL with \
          the webhooks"

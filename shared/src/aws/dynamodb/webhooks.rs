@@ -3,7 +3,7 @@
 //! attribute its writes are conditional on (`modified`, `version`) and a `ttl` where it
 //! expires.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
 
 use super::call::classify;
 use super::item::ItemExt;
@@ -14,6 +14,12 @@ use crate::ports::{DeliveryPage, StoreError, WebhookStore};
 
 /// The sort key of a bucket's last event number.
 const SEQUENCE_SK: &str = "SEQ";
+/// The sort key of the count of an incarnation's webhooks (the limit's counter).
+const COUNT_SK: &str = "HOOKS";
+
+fn count_key(id: &str, generation: &str) -> Item {
+    Partition::EventSequences.kept_item(id, generation, COUNT_SK)
+}
 
 fn webhook_key(id: &str, generation: &str, webhook_id: &str) -> Item {
     Partition::Webhooks.kept_item(id, generation, webhook_id)
@@ -124,6 +130,7 @@ impl WebhookStore for DynamoStore {
                 self.transact(vec![
                     self.live_check(id, generation),
                     self.put_tx_if_absent(item),
+                    self.count_tx(count_key(id, generation), 1, MAX_WEBHOOKS_PER_BUCKET),
                 ])
                 .await
             }
@@ -136,14 +143,23 @@ impl WebhookStore for DynamoStore {
         generation: &str,
         webhook_id: &str,
     ) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
+        let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(webhook_key(id, generation, webhook_id)))
-            .send()
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .expect("table and key set");
+        // Counted down only with the item it deletes: a repeated delete frees no second place.
+        match self
+            .transact(vec![
+                TransactWriteItem::builder().delete(delete).build(),
+                self.count_tx(count_key(id, generation), -1, MAX_WEBHOOKS_PER_BUCKET),
+            ])
             .await
-            .map(|_| ())
-            .map_err(classify)
+        {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn retire_webhooks(
@@ -159,6 +175,7 @@ impl WebhookStore for DynamoStore {
             .map(|h| webhook_key(id, generation, &h.id))
             .collect();
         keys.push(Partition::EventSequences.kept_item(id, generation, SEQUENCE_SK));
+        keys.push(count_key(id, generation));
         for key in keys {
             let set = self
                 .client
