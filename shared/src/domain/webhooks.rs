@@ -155,6 +155,18 @@ pub fn address_refused(ip: IpAddr, policy: UrlPolicy) -> Option<&'static str> {
                 Some("a private") // fc00::/7, AWS's metadata fd00:ec2::254 among them
             } else if seg[0] & 0xffc0 == 0xfe80 {
                 Some("a link-local")
+            } else if seg[0..3] == [0x64, 0xff9b, 1]
+                || seg[0..2] == [0x2001, 0xdb8]
+                || seg[0..4] == [0x100, 0, 0, 0]
+            {
+                Some("a reserved") // local-use NAT64, documentation, discard-only
+            } else if seg[0..2] == [0x2001, 0] {
+                Some("a Teredo tunnel") // it reaches an IPv4 address of its own choosing
+            } else if seg[0] == 0x2002 {
+                // 6to4: the relay reaches the IPv4 address in the next 32 bits.
+                let [a, b] = seg[1].to_be_bytes();
+                let [c, d] = seg[2].to_be_bytes();
+                address_refused(IpAddr::V4([a, b, c, d].into()), policy)
             } else if seg[0..6] == [0x64, 0xff9b, 0, 0, 0, 0] || seg[0..6] == [0; 6] {
                 // NAT64 and IPv4-compatible forms reach the IPv4 address they embed.
                 let [a, b] = seg[6].to_be_bytes();
@@ -820,6 +832,12 @@ mod tests {
             "https://[fd00:ec2::254]/",
             "https://[fe80::1]/",
             "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[64:ff9b:1::808:808]/",
+            "https://[2002:a9fe:a9fe::1]/",
+            "https://[2002:0a00:0001::]/",
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "https://[2001:db8::1]/",
+            "https://[100::1]/",
             "https://100.64.0.1/",
             "https://0.0.0.0/",
             "https://localhost/",
@@ -836,6 +854,9 @@ mod tests {
             ("hooks.example.com", 8443, None)
         );
         assert_eq!(check_url("https://8.8.8.8/", STRICT).unwrap().port, 443);
+        // 6to4 of a public address, and ordinary global IPv6, pass.
+        assert!(check_url("https://[2002:808:808::1]/", STRICT).is_ok());
+        assert!(check_url("https://[2606:4700::1111]/", STRICT).is_ok());
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
         assert!(check_url(&long, STRICT).is_err());
         // The local setting lets loopback (and plain http) through, nothing else.
