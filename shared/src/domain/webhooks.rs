@@ -467,16 +467,29 @@ impl Event {
     }
 }
 
-/// The event a ping sends (its own id: each ping is a new message).
-pub fn ping_event(bucket_id: &str, generation: &str, user_id: &str, at: i64) -> Event {
-    let mut raw = [0u8; 12];
-    super::ids::fill_random(&mut raw);
+/// Pings of one webhook within this many ms are one ping: a repeat answers the first one's
+/// delivery and sends nothing, so a writer cannot turn pings into a stream of requests at a
+/// receiver.
+pub const PING_WINDOW_MS: i64 = 10_000;
+
+/// The ping event of `webhook_id` at `at`: one per webhook and window (its id and time are
+/// the window's), so that ping's delivery is written once.
+pub fn ping_event(
+    bucket_id: &str,
+    generation: &str,
+    webhook_id: &str,
+    user_id: &str,
+    at: i64,
+) -> Event {
+    let window = at - at.rem_euclid(PING_WINDOW_MS);
     Event {
-        id: format!("evt_{}", hex::encode(raw)),
+        id: event_id(&format!(
+            "ping#{bucket_id}#{generation}#{webhook_id}#{window}"
+        )),
         kind: PING.into(),
         bucket_id: bucket_id.into(),
         generation: generation.into(),
-        at,
+        at: window,
         user_id: user_id.into(),
         file_name: None,
         detail: Map::new(),
@@ -1043,7 +1056,7 @@ mod tests {
 
     #[test]
     fn attempts_are_claimed_once_and_retried_on_schedule() {
-        let e = ping_event("b1", "g1", "user:a", 1000);
+        let e = ping_event("b1", "g1", "wh_x", "user:a", 1000);
         let mut d = Delivery::new(&e, 1, "wh_x", 1000);
         assert!(d.may_claim(0, 1, 1000));
         assert!(!d.may_claim(0, 2, 1000), "a message from the future");
@@ -1077,7 +1090,12 @@ mod tests {
     fn ids_are_checked_and_times_formatted() {
         assert!(webhook_id_problem(&new_webhook_id()).is_none());
         assert!(webhook_id_problem("wh_../../x").is_some());
-        let d = Delivery::new(&ping_event("b", "g", "u", 1_765_000_000_000), 1, "wh_x", 0);
+        let d = Delivery::new(
+            &ping_event("b", "g", "wh_x", "u", 1_765_000_000_000),
+            1,
+            "wh_x",
+            0,
+        );
         assert!(delivery_id_problem(&d.id).is_none(), "{}", d.id);
         assert!(delivery_id_problem("dl_x").is_some());
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");

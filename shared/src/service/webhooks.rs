@@ -229,7 +229,8 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
             .await?)
     }
 
-    /// Sends a `webhook.ping` to the webhook (whatever its events; even an inactive one).
+    /// Sends a `webhook.ping` to the webhook (whatever its events; even an inactive one), once
+    /// per `PING_WINDOW_MS`: a repeat within it answers that ping's delivery.
     pub async fn ping_webhook<Q: DeliveryQueue>(
         &self,
         queue: &Q,
@@ -241,12 +242,21 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
         let hook = self.webhook_of(&bucket, webhook_id).await?;
         let now = now_ms();
         let user = identity.acting_principal();
-        let event = ping_event(&bucket.id, &bucket.generation, &user, now);
+        let event = ping_event(&bucket.id, &bucket.generation, &hook.id, &user, now);
         // Not a change of the bucket: no number of its sequence (0), no gap in it.
         let delivery = Delivery::new(&event, 0, &hook.id, now);
-        self.store
+        let created = self
+            .store
             .create_delivery(&delivery, secs(now) + DELIVERY_RETENTION_SECS)
             .await?;
+        if !created {
+            // Pinged already in this window: that ping stands, as it is now.
+            let first = self
+                .store
+                .get_delivery(&bucket.id, &bucket.generation, &hook.id, &delivery.id)
+                .await?;
+            return Ok(first.unwrap_or(delivery));
+        }
         queue
             .send(&DeliveryMessage::of(&delivery, 1, now), Duration::ZERO)
             .await?;

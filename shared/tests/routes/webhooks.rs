@@ -349,6 +349,23 @@ async fn events_are_delivered_signed_retried_and_never_twice_per_attempt() {
         0,
         "a ping is no change of the bucket: no number of its sequence"
     );
+
+    // Pings in a row are one ping per window (four calls can straddle one window's end): a
+    // repeat answers the window's delivery and sends nothing.
+    let sent_before = env.sender.requests().len();
+    let mut ids = vec![ping["data"]["id"].as_str().unwrap().to_string()];
+    for _ in 0..3 {
+        let again = alice
+            .post(&format!("/v1/buckets/b1/webhooks/{wid}/ping"), &json!({}))
+            .await
+            .expect(202)
+            .json();
+        ids.push(again["data"]["id"].as_str().unwrap().to_string());
+    }
+    ids.dedup();
+    assert!(ids.len() <= 2, "{ids:?}");
+    drain(&env).await;
+    assert_eq!(env.sender.requests().len() - sent_before, ids.len() - 1);
 }
 
 #[tokio::test]
