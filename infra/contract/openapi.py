@@ -55,6 +55,12 @@ NEXT_H = {"Next-Page": {"description": "Absolute URL of the next page, while mor
 LOC_H = {"Location": {"schema": {"type": "string", "format": "uri"}}}
 
 ms = {"type": "integer", "description": "Milliseconds since the epoch."}
+# What a webhook or SFTP user acts for (README, "Security model": standing grants).
+ORIGIN_FIELDS = {
+    "owner": {"type": "string", "description": "The principal it acts for: its creator, or the writer whose change took it over last (`key:<id>` when a key did)."},
+    "suspended": {"type": "boolean", "description": "True while its owner may no longer write the bucket (or the key that made it is revoked or expired): nothing is delivered, no login is accepted. A current writer's PATCH takes it over and resumes it."},
+    "suspended_reason": {"type": ["string", "null"], "description": "Why it is suspended."},
+}
 nonneg = {"type": "integer", "minimum": 0}
 principals = {"type": "array", "items": {"type": "string"}}
 
@@ -163,7 +169,7 @@ schemas = {
                      "additionalProperties": False,
                      "properties": {"id": {"type": "string", "description": "Stable: derived from the stream record."}, "last_modified": ms,
                                     "uri": {"type": "string", "description": "The resource, Kinto style (`/buckets/{id}`, `/buckets/{id}/data`, `/buckets/{id}/files/{name}`)."},
-                                    "action": {"enum": ["create", "update", "delete"]}, "resource_name": {"enum": ["bucket", "data", "file", "webhook", "key"]},
+                                    "action": {"enum": ["create", "update", "delete"]}, "resource_name": {"enum": ["bucket", "data", "file", "webhook", "key", "sftp_user"]},
                                     "target": {"type": "object", "description": "The resource after the change (`data`, and for a bucket `permissions`)."},
                                     "user_id": {"type": "string", "description": "The principal that acted (`user:…`, `key:…` for an API key)."},
                                     "bucket_id": {"type": "string"}}},
@@ -172,11 +178,12 @@ schemas = {
     "SftpKey": {"type": "object", "required": ["id", "key", "fingerprint", "comment", "added"], "additionalProperties": False,
                 "properties": {"id": {"type": "string", "description": "Transfer Family's key id."}, "key": {"type": "string", "description": "`<type> <base64>`."},
                                "fingerprint": {"type": "string", "description": "OpenSSH's `SHA256:…`."}, "comment": {"type": "string"}, "added": ms}},
-    "SftpUser": {"type": "object", "required": ["username", "login", "host", "access", "ssh_public_keys", "created", "created_by", "last_modified"],
+    "SftpUser": {"type": "object", "required": ["username", "login", "host", "access", "ssh_public_keys", "created", "created_by", "owner", "suspended", "suspended_reason", "last_modified"],
                  "additionalProperties": False,
                  "properties": {"username": {"type": "string"}, "login": {"type": "string", "description": "The SFTP login: `<bucket id>.<username>`."},
                                 "host": {"type": ["string", "null"]}, "access": {"enum": ["read", "write"]},
-                                "ssh_public_keys": {"type": "array", "items": ref("SftpKey")}, "created": ms, "created_by": {"type": "string"}, "last_modified": ms}},
+                                "ssh_public_keys": {"type": "array", "items": ref("SftpKey")}, "created": ms, "created_by": {"type": "string"},
+                                **ORIGIN_FIELDS, "last_modified": ms}},
     "SftpUserList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
                      "properties": {"data": {"type": "array", "items": ref("SftpUser")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}},
     "SftpUserEnvelope": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("SftpUser")}},
@@ -479,7 +486,7 @@ paths["/v1/keys/{id}"] = {
 HISTORY_Q = (
     {"name": "_since", "in": "query", "description": "Entries newer than this time (ms, exclusive).", "schema": {"type": "string", "maxLength": 32}},
     {"name": "_before", "in": "query", "description": "Entries older than this time (ms, exclusive).", "schema": {"type": "string", "maxLength": 32}},
-    {"name": "resource_name", "in": "query", "schema": {"enum": ["bucket", "data", "file", "webhook", "key"]}},
+    {"name": "resource_name", "in": "query", "schema": {"enum": ["bucket", "data", "file", "webhook", "key", "sftp_user"]}},
     {"name": "action", "in": "query", "schema": {"enum": ["create", "update", "delete"]}},
     {"name": "user_id", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 512}},
     {"name": "_sort", "in": "query", "schema": {"enum": ["-last_modified"]}},
@@ -492,18 +499,18 @@ paths["/v1/buckets/{id}/history"] = {"get": history_get, "head": head_of(history
 # Webhooks (README, "Webhooks"): write permission on the bucket manages them.
 EVENT_ENUM = ["bucket.updated", "bucket.deleted", "data.updated", "file.uploaded", "file.deleted", "file.rejected"]
 schemas["Webhook"] = {"type": "object", "additionalProperties": False,
-                      "required": ["id", "bucket_id", "url", "events", "glob", "active", "disabled_reason", "created", "created_by", "last_modified"],
+                      "required": ["id", "bucket_id", "url", "events", "glob", "active", "disabled_reason", "created", "created_by", "owner", "suspended", "suspended_reason", "last_modified"],
                       "properties": {"id": {"type": "string", "pattern": "^wh_[0-9a-f]{24}$"}, "bucket_id": {"type": "string"},
                                      "url": {"type": "string", "format": "uri"}, "events": {"type": "array", "items": {"enum": EVENT_ENUM}},
                                      "glob": {"type": ["string", "null"]}, "active": {"type": "boolean"},
                                      "disabled_reason": {"type": ["string", "null"], "description": "Why the service turned it off (a `410 Gone`)."},
-                                     "created": ms, "created_by": {"type": "string"}, "last_modified": ms}}
+                                     "created": ms, "created_by": {"type": "string"}, **ORIGIN_FIELDS, "last_modified": ms}}
 schemas["WebhookIn"] = {"type": "object", "required": ["url", "events"], "additionalProperties": False,
                         "properties": {"url": {"type": "string", "maxLength": 2048, "description": "https; no private, loopback, link-local or metadata address."},
                                        "events": {"type": "array", "minItems": 1, "items": {"enum": EVENT_ENUM}},
                                        "glob": {"type": ["string", "null"], "maxLength": 1024, "description": "File events only for names that match."},
                                        "active": {"type": "boolean"}}}
-schemas["WebhookPatch"] = {**schemas["WebhookIn"], "required": [], "minProperties": 1}
+schemas["WebhookPatch"] = {**schemas["WebhookIn"], "required": [], "description": "Any of the fields; `{}` changes none and only takes the webhook over (it then acts for the caller, and resumes if suspended)."}
 schemas["WebhookCreated"] = {"type": "object", "required": ["data", "secret"], "additionalProperties": False,
                              "properties": {"data": ref("Webhook"), "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/=]+$",
                                                                                 "description": "The signing secret, shown once (Standard Webhooks)."}}}

@@ -43,6 +43,8 @@ mod leaks;
 mod limits;
 #[path = "routes/multipart.rs"]
 mod multipart;
+#[path = "routes/origins.rs"]
+mod origins;
 #[path = "routes/overwrites.rs"]
 mod overwrites;
 #[path = "routes/paging.rs"]

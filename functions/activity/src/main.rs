@@ -33,6 +33,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .record_changes(&changes)
                 .await
                 .map_err(|e| format!("recording history: {e:?}"))?;
+            // Before the events are queued: a webhook whose maker just lost write is sent
+            // nothing of this batch.
+            let suspended = services
+                .judge_origins(&changes)
+                .await
+                .map_err(|e| format!("judging webhooks and SFTP users: {e:?}"))?;
             let queued = services
                 .queue_events(queue, &changes)
                 .await
@@ -42,6 +48,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 "repeated": history.repeated,
                 "events": queued.events,
                 "deliveries": queued.deliveries,
+                "suspended": suspended,
             }))
         },
     )

@@ -29,14 +29,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     serve_sftp(
         app.settings(),
         |req| async move { sftp::handle(app, directory, &req).await },
-        |removed, activity| async move {
-            for (id, generation, username) in removed {
+        |changes| async move {
+            for (id, generation, username) in changes.removed {
                 services
                     .sftp_user_removed(directory, &id, &generation, &username)
                     .await
                     .map_err(|e| format!("removing SFTP user {id}.{username}: {e:?}"))?;
             }
-            for id in activity {
+            for (id, generation, username) in changes.changed {
+                services
+                    .sftp_user_changed(directory, &id, &generation, &username)
+                    .await
+                    .map_err(|e| format!("SFTP user {id}.{username}: {e:?}"))?;
+            }
+            for id in changes.activity {
                 services
                     .sftp_bucket_activity(directory, &id)
                     .await

@@ -2,9 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::access::principals_of;
 use super::error::RuleError;
-use super::keys::key_principal;
 
 /// Longest normalized name kept (S3 keys allow 1024 bytes; the rest of the key is the prefix).
 pub const MAX_NAME_LEN: usize = 255;
@@ -179,12 +177,14 @@ pub struct MultipartGrant {
 }
 
 impl Grant {
-    /// The principals the upload event re-checks the bucket's ACL with: the uploader's, and
-    /// the key's own when a key asked for the upload.
-    pub fn writer_principals(&self) -> Vec<String> {
-        let mut out = principals_of(&self.uploaded_by);
-        out.extend(self.via_key.as_deref().map(key_principal));
-        out
+    /// Who asked for the upload: the upload event re-checks the bucket's ACL with its
+    /// principals (the uploader's, and the key's own when a key asked) and its key chain.
+    pub fn origin(&self) -> super::origin::Origin {
+        super::origin::Origin {
+            principal: self.uploaded_by.clone(),
+            via_key: self.via_key.clone(),
+            by_privilege: self.by_privilege,
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::error::RuleError;
 
 /// The resources an entry can name (`resource_name`).
-pub const RESOURCES: &[&str] = &["bucket", "data", "file", "webhook", "key"];
+pub const RESOURCES: &[&str] = &["bucket", "data", "file", "webhook", "key", "sftp_user"];
 /// What happened to it (`action`).
 pub const ACTIONS: &[&str] = &["create", "update", "delete"];
 /// A data document larger than this (serialized) is recorded without its content
@@ -226,6 +226,19 @@ pub fn entry_of(change: &Change) -> Option<HistoryEntry> {
     entry.id = entry_id(&change.event_id);
     entry.sequence = change.sequence.clone();
     Some(entry)
+}
+
+/// The bucket whose permissions a change changed (a bucket item's `acl` differs between its
+/// images), if it is one: what webhooks and SFTP users act for is judged again then.
+pub fn acl_changed(change: &Change) -> Option<String> {
+    if change.event_name != "MODIFY" || !change.pk.starts_with("B#") {
+        return None;
+    }
+    let acl = |m: &Option<Map<String, Value>>| m.as_ref().and_then(|m| m.get("acl")).cloned();
+    let new = change.new.as_ref()?;
+    (acl(&change.old) != acl(&change.new))
+        .then(|| new.get("id").and_then(Value::as_str).map(str::to_string))
+        .flatten()
 }
 
 /// A bucket a key's scope names, and the incarnation it was made for (keys made before

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod multipart;
+pub mod origin;
 pub mod pagination;
 pub mod patch;
 pub mod permissions;

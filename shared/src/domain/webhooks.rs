@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::RuleError;
 use super::history::{Change, HistoryEntry, entry_id, entry_of};
+use super::origin::Origin;
 
 /// The events a webhook can ask for.
 pub const EVENTS: &[&str] = &[
@@ -199,6 +200,14 @@ pub struct Webhook {
     /// Who made the last change (`system.Webhooks` when a `410 Gone` turned it off).
     #[serde(default)]
     pub modified_by: String,
+    /// Who it sends the bucket's events for: its creator, or the writer whose change took it
+    /// over last (`None`: made before origins were recorded; `created_by` stands for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// Why it sends nothing, when its origin may no longer write the bucket; a current
+    /// writer's change takes it over and ends this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<String>,
     /// Its bucket is deleted: it is sent that `bucket.deleted` and nothing else, and expires.
     /// Kept beside the webhook by the store (not in its JSON, so a retirement is no change).
     #[serde(skip)]
@@ -221,13 +230,23 @@ impl Webhook {
             "disabled_reason": self.disabled_reason,
             "created": self.created,
             "created_by": self.created_by,
+            "owner": self.origin().acting(),
+            "suspended": self.suspended.is_some(),
+            "suspended_reason": self.suspended,
             "last_modified": self.last_modified,
         })
     }
 
+    /// Who it acts for (see `domain::origin`).
+    pub fn origin(&self) -> Origin {
+        self.origin
+            .clone()
+            .unwrap_or_else(|| Origin::legacy(&self.created_by))
+    }
+
     /// Whether this webhook is sent `event` (active, subscribed, the file name matching).
     pub fn wants(&self, event: &Event) -> bool {
-        if !self.active || !self.events.contains(&event.kind) {
+        if !self.active || self.suspended.is_some() || !self.events.contains(&event.kind) {
             return false;
         }
         if self.retired && event.kind != BUCKET_DELETED {
@@ -369,15 +388,10 @@ pub fn parse_new_webhook(body: &Value, policy: UrlPolicy) -> Result<NewWebhook, 
     })
 }
 
-/// A PATCH body: any of the fields, at least one.
+/// A PATCH body: any of the fields; `{}` changes none of them, and only takes the webhook
+/// over (it then acts for the caller, and resumes if it was suspended).
 pub fn parse_webhook_patch(body: &Value, policy: UrlPolicy) -> Result<WebhookPatch, RuleError> {
     let map = object(body)?;
-    if map.is_empty() {
-        return Err(RuleError::invalid(
-            "body",
-            format!("names no field to change ({})", FIELDS.join(", ")),
-        ));
-    }
     Ok(WebhookPatch {
         url: map.get("url").map(|v| url_of(v, policy)).transpose()?,
         events: map.get("events").map(events_of).transpose()?,
@@ -906,9 +920,10 @@ mod tests {
             "x"
         );
         assert_eq!(field(json!([1])), "body");
+        // `{}` changes no field: it only takes the webhook over (`service::webhooks`).
         assert_eq!(
-            parse_webhook_patch(&json!({}), STRICT).unwrap_err().field,
-            "body"
+            parse_webhook_patch(&json!({}), STRICT).unwrap(),
+            WebhookPatch::default()
         );
         let p = parse_webhook_patch(&json!({"glob": null, "active": false}), STRICT).unwrap();
         assert_eq!((p.glob, p.active), (Some(None), Some(false)));
@@ -929,6 +944,8 @@ mod tests {
             created_by: "user:a".into(),
             last_modified: 0,
             modified_by: "user:a".into(),
+            origin: None,
+            suspended: None,
             retired: false,
         }
     }

@@ -9,7 +9,7 @@ use super::Services;
 use super::cascade::{self, Budget};
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
-use crate::domain::access::{Identity, principals_of};
+use crate::domain::access::Identity;
 use crate::domain::bounds::json_size_within;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::{Job, Tally, file_marker_key};
@@ -20,6 +20,7 @@ use crate::domain::files::{
 use crate::domain::ids::{self, BucketRef};
 use crate::domain::limits::Limits;
 use crate::domain::multipart;
+use crate::domain::origin::Origin;
 use crate::domain::pagination;
 use crate::domain::time::now_ms;
 use crate::domain::uploads::{WantedFile, check_file};
@@ -392,14 +393,8 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
     ) -> Result<Vec<Grant>> {
         let ttl = self.settings.upload_url_ttl_secs;
         let expires_at = now_ms() + (ttl as i64) * 1000;
-        let uploaded_by = identity
-            .user_principal()
-            .unwrap_or_else(|| "system.Everyone".into());
-        let via_key = identity.key.as_ref().map(|k| k.id.clone());
-        let mut writers = principals_of(&uploaded_by);
-        writers.extend(identity.key_principal());
         // Write held through a privilege, not the ACL: the upload event cannot re-check it.
-        let by_privilege = !bucket.permissions.can_write(&writers);
+        let origin = Origin::of(identity, bucket);
         let mut grants: Vec<Grant> = Vec::with_capacity(wanted.len());
         for w in wanted {
             let upload_id = random_token();
@@ -423,11 +418,11 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
                 size: w.size,
                 content_type: w.content_type.clone(),
                 sha256: w.sha256.clone(),
-                uploaded_by: uploaded_by.clone(),
+                uploaded_by: origin.principal.clone(),
                 expires_at,
                 recorded: false,
-                by_privilege,
-                via_key: via_key.clone(),
+                by_privilege: origin.by_privilege,
+                via_key: origin.via_key.clone(),
                 multipart,
             });
         }

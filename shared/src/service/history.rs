@@ -6,6 +6,7 @@ use super::error::Result;
 use crate::domain::access::Identity;
 use crate::domain::history::{Change, HistoryEntry, HistoryFilter, entry_id, entry_of, key_change};
 use crate::domain::ids::BucketRef;
+use crate::domain::sftp::sftp_user_entry;
 use crate::domain::webhooks::webhook_entry;
 use crate::ports::{BucketStore, HistoryPage, HistoryStore};
 
@@ -28,8 +29,12 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
     pub async fn record_changes(&self, changes: &[Change]) -> Result<Recorded> {
         let mut done = Recorded::default();
         for change in changes {
-            // Webhooks' entries are made in `domain::webhooks` (which builds on this module).
-            let entries = match entry_of(change).or_else(|| webhook_entry(change)) {
+            // Webhooks' and SFTP users' entries are made in their own domain modules (which
+            // build on this one).
+            let entries = match entry_of(change)
+                .or_else(|| webhook_entry(change))
+                .or_else(|| sftp_user_entry(change))
+            {
                 Some(entry) => vec![entry],
                 None => self.key_entries(change).await?,
             };

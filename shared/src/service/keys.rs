@@ -5,9 +5,12 @@ use super::Services;
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
 use crate::domain::access::{ADMIN, CREATE_KEYS, Identity};
+use crate::domain::bucket::Bucket;
 use crate::domain::keys::{
-    self, Access, ApiKey, NewKey, ScopedBucket, generate_secret, secret_key_id, secret_matches,
+    self, Access, ApiKey, NewKey, ScopedBucket, generate_secret, key_principal, secret_key_id,
+    secret_matches,
 };
+use crate::domain::origin::Origin;
 use crate::domain::time::now_ms;
 use crate::ports::{ApiKeyPage, BucketStore, KeyStore, StoreError};
 
@@ -41,18 +44,8 @@ impl<S: KeyStore, O> Services<S, O> {
         let key = found
             .filter(|k| matches && !k.is_expired(now))
             .ok_or_else(bad_key)?;
-        // A key made by a key lives only while its maker does (a second read, for such keys
-        // alone): revoking a leaked key revokes what it made. Makers are made by users (a key
-        // made by a key cannot make keys), so there is one level to check.
-        if let Some(maker) = &key.created_by {
-            let alive = self
-                .store
-                .get_key(maker)
-                .await?
-                .is_some_and(|m| !m.is_expired(now));
-            if !alive {
-                return Err(bad_key());
-            }
+        if !self.maker_alive(&key, now).await? {
+            return Err(bad_key());
         }
         if key.needs_touch(now) {
             // At most once a minute per key (the store's condition); a failure costs the
@@ -62,6 +55,53 @@ impl<S: KeyStore, O> Services<S, O> {
             }
         }
         Ok(Identity::of_key(&key))
+    }
+
+    /// A key made by a key lives only while its maker does (a second read, for such keys
+    /// alone): revoking a leaked key revokes what it made. Makers are made by users (a key
+    /// made by a key cannot make keys), so there is one level to check.
+    async fn maker_alive(&self, key: &ApiKey, now: i64) -> Result<bool> {
+        let Some(maker) = &key.created_by else {
+            return Ok(true);
+        };
+        Ok(self
+            .store
+            .get_key(maker)
+            .await?
+            .is_some_and(|m| !m.is_expired(now)))
+    }
+
+    /// Whether key `id` works now, with its whole chain: it exists and has not expired, and
+    /// neither has the key that made it. What a key made or asked for (an upload grant, a
+    /// webhook, an SFTP user) is checked with this when it takes effect.
+    pub async fn key_chain_alive(&self, id: &str) -> Result<bool> {
+        let now = now_ms();
+        match self.store.get_key(id).await? {
+            Some(key) if !key.is_expired(now) => self.maker_alive(&key, now).await,
+            _ => Ok(false),
+        }
+    }
+
+    /// Why `origin` may no longer act in `bucket`, if it may not: its maker left the bucket's
+    /// write list, or the key that made it (or that key's maker) is revoked or expired.
+    /// Without a bucket (a deleted one's last event) only the key chain is judged.
+    pub async fn origin_problem(
+        &self,
+        bucket: Option<&Bucket>,
+        origin: &Origin,
+    ) -> Result<Option<String>> {
+        if let Some(why) = bucket.and_then(|b| origin.acl_problem(b)) {
+            return Ok(Some(why));
+        }
+        if let Some(id) = &origin.via_key
+            && !self.key_chain_alive(id).await?
+        {
+            return Ok(Some(format!(
+                "the API key {} that made it was revoked or expired",
+                key_principal(id)
+            )));
+        }
+        Ok(None)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod history;
 pub mod jobs;
 pub mod keys;
 pub mod multipart;
+pub mod origins;
 pub mod reconcile;
 pub mod retry;
 pub mod sftp;

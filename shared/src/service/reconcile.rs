@@ -20,7 +20,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::cascade::object_prefix;
 use crate::domain::files::{FileRecord, ObjectVersion, object_key, parse_object_key};
 use crate::ports::{
-    BucketStore, CascadeStore, CurrentObject, FileStore, ObjectStore, SftpUserStore,
+    BucketStore, CascadeStore, CurrentObject, FileStore, ObjectStore, SftpUserStore, WebhookStore,
 };
 
 /// Keys one page examines at most (a ListObjectsV2 page).
@@ -257,7 +257,9 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
     }
 }
 
-impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> Services<S, O> {
+impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore, O: ObjectStore>
+    Services<S, O>
+{
     /// The scheduled pass: every incarnation that has SFTP users (whose writes may fire no
     /// event), at most `RUN_KEYS` keys in all (a bucket visited counts as one). Registrations
     /// of deleted buckets, and of buckets with no user left, are dropped.
@@ -285,6 +287,8 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore, O: ObjectStore> 
                 total.examined += 1;
                 match self.store.get(&registered.id).await? {
                     Some(bucket) if bucket.generation == registered.generation => {
+                        // Users whose maker's key was revoked or expired since stop here.
+                        self.judge_sftp_origins(&bucket).await?;
                         let users = self
                             .store
                             .list_sftp_users(&bucket.id, &bucket.generation, None, 1)

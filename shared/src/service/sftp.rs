@@ -14,6 +14,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::error::RuleError;
 use crate::domain::ids::BucketRef;
 use crate::domain::keys::Access;
+use crate::domain::origin::Origin;
 use crate::domain::sftp::{
     MAX_USERS_PER_BUCKET, NewKey, NewUser, SftpUser, SshKey, UserPatch, home_target, login,
     session_policy,
@@ -113,6 +114,9 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
             created: now,
             created_by: identity.user_principal().unwrap_or_default(),
             last_modified: now,
+            origin: Some(Origin::of(identity, &bucket)),
+            suspended: None,
+            modified_by: identity.acting_principal(),
         };
         match self.store.create_sftp_user(id, generation, &user).await {
             Err(StoreError::Conflict) => {
@@ -131,7 +135,7 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
             login: login(id, &user.username),
             home: home_target(files, id, generation),
             policy: self.policy_for(&bucket, user.access)?,
-            keys: user.keys.iter().map(|k| k.body.clone()).collect(),
+            keys: user.login_keys(),
         };
         match self.create_directory_user(directory, id, &entry).await {
             Ok(()) => {}
@@ -273,21 +277,23 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
                 login: who,
                 home: home_target(files, &bucket.id, &bucket.generation),
                 policy,
-                keys: user.keys.iter().map(|k| k.body.clone()).collect(),
+                keys: user.login_keys(),
             };
             return self
                 .create_directory_user(directory, &bucket.id, &entry)
                 .await;
         };
         directory.set_policy(&who, &policy).await?;
-        for wanted in &user.keys {
-            if !actual.iter().any(|(_, b)| key_body(b) == wanted.body) {
-                directory.import_key(&who, &wanted.body).await?;
+        let wanted = user.login_keys();
+        // Removed first: a suspended user's keys all go before anything else is done.
+        for (key_id, body) in &actual {
+            if !wanted.iter().any(|w| *w == key_body(body)) {
+                directory.delete_key(&who, key_id).await?;
             }
         }
-        for (key_id, body) in &actual {
-            if !user.keys.iter().any(|k| k.body == key_body(body)) {
-                directory.delete_key(&who, key_id).await?;
+        for body in &wanted {
+            if !actual.iter().any(|(_, b)| key_body(b) == *body) {
+                directory.import_key(&who, body).await?;
             }
         }
         Ok(())
@@ -319,6 +325,11 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
                 .collect();
         }
         user.last_modified = now_ms().max(current.last_modified + 1);
+        // A current writer's change takes the user over: it logs in for that writer from now
+        // on, and a suspended one resumes.
+        user.origin = Some(Origin::of(identity, &bucket));
+        user.suspended = None;
+        user.modified_by = identity.acting_principal();
         match self
             .store
             .update_sftp_user(&bucket.id, &bucket.generation, &user, current.last_modified)
@@ -398,6 +409,33 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
                 (true, Some(last)) => after = Some(last.username.clone()),
                 _ => return Ok(done),
             }
+        }
+    }
+
+    /// A user item of incarnation `id`/`generation` was suspended (or otherwise changed by
+    /// the service): its Transfer user follows the item as it is now (a suspended user keeps no
+    /// key). A late or repeated record is harmless.
+    pub async fn sftp_user_changed<T: SftpDirectory>(
+        &self,
+        directory: &T,
+        id: &str,
+        generation: &str,
+        username: &str,
+    ) -> Result<()> {
+        if self.sftp_files_bucket().is_none() {
+            return Ok(());
+        }
+        let Some(bucket) = self
+            .store
+            .get(id)
+            .await?
+            .filter(|b| b.generation == generation)
+        else {
+            return Ok(());
+        };
+        match self.store.get_sftp_user(id, generation, username).await? {
+            Some(user) => self.sync_directory_user(directory, &bucket, &user).await,
+            None => Ok(()),
         }
     }
 

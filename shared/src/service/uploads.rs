@@ -88,7 +88,7 @@ fn grant_problem(
     if !key_alive {
         return Some("the API key that asked for this upload was revoked or expired".into());
     }
-    let through_acl = bucket.permissions.can_write(&grant.writer_principals());
+    let through_acl = bucket.permissions.can_write(&grant.origin().principals());
     let through_privilege = grant.by_privilege && written_at <= grant.expires_at + EXPIRY_SLACK_MS;
     if !(through_acl || through_privilege) {
         return Some(format!(
@@ -356,13 +356,12 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
         i64::try_from(self.settings.version_retention_days).unwrap_or(3650) * 24 * 3600 * 1000
     }
 
-    /// Whether the API key a grant was asked with (if any) still works: a revoked key's
-    /// grants upload nothing more.
+    /// Whether the API key a grant was asked with (if any) still works, with its whole chain:
+    /// a revoked key's grants upload nothing more, nor do those of a key it made.
     async fn grant_key_alive(&self, grant: &Grant) -> Result<bool> {
-        let Some(id) = &grant.via_key else {
-            return Ok(true);
-        };
-        let key = self.store.get_key(id).await?;
-        Ok(key.is_some_and(|k| !k.is_expired(now_ms())))
+        match &grant.via_key {
+            None => Ok(true),
+            Some(id) => self.key_chain_alive(id).await,
+        }
     }
 }

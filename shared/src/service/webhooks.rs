@@ -17,6 +17,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::error::RuleError;
 use crate::domain::history::Change;
 use crate::domain::ids::BucketRef;
+use crate::domain::origin::{Origin, SUSPENDER};
 use crate::domain::time::now_ms;
 use crate::domain::webhooks::{
     self, ATTEMPT_TIMEOUT, Answer, DELIVERY_RETENTION_SECS, Delivery, DeliveryMessage,
@@ -53,6 +54,8 @@ pub enum Attempted {
     Retrying(u32),
     /// The last attempt failed, or the receiver answered `410 Gone` (the webhook is off).
     Failed,
+    /// Not sent: the webhook's origin may no longer write the bucket (it is suspended).
+    Suspended,
 }
 
 fn secs(ms: i64) -> i64 {
@@ -131,6 +134,8 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
             created_by: identity.acting_principal(),
             last_modified: now,
             modified_by: identity.acting_principal(),
+            origin: Some(Origin::of(identity, &bucket)),
+            suspended: None,
             retired: false,
         };
         match self
@@ -198,6 +203,10 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
         }
         hook.last_modified = crate::domain::time::next_timestamp(Some(current.last_modified), now);
         hook.modified_by = identity.acting_principal();
+        // A current writer's change takes the webhook over: it sends for that writer from now
+        // on, and a suspended one resumes.
+        hook.origin = Some(Origin::of(identity, &bucket));
+        hook.suspended = None;
         match self
             .store
             .put_webhook(
@@ -326,7 +335,7 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
     }
 }
 
-impl<S: WebhookStore, O> Services<S, O> {
+impl<S: BucketStore + WebhookStore, O> Services<S, O> {
     /// The deliveries the changes make, in order: for each event, one per webhook that wants
     /// it, written (once) and queued. A bucket's deletion retires its webhooks after its
     /// `bucket.deleted` deliveries: nothing else is sent for that incarnation.
@@ -450,6 +459,22 @@ impl<S: WebhookStore, O> Services<S, O> {
             d.version += 1;
             return self.settle_delivery(&d, Attempted::Dropped).await;
         };
+        // Sent only while whoever it sends for may still write the bucket (checked now, not
+        // when the event was queued): otherwise it is suspended, and this delivery ends.
+        if let Some(why) = self.hook_problem(&m.bucket_id, &hook, &d).await? {
+            self.suspend_webhook(&m.bucket_id, &m.generation, &hook, &why)
+                .await?;
+            d.status = Status::Failed;
+            d.last_error = Some(
+                format!("the webhook is suspended: {why}")
+                    .chars()
+                    .take(MAX_ERROR_BYTES)
+                    .collect(),
+            );
+            d.next_attempt_at = None;
+            d.version += 1;
+            return self.settle_delivery(&d, Attempted::Suspended).await;
+        }
         // The claim: only one message makes this attempt.
         d.status = Status::Sending;
         d.attempts = m.attempt;
@@ -538,6 +563,55 @@ impl<S: WebhookStore, O> Services<S, O> {
         tokio::time::timeout(ATTEMPT_TIMEOUT, sent)
             .await
             .unwrap_or_else(|_| Answer::Failed(format!("no answer in {ATTEMPT_TIMEOUT:?}")))
+    }
+
+    /// Why `hook` may not send delivery `d` now, if it may not: it is suspended, or its
+    /// origin may no longer write the bucket (for a `bucket.deleted`, whose bucket is gone,
+    /// only its key chain is judged).
+    async fn hook_problem(
+        &self,
+        bucket_id: &str,
+        hook: &Webhook,
+        d: &Delivery,
+    ) -> Result<Option<String>> {
+        if let Some(why) = &hook.suspended {
+            return Ok(Some(why.clone()));
+        }
+        let bucket = match d.event.as_str() {
+            webhooks::BUCKET_DELETED => None,
+            _ => self.store.get(bucket_id).await?,
+        };
+        self.origin_problem(bucket.as_ref(), &hook.origin()).await
+    }
+
+    /// Marks `hook` suspended (`why`), unless it changed meanwhile (a writer's change took it
+    /// over: that change stands) or is suspended already.
+    pub(super) async fn suspend_webhook(
+        &self,
+        id: &str,
+        generation: &str,
+        hook: &Webhook,
+        why: &str,
+    ) -> Result<bool> {
+        if hook.suspended.is_some() || hook.retired {
+            return Ok(false);
+        }
+        let mut off = hook.clone();
+        off.suspended = Some(why.to_string());
+        off.modified_by = SUSPENDER.into();
+        off.last_modified = crate::domain::time::next_timestamp(Some(hook.last_modified), now_ms());
+        match self
+            .store
+            .put_webhook(id, generation, &off, Some(hook.last_modified))
+            .await
+        {
+            Err(StoreError::Conflict) => Ok(false),
+            other => {
+                other?;
+                tracing::info!(bucket = id, webhook = %hook.id, why, "webhook suspended");
+                Ok(true)
+            }
+        }
     }
 
     /// Turns a webhook off after a `410 Gone` (unless its URL changed meanwhile).

@@ -3,7 +3,7 @@
 //! incarnation lives) also registers the incarnation in `SFTP` for the scheduled
 //! reconciliation pass.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::item::ItemExt;
 use super::keys::{self, Partition, SFTP_BUCKETS};
@@ -15,6 +15,10 @@ fn to_item(id: &str, generation: &str, user: &SftpUser) -> Item {
     let mut item = Partition::SftpUsers.item(id, generation, &user.username);
     item.insert("user".into(), json(user));
     item.insert("modified".into(), n(user.last_modified));
+    if user.suspended.is_some() {
+        // Top level, for the SFTP function's stream filter (Transfer follows a suspension).
+        item.insert("suspended".into(), AttributeValue::Bool(true));
+    }
     item
 }
 

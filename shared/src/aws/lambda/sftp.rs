@@ -1,7 +1,8 @@
 //! The Lambda glue of the `sftp` function, which gets three kinds of event:
 //! - API Gateway HTTP API events (payload 2.0) of the SFTP routes → `api::sftp`;
 //! - DynamoDB stream records of removed SFTP user items (`S#…`, deleted by the API or by a
-//!   bucket's delete cascade) → the Transfer user goes (`Services::sftp_user_removed`); and of
+//!   bucket's delete cascade) → the Transfer user goes (`Services::sftp_user_removed`); of
+//!   suspended ones → the Transfer user loses its keys (`Services::sftp_user_changed`); and of
 //!   buckets whose `active` changed → their users' session policies follow
 //!   (`Services::sftp_bucket_activity`);
 //! - `{"reconcile": true}` from the schedule (or an operator) → the reconciliation pass over
@@ -20,12 +21,25 @@ use crate::api::request::Request;
 use crate::api::response::Response;
 use crate::config::Settings;
 
-/// An SFTP user item whose stream record says it was removed: (bucket id, generation, name).
-pub fn removed_users(event: &Value) -> Option<Vec<(String, String, String)>> {
+/// An SFTP user: (bucket id, generation, name).
+pub type UserRef = (String, String, String);
+
+/// The SFTP user items whose stream records say they were removed.
+pub fn removed_users(event: &Value) -> Option<Vec<UserRef>> {
+    users_with(event, "REMOVE")
+}
+
+/// The SFTP user items the service changed so that Transfer must follow (the filter passes
+/// only suspended ones: `suspended` on the item).
+pub fn changed_users(event: &Value) -> Vec<UserRef> {
+    users_with(event, "MODIFY").unwrap_or_default()
+}
+
+fn users_with(event: &Value, event_name: &str) -> Option<Vec<UserRef>> {
     let records = event.get("Records")?.as_array()?;
     let mut out = Vec::new();
     for record in records {
-        if record.get("eventName").and_then(Value::as_str) != Some("REMOVE") {
+        if record.get("eventName").and_then(Value::as_str) != Some(event_name) {
             continue;
         }
         let keys = &record["dynamodb"]["Keys"];
@@ -67,14 +81,19 @@ pub fn activity_changes(event: &Value) -> Vec<String> {
     ids
 }
 
+/// What the stream records of a batch ask of the function.
+#[derive(Debug, Default, PartialEq)]
+pub struct SftpChanges {
+    pub removed: Vec<UserRef>,
+    pub changed: Vec<UserRef>,
+    pub activity: Vec<String>,
+}
+
 /// What an event asks of the function.
 pub enum SftpEvent {
     Http(Request),
-    /// Stream records: removed users, and buckets whose `active` changed.
-    Stream {
-        removed: Vec<(String, String, String)>,
-        activity: Vec<String>,
-    },
+    /// Stream records: removed and suspended users, and buckets whose `active` changed.
+    Stream(SftpChanges),
     Reconcile,
 }
 
@@ -88,10 +107,11 @@ fn classify(settings: &Settings, payload: Value) -> Result<SftpEvent, Error> {
         return Ok(SftpEvent::Http(to_request(settings, request)));
     }
     match removed_users(&payload) {
-        Some(removed) => Ok(SftpEvent::Stream {
+        Some(removed) => Ok(SftpEvent::Stream(SftpChanges {
             removed,
+            changed: changed_users(&payload),
             activity: activity_changes(&payload),
-        }),
+        })),
         None => Err(Error::from(
             "neither an HTTP API event, a stream event nor {\"reconcile\": true}",
         )),
@@ -127,7 +147,7 @@ pub async fn serve_sftp<H, HF, U, UF, R, RF>(
 where
     H: Fn(Request) -> HF + Send + Sync,
     HF: Future<Output = Response> + Send,
-    U: Fn(Vec<(String, String, String)>, Vec<String>) -> UF + Send + Sync,
+    U: Fn(SftpChanges) -> UF + Send + Sync,
     UF: Future<Output = Result<(), String>> + Send,
     R: Fn() -> RF + Send + Sync,
     RF: Future<Output = Result<Value, String>> + Send,
@@ -136,9 +156,10 @@ where
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let answer: Result<Value, Error> = match classify(settings, event.payload)? {
             SftpEvent::Http(req) => Ok(serde_json::to_value(to_gateway(http(req).await))?),
-            SftpEvent::Stream { removed, activity } => {
-                let counts = json!({"removed": removed.len(), "activity": activity.len()});
-                stream(removed, activity).await.map_err(Error::from)?;
+            SftpEvent::Stream(changes) => {
+                let counts = json!({"removed": changes.removed.len(),
+                    "changed": changes.changed.len(), "activity": changes.activity.len()});
+                stream(changes).await.map_err(Error::from)?;
                 Ok(counts)
             }
             SftpEvent::Reconcile => {
@@ -168,6 +189,17 @@ mod tests {
             vec![("b1".into(), "g1".into(), "alice".into())]
         );
         assert!(removed_users(&json!({"x": 1})).is_none());
+        assert_eq!(
+            changed_users(&event),
+            Vec::<UserRef>::new(),
+            "an INSERT is no change"
+        );
+        let modify = json!({"Records": [{"eventName": "MODIFY", "dynamodb": {"Keys":
+            {"pk": {"S": "S#b1#g1"}, "sk": {"S": "carol"}}}}]});
+        assert_eq!(
+            changed_users(&modify),
+            vec![("b1".into(), "g1".into(), "carol".into())]
+        );
     }
 
     #[test]
