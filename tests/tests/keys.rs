@@ -146,3 +146,34 @@ fn unknown_and_revoked_keys_are_refused_alike_and_in_the_same_time() {
         "revoked {r:.2} ms vs unknown {u:.2} ms"
     );
 }
+
+/// An upload granted to a key made by a key is not recorded once the maker is revoked, though
+/// its URL still works at S3: the upload event checks the whole chain.
+#[test]
+fn a_grant_of_a_key_made_by_a_revoked_key_lands_nothing() {
+    let alice = Caller::user("alice", &["create_buckets"]);
+    let bucket = unique("keys-chain-");
+    alice.create_bucket(&bucket, &json!({}));
+    let (maker_id, maker) = new_key(
+        &alice,
+        json!({"title": "maker", "privileges": ["create_keys"]}),
+    );
+    let (_, child) = new_key(&maker, json!({"title": "child"}));
+    let grant = child
+        .grant(&bucket, &[("late.csv", 4, "text/csv")])
+        .expect(201)
+        .json();
+    alice.delete(&format!("/v1/keys/{maker_id}")).expect(200);
+    let upload = buckets_e2e::Upload {
+        grant: grant["files"][0].clone(),
+    };
+    upload.put(b"1,2\n", &[]).expect(200);
+    let status = alice.wait_upload(&bucket, &upload.upload_id());
+    assert_eq!(status["status"], "rejected", "{status}");
+    assert!(status.to_string().contains("revoked"), "{status}");
+    let files = alice
+        .get(&format!("/v1/buckets/{bucket}/files"))
+        .expect(200)
+        .json();
+    assert_eq!(files["data"], json!([]));
+}

@@ -460,3 +460,50 @@ fn a_file_deleted_by_key_is_forgotten_at_its_event() {
         (json!(0), json!(0))
     );
 }
+
+/// An SFTP user made by a writer logs in only while that writer may write the bucket: removed
+/// from the ACL, the user is suspended and its logins refused, until a current writer's
+/// `PATCH {}` takes it over.
+#[test]
+fn a_removed_writers_sftp_user_cannot_log_in_until_a_writer_takes_it_over() {
+    let alice = Caller::user("alice", CREATOR);
+    let bob = Caller::user("sftp-bob", &[]);
+    let id = bucket(
+        &alice,
+        &json!({"permissions": {"write": [alice.principal(), bob.principal()]}}),
+    );
+    let (session, user) = sftp_user(&bob, &id, "partner", "read");
+    assert_eq!(user["owner"], bob.principal());
+    session.ls();
+    alice
+        .patch(
+            &format!("/v1/buckets/{id}"),
+            "application/json",
+            &json!({"permissions": {"write": [alice.principal()]}}),
+        )
+        .expect(200);
+    // The activity function suspends the user; the SFTP function then takes its keys away.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let read = alice
+            .get(&format!("/v1/buckets/{id}/users/partner"))
+            .expect(200)
+            .json();
+        if read["data"]["suspended"] == true && session.run("ls", &[]).0 == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still logs in: {read:#}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let taken = alice
+        .patch(
+            &format!("/v1/buckets/{id}/users/partner"),
+            "application/json",
+            &json!({}),
+        )
+        .expect(200)
+        .json();
+    assert_eq!(taken["data"]["suspended"], false);
+    assert_eq!(taken["data"]["owner"], alice.principal());
+    session.ls();
+}

@@ -572,3 +572,138 @@ fn concurrent_creations_stop_at_the_limit() {
     alice.post(&hooks, &body).expect(201);
     alice.post(&hooks, &body).expect_error(400, 107);
 }
+
+/// Polls webhook `wid` of `bucket` until `ok` accepts it (at most `WAIT`).
+fn wait_webhook(caller: &Caller, bucket: &str, wid: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let hook = caller
+            .get(&format!("/v1/buckets/{bucket}/webhooks/{wid}"))
+            .expect(200)
+            .json()["data"]
+            .clone();
+        if ok(&hook) {
+            return hook;
+        }
+        assert!(Instant::now() < deadline, "webhook {wid}: {hook:#}");
+        sleep(Duration::from_millis(250));
+    }
+}
+
+/// A writer's webhook sends the bucket's events only while the writer may write it: removed
+/// from the ACL, the webhook is suspended (the history says so) and sends nothing, until a
+/// current writer's `PATCH {}` takes it over.
+#[test]
+fn a_removed_writers_webhook_sends_nothing_until_a_writer_takes_it_over() {
+    let alice = owner();
+    let bob = Caller::user("hook-bob", &[]);
+    let id = unique("whorigin-");
+    alice.create_bucket(
+        &id,
+        &json!({"permissions": {"write": [alice.principal(), bob.principal()]}}),
+    );
+    let receiver = Receiver::start();
+    let created = create_webhook(&bob, &id, &receiver, "/bob", &["file.uploaded"]);
+    let wid = id_of(&created);
+    assert_eq!(created["data"]["owner"], bob.principal());
+    alice.upload(&id, "one.csv", b"1\n", "text/csv");
+    receiver.wait_for("/bob", 1);
+
+    alice
+        .patch(
+            &format!("/v1/buckets/{id}"),
+            "application/json",
+            &json!({"permissions": {"write": [alice.principal()]}}),
+        )
+        .expect(200);
+    let suspended = wait_webhook(&alice, &id, &wid, |h| h["suspended"] == true);
+    assert!(
+        suspended["suspended_reason"]
+            .as_str()
+            .unwrap()
+            .contains(&bob.principal()),
+        "{suspended}"
+    );
+    alice.upload(&id, "two.csv", b"2\n", "text/csv");
+    // The suspension is in the history, as the service's change.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let history = alice
+            .get(&format!(
+                "/v1/buckets/{id}/history?resource_name=webhook&action=update"
+            ))
+            .expect(200)
+            .json();
+        if history["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["user_id"] == "system.Buckets" && e["target"]["data"]["suspended"] == true)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{history:#}");
+        sleep(Duration::from_millis(250));
+    }
+    sleep(Duration::from_secs(3));
+    assert_eq!(
+        receiver.received("/bob").len(),
+        1,
+        "nothing sent while suspended"
+    );
+
+    let taken = alice
+        .patch(
+            &format!("/v1/buckets/{id}/webhooks/{wid}"),
+            "application/json",
+            &json!({}),
+        )
+        .expect(200)
+        .json();
+    assert_eq!(taken["data"]["owner"], alice.principal());
+    assert_eq!(taken["data"]["suspended"], false);
+    alice.upload(&id, "three.csv", b"3\n", "text/csv");
+    let got = receiver.wait_for("/bob", 2);
+    assert!(got[1]["body"].to_string().contains("three.csv"), "{got:#?}");
+}
+
+/// A webhook made with an API key stops at its next attempt once the key is revoked.
+#[test]
+fn a_webhook_made_by_a_revoked_key_sends_nothing() {
+    let alice = owner();
+    let id = unique("whkey-");
+    alice.create_bucket(&id, &json!({}));
+    let created = alice
+        .post("/v1/keys", &json!({"title": "hooks"}))
+        .expect(201)
+        .json();
+    let key_id = created["data"]["id"].as_str().unwrap().to_string();
+    let key = Caller::with_token(created["secret"].as_str().unwrap().to_string());
+    let receiver = Receiver::start();
+    let hook = create_webhook(&key, &id, &receiver, "/key", &["file.uploaded"]);
+    let wid = id_of(&hook);
+    assert_eq!(hook["data"]["owner"], format!("key:{key_id}"));
+    alice.upload(&id, "one.csv", b"1\n", "text/csv");
+    receiver.wait_for("/key", 1);
+    alice.delete(&format!("/v1/keys/{key_id}")).expect(200);
+    alice.upload(&id, "two.csv", b"2\n", "text/csv");
+    let failed = wait_delivery(&alice, &id, &wid, "suspended", |d| {
+        d["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("suspended"))
+    });
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(
+        receiver.received("/key").len(),
+        1,
+        "nothing sent after the revocation"
+    );
+    let read = wait_webhook(&alice, &id, &wid, |h| h["suspended"] == true);
+    assert!(
+        read["suspended_reason"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{read}"
+    );
+}

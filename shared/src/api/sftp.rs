@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::domain::error::RuleError;
 use crate::domain::sftp::{parse_new_user, parse_user_patch, username_problem};
 use crate::ports::{
-    BucketStore, CascadeStore, FileStore, ObjectStore, SftpDirectory, SftpUserStore,
+    BucketStore, CascadeStore, FileStore, ObjectStore, SftpDirectory, SftpUserStore, WebhookStore,
 };
 use crate::service::reconcile::{API_SECONDS, PAGE_KEYS};
 
@@ -21,7 +21,7 @@ use super::response::Response;
 
 pub async fn handle<S, O, T>(app: &App<S, O>, directory: &T, req: &Request) -> Response
 where
-    S: BucketStore + FileStore + CascadeStore + SftpUserStore,
+    S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore,
     O: ObjectStore,
     T: SftpDirectory,
 {
@@ -38,7 +38,7 @@ where
 
 async fn route<S, O, T>(app: &App<S, O>, directory: &T, req: &Request) -> Result<Response, ApiError>
 where
-    S: BucketStore + FileStore + CascadeStore + SftpUserStore,
+    S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore,
     O: ObjectStore,
     T: SftpDirectory,
 {
@@ -167,7 +167,7 @@ async fn reconcile<S, O>(
     segment: &str,
 ) -> Result<Response, ApiError>
 where
-    S: BucketStore + FileStore + CascadeStore,
+    S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore,
     O: ObjectStore,
 {
     let identity = app.identify(req).await?;
@@ -189,6 +189,10 @@ where
         }
     };
     let bucket = app.services.writable(&bucket, &identity).await?;
+    if after.is_none() {
+        // A pass from the start also suspends users whose maker's key was revoked or expired.
+        app.services.judge_sftp_origins(&bucket).await?;
+    }
     let done = app
         .services
         .reconcile_page(
