@@ -42,7 +42,10 @@ fn vet_addresses(name: &str, found: Vec<IpAddr>, policy: UrlPolicy) -> Result<Ve
     if found.is_empty() {
         return Err(format!("{name} resolves to no address"));
     }
-    if found.iter().any(|ip| address_refused(*ip, policy).is_some()) {
+    if found
+        .iter()
+        .any(|ip| address_refused(*ip, policy).is_some())
+    {
         return Err(format!("{name} resolves to an address that is not public"));
     }
     Ok(found)
@@ -150,7 +153,10 @@ mod tests {
     #[tokio::test]
     async fn names_that_reach_refused_addresses_are_refused() {
         let refused = resolve_allowed("localhost", STRICT).await.unwrap_err();
-        assert_eq!(refused, "localhost resolves to an address that is not public");
+        assert_eq!(
+            refused,
+            "localhost resolves to an address that is not public"
+        );
         let local = UrlPolicy {
             allow_loopback: true,
         };

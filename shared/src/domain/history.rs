@@ -560,9 +560,11 @@ mod tests {
         assert!(!entry.target.to_string().contains("secret-hash"));
         let mut by_key = key.clone();
         by_key["created_by"] = json!("k0");
-        let (_, made) =
-            key_change(&change("INSERT", "K#k1", "K", Value::Null, by_key)).unwrap();
-        assert_eq!(made.user_id, "key:k0", "a key made by a key: that key acted");
+        let (_, made) = key_change(&change("INSERT", "K#k1", "K", Value::Null, by_key)).unwrap();
+        assert_eq!(
+            made.user_id, "key:k0",
+            "a key made by a key: that key acted"
+        );
         let mut used = key.clone();
         used["last_used"] = json!(9);
         let touch = change("MODIFY", "K#k1", "K", key.clone(), used);
@@ -659,10 +661,7 @@ mod tests {
         let file = entry("file", json!({"name": "a.csv", "version_id": "v"}));
         assert_eq!(file.seen_by(Viewer::Reader), file);
         let unknown = entry("grant", json!({"x": 1}));
-        assert_eq!(
-            unknown.seen_by(Viewer::Reader).target,
-            json!({"data": {}})
-        );
+        assert_eq!(unknown.seen_by(Viewer::Reader).target, json!({"data": {}}));
     }
 
     fn change(name: &str, pk: &str, sk: &str, old: Value, new: Value) -> Change {

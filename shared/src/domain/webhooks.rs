@@ -846,7 +846,11 @@ mod tests {
         assert!(check_url("http://192.0.2.2:9/hook", LOCAL).is_err());
         let why = check_url("https://10.0.0.1/", STRICT).unwrap_err();
         assert_eq!(why.field, "url");
-        assert!(why.reason.contains("not a public address"), "{}", why.reason);
+        assert!(
+            why.reason.contains("not a public address"),
+            "{}",
+            why.reason
+        );
     }
 
     #[test]

@@ -184,7 +184,8 @@ async fn bad_history_queries_name_their_field() {
 }
 
 /// A webhook's URL with a token in its path and its query (as receivers hand them out).
-const TOKEN_URL: &str = "https://hooks.example.com/services/T000/B000/PATHTOKEN123?token=QUERYTOKEN456";
+const TOKEN_URL: &str =
+    "https://hooks.example.com/services/T000/B000/PATHTOKEN123?token=QUERYTOKEN456";
 /// A URL with credentials, as an entry written before such URLs were refused holds one.
 const USERINFO_URL: &str = "https://olduser:USERINFOPASS@hooks.example.com:8443/in";
 /// The other bucket a scoped key names.
@@ -338,11 +339,18 @@ async fn history_shows_readers_nothing_of_what_only_writers_see() {
         ])
         .await
         .unwrap();
-    assert_eq!(done.written, 5, "two webhook entries, one key entry per bucket, one user");
+    assert_eq!(
+        done.written, 5,
+        "two webhook entries, one key entry per bucket, one user"
+    );
     // What is stored of the key names its bucket's scope element only, in each bucket.
     for (id, g) in [("b1", &generation), (OTHER, &other_generation)] {
         let raw = env.store.history_page(id, g, None, None, 50).await.unwrap();
-        let key_entry = raw.entries.iter().find(|e| e.resource_name == "key").unwrap();
+        let key_entry = raw
+            .entries
+            .iter()
+            .find(|e| e.resource_name == "key")
+            .unwrap();
         let access = if id == "b1" { "read" } else { "write" };
         assert_eq!(
             key_entry.target["data"]["buckets"],
@@ -390,8 +398,16 @@ async fn history_shows_readers_nothing_of_what_only_writers_see() {
     let bob = env.user("bob", &[]);
     let anonymous = env.anonymous();
     let scoped = env.keyed(&key_secret);
-    for (who, caller) in [("bob", &bob), ("anonymous", &anonymous), ("read-scoped key", &scoped)] {
-        let page = caller.get("/v1/buckets/b1/history").await.expect(200).json();
+    for (who, caller) in [
+        ("bob", &bob),
+        ("anonymous", &anonymous),
+        ("read-scoped key", &scoped),
+    ] {
+        let page = caller
+            .get("/v1/buckets/b1/history")
+            .await
+            .expect(200)
+            .json();
         let text = page.to_string();
         for hidden in never_for_readers {
             assert!(!text.contains(hidden), "{who} sees {hidden:?}: {text}");
@@ -404,7 +420,10 @@ async fn history_shows_readers_nothing_of_what_only_writers_see() {
                    "events": ["data.updated"], "glob": "*.csv", "active": true}),
             "{who}"
         );
-        assert_eq!(hooks[1]["target"]["data"]["url"], "https://hooks.example.com");
+        assert_eq!(
+            hooks[1]["target"]["data"]["url"],
+            "https://hooks.example.com"
+        );
         let keys = entries_of(&page, "key");
         assert_eq!(keys.len(), 2, "the new entry and the legacy one: {text}");
         for k in keys {
@@ -432,7 +451,14 @@ async fn history_shows_readers_nothing_of_what_only_writers_see() {
     // A writer sees what the routes show a writer, and still no other bucket or generation.
     let page = alice.get("/v1/buckets/b1/history").await.expect(200).json();
     let text = page.to_string();
-    for hidden in [OTHER, "generation", &other_generation, &generation, "whsec_", &secret] {
+    for hidden in [
+        OTHER,
+        "generation",
+        &other_generation,
+        &generation,
+        "whsec_",
+        &secret,
+    ] {
         assert!(!text.contains(hidden), "the writer sees {hidden:?}: {text}");
     }
     let hooks = entries_of(&page, "webhook");

@@ -262,17 +262,33 @@ async fn webhook_urls_reach_only_public_addresses() {
             .await
             .expect(201)
             .json();
-        let path = format!("/v1/buckets/b1/webhooks/{}", created["data"]["id"].as_str().unwrap());
+        let path = format!(
+            "/v1/buckets/b1/webhooks/{}",
+            created["data"]["id"].as_str().unwrap()
+        );
         alice
-            .patch(&path, "application/json", &json!({"url": format!("{scheme}://192.0.2.2:9/")}))
+            .patch(
+                &path,
+                "application/json",
+                &json!({"url": format!("{scheme}://192.0.2.2:9/")}),
+            )
             .await
             .expect_invalid(400, "body", "url");
         // Public literals pass; loopback only where the deployment allows it.
-        for url in ["https://8.8.8.8/", "https://[2606:4700::1111]/", "https://192.0.0.9/"] {
-            let body = json!({"url": url.replacen("https", scheme, 1), "events": ["file.uploaded"]});
-            alice.post("/v1/buckets/b1/webhooks", &body).await.expect(201);
+        for url in [
+            "https://8.8.8.8/",
+            "https://[2606:4700::1111]/",
+            "https://192.0.0.9/",
+        ] {
+            let body =
+                json!({"url": url.replacen("https", scheme, 1), "events": ["file.uploaded"]});
+            alice
+                .post("/v1/buckets/b1/webhooks", &body)
+                .await
+                .expect(201);
         }
-        let loopback = json!({"url": format!("{scheme}://127.0.0.1:9/"), "events": ["file.uploaded"]});
+        let loopback =
+            json!({"url": format!("{scheme}://127.0.0.1:9/"), "events": ["file.uploaded"]});
         let answer = alice.post("/v1/buckets/b1/webhooks", &loopback).await;
         if scheme == "http" {
             answer.expect(201);
