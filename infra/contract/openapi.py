@@ -170,7 +170,7 @@ schemas = {
                      "properties": {"id": {"type": "string", "description": "Stable: derived from the stream record."}, "last_modified": ms,
                                     "uri": {"type": "string", "description": "The resource, Kinto style (`/buckets/{id}`, `/buckets/{id}/data`, `/buckets/{id}/files/{name}`)."},
                                     "action": {"enum": ["create", "update", "delete"]}, "resource_name": {"enum": ["bucket", "data", "file", "webhook", "key", "sftp_user"]},
-                                    "target": {"type": "object", "description": "The resource after the change (`data`, and for a bucket `permissions`)."},
+                                    "target": {"type": "object", "description": "The resource after the change (`data`, and for a bucket `permissions`), as the caller may see it: a writer of the bucket sees what the routes show a writer (never a secret); a reader sees of a webhook its `id`, `bucket_id`, `events`, `glob`, `active` and its URL's origin only (`scheme://host[:port]`), of an SFTP user its `username` and `access`, of a scoped key its `id` and this bucket's element of its scope (and `user_id` is `system.Unknown`)."},
                                     "user_id": {"type": "string", "description": "The principal that acted (`user:…`, `key:…` for an API key)."},
                                     "bucket_id": {"type": "string"}}},
     "HistoryList": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,

@@ -227,3 +227,106 @@ fn webhooks_and_scoped_keys_are_entries_and_redelivered_records_add_none() {
         .json();
     assert_eq!(after["data"].as_array().unwrap().len(), 4, "{after:#}");
 }
+
+/// What a reader reads of the history on the stack (entries written by the activity function
+/// from the real stream records): a webhook's URL reduced to its origin (the token in its
+/// path and query never shown), a scoped key's id and this bucket's scope element only (never
+/// its other bucket, a generation, its title or owner) — for a signed-in reader, an anonymous
+/// caller on a public bucket and the read-scoped key itself. The writer sees the whole URL,
+/// and of the key still only this bucket.
+#[test]
+fn readers_see_no_webhook_token_and_no_other_bucket_of_a_key() {
+    let alice = Caller::user("alice", &["create_buckets", "create_keys"]);
+    let bob = Caller::user("bob", &[]);
+    let id = unique("hr-");
+    let other = unique("hr-other-");
+    alice.create_bucket(&id, &json!({"permissions": {"read": ["system.Everyone"]}}));
+    alice.create_bucket(&other, &json!({}));
+    let url = "http://127.0.0.1:9/services/T000/B000/PATHTOKEN123?token=QUERYTOKEN456";
+    let created = alice
+        .post(
+            &format!("/v1/buckets/{id}/webhooks"),
+            &json!({"url": url, "events": ["data.updated"], "active": false}),
+        )
+        .expect(201)
+        .json();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let wid = created["data"]["id"].as_str().unwrap().to_string();
+    let key = alice
+        .post(
+            "/v1/keys",
+            &json!({"title": "ci-deploy-title", "buckets": [
+                {"id": id, "access": "read"}, {"id": other, "access": "write"}]}),
+        )
+        .expect(201)
+        .json();
+    let key_id = key["data"]["id"].as_str().unwrap().to_string();
+    let scoped = Caller::with_token(key["secret"].as_str().unwrap().to_string());
+
+    let entries = wait_for_entries(&alice, &id, 3);
+    assert_eq!(
+        summary(&entries),
+        [
+            ("key".into(), "create".into()),
+            ("webhook".into(), "create".into()),
+            ("bucket".into(), "create".into()),
+        ],
+        "{entries:#?}"
+    );
+    // The writer: the webhook as `GET` of it shows it, the key with this bucket only.
+    assert_eq!(entries[1]["target"]["data"]["url"], url);
+    assert_eq!(entries[0]["target"]["data"]["title"], "ci-deploy-title");
+    assert_eq!(
+        entries[0]["target"]["data"]["buckets"],
+        json!([{"id": id, "access": "read"}])
+    );
+    let text = Value::Array(entries.clone()).to_string();
+    for hidden in [other.as_str(), "generation", secret.as_str()] {
+        assert!(!text.contains(hidden), "the writer sees {hidden:?}: {text}");
+    }
+
+    for (who, caller) in [
+        ("a reader", &bob),
+        ("anonymous", &Caller::anonymous()),
+        ("the read-scoped key", &scoped),
+    ] {
+        let page = caller
+            .get(&format!("/v1/buckets/{id}/history"))
+            .expect(200)
+            .json();
+        let text = page.to_string();
+        for hidden in [
+            "PATHTOKEN123",
+            "QUERYTOKEN456",
+            "/services/",
+            other.as_str(),
+            "generation",
+            "ci-deploy-title",
+            alice.principal().as_str(),
+            secret.as_str(),
+        ] {
+            // The webhook's entry names who made it; the key's never names its owner.
+            if hidden == alice.principal() {
+                let key_entry = page["data"][0].to_string();
+                assert!(
+                    !key_entry.contains(hidden),
+                    "{who} sees the key's owner: {key_entry}"
+                );
+                continue;
+            }
+            assert!(!text.contains(hidden), "{who} sees {hidden:?}: {text}");
+        }
+        assert_eq!(
+            page["data"][1]["target"]["data"],
+            json!({"id": wid, "bucket_id": id, "url": "http://127.0.0.1:9",
+                   "events": ["data.updated"], "glob": null, "active": false}),
+            "{who}"
+        );
+        assert_eq!(
+            page["data"][0]["target"]["data"],
+            json!({"id": key_id, "buckets": [{"id": id, "access": "read"}]}),
+            "{who}"
+        );
+        assert_eq!(page["data"][0]["user_id"], "system.Unknown", "{who}");
+    }
+}

@@ -1,6 +1,6 @@
 //! A bucket's webhooks on the stack: changes reach receivers signed (Standard Webhooks), failed
 //! attempts are retried with the same `webhook-id`, a receiver that is down holds nobody else
-//! up, a bucket's deletion is its last event, private and metadata addresses are refused, a
+//! up, a bucket's deletion is its last event, only public addresses are accepted, a
 //! ping reaches the receiver, and creations sent at once stop at the limit.
 //!
 //! Each test starts its own receiver: `infra/local/webhook_receiver.py` run by the Python of
@@ -705,5 +705,81 @@ fn a_webhook_made_by_a_revoked_key_sends_nothing() {
             .unwrap()
             .contains("revoked"),
         "{read}"
+    );
+}
+
+/// This machine's IPv4 addresses in a documentation range (RFC 5737: 192.0.2.0/24,
+/// 198.51.100.0/24, 203.0.113.0/24), as `ip` lists them (eth0's 192.0.2.2 on the CI machine).
+fn documentation_addresses() -> Vec<std::net::Ipv4Addr> {
+    let Ok(out) = Command::new("ip")
+        .args(["-4", "-o", "addr", "show"])
+        .output()
+    else {
+        return vec![];
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|w| w.split_once('/')?.0.parse::<std::net::Ipv4Addr>().ok())
+        .filter(|ip| {
+            let [a, b, c, _] = ip.octets();
+            matches!((a, b, c), (192, 0, 2) | (198, 51, 100) | (203, 0, 113))
+        })
+        .collect()
+}
+
+/// Only public addresses may be a webhook's, even on the local stack that lets loopback
+/// through: a receiver listening on this machine's documentation-range address is refused at
+/// creation and on a change (400 naming `url`, saying only that the address is not public),
+/// and is never connected to.
+#[test]
+fn a_receiver_on_a_documentation_address_is_refused_though_loopback_is_allowed() {
+    let addresses = documentation_addresses();
+    let Some(address) = addresses.first() else {
+        println!("SKIPPED: this machine has no address in a documentation range");
+        return;
+    };
+    let listener = TcpListener::bind((*address, 0)).expect("a receiver on the address");
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let alice = owner();
+    let id = unique("whdoc-");
+    alice.create_bucket(&id, &json!({}));
+    let hooks = format!("/v1/buckets/{id}/webhooks");
+    for url in [
+        format!("http://{address}:{port}/hook"),
+        format!("http://[::ffff:{address}]:{port}/hook"),
+    ] {
+        let err = alice
+            .post(&hooks, &json!({"url": url, "events": ["file.uploaded"]}))
+            .expect_error(400, 107);
+        assert_eq!(err["details"][0]["name"], "url", "{url}: {err}");
+        let why = err["details"][0]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(why.contains("not a public address"), "{url}: {err}");
+    }
+    // A webhook on a loopback receiver (allowed here) cannot be moved there either.
+    let receiver = Receiver::start();
+    let made = alice
+        .post(
+            &hooks,
+            &json!({"url": receiver.url("/doc"), "events": ["file.uploaded"]}),
+        )
+        .expect(201)
+        .json();
+    let wid = made["data"]["id"].as_str().unwrap();
+    let err = alice
+        .patch(
+            &format!("{hooks}/{wid}"),
+            "application/json",
+            &json!({"url": format!("http://{address}:{port}/hook")}),
+        )
+        .expect_error(400, 107);
+    assert_eq!(err["details"][0]["name"], "url", "{err}");
+    sleep(Duration::from_secs(1));
+    let accepted = listener.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the receiver on {address} was connected to: {accepted:?}"
     );
 }

@@ -23,23 +23,30 @@ use crate::ports::WebhookSender;
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The addresses `name` resolves to, if every one is allowed: a name that answers a single
-/// refused address among allowed ones is refused whole (the connector could pick it).
+/// refused address among allowed ones is refused whole (the connector could pick it), before
+/// any connection. The refusal names no address: what an internal name resolves to is not
+/// for the webhook's creator to learn (the deliveries list shows this error).
 async fn resolve_allowed(name: &str, policy: UrlPolicy) -> Result<Vec<IpAddr>, String> {
     let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name, 0)));
     let found: Vec<IpAddr> = lookup
         .await
         .map_err(|_| format!("{name} does not resolve within {RESOLVE_TIMEOUT:?}"))?
-        .map_err(|e| format!("{name} does not resolve: {e}"))?
+        .map_err(|_| format!("{name} does not resolve"))?
         .map(|a| a.ip())
         .collect();
+    vet_addresses(name, found, policy)
+}
+
+/// The addresses a name resolved to, if there are some and every one is allowed.
+fn vet_addresses(name: &str, found: Vec<IpAddr>, policy: UrlPolicy) -> Result<Vec<IpAddr>, String> {
     if found.is_empty() {
         return Err(format!("{name} resolves to no address"));
     }
-    if let Some((ip, why)) = found
+    if found
         .iter()
-        .find_map(|ip| address_refused(*ip, policy).map(|why| (ip, why)))
+        .any(|ip| address_refused(*ip, policy).is_some())
     {
-        return Err(format!("{name} resolves to {why} address ({ip})"));
+        return Err(format!("{name} resolves to an address that is not public"));
     }
     Ok(found)
 }
@@ -97,7 +104,7 @@ impl WebhookSender for HttpSender {
         if let Some(ip) = target.ip
             && let Some(why) = address_refused(ip, policy)
         {
-            return Answer::Failed(format!("{ip} is {why} address"));
+            return Answer::Failed(format!("{ip} is {why}"));
         }
         let mut req = Request::new(SdkBody::from(body.to_string()));
         if let Err(e) = req.set_uri(url) {
@@ -146,11 +153,52 @@ mod tests {
     #[tokio::test]
     async fn names_that_reach_refused_addresses_are_refused() {
         let refused = resolve_allowed("localhost", STRICT).await.unwrap_err();
-        assert!(refused.contains("loopback"), "{refused}");
+        assert_eq!(
+            refused,
+            "localhost resolves to an address that is not public"
+        );
         let local = UrlPolicy {
             allow_loopback: true,
         };
         assert!(resolve_allowed("localhost", local).await.is_ok());
+        // One refused address among public ones refuses the name, whatever its position.
+        let ips = |list: &[&str]| list.iter().map(|a| a.parse().unwrap()).collect::<Vec<_>>();
+        for list in [
+            &["8.8.8.8", "10.0.0.1"][..],
+            &["192.0.2.2", "8.8.8.8"],
+            &["2606:4700::1111", "fec0::1"],
+        ] {
+            let why = vet_addresses("h.example", ips(list), STRICT).unwrap_err();
+            assert_eq!(why, "h.example resolves to an address that is not public");
+            assert!(vet_addresses("h.example", ips(list), local).is_err());
+        }
+        assert!(vet_addresses("h.example", ips(&["8.8.8.8", "2606:4700::1111"]), STRICT).is_ok());
+        assert!(vet_addresses("h.example", vec![], STRICT).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_name_of_a_refused_address_is_never_connected_to() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url = format!("http://localhost:{port}/");
+        let target = Target {
+            host: "localhost".into(),
+            port,
+            ip: None,
+        };
+        let got = HttpSender::default()
+            .post(&url, &target, STRICT, &[], "{}")
+            .await;
+        assert_eq!(
+            got,
+            Answer::Failed("localhost resolves to an address that is not public".into())
+        );
+        let accepted = listener.accept();
+        assert!(
+            matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "the receiver was connected to: {accepted:?}"
+        );
     }
 
     #[tokio::test]
@@ -165,7 +213,7 @@ mod tests {
             .post("http://169.254.169.254/", &target, STRICT, &[], "{}")
             .await;
         assert!(
-            matches!(got, Answer::Failed(ref why) if why.contains("link-local")),
+            matches!(got, Answer::Failed(ref why) if why == "169.254.169.254 is not a public address"),
             "{got:?}"
         );
     }

@@ -5,6 +5,18 @@
 //! path. An entry's sort key and id come from the record alone (its item's time, its sequence
 //! number, its event id), so a redelivered record yields the same entry and the conditional put
 //! of the store keeps exactly one.
+//!
+//! Whoever may read a bucket reads its history, so an entry is rendered for its reader
+//! (`HistoryEntry::seen_by`): a reader sees of each resource what the routes show a reader, a
+//! writer what they show a writer. Bucket, data and file entries hold only what a reader reads
+//! anyway (attributes, `permissions`, the document, a file's record and version). Webhooks, SFTP
+//! users and keys are a writer's (or their owner's): a reader sees that one changed, and only
+//! what identifies it — a webhook's id, events, glob, `active` and its URL's origin (never its
+//! path, query or credentials); an SFTP user's name and access; a key's id and this bucket's
+//! element of its scope (not its title, owner, privileges or expiry; the entry's `user_id`,
+//! its owner, is `system.Unknown`). Rendering at read time covers entries already stored; the
+//! stored key entry itself names only its bucket's scope element, never another bucket or a
+//! `generation`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -62,6 +74,86 @@ impl HistoryEntry {
             "bucket_id": self.bucket_id,
         })
     }
+
+    /// The entry as `viewer` may see it (see the module's documentation). Filters apply to
+    /// what the viewer sees: a `user_id` a reader is not shown matches nothing for them.
+    pub fn seen_by(&self, viewer: Viewer) -> HistoryEntry {
+        let mut seen = self.clone();
+        let data = self.target.get("data").unwrap_or(&Value::Null);
+        let reader = viewer == Viewer::Reader;
+        match self.resource_name.as_str() {
+            // A reader reads all of these through the bucket, data and file routes.
+            "bucket" | "data" | "file" => {}
+            "key" => {
+                let mut shown = key_data_in(data, &self.bucket_id);
+                if reader {
+                    shown.retain(|k, _| k == "id" || k == "buckets");
+                    seen.user_id = UNKNOWN_USER.into();
+                }
+                seen.target = json!({ "data": shown });
+            }
+            "webhook" if reader => {
+                let mut shown = pick(data, &["id", "bucket_id", "events", "glob", "active"]);
+                let origin = data["url"].as_str().and_then(url_origin);
+                shown.insert("url".into(), json!(origin));
+                seen.target = json!({ "data": shown });
+            }
+            "webhook" => {
+                let mut shown = data.as_object().cloned().unwrap_or_default();
+                shown.retain(|k, _| !k.contains("secret"));
+                seen.target = json!({ "data": shown });
+            }
+            "sftp_user" if reader => {
+                seen.target = json!({ "data": pick(data, &["username", "access"]) });
+            }
+            // A resource this code does not know: its writers' alone.
+            _ if reader => seen.target = json!({ "data": {} }),
+            _ => {}
+        }
+        seen
+    }
+}
+
+/// Who reads a history: a writer of the bucket, or a reader (anonymous on a public bucket
+/// included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Writer,
+    Reader,
+}
+
+fn pick(data: &Value, keys: &[&str]) -> Map<String, Value> {
+    keys.iter()
+        .filter_map(|k| Some((k.to_string(), data.get(*k)?.clone())))
+        .collect()
+}
+
+/// A URL reduced to its origin, `scheme://host[:port]`: no credentials, path or query (where
+/// tokens live). `None` when it does not parse.
+fn url_origin(raw: &str) -> Option<String> {
+    let uri: http::Uri = raw.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let host = uri.host().filter(|h| !h.is_empty())?.to_ascii_lowercase();
+    Some(match uri.port_u16() {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
+}
+
+/// What a key entry in bucket `bucket_id`'s history holds of the key (`data`): its id, title,
+/// owner, privileges and expiry, and of its scope only that bucket's element (`{id, access}`).
+pub fn key_data_in(data: &Value, bucket_id: &str) -> Map<String, Value> {
+    let mut shown = pick(data, &["id", "title", "owner", "privileges", "expires_at"]);
+    let scope: Vec<Value> = data["buckets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["id"].as_str() == Some(bucket_id))
+        .take(1)
+        .map(|b| json!({"id": bucket_id, "access": b["access"]}))
+        .collect();
+    shown.insert("buckets".into(), Value::Array(scope));
+    shown
 }
 
 fn sort_key(ms: i64, sequence: &str) -> String {
@@ -284,7 +376,9 @@ pub fn key_change(change: &Change) -> Option<(Vec<ScopedBucket>, HistoryEntry)> 
         "INSERT" => (
             "create",
             image.get("created").and_then(Value::as_i64)?,
-            text(Some(image), "created_by").unwrap_or(owner),
+            text(Some(image), "created_by")
+                .map(|maker| super::keys::key_principal(&maker))
+                .unwrap_or(owner),
         ),
         "MODIFY" if text(old, "title") != text(new, "title") => {
             ("update", change.approximate_ms?, UNKNOWN_USER.to_string())
@@ -464,6 +558,13 @@ mod tests {
             ("user:alice", 5)
         );
         assert!(!entry.target.to_string().contains("secret-hash"));
+        let mut by_key = key.clone();
+        by_key["created_by"] = json!("k0");
+        let (_, made) = key_change(&change("INSERT", "K#k1", "K", Value::Null, by_key)).unwrap();
+        assert_eq!(
+            made.user_id, "key:k0",
+            "a key made by a key: that key acted"
+        );
         let mut used = key.clone();
         used["last_used"] = json!(9);
         let touch = change("MODIFY", "K#k1", "K", key.clone(), used);
@@ -474,6 +575,93 @@ mod tests {
         let mut unscoped = key;
         unscoped.as_object_mut().unwrap().remove("scope");
         assert!(key_change(&change("INSERT", "K#k1", "K", Value::Null, unscoped)).is_none());
+    }
+
+    #[test]
+    fn origins_keep_no_credentials_path_or_query() {
+        for (url, origin) in [
+            (
+                "https://hooks.slack.com/services/T000/B000/XXXX?token=abc",
+                Some("https://hooks.slack.com"),
+            ),
+            (
+                "https://user:pass@Example.COM:8443/in?x=1",
+                Some("https://example.com:8443"),
+            ),
+            ("http://[::1]:9/hook", Some("http://[::1]:9")),
+            ("https://u@h.example/", Some("https://h.example")),
+            ("not a url", None),
+            ("/relative/only", None),
+        ] {
+            assert_eq!(url_origin(url).as_deref(), origin, "{url}");
+        }
+    }
+
+    fn entry(resource: &str, data: Value) -> HistoryEntry {
+        HistoryEntry {
+            bucket_id: "b1".into(),
+            resource_name: resource.into(),
+            target: json!({ "data": data }),
+            user_id: "user:alice".into(),
+            ..empty()
+        }
+    }
+
+    #[test]
+    fn readers_see_of_a_writers_resource_only_what_identifies_it() {
+        let hook = entry(
+            "webhook",
+            json!({"id": "wh_1", "bucket_id": "b1", "url": "https://u:p@h.example/x/TOKEN?t=SECRET",
+                   "events": ["data.updated"], "glob": null, "active": true, "owner": "user:alice",
+                   "created_by": "user:alice", "secret": "whsec_x"}),
+        );
+        let seen = hook.seen_by(Viewer::Reader);
+        assert_eq!(
+            seen.target["data"],
+            json!({"id": "wh_1", "bucket_id": "b1", "url": "https://h.example",
+                   "events": ["data.updated"], "glob": null, "active": true})
+        );
+        let writer = hook.seen_by(Viewer::Writer);
+        assert_eq!(
+            writer.target["data"]["url"],
+            "https://u:p@h.example/x/TOKEN?t=SECRET"
+        );
+        assert!(!writer.target.to_string().contains("whsec_"));
+
+        let key = entry(
+            "key",
+            json!({"id": "k1", "title": "ci", "owner": "user:alice", "privileges": ["admin"],
+                   "expires_at": 9, "buckets": [{"id": "other", "access": "write", "generation": "g0"},
+                                                 {"id": "b1", "access": "read", "generation": "g1"}]}),
+        );
+        let seen = key.seen_by(Viewer::Reader);
+        assert_eq!(
+            seen.target["data"],
+            json!({"id": "k1", "buckets": [{"id": "b1", "access": "read"}]})
+        );
+        assert_eq!(seen.user_id, UNKNOWN_USER);
+        let writer = key.seen_by(Viewer::Writer);
+        assert_eq!(
+            writer.target["data"],
+            json!({"id": "k1", "title": "ci", "owner": "user:alice", "privileges": ["admin"],
+                   "expires_at": 9, "buckets": [{"id": "b1", "access": "read"}]})
+        );
+        assert_eq!(writer.user_id, "user:alice");
+
+        let user = entry(
+            "sftp_user",
+            json!({"username": "partner", "access": "write", "ssh_public_keys": [{"key": "ssh-ed25519 A me@host"}]}),
+        );
+        assert_eq!(
+            user.seen_by(Viewer::Reader).target["data"],
+            json!({"username": "partner", "access": "write"})
+        );
+        assert_eq!(user.seen_by(Viewer::Writer), user);
+        // What a reader reads through the routes anyway, and what no code knows of.
+        let file = entry("file", json!({"name": "a.csv", "version_id": "v"}));
+        assert_eq!(file.seen_by(Viewer::Reader), file);
+        let unknown = entry("grant", json!({"x": 1}));
+        assert_eq!(unknown.seen_by(Viewer::Reader).target, json!({"data": {}}));
     }
 
     fn change(name: &str, pk: &str, sk: &str, old: Value, new: Value) -> Change {

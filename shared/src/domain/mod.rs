@@ -2,6 +2,7 @@
 //! Pure rules, no I/O and no AWS crate, so every rule is unit-tested on its own.
 
 pub mod access;
+pub mod addresses;
 pub mod bounds;
 pub mod bucket;
 pub mod cascade;

@@ -1,6 +1,6 @@
 //! A bucket's webhooks: what a webhook is and accepts, the events a change makes, how a
-//! delivery is signed (the Standard Webhooks specification), whom it may reach (no private,
-//! loopback, link-local or metadata address) and when a failed one is tried again.
+//! delivery is signed (the Standard Webhooks specification), whom it may reach (public
+//! addresses only, `domain::addresses`) and when a failed one is tried again.
 //!
 //! AWS-free: the activity function turns stream records into events (`event_of`), the
 //! webhooks function delivers them; both decide with the rules here.
@@ -105,7 +105,7 @@ pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Target, RuleError> {
     if let Some(ip) = ip
         && let Some(why) = address_refused(ip, policy)
     {
-        return Err(bad(&format!("points at {why} address {ip}")));
+        return Err(bad(&format!("points at {ip}, {why}")));
     }
     if ip.is_none()
         && !policy.allow_loopback
@@ -120,64 +120,11 @@ pub fn check_url(raw: &str, policy: UrlPolicy) -> Result<Target, RuleError> {
     Ok(Target { host, port, ip })
 }
 
-/// Why a delivery may not connect to `ip`, `None` if it may: private, loopback, link-local
-/// (the instance metadata service among them), shared, reserved and multicast ranges, and
-/// IPv6 forms that embed one of those.
+/// Why a delivery may not connect to `ip`, `None` if it may: only globally reachable unicast
+/// addresses (`domain::addresses`, the IANA registries) are allowed, and loopback when the
+/// policy says so. The reason says nothing of the address's kind.
 pub fn address_refused(ip: IpAddr, policy: UrlPolicy) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            if v4.is_loopback() {
-                (!policy.allow_loopback).then_some("a loopback")
-            } else if v4.is_private() {
-                Some("a private")
-            } else if v4.is_link_local() {
-                Some("a link-local (metadata)")
-            } else if a == 0 || v4.is_broadcast() || v4.is_multicast() || a >= 240 {
-                Some("a reserved")
-            } else if (a == 100 && (64..128).contains(&b)) || (a == 198 && (b == 18 || b == 19)) {
-                Some("a shared")
-            } else if a == 192 && b == 0 && c == 0 {
-                Some("a reserved")
-            } else {
-                None
-            }
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return address_refused(IpAddr::V4(v4), policy);
-            }
-            let seg = v6.segments();
-            if v6.is_loopback() {
-                (!policy.allow_loopback).then_some("a loopback")
-            } else if v6.is_unspecified() || v6.is_multicast() {
-                Some("a reserved")
-            } else if seg[0] & 0xfe00 == 0xfc00 {
-                Some("a private") // fc00::/7, AWS's metadata fd00:ec2::254 among them
-            } else if seg[0] & 0xffc0 == 0xfe80 {
-                Some("a link-local")
-            } else if seg[0..3] == [0x64, 0xff9b, 1]
-                || seg[0..2] == [0x2001, 0xdb8]
-                || seg[0..4] == [0x100, 0, 0, 0]
-            {
-                Some("a reserved") // local-use NAT64, documentation, discard-only
-            } else if seg[0..2] == [0x2001, 0] {
-                Some("a Teredo tunnel") // it reaches an IPv4 address of its own choosing
-            } else if seg[0] == 0x2002 {
-                // 6to4: the relay reaches the IPv4 address in the next 32 bits.
-                let [a, b] = seg[1].to_be_bytes();
-                let [c, d] = seg[2].to_be_bytes();
-                address_refused(IpAddr::V4([a, b, c, d].into()), policy)
-            } else if seg[0..6] == [0x64, 0xff9b, 0, 0, 0, 0] || seg[0..6] == [0; 6] {
-                // NAT64 and IPv4-compatible forms reach the IPv4 address they embed.
-                let [a, b] = seg[6].to_be_bytes();
-                let [c, d] = seg[7].to_be_bytes();
-                address_refused(IpAddr::V4([a, b, c, d].into()), policy)
-            } else {
-                None
-            }
-        }
-    }
+    (!super::addresses::reachable(ip, policy.allow_loopback)).then_some("not a public address")
 }
 
 /// A bucket's webhook as the table keeps it (the secret included; answers leave it out).
@@ -866,6 +813,12 @@ mod tests {
             "https://[2001:db8::1]/",
             "https://[100::1]/",
             "https://100.64.0.1/",
+            "https://192.0.2.2/",
+            "https://198.51.100.1/",
+            "https://203.0.113.1/",
+            "https://[::ffff:0:c000:202]/",
+            "https://[::8.8.8.8]/",
+            "https://[fec0::1]/",
             "https://0.0.0.0/",
             "https://localhost/",
             "https://example.com/#frag",
@@ -890,6 +843,14 @@ mod tests {
         assert!(check_url("http://127.0.0.1:9/hook", LOCAL).is_ok());
         assert!(check_url("http://10.0.0.1/hook", LOCAL).is_err());
         assert!(check_url("http://169.254.169.254/", LOCAL).is_err());
+        assert!(check_url("http://192.0.2.2:9/hook", LOCAL).is_err());
+        let why = check_url("https://10.0.0.1/", STRICT).unwrap_err();
+        assert_eq!(why.field, "url");
+        assert!(
+            why.reason.contains("not a public address"),
+            "{}",
+            why.reason
+        );
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! A bucket's history: entries recorded from the table's stream (`record_changes`, the activity
 //! function), read newest first by whoever may read the bucket (`history`).
 
+use serde_json::json;
+
 use super::Services;
 use super::error::Result;
 use crate::domain::access::Identity;
-use crate::domain::history::{Change, HistoryEntry, HistoryFilter, entry_id, entry_of, key_change};
+use crate::domain::history::{
+    Change, HistoryEntry, HistoryFilter, Viewer, entry_id, entry_of, key_change, key_data_in,
+};
 use crate::domain::ids::BucketRef;
 use crate::domain::sftp::sftp_user_entry;
 use crate::domain::webhooks::webhook_entry;
@@ -58,7 +62,8 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
         entry.last_modified / 1000 + keep_secs
     }
 
-    /// A scoped key's entry in the history of each bucket its scope names that exists now.
+    /// A scoped key's entry in the history of each bucket its scope names that exists now,
+    /// naming of its scope only that bucket (a reader of one learns nothing of the others).
     async fn key_entries(&self, change: &Change) -> Result<Vec<HistoryEntry>> {
         let Some((ids, entry)) = key_change(change) else {
             return Ok(vec![]);
@@ -74,6 +79,7 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
             }
             let mut e = entry.clone();
             e.id = entry_id(&format!("{}#{}", change.event_id, scoped.id));
+            e.target = json!({ "data": key_data_in(&entry.target["data"], &scoped.id) });
             e.bucket_id = scoped.id;
             e.generation = bucket.generation;
             entries.push(e);
@@ -82,7 +88,8 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
     }
 
     /// Up to `limit` entries of the bucket's history that pass `filter`, newest first, below
-    /// `cursor` (the previous page's last sort key). Read permission on the bucket.
+    /// `cursor` (the previous page's last sort key), each as the caller may see it (a writer
+    /// of the bucket, or a reader: `HistoryEntry::seen_by`). Read permission on the bucket.
     pub async fn history(
         &self,
         identity: &Identity,
@@ -92,6 +99,11 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
         limit: usize,
     ) -> Result<HistoryPage> {
         let bucket = self.bucket_for(bucket, identity).await?;
+        let viewer = if identity.may_write(&bucket) {
+            Viewer::Writer
+        } else {
+            Viewer::Reader
+        };
         let (above, mut below) = filter.range(cursor);
         let mut entries: Vec<HistoryEntry> = Vec::new();
         let mut examined = 0;
@@ -112,6 +124,7 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
             for entry in page.entries {
                 consumed += 1;
                 let key = entry.sort_key();
+                let entry = entry.seen_by(viewer);
                 if filter.admits(&entry) {
                     entries.push(entry);
                 }

@@ -211,6 +211,93 @@ async fn bad_webhooks_are_refused_naming_the_field() {
     assert!(r["message"].as_str().unwrap().contains("20"), "{r}");
 }
 
+/// Only globally reachable unicast addresses (the IANA registries) may be a webhook's: address
+/// literals of every other kind are refused at creation and on a change, naming `url`, with a
+/// reason that says only that the address is not public; a deployment that allows loopback
+/// (local tests) allows loopback and nothing else.
+#[tokio::test]
+async fn webhook_urls_reach_only_public_addresses() {
+    let refused = [
+        "https://192.0.2.2/",
+        "https://198.51.100.10:8443/in",
+        "https://203.0.113.5/",
+        "https://192.88.99.1/",
+        "https://192.0.0.8/",
+        "https://198.18.0.1/",
+        "https://224.0.0.1/",
+        "https://255.255.255.255/",
+        "https://[::ffff:0:c000:202]/",
+        "https://[::ffff:0:a9fe:a9fe]/",
+        "https://[::c000:202]/",
+        "https://[::ffff:192.0.2.2]/",
+        "https://[64:ff9b::c000:202]/",
+        "https://[2002:c000:202::1]/",
+        "https://[fec0::1]/",
+        "https://[ff02::1]/",
+        "https://[3fff::1]/",
+        "https://[2001:2::1]/",
+        "https://[5f00::1]/",
+    ];
+    for (env, scheme) in [
+        (Env::new(), "https"),
+        (Env::with(&[("WEBHOOKS_ALLOW_LOOPBACK", "true")]), "http"),
+    ] {
+        let alice = env.user("alice", CREATOR);
+        alice.create_bucket("b1", &json!({})).await;
+        for url in refused {
+            let url = url.replacen("https", scheme, 1);
+            let body = json!({"url": url, "events": ["file.uploaded"]});
+            let r = alice
+                .post("/v1/buckets/b1/webhooks", &body)
+                .await
+                .expect_invalid(400, "body", "url");
+            let reason = r["details"][0]["description"].as_str().unwrap();
+            assert!(reason.contains("not a public address"), "{url}: {reason}");
+        }
+        let created = alice
+            .post(
+                "/v1/buckets/b1/webhooks",
+                &json!({"url": format!("{scheme}://hooks.example.com/in"), "events": ["file.uploaded"]}),
+            )
+            .await
+            .expect(201)
+            .json();
+        let path = format!(
+            "/v1/buckets/b1/webhooks/{}",
+            created["data"]["id"].as_str().unwrap()
+        );
+        alice
+            .patch(
+                &path,
+                "application/json",
+                &json!({"url": format!("{scheme}://192.0.2.2:9/")}),
+            )
+            .await
+            .expect_invalid(400, "body", "url");
+        // Public literals pass; loopback only where the deployment allows it.
+        for url in [
+            "https://8.8.8.8/",
+            "https://[2606:4700::1111]/",
+            "https://192.0.0.9/",
+        ] {
+            let body =
+                json!({"url": url.replacen("https", scheme, 1), "events": ["file.uploaded"]});
+            alice
+                .post("/v1/buckets/b1/webhooks", &body)
+                .await
+                .expect(201);
+        }
+        let loopback =
+            json!({"url": format!("{scheme}://127.0.0.1:9/"), "events": ["file.uploaded"]});
+        let answer = alice.post("/v1/buckets/b1/webhooks", &loopback).await;
+        if scheme == "http" {
+            answer.expect(201);
+        } else {
+            answer.expect_invalid(400, "body", "url");
+        }
+    }
+}
+
 /// Creations that all pass the service's check at once (each waits on its URL's DNS lookup
 /// after it): only the store's count holds the limit, and a deletion frees one place, once.
 #[tokio::test]
