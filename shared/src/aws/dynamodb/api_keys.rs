@@ -5,13 +5,21 @@
 //!
 //! A key with `expires_at` carries a `ttl` a week after it on all three items: DynamoDB
 //! removes expired keys eventually (until then they are refused, and listed as expired).
+//!
+//! The keys-per-owner limit is held by `KC#<owner>`/`KEYS`, whose string set `ids` names the
+//! owner's keys: a creation adds its id in its transaction, on the condition that the set
+//! holds fewer than `MAX_KEYS_PER_OWNER`; a revocation removes it in its own. A set rather
+//! than a number, because the TTL removes keys without touching it: the ids of removed keys
+//! can be found (their key item is gone) and forgotten, exactly and idempotently, which a
+//! number cannot say. `count_keys` does so once the set is full, so a full set never refuses
+//! a creation for keys that are gone.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::item::ItemExt;
 use super::keys::{self, KEYS_LISTING};
 use super::{DynamoStore, Item, json, n, s, string_list};
-use crate::domain::keys::{ApiKey, LAST_USED_EVERY_MS};
+use crate::domain::keys::{ApiKey, LAST_USED_EVERY_MS, MAX_KEYS_PER_OWNER};
 use crate::ports::{ApiKeyPage, KeyStore, StoreError};
 
 /// How long an expired key is kept (seconds) before DynamoDB's TTL removes it.
@@ -62,7 +70,43 @@ fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
     })
 }
 
+/// The attribute of `KC#<owner>`/`KEYS` naming the owner's keys.
+const IDS: &str = "ids";
+
+fn id_set<'a>(ids: impl IntoIterator<Item = &'a String>) -> AttributeValue {
+    AttributeValue::Ss(ids.into_iter().cloned().collect())
+}
+
 impl DynamoStore {
+    /// A transaction item that adds key `k` to its owner's count, while it names fewer than
+    /// `MAX_KEYS_PER_OWNER` keys.
+    fn count_key_tx(&self, k: &ApiKey) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::key_count(&k.owner)))
+            .update_expression("ADD #ids :id")
+            .condition_expression("attribute_not_exists(#ids) OR size(#ids) < :max")
+            .expression_attribute_names("#ids", IDS)
+            .expression_attribute_values(":id", id_set([&k.id]))
+            .expression_attribute_values(":max", n(MAX_KEYS_PER_OWNER as i64))
+            .build()
+            .expect("table, key and update set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// A transaction item that removes key `k` from its owner's count (if it is there).
+    fn uncount_key_tx(&self, k: &ApiKey) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::key_count(&k.owner)))
+            .update_expression("DELETE #ids :id")
+            .expression_attribute_names("#ids", IDS)
+            .expression_attribute_values(":id", id_set([&k.id]))
+            .build()
+            .expect("table, key and update set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
     /// A listing entry of key `k` in listing partition `listing`.
     fn key_entry(&self, listing: String, k: &ApiKey) -> TransactWriteItem {
         let mut item = keys::listing_entry(&listing, &k.id);
@@ -93,6 +137,7 @@ impl KeyStore for DynamoStore {
             TransactWriteItem::builder().put(put).build(),
             self.key_entry(keys::key_owner_listing(&k.owner), k),
             self.key_entry(KEYS_LISTING.to_string(), k),
+            self.count_key_tx(k),
         ])
         .await
     }
@@ -130,6 +175,7 @@ impl KeyStore for DynamoStore {
                 &k.id,
             )),
             self.delete_tx(keys::listing_entry(KEYS_LISTING, &k.id)),
+            self.uncount_key_tx(k),
         ])
         .await
     }
@@ -155,15 +201,50 @@ impl KeyStore for DynamoStore {
         }
     }
 
-    async fn count_keys(&self, owner: &str, up_to: usize) -> Result<usize, StoreError> {
-        let out = self
-            .query(&keys::key_owner_listing(owner), up_to, None)
-            .key_condition_expression("pk = :pk")
-            .select(aws_sdk_dynamodb::types::Select::Count)
+    async fn count_keys(&self, owner: &str) -> Result<usize, StoreError> {
+        let counted: Vec<String> = match self.get_item(keys::key_count(owner)).await? {
+            Some(item) => match item.get(IDS) {
+                Some(AttributeValue::Ss(ids)) => ids.clone(),
+                Some(_) => return Err(StoreError::Other(format!("{IDS} is not a string set"))),
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        if counted.len() < MAX_KEYS_PER_OWNER {
+            return Ok(counted.len());
+        }
+        // Full: forget the keys the TTL removed. An id is in the set only once its key was
+        // written (one transaction), and ids are not reused, so a key item missing now (read
+        // strongly consistent) is gone for good.
+        let found = self
+            .batch_get_items(
+                counted.iter().map(|id| keys::api_key(id)).collect(),
+                Some("pk"),
+            )
+            .await?;
+        let present: std::collections::HashSet<String> = found
+            .iter()
+            .map(|item| item.string("pk"))
+            .collect::<Result<_, _>>()?;
+        let gone: Vec<&String> = counted
+            .iter()
+            .filter(|id| !present.contains(&keys::api_key_pk(id)))
+            .collect();
+        if gone.is_empty() {
+            return Ok(counted.len());
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::key_count(owner)))
+            .update_expression("DELETE #ids :gone")
+            .expression_attribute_names("#ids", IDS)
+            .expression_attribute_values(":gone", id_set(gone.iter().copied()))
             .send()
             .await
             .map_err(super::call::classify)?;
-        Ok(usize::try_from(out.count).unwrap_or(0))
+        tracing::info!(owner, forgotten = gone.len(), "keys removed by the TTL uncounted");
+        Ok(counted.len() - gone.len())
     }
 
     async fn list_keys(
