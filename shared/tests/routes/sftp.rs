@@ -9,7 +9,7 @@ use shared::domain::ids::BucketRef;
 use shared::domain::keys::Access;
 use shared::domain::sftp::{MAX_USERS_PER_BUCKET, NewUser, UserPatch, parse_key};
 use shared::memory::MemoryDirectory;
-use shared::ports::{BucketStore, FileStore, ObjectVersion};
+use shared::ports::{BucketStore, FileStore, ObjectVersion, StoreError};
 
 use crate::common::{CREATOR, Env};
 
@@ -274,6 +274,32 @@ async fn concurrent_user_creations_stop_at_the_limit() {
         .await
         .expect_invalid(400, "body", "username");
     assert_eq!(env.directory.logins().len(), MAX_USERS_PER_BUCKET);
+}
+
+/// A write that loses a race on the count to another (DynamoDB cancels a transaction that
+/// meets another on the same item) is tried again: not answered as a taken name, a missing
+/// bucket or a deletion that did not happen.
+#[tokio::test]
+async fn a_write_that_loses_a_race_on_the_count_is_tried_again() {
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let users = "/v1/buckets/b1/users";
+    // The bucket read, the early count, then the creating write loses.
+    env.store.fail_call(2, StoreError::Conflict);
+    alice
+        .post(users, &json!({"username": "partner", "ssh_public_keys": [KEY_A]}))
+        .await
+        .expect(201);
+    assert!(!env.store.faults_pending());
+    assert_eq!(env.directory.logins(), ["b1.partner"]);
+    // The bucket and user reads, then the deleting write loses.
+    env.store.fail_call(2, StoreError::Conflict);
+    alice.delete(&format!("{users}/partner")).await.expect(200);
+    assert!(!env.store.faults_pending());
+    let listed = alice.get(users).await.expect(200).json();
+    assert_eq!(listed["data"], json!([]));
+    assert!(env.directory.logins().is_empty());
 }
 
 #[tokio::test]
