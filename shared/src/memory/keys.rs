@@ -71,7 +71,9 @@ impl KeyStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         counted.insert(k.id.clone());
-        state.items.insert(count_key(&k.owner), Item::KeyIds(counted));
+        state
+            .items
+            .insert(count_key(&k.owner), Item::KeyIds(counted));
         state.items.insert(item_key, Item::Key(k.clone()));
         state
             .items
@@ -95,7 +97,9 @@ impl KeyStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         counted.remove(&k.id);
-        state.items.insert(count_key(&k.owner), Item::KeyIds(counted));
+        state
+            .items
+            .insert(count_key(&k.owner), Item::KeyIds(counted));
         state.items.remove(&key(owner_pk(&k.owner), &k.id));
         state.items.remove(&key(KEYS_ALL_PK, &k.id));
         Ok(())
@@ -118,7 +122,9 @@ impl KeyStore for MemoryStore {
         if counted.len() >= MAX_KEYS_PER_OWNER {
             // Full: the keys the TTL removed are forgotten (as the adapter does).
             counted.retain(|id| state.items.contains_key(&key_item_key(id)));
-            state.items.insert(count_key(owner), Item::KeyIds(counted.clone()));
+            state
+                .items
+                .insert(count_key(owner), Item::KeyIds(counted.clone()));
         }
         Ok(counted.len())
     }

@@ -192,7 +192,12 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         on_conflict(
             WRITE_ATTEMPTS,
             "The bucket's users were changed concurrently; retry",
-            || async { Ok(self.store.delete_sftp_user(id, generation, username).await?) },
+            || async {
+                Ok(self
+                    .store
+                    .delete_sftp_user(id, generation, username)
+                    .await?)
+            },
         )
         .await
     }

@@ -261,7 +261,10 @@ async fn concurrent_user_creations_stop_at_the_limit() {
         assert!(err["message"].as_str().unwrap().contains("20"), "{err}");
     }
     let listed = alice.get(users).await.expect(200).json();
-    assert_eq!(listed["data"].as_array().unwrap().len(), MAX_USERS_PER_BUCKET);
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        MAX_USERS_PER_BUCKET
+    );
     assert_eq!(env.directory.logins().len(), MAX_USERS_PER_BUCKET);
 
     let first = format!("{users}/{}", created[0]);
@@ -288,7 +291,10 @@ async fn a_write_that_loses_a_race_on_the_count_is_tried_again() {
     // The bucket read, the early count, then the creating write loses.
     env.store.fail_call(2, StoreError::Conflict);
     alice
-        .post(users, &json!({"username": "partner", "ssh_public_keys": [KEY_A]}))
+        .post(
+            users,
+            &json!({"username": "partner", "ssh_public_keys": [KEY_A]}),
+        )
         .await
         .expect(201);
     assert!(!env.store.faults_pending());

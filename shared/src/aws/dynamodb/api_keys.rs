@@ -243,7 +243,11 @@ impl KeyStore for DynamoStore {
             .send()
             .await
             .map_err(super::call::classify)?;
-        tracing::info!(owner, forgotten = gone.len(), "keys removed by the TTL uncounted");
+        tracing::info!(
+            owner,
+            forgotten = gone.len(),
+            "keys removed by the TTL uncounted"
+        );
         Ok(counted.len() - gone.len())
     }
 

@@ -220,7 +220,10 @@ const KEY_COUNT_SK: &str = "KEYS";
 
 /// The key of the count of `owner`'s API keys.
 pub(super) fn key_count(owner: &str) -> Item {
-    key(format!("{}{owner}", Partition::KeyCount.prefix()), KEY_COUNT_SK)
+    key(
+        format!("{}{owner}", Partition::KeyCount.prefix()),
+        KEY_COUNT_SK,
+    )
 }
 
 /// The sort key of the count of an incarnation's SFTP users.
