@@ -70,8 +70,8 @@ pub trait KeyStore: Send + Sync {
     /// How many keys `owner` holds: the count `create_key` checks, of the keys created and
     /// neither revoked nor removed by the table's TTL (an expired key counts until it is
     /// revoked or removed). The TTL removes keys without touching the count: once it reaches
-    /// `keys::MAX_KEYS_PER_OWNER`, the keys it names are read and those gone are forgotten,
-    /// so the count is exact whenever it refuses.
+    /// `keys::MAX_KEYS_PER_OWNER`, the keys it names that the TTL may have removed are read
+    /// and those gone are forgotten, so the count is exact whenever it refuses.
     fn count_keys(&self, owner: &str) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Up to `limit` keys of `owner` (a `user:` principal; every key for `None`) with ids

@@ -129,7 +129,7 @@ impl<S: BucketStore, O> Services<S, O> {
         self.refuse_if_full_of_keys(&owner).await?;
         on_conflict(
             WRITE_ATTEMPTS,
-            "Could not pick an unused key id; retry",
+            "Could not write the key (its id was taken, or other keys were written at once); retry",
             || async {
                 let fresh = generate_secret();
                 let key = ApiKey {

@@ -7,12 +7,13 @@
 //! removes expired keys eventually (until then they are refused, and listed as expired).
 //!
 //! The keys-per-owner limit is held by `KC#<owner>`/`KEYS`, whose string set `ids` names the
-//! owner's keys: a creation adds its id in its transaction, on the condition that the set
-//! holds fewer than `MAX_KEYS_PER_OWNER`; a revocation removes it in its own. A set rather
-//! than a number, because the TTL removes keys without touching it: the ids of removed keys
-//! can be found (their key item is gone) and forgotten, exactly and idempotently, which a
-//! number cannot say. `count_keys` does so once the set is full, so a full set never refuses
-//! a creation for keys that are gone.
+//! owner's keys (`<id>`, or `<id>#<ttl>` for a key the TTL will remove): a creation adds its
+//! entry in its transaction, on the condition that the set holds fewer than
+//! `MAX_KEYS_PER_OWNER`; a revocation removes it in its own. A set rather than a number,
+//! because the TTL removes keys without touching it: the entries of removed keys can be found
+//! (their key item is gone) and forgotten, exactly and idempotently, which a number cannot
+//! say. `count_keys` does so once the set is full, reading only the keys whose `ttl` has
+//! passed (none: one read), so a full set never refuses a creation for keys that are gone.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
@@ -77,6 +78,22 @@ fn id_set<'a>(ids: impl IntoIterator<Item = &'a String>) -> AttributeValue {
     AttributeValue::Ss(ids.into_iter().cloned().collect())
 }
 
+/// Key `k`'s entry in its owner's count.
+fn count_entry(k: &ApiKey) -> String {
+    match ttl(k) {
+        Some(t) => format!("{}#{t}", k.id),
+        None => k.id.clone(),
+    }
+}
+
+/// The key id of a count entry and when the TTL may remove the key (seconds).
+fn parse_entry(entry: &str) -> (&str, Option<i64>) {
+    match entry.split_once('#') {
+        Some((id, t)) => (id, t.parse().ok()),
+        None => (entry, None),
+    }
+}
+
 impl DynamoStore {
     /// A transaction item that adds key `k` to its owner's count, while it names fewer than
     /// `MAX_KEYS_PER_OWNER` keys.
@@ -87,7 +104,7 @@ impl DynamoStore {
             .update_expression("ADD #ids :id")
             .condition_expression("attribute_not_exists(#ids) OR size(#ids) < :max")
             .expression_attribute_names("#ids", IDS)
-            .expression_attribute_values(":id", id_set([&k.id]))
+            .expression_attribute_values(":id", id_set([&count_entry(k)]))
             .expression_attribute_values(":max", n(MAX_KEYS_PER_OWNER as i64))
             .build()
             .expect("table, key and update set");
@@ -101,7 +118,7 @@ impl DynamoStore {
             .set_key(Some(keys::key_count(&k.owner)))
             .update_expression("DELETE #ids :id")
             .expression_attribute_names("#ids", IDS)
-            .expression_attribute_values(":id", id_set([&k.id]))
+            .expression_attribute_values(":id", id_set([&count_entry(k)]))
             .build()
             .expect("table, key and update set");
         TransactWriteItem::builder().update(update).build()
@@ -213,12 +230,23 @@ impl KeyStore for DynamoStore {
         if counted.len() < MAX_KEYS_PER_OWNER {
             return Ok(counted.len());
         }
-        // Full: forget the keys the TTL removed. An id is in the set only once its key was
-        // written (one transaction), and ids are not reused, so a key item missing now (read
-        // strongly consistent) is gone for good.
+        // Full: forget the keys the TTL removed (only those whose `ttl` passed may be gone).
+        // An entry is in the set only once its key was written (one transaction), and ids
+        // are not reused, so a key item missing now (read strongly consistent) is gone for
+        // good.
+        let now_secs = crate::domain::time::now_ms() / 1000;
+        let due: Vec<&String> = counted
+            .iter()
+            .filter(|e| parse_entry(e).1.is_some_and(|t| t <= now_secs))
+            .collect();
+        if due.is_empty() {
+            return Ok(counted.len());
+        }
         let found = self
             .batch_get_items(
-                counted.iter().map(|id| keys::api_key(id)).collect(),
+                due.iter()
+                    .map(|e| keys::api_key(parse_entry(e).0))
+                    .collect(),
                 Some("pk"),
             )
             .await?;
@@ -226,9 +254,9 @@ impl KeyStore for DynamoStore {
             .iter()
             .map(|item| item.string("pk"))
             .collect::<Result<_, _>>()?;
-        let gone: Vec<&String> = counted
-            .iter()
-            .filter(|id| !present.contains(&keys::api_key_pk(id)))
+        let gone: Vec<&String> = due
+            .into_iter()
+            .filter(|e| !present.contains(&keys::api_key_pk(parse_entry(e).0)))
             .collect();
         if gone.is_empty() {
             return Ok(counted.len());
@@ -274,5 +302,37 @@ impl KeyStore for DynamoStore {
             has_more: more,
             last_key: ids.last().cloned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, expires_at: Option<i64>) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            title: "t".into(),
+            owner: "user:a".into(),
+            privileges: vec![],
+            buckets: None,
+            created: 0,
+            expires_at,
+            last_used: None,
+            created_by: None,
+            secret_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn count_entries_name_the_key_and_when_the_ttl_may_remove_it() {
+        let forever = count_entry(&key("0123456789abcdef", None));
+        assert_eq!(forever, "0123456789abcdef");
+        assert_eq!(parse_entry(&forever), ("0123456789abcdef", None));
+        let expiring = count_entry(&key("0123456789abcdef", Some(5_000)));
+        assert_eq!(
+            parse_entry(&expiring),
+            ("0123456789abcdef", Some(5 + EXPIRED_KEPT_SECS))
+        );
     }
 }
