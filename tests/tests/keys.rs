@@ -1,7 +1,7 @@
 //! API keys on the deployed stack: the whole lifecycle through the real functions and table,
 //! a key reaching every function (buckets, data, files), scope and `key:<id>` sharing,
-//! revocation on the very next request, and unknown and revoked keys refused alike, in the
-//! same time.
+//! revocation on the very next request, unknown and revoked keys refused alike, in the same
+//! time, and creations sent at once stop at the owner's limit.
 
 use std::time::Instant;
 
@@ -176,4 +176,61 @@ fn a_grant_of_a_key_made_by_a_revoked_key_lands_nothing() {
         .expect(200)
         .json();
     assert_eq!(files["data"], json!([]));
+}
+
+/// Sends `bodies` to `POST path` as `caller`, all at once (one thread each); the answers'
+/// statuses and bodies, in the order of `bodies`.
+fn post_all(caller: &Caller, path: &str, bodies: &[Value]) -> Vec<(u16, Value)> {
+    std::thread::scope(|s| {
+        let sent: Vec<_> = bodies
+            .iter()
+            .map(|body| {
+                let caller = caller.clone();
+                s.spawn(move || {
+                    let r = caller.post(path, body);
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        sent.into_iter().map(|t| t.join().unwrap()).collect()
+    })
+}
+
+/// Creations of one user's keys sent at once past the limit (100) all pass the API's first
+/// count; the count in the creating transaction holds the limit, each refused one a `403`,
+/// and a revocation frees one place, once.
+#[test]
+fn concurrent_creations_stop_at_the_owners_limit() {
+    const LIMIT: usize = 100;
+    let alice = Caller::user("keymax", &[]);
+    let title = |i: usize| json!({"title": format!("k{i}")});
+    // Up to 90, ten at a time, each batch within the limit.
+    for batch in 0..9 {
+        let bodies: Vec<Value> = (batch * 10..batch * 10 + 10).map(title).collect();
+        for (status, body) in post_all(&alice, "/v1/keys", &bodies) {
+            assert_eq!(status, 201, "{body}");
+        }
+    }
+    // Twenty at once for the last ten places.
+    let bodies: Vec<Value> = (90..110).map(title).collect();
+    let answers = post_all(&alice, "/v1/keys", &bodies);
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(created.len(), 10, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!(*status, 403, "{body}");
+        assert_eq!(body["errno"], 121, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("100"), "{body}");
+    }
+    let listed = alice.get("/v1/keys?_limit=1000").expect(200).json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), LIMIT, "{listed}");
+
+    let first = format!("/v1/keys/{}", created[0]["data"]["id"].as_str().unwrap());
+    alice.delete(&first).expect(200);
+    alice.delete(&first).expect(404);
+    alice.post("/v1/keys", &title(200)).expect(201);
+    alice.post("/v1/keys", &title(201)).expect_error(403, 121);
 }

@@ -2,8 +2,8 @@
 //! against the emulator's Transfer Family listener: uploads over SFTP are recorded (by the
 //! reconciliation pass locally: the emulator fires no S3 event for them), files uploaded over
 //! HTTP are served over SFTP, read users cannot write, users see only their bucket, removed
-//! keys and users cannot connect, inactive buckets refuse uploads, and a deleted bucket's users
-//! are gone.
+//! keys and users cannot connect, inactive buckets refuse uploads, a deleted bucket's users
+//! are gone, and creations sent at once stop at the limit.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -506,4 +506,69 @@ fn a_removed_writers_sftp_user_cannot_log_in_until_a_writer_takes_it_over() {
     assert_eq!(taken["data"]["suspended"], false);
     assert_eq!(taken["data"]["owner"], alice.principal());
     session.ls();
+}
+
+/// Creations sent at once all pass the API's first check; the count in the creating
+/// transaction holds the limit (20), each refused one a `400` naming `username` with no
+/// Transfer user made for it, and a deletion frees one place, once.
+#[test]
+fn concurrent_user_creations_stop_at_the_limit() {
+    const LIMIT: usize = 20;
+    let alice = Caller::user("alice", CREATOR);
+    let id = bucket(&alice, &json!({}));
+    let (key, public) = keypair();
+    let path = format!("/v1/buckets/{id}/users");
+    let body = |name: &str| json!({"username": name, "ssh_public_keys": [public]});
+    let names: Vec<String> = (0..LIMIT + 10).map(|i| format!("user{i:02}")).collect();
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let sent: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let (alice, path, body) = (alice.clone(), &path, body(name));
+                s.spawn(move || {
+                    let r = alice.post(path, &body);
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        sent.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let created: Vec<&String> = names
+        .iter()
+        .zip(&answers)
+        .filter(|(_, (status, _))| *status == 201)
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(created.len(), LIMIT, "{answers:?}");
+    let refused: Vec<&String> = names
+        .iter()
+        .zip(&answers)
+        .filter(|(_, (status, body))| {
+            assert!(*status == 201 || *status == 400, "{status}: {body}");
+            *status == 400
+        })
+        .map(|(name, (_, body))| {
+            assert_eq!(body["errno"], 107, "{body}");
+            assert_eq!(body["details"][0]["name"], "username", "{body}");
+            name
+        })
+        .collect();
+    assert_eq!(refused.len(), 10);
+    let listed = alice.get(&format!("{path}?_limit=100")).expect(200).json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), LIMIT, "{listed}");
+    // A created user connects; a refused one was never a Transfer user.
+    let session = |name: &str| Session {
+        login: format!("{id}.{name}"),
+        key: key.clone(),
+    };
+    session(created[0]).ls();
+    let (code, _, _) = session(refused[0]).run("ls", &[]);
+    assert_ne!(code, 0, "a refused user connected");
+
+    let first = format!("{path}/{}", created[0]);
+    alice.delete(&first).expect(200);
+    alice.delete(&first).expect(404);
+    alice.post(&path, &body("late1")).expect(201);
+    let err = alice.post(&path, &body("late2")).expect_error(400, 107);
+    assert_eq!(err["details"][0]["name"], "username", "{err}");
 }

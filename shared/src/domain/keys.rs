@@ -28,6 +28,10 @@ const SECRET_BYTES: usize = 32;
 /// base64url characters of `SECRET_BYTES` without padding.
 const SECRET_CHARS: usize = 43;
 pub const MAX_TITLE_CHARS: usize = 200;
+/// Keys one user may hold: enough for every job and program of a person; a bound on what a
+/// stolen session can mint. Counted in the transaction that creates a key (the store's count
+/// holds it against concurrent creations).
+pub const MAX_KEYS_PER_OWNER: usize = 100;
 /// Buckets one key may be scoped to: a key for a job names a few; more is an ACL's job.
 pub const MAX_SCOPE: usize = 20;
 /// `last_used` is written at most this often per key, so a busy key costs no write per request.

@@ -21,6 +21,7 @@
 //! | webhook delivery | `WD#<id>#<gen>` | `<webhook id>#<delivery id>` |
 //! | API key | `K#<key id>` | `K` |
 //! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
+//! | ids of a user's keys (the limit's count) | `KC#<owner>` | `KEYS` |
 //!
 //! Each method holds one lock from start to end, so it is atomic as the adapter's transactions
 //! are, and it checks the adapter's conditions before changing anything. Grants and rejections
@@ -30,7 +31,7 @@
 //! [`MemoryObjects`] implements `ObjectStore`. Both are cheap handles: clones share the same
 //! contents, so a test keeps one while an app or a service owns another.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -96,6 +97,8 @@ enum Item {
     Delivery(Delivery),
     /// A bucket's last event number (`WS#…`/`SEQ`) or one event's (`WS#…`/`<event id>`).
     Sequence(i64),
+    /// The ids of an owner's keys (`KC#<owner>`/`KEYS`): the keys-per-owner limit's count.
+    KeyIds(BTreeSet<String>),
 }
 
 macro_rules! accessors {
@@ -134,6 +137,7 @@ accessors! {
     History: HistoryEntry => as_history, as_history_mut;
     Webhook: Webhook => as_webhook, as_webhook_mut;
     Delivery: Delivery => as_delivery, as_delivery_mut;
+    KeyIds: BTreeSet<String> => as_key_ids, as_key_ids_mut;
 }
 
 impl Item {
@@ -153,6 +157,7 @@ impl Item {
             Item::Webhook(_) => "webhook",
             Item::Delivery(_) => "webhook delivery",
             Item::Sequence(_) => "event sequence",
+            Item::KeyIds(_) => "key count",
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Item, MemoryStore, SFTP_PK, key, part_pk};
-use crate::domain::sftp::SftpUser;
+use crate::domain::sftp::{MAX_USERS_PER_BUCKET, SftpUser};
 use crate::ports::{
     DirectoryUser, SftpBucket, SftpDirectory, SftpUserPage, SftpUserStore, StoreError,
 };
@@ -29,21 +29,27 @@ impl SftpUserStore for MemoryStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<SftpUserPage, StoreError> {
-        let state = self.begin()?;
-        let pk = part_pk("S", id, generation);
-        let mut users = Vec::new();
-        for (k, item) in state.partition(&pk, after) {
-            if users.len() == limit {
-                break;
+        let page = {
+            let state = self.begin()?;
+            let pk = part_pk("S", id, generation);
+            let mut users = Vec::new();
+            for (k, item) in state.partition(&pk, after) {
+                if users.len() == limit {
+                    break;
+                }
+                let user = item
+                    .as_sftp_user()
+                    .ok_or_else(|| super::mismatch(k, item.kind()))?;
+                users.push(user.clone());
             }
-            let user = item
-                .as_sftp_user()
-                .ok_or_else(|| super::mismatch(k, item.kind()))?;
-            users.push(user.clone());
-        }
-        // As DynamoDB: a full page reports a continuation.
-        let has_more = users.len() == limit;
-        Ok(SftpUserPage { users, has_more })
+            // As DynamoDB: a full page reports a continuation.
+            let has_more = users.len() == limit;
+            SftpUserPage { users, has_more }
+        };
+        // It gives way once, as a query would, so that concurrent requests interleave around
+        // it (the creation's early check reads here).
+        tokio::task::yield_now().await;
+        Ok(page)
     }
 
     async fn create_sftp_user(
@@ -53,8 +59,13 @@ impl SftpUserStore for MemoryStore {
         user: &SftpUser,
     ) -> Result<(), StoreError> {
         let mut state = self.begin()?;
-        let k = key(part_pk("S", id, generation), &user.username);
-        if state.items.contains_key(&k) || !state.live(id, generation)? {
+        let pk = part_pk("S", id, generation);
+        let k = key(&pk, &user.username);
+        // The adapter's count is of this partition, moved in the same transaction.
+        if state.items.contains_key(&k)
+            || !state.live(id, generation)?
+            || state.partition(&pk, None).count() >= MAX_USERS_PER_BUCKET
+        {
             return Err(StoreError::Conflict);
         }
         state.items.insert(k, Item::SftpUser(user.clone()));

@@ -37,8 +37,11 @@ pub trait SftpUserStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<SftpUserPage, StoreError>> + Send;
 
-    /// Records a new user (`Conflict` if the name is taken in the bucket) and registers the
-    /// incarnation among those the reconciliation pass visits.
+    /// Records a new user and registers the incarnation among those the reconciliation pass
+    /// visits. `Conflict` if the name is taken in the bucket, the incarnation is gone or
+    /// already has `sftp::MAX_USERS_PER_BUCKET` users (counted in the write: the limit holds
+    /// against concurrent creations), or the write lost a race to another on the count (try
+    /// again).
     fn create_sftp_user(
         &self,
         id: &str,
@@ -55,7 +58,9 @@ pub trait SftpUserStore: Send + Sync {
         previous_modified: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Deletes a user; a missing one is not an error.
+    /// Deletes a user, freeing its place under the limit; a missing one is not an error.
+    /// `Conflict` if the write lost a race to another on the count (the user is still there:
+    /// try again).
     fn delete_sftp_user(
         &self,
         id: &str,

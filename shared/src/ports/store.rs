@@ -45,7 +45,10 @@ pub trait KeyStore: Send + Sync {
     /// The key with this id (strongly consistent: a revoked key is gone at once).
     fn get_key(&self, id: &str) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
 
-    /// Writes a new key and its listing entries at once; `Conflict` if the id is taken.
+    /// Writes a new key and its listing entries at once, and counts it among its owner's;
+    /// `Conflict` if the id is taken or the owner already holds `keys::MAX_KEYS_PER_OWNER` keys
+    /// (the count is checked in the write: the limit holds against concurrent creations), or
+    /// the write lost a race to another on the count (try again).
     fn create_key(&self, key: &ApiKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Sets the title of key `id`, if it still exists; the key as it is then.
@@ -55,20 +58,21 @@ pub trait KeyStore: Send + Sync {
         title: &str,
     ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
 
-    /// Removes the key and its listing entries; `Conflict` if it is gone already.
+    /// Removes the key and its listing entries, and frees its place in its owner's count;
+    /// `Conflict` if it is gone already or the write lost a race to another on the count (the
+    /// key is still there: try again).
     fn delete_key(&self, key: &ApiKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records a use of key `id` at `at`, unless one was recorded less than
     /// `keys::LAST_USED_EVERY_MS` before (then, and for a key gone meanwhile, nothing changes).
     fn touch_key(&self, id: &str, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// How many keys `owner` holds, counting up to `up_to` (a keys-only count of the owner's
-    /// listing index).
-    fn count_keys(
-        &self,
-        owner: &str,
-        up_to: usize,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// How many keys `owner` holds: the count `create_key` checks, of the keys created and
+    /// neither revoked nor removed by the table's TTL (an expired key counts until it is
+    /// revoked or removed). The TTL removes keys without touching the count: once it reaches
+    /// `keys::MAX_KEYS_PER_OWNER`, the keys it names that the TTL may have removed are read
+    /// and those gone are forgotten, so the count is exact whenever it refuses.
+    fn count_keys(&self, owner: &str) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Up to `limit` keys of `owner` (a `user:` principal; every key for `None`) with ids
     /// after `after`, sorted by id.

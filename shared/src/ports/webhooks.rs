@@ -34,8 +34,8 @@ pub trait WebhookStore: Send + Sync {
 
     /// Writes a webhook: a new one (`previous_modified` `None`; `Conflict` if the id exists,
     /// the bucket incarnation is gone or already holds `MAX_WEBHOOKS_PER_BUCKET` webhooks:
-    /// the limit holds against concurrent creations) or one last written at
-    /// `previous_modified` (`Conflict` if it changed since or is gone).
+    /// the limit holds against concurrent creations; or the write lost a race on the count)
+    /// or one last written at `previous_modified` (`Conflict` if it changed since or is gone).
     fn put_webhook(
         &self,
         id: &str,
@@ -44,7 +44,9 @@ pub trait WebhookStore: Send + Sync {
         previous_modified: Option<i64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Deletes a webhook (a missing one is not an error), freeing its place under the limit.
+    /// Deletes a webhook (a missing one is not an error), freeing its place under the limit;
+    /// `Conflict` if the write lost a race to another on the count (it is still there: try
+    /// again).
     fn delete_webhook(
         &self,
         id: &str,

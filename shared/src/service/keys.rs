@@ -14,9 +14,7 @@ use crate::domain::origin::Origin;
 use crate::domain::time::now_ms;
 use crate::ports::{ApiKeyPage, BucketStore, KeyStore, StoreError};
 
-/// Keys one user may hold: enough for every job and program of a person; a bound on what a
-/// stolen session can mint.
-pub const MAX_KEYS_PER_OWNER: usize = 100;
+pub use crate::domain::keys::MAX_KEYS_PER_OWNER;
 
 /// Compared with when no key has the presented id, so an unknown key costs the same hash and
 /// comparison as a known one with a wrong secret.
@@ -126,17 +124,12 @@ impl<S: BucketStore, O> Services<S, O> {
         }
         let buckets = self.resolve_scope(identity, new.buckets).await?;
         let expires_at = self.capped_expiry(identity, new.expires_at).await?;
-        // Counted last (the cheap refusals come first), on the keys-only index. Two creations
-        // racing at the bound may both pass: the bound is on what one user can pile up, and
-        // overshoots by at most the requests in flight.
-        if self.store.count_keys(&owner, MAX_KEYS_PER_OWNER).await? >= MAX_KEYS_PER_OWNER {
-            return Err(Error::Forbidden(format!(
-                "A user holds at most {MAX_KEYS_PER_OWNER} API keys; revoke one first."
-            )));
-        }
+        // Counted last (the cheap refusals come first): the early refusal. The store checks the
+        // count again in the write, which is what holds against creations sent at once.
+        self.refuse_if_full_of_keys(&owner).await?;
         on_conflict(
             WRITE_ATTEMPTS,
-            "Could not pick an unused key id; retry",
+            "Could not write the key (its id was taken, or other keys were written at once); retry",
             || async {
                 let fresh = generate_secret();
                 let key = ApiKey {
@@ -151,11 +144,27 @@ impl<S: BucketStore, O> Services<S, O> {
                     created_by: identity.key.as_ref().map(|k| k.id.clone()),
                     secret_hash: fresh.hash,
                 };
-                self.store.create_key(&key).await?;
-                Ok((key, fresh.secret))
+                match self.store.create_key(&key).await {
+                    Err(StoreError::Conflict) => {
+                        // Full (creations raced past the early refusal), else the id was taken
+                        // or the write lost a race on the count: again, with a new id.
+                        self.refuse_if_full_of_keys(&owner).await?;
+                        Err(StoreError::Conflict.into())
+                    }
+                    other => other.map(|()| (key, fresh.secret)).map_err(Error::from),
+                }
             },
         )
         .await
+    }
+
+    async fn refuse_if_full_of_keys(&self, owner: &str) -> Result<()> {
+        if self.store.count_keys(owner).await? >= MAX_KEYS_PER_OWNER {
+            return Err(Error::Forbidden(format!(
+                "A user holds at most {MAX_KEYS_PER_OWNER} API keys; revoke one first."
+            )));
+        }
+        Ok(())
     }
 
     /// The scope of a new key: each bucket resolved to the incarnation it is now, which the
@@ -261,11 +270,22 @@ impl<S: BucketStore, O> Services<S, O> {
     /// Revokes key `id` at once: the next request with it, or with a key it made, is refused.
     pub async fn revoke_key(&self, identity: &Identity, id: &str) -> Result<ApiKey> {
         let key = self.get_key(identity, id).await?;
-        match self.store.delete_key(&key).await {
-            Ok(()) => Ok(key),
-            Err(StoreError::Conflict) => Err(Error::not_found("key", id)),
-            Err(e) => Err(e.into()),
-        }
+        on_conflict(
+            WRITE_ATTEMPTS,
+            "The key was changed concurrently; retry",
+            || async {
+                match self.store.delete_key(&key).await {
+                    // Revoked meanwhile, else the write lost a race on its owner's count.
+                    Err(StoreError::Conflict) => match self.store.get_key(id).await? {
+                        None => Err(Error::not_found("key", id)),
+                        Some(_) => Err(StoreError::Conflict.into()),
+                    },
+                    other => Ok(other?),
+                }
+            },
+        )
+        .await?;
+        Ok(key)
     }
 
     /// The caller's user principal, if the caller may manage keys: a signed-in user may; an

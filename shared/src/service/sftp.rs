@@ -6,9 +6,14 @@
 //! listed. A change is written to the item first (conditionally: concurrent changes conflict
 //! before anything reaches Transfer), then Transfer is brought to it from what Transfer holds
 //! (its keys, listed, not remembered), so a change repeated after any failure repairs it.
+//!
+//! The limit of users per bucket is a count the store moves in the transaction that writes or
+//! deletes the item (checked there: creations sent at once cannot pass it together); being
+//! one write with the item, it adds no step that a crash could leave half-done.
 
 use super::Services;
 use super::error::{Error, Result};
+use super::retry::{WRITE_ATTEMPTS, on_conflict};
 use crate::domain::access::Identity;
 use crate::domain::bucket::Bucket;
 use crate::domain::error::RuleError;
@@ -95,17 +100,8 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         let bucket = self.writable(bucket, identity).await?;
         let (id, generation) = (&bucket.id, &bucket.generation);
         let files = self.sftp_required()?;
-        let present = self
-            .store
-            .list_sftp_users(id, generation, None, MAX_USERS_PER_BUCKET)
-            .await?;
-        if present.users.len() >= MAX_USERS_PER_BUCKET {
-            return Err(RuleError::invalid(
-                "username",
-                format!("the bucket already has {MAX_USERS_PER_BUCKET} SFTP users (the limit)"),
-            )
-            .into());
-        }
+        // The early refusal; the store's count, checked in the write, is what holds.
+        self.refuse_if_full_of_users(&bucket).await?;
         let now = now_ms();
         let user = SftpUser {
             username: new.username.clone(),
@@ -118,19 +114,38 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
             suspended: None,
             modified_by: identity.acting_principal(),
         };
-        match self.store.create_sftp_user(id, generation, &user).await {
-            Err(StoreError::Conflict) => {
-                return Err(match self.store.get(id).await? {
-                    Some(b) if &b.generation == generation => RuleError::invalid(
-                        "username",
-                        format!("{} is already a user of this bucket", new.username),
-                    )
-                    .into(),
-                    _ => Error::not_found("bucket", id.as_str()),
-                });
-            }
-            other => other?,
-        }
+        on_conflict(
+            WRITE_ATTEMPTS,
+            "The bucket's users were changed concurrently; retry",
+            || async {
+                match self.store.create_sftp_user(id, generation, &user).await {
+                    Err(StoreError::Conflict) => {
+                        match self.store.get(id).await? {
+                            Some(b) if &b.generation == generation => {}
+                            _ => return Err(Error::not_found("bucket", id.as_str())),
+                        }
+                        if self
+                            .store
+                            .get_sftp_user(id, generation, &user.username)
+                            .await?
+                            .is_some()
+                        {
+                            return Err(RuleError::invalid(
+                                "username",
+                                format!("{} is already a user of this bucket", user.username),
+                            )
+                            .into());
+                        }
+                        // Full: creations raced past the early check.
+                        self.refuse_if_full_of_users(&bucket).await?;
+                        // Else the write lost a race on the count to another: again.
+                        Err(StoreError::Conflict.into())
+                    }
+                    other => Ok(other?),
+                }
+            },
+        )
+        .await?;
         let entry = DirectoryUser {
             login: login(id, &user.username),
             home: home_target(files, id, generation),
@@ -143,10 +158,7 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
                 // Neither may outlive a failed creation (best effort: the item alone cannot
                 // connect; a Transfer user alone is deleted by the next creation of the name).
                 let _ = directory.delete_user(&entry.login).await;
-                let _ = self
-                    .store
-                    .delete_sftp_user(id, generation, &user.username)
-                    .await;
+                let _ = self.forget_sftp_user(id, generation, &user.username).await;
                 return Err(e);
             }
         }
@@ -156,6 +168,38 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
             bucket.clone(),
             self.record_key_ids(directory, &bucket, user).await,
         ))
+    }
+
+    /// Refuses a new user when the bucket has `MAX_USERS_PER_BUCKET` already.
+    async fn refuse_if_full_of_users(&self, bucket: &Bucket) -> Result<()> {
+        let present = self
+            .store
+            .list_sftp_users(&bucket.id, &bucket.generation, None, MAX_USERS_PER_BUCKET)
+            .await?;
+        if present.users.len() >= MAX_USERS_PER_BUCKET {
+            return Err(RuleError::invalid(
+                "username",
+                format!("the bucket already has {MAX_USERS_PER_BUCKET} SFTP users (the limit)"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Deletes a user's item (and its place under the limit), again while the write loses a
+    /// race on the count.
+    async fn forget_sftp_user(&self, id: &str, generation: &str, username: &str) -> Result<()> {
+        on_conflict(
+            WRITE_ATTEMPTS,
+            "The bucket's users were changed concurrently; retry",
+            || async {
+                Ok(self
+                    .store
+                    .delete_sftp_user(id, generation, username)
+                    .await?)
+            },
+        )
+        .await
     }
 
     /// After Transfer was changed from `user` as written and `bucket` as read: what changed
@@ -362,10 +406,8 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         directory
             .delete_user(&login(&bucket.id, &user.username))
             .await?;
-        self.store
-            .delete_sftp_user(&bucket.id, &bucket.generation, &user.username)
-            .await?;
-        Ok(())
+        self.forget_sftp_user(&bucket.id, &bucket.generation, &user.username)
+            .await
     }
 
     /// Bucket `id` became active or inactive: its users' session policies follow (write only

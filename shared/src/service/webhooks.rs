@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::Services;
 use super::error::{Error, Result};
+use super::retry::{WRITE_ATTEMPTS, on_conflict};
 use crate::domain::access::Identity;
 use crate::domain::bucket::Bucket;
 use crate::domain::error::RuleError;
@@ -138,18 +139,32 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
             suspended: None,
             retired: false,
         };
-        match self
-            .store
-            .put_webhook(&bucket.id, &bucket.generation, &hook, None)
-            .await
-        {
-            // Full (creations raced past the check above) or the bucket is gone.
-            Err(StoreError::Conflict) => {
-                self.refuse_if_full(&bucket).await?;
-                Err(Error::not_found("bucket", bucket.id.as_str()))
-            }
-            other => Ok(other.map(|()| (bucket, hook))?),
-        }
+        on_conflict(
+            WRITE_ATTEMPTS,
+            "The bucket's webhooks were changed concurrently; retry",
+            || async {
+                match self
+                    .store
+                    .put_webhook(&bucket.id, &bucket.generation, &hook, None)
+                    .await
+                {
+                    // Full (creations raced past the check above), the bucket is gone, or the
+                    // write lost a race on the count to another (then again).
+                    Err(StoreError::Conflict) => {
+                        self.refuse_if_full(&bucket).await?;
+                        match self.store.get(&bucket.id).await? {
+                            Some(b) if b.generation == bucket.generation => {
+                                Err(StoreError::Conflict.into())
+                            }
+                            _ => Err(Error::not_found("bucket", bucket.id.as_str())),
+                        }
+                    }
+                    other => Ok(other?),
+                }
+            },
+        )
+        .await?;
+        Ok((bucket, hook))
     }
 
     async fn refuse_if_full(&self, bucket: &Bucket) -> Result<()> {
@@ -232,10 +247,17 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
     ) -> Result<()> {
         let bucket = self.writable(bucket, identity).await?;
         self.webhook_of(&bucket, webhook_id).await?;
-        Ok(self
-            .store
-            .delete_webhook(&bucket.id, &bucket.generation, webhook_id)
-            .await?)
+        on_conflict(
+            WRITE_ATTEMPTS,
+            "The bucket's webhooks were changed concurrently; retry",
+            || async {
+                Ok(self
+                    .store
+                    .delete_webhook(&bucket.id, &bucket.generation, webhook_id)
+                    .await?)
+            },
+        )
+        .await
     }
 
     /// Sends a `webhook.ping` to the webhook (whatever its events; even an inactive one), once

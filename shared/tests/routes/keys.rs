@@ -3,7 +3,9 @@
 //! once, and the one `401` for every key that is not good.
 
 use serde_json::{Value, json};
+use shared::domain::keys::MAX_KEYS_PER_OWNER;
 use shared::domain::time::now_ms;
+use shared::ports::StoreError;
 
 use shared::service::uploads::Outcome;
 
@@ -463,6 +465,68 @@ async fn a_user_holds_a_bounded_number_of_keys() {
         .expect_error(403, 121);
     // Another user is not affected.
     new_key(&env.user("bob", &[]), json!({"title": "b"})).await;
+}
+
+/// An expired key counts until it is revoked or the table's TTL removes it; the TTL touches no
+/// count, yet the keys it removed free their places (a full count forgets them).
+#[tokio::test]
+async fn expired_keys_count_until_revoked_or_removed_by_the_ttl() {
+    let env = Env::new();
+    let alice = env.user("alice", &[]);
+    let soon = now_ms() + 200;
+    let mut expiring = Vec::new();
+    for i in 0..3 {
+        let body = json!({"title": format!("e{i}"), "expires_at": soon});
+        expiring.push(new_key(&alice, body).await.0);
+    }
+    for i in 3..MAX_KEYS_PER_OWNER {
+        new_key(&alice, json!({"title": format!("k{i}")})).await;
+    }
+    let one_more = json!({"title": "one more"});
+    alice
+        .post("/v1/keys", &one_more)
+        .await
+        .expect_error(403, 121);
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    alice
+        .post("/v1/keys", &one_more)
+        .await
+        .expect_error(403, 121);
+    // Revoked: its place is free at once.
+    alice
+        .delete(&format!("/v1/keys/{}", expiring[0]))
+        .await
+        .expect(200);
+    alice.post("/v1/keys", &one_more).await.expect(201);
+    alice
+        .post("/v1/keys", &one_more)
+        .await
+        .expect_error(403, 121);
+    // Removed by the TTL (the count not told): their places are free too.
+    assert_eq!(env.store.expire_keys(now_ms()), 2);
+    alice.post("/v1/keys", &one_more).await.expect(201);
+    alice.post("/v1/keys", &one_more).await.expect(201);
+    alice
+        .post("/v1/keys", &one_more)
+        .await
+        .expect_error(403, 121);
+    let listed = alice.get("/v1/keys?_limit=1000").await.expect(200).json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), MAX_KEYS_PER_OWNER);
+}
+
+/// A revocation whose write loses a race on its owner's count (another creation's or
+/// revocation's) is tried again: never a `404` for a key that is still there.
+#[tokio::test]
+async fn a_revocation_that_loses_a_race_on_the_count_is_tried_again() {
+    let env = Env::new();
+    let alice = env.user("alice", &[]);
+    let (id, secret) = new_key(&alice, json!({"title": "t"})).await;
+    // The key read, then the deleting write loses.
+    env.store.fail_call(1, StoreError::Conflict);
+    alice.delete(&format!("/v1/keys/{id}")).await.expect(200);
+    assert!(!env.store.faults_pending());
+    alice.get(&format!("/v1/keys/{id}")).await.expect(404);
+    env.keyed(&secret).get("/v1/buckets").await.expect(401);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use shared::api::app::App;
 use shared::api::{data, entry};
 use shared::domain::bucket::Bucket;
 use shared::domain::data::DataDoc;
-use shared::domain::keys::ApiKey;
+use shared::domain::keys::{ApiKey, MAX_KEYS_PER_OWNER};
 use shared::memory::MemoryStore;
 use shared::ports::{
     ApiKeyPage, BucketPage, BucketStore, DataStore, KeyStore, ListScope, StoreError,
@@ -25,30 +25,35 @@ use crate::common::{
 #[derive(Clone, Default)]
 struct Yielding(MemoryStore);
 
-/// Keys are not raced here: straight through.
 impl KeyStore for Yielding {
     async fn get_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        yield_now().await;
         self.0.get_key(id).await
     }
 
     async fn create_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        yield_now().await;
         self.0.create_key(key).await
     }
 
     async fn rename_key(&self, id: &str, title: &str) -> Result<Option<ApiKey>, StoreError> {
+        yield_now().await;
         self.0.rename_key(id, title).await
     }
 
     async fn delete_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        yield_now().await;
         self.0.delete_key(key).await
     }
 
     async fn touch_key(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        yield_now().await;
         self.0.touch_key(id, at).await
     }
 
-    async fn count_keys(&self, owner: &str, up_to: usize) -> Result<usize, StoreError> {
-        self.0.count_keys(owner, up_to).await
+    async fn count_keys(&self, owner: &str) -> Result<usize, StoreError> {
+        yield_now().await;
+        self.0.count_keys(owner).await
     }
 
     async fn list_keys(
@@ -57,6 +62,7 @@ impl KeyStore for Yielding {
         after: Option<&str>,
         limit: usize,
     ) -> Result<ApiKeyPage, StoreError> {
+        yield_now().await;
         self.0.list_keys(owner, after, limit).await
     }
 }
@@ -328,6 +334,52 @@ async fn concurrent_creations_of_one_bucket_make_one() {
     assert_eq!(statuses, vec![200, 200, 201]);
     let bodies: Vec<Value> = answers.iter().map(Resp::json).collect();
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+}
+
+/// Creations of one user's keys sent at once all pass the early count before any is written:
+/// the count checked in the creating write holds the limit, and a revocation frees one place,
+/// once.
+#[tokio::test]
+async fn concurrent_key_creations_stop_at_the_owners_limit() {
+    let env = Racing::new();
+    let creations = (0..MAX_KEYS_PER_OWNER + 10)
+        .map(|i| {
+            let body = json!({"title": format!("k{i}")}).to_string();
+            ("POST", "/v1/keys".to_string(), vec![], Some(body))
+        })
+        .collect();
+    let answers = env.all(creations).await;
+    let created: Vec<String> = answers
+        .iter()
+        .filter(|r| r.status() == 201)
+        .map(|r| r.json()["data"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(created.len(), MAX_KEYS_PER_OWNER);
+    for refused in answers.into_iter().filter(|r| r.status() != 201) {
+        let err = refused.expect_error(403, 121);
+        assert!(err["message"].as_str().unwrap().contains("100"), "{err}");
+    }
+    let listed = env
+        .send("alice", "GET", "/v1/keys?_limit=1000", &[], None)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), MAX_KEYS_PER_OWNER);
+
+    let first = format!("/v1/keys/{}", created[0]);
+    env.send("alice", "DELETE", &first, &[], None)
+        .await
+        .expect(200);
+    env.send("alice", "DELETE", &first, &[], None)
+        .await
+        .expect(404);
+    let one_more = Some(r#"{"title": "one more"}"#);
+    env.send("alice", "POST", "/v1/keys", &[], one_more)
+        .await
+        .expect(201);
+    env.send("alice", "POST", "/v1/keys", &[], one_more)
+        .await
+        .expect_error(403, 121);
 }
 
 #[tokio::test]

@@ -2,13 +2,14 @@
 //! confined to their bucket, files written without an upload URL are adopted under their
 //! normalized name through the upload rules, and records of deleted objects are removed.
 
-use serde_json::json;
+use futures_util::future::join_all;
+use serde_json::{Value, json};
 use shared::domain::access::Identity;
 use shared::domain::ids::BucketRef;
 use shared::domain::keys::Access;
-use shared::domain::sftp::{NewUser, UserPatch, parse_key};
+use shared::domain::sftp::{MAX_USERS_PER_BUCKET, NewUser, UserPatch, parse_key};
 use shared::memory::MemoryDirectory;
-use shared::ports::{BucketStore, FileStore, ObjectVersion};
+use shared::ports::{BucketStore, FileStore, ObjectVersion, StoreError};
 
 use crate::common::{CREATOR, Env};
 
@@ -234,6 +235,77 @@ async fn users_are_transfer_users_confined_to_their_bucket() {
         .await
         .unwrap();
     assert!(dir.logins().is_empty());
+}
+
+/// Creations sent at once all pass the early check (its listing gives way, as a query would)
+/// before any is written: the count checked in the creating write holds the limit, no Transfer
+/// user is made for a refused one, and a deletion frees one place, once.
+#[tokio::test]
+async fn concurrent_user_creations_stop_at_the_limit() {
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let users = "/v1/buckets/b1/users";
+    let bodies: Vec<Value> = (0..MAX_USERS_PER_BUCKET + 10)
+        .map(|i| json!({"username": format!("user{i:02}"), "ssh_public_keys": [KEY_A]}))
+        .collect();
+    let answers = join_all(bodies.iter().map(|body| alice.post(users, body))).await;
+    let created: Vec<String> = answers
+        .iter()
+        .filter(|r| r.status() == 201)
+        .map(|r| r.json()["data"]["username"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(created.len(), MAX_USERS_PER_BUCKET);
+    for refused in answers.into_iter().filter(|r| r.status() != 201) {
+        let err = refused.expect_invalid(400, "body", "username");
+        assert!(err["message"].as_str().unwrap().contains("20"), "{err}");
+    }
+    let listed = alice.get(users).await.expect(200).json();
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        MAX_USERS_PER_BUCKET
+    );
+    assert_eq!(env.directory.logins().len(), MAX_USERS_PER_BUCKET);
+
+    let first = format!("{users}/{}", created[0]);
+    alice.delete(&first).await.expect(200);
+    alice.delete(&first).await.expect(404);
+    let again = |name: &str| json!({"username": name, "ssh_public_keys": [KEY_A]});
+    alice.post(users, &again("late1")).await.expect(201);
+    alice
+        .post(users, &again("late2"))
+        .await
+        .expect_invalid(400, "body", "username");
+    assert_eq!(env.directory.logins().len(), MAX_USERS_PER_BUCKET);
+}
+
+/// A write that loses a race on the count to another (DynamoDB cancels a transaction that
+/// meets another on the same item) is tried again: not answered as a taken name, a missing
+/// bucket or a deletion that did not happen.
+#[tokio::test]
+async fn a_write_that_loses_a_race_on_the_count_is_tried_again() {
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let users = "/v1/buckets/b1/users";
+    // The bucket read, the early count, then the creating write loses.
+    env.store.fail_call(2, StoreError::Conflict);
+    alice
+        .post(
+            users,
+            &json!({"username": "partner", "ssh_public_keys": [KEY_A]}),
+        )
+        .await
+        .expect(201);
+    assert!(!env.store.faults_pending());
+    assert_eq!(env.directory.logins(), ["b1.partner"]);
+    // The bucket and user reads, then the deleting write loses.
+    env.store.fail_call(2, StoreError::Conflict);
+    alice.delete(&format!("{users}/partner")).await.expect(200);
+    assert!(!env.store.faults_pending());
+    let listed = alice.get(users).await.expect(200).json();
+    assert_eq!(listed["data"], json!([]));
+    assert!(env.directory.logins().is_empty());
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use shared::domain::history::Change;
 use shared::domain::webhooks::{Answer, MAX_WEBHOOKS_PER_BUCKET, RETRY_SCHEDULE_SECS, signature};
 use shared::memory::SentRequest;
+use shared::ports::StoreError;
 use shared::service::webhooks::Attempted;
 
 use crate::common::{CREATOR, Env};
@@ -337,6 +338,35 @@ async fn concurrent_creations_stop_at_the_limit() {
         .post("/v1/buckets/b1/webhooks", &body)
         .await
         .expect(400);
+}
+
+/// A write that loses a race on the count to another (DynamoDB cancels a transaction that
+/// meets another on the same item) is tried again: not answered as a missing bucket, nor as a
+/// deletion that did not happen.
+#[tokio::test]
+async fn a_write_that_loses_a_race_on_the_count_is_tried_again() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let body = json!({"url": HOOK, "events": ["data.updated"]});
+    // The bucket read, the early count, then the creating write loses.
+    env.store.fail_call(2, StoreError::Conflict);
+    let created = alice
+        .post("/v1/buckets/b1/webhooks", &body)
+        .await
+        .expect(201)
+        .json();
+    assert!(!env.store.faults_pending());
+    let path = format!(
+        "/v1/buckets/b1/webhooks/{}",
+        created["data"]["id"].as_str().unwrap()
+    );
+    alice.get(&path).await.expect(200);
+    // The bucket and webhook reads, then the deleting write loses.
+    env.store.fail_call(2, StoreError::Conflict);
+    alice.delete(&path).await.expect(200);
+    assert!(!env.store.faults_pending());
+    alice.get(&path).await.expect(404);
 }
 
 #[tokio::test]

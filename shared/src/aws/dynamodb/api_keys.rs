@@ -5,13 +5,22 @@
 //!
 //! A key with `expires_at` carries a `ttl` a week after it on all three items: DynamoDB
 //! removes expired keys eventually (until then they are refused, and listed as expired).
+//!
+//! The keys-per-owner limit is held by `KC#<owner>`/`KEYS`, whose string set `ids` names the
+//! owner's keys (`<id>`, or `<id>#<ttl>` for a key the TTL will remove): a creation adds its
+//! entry in its transaction, on the condition that the set holds fewer than
+//! `MAX_KEYS_PER_OWNER`; a revocation removes it in its own. A set rather than a number,
+//! because the TTL removes keys without touching it: the entries of removed keys can be found
+//! (their key item is gone) and forgotten, exactly and idempotently, which a number cannot
+//! say. `count_keys` does so once the set is full, reading only the keys whose `ttl` has
+//! passed (none: one read), so a full set never refuses a creation for keys that are gone.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::item::ItemExt;
 use super::keys::{self, KEYS_LISTING};
 use super::{DynamoStore, Item, json, n, s, string_list};
-use crate::domain::keys::{ApiKey, LAST_USED_EVERY_MS};
+use crate::domain::keys::{ApiKey, LAST_USED_EVERY_MS, MAX_KEYS_PER_OWNER};
 use crate::ports::{ApiKeyPage, KeyStore, StoreError};
 
 /// How long an expired key is kept (seconds) before DynamoDB's TTL removes it.
@@ -62,7 +71,59 @@ fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
     })
 }
 
+/// The attribute of `KC#<owner>`/`KEYS` naming the owner's keys.
+const IDS: &str = "ids";
+
+fn id_set<'a>(ids: impl IntoIterator<Item = &'a String>) -> AttributeValue {
+    AttributeValue::Ss(ids.into_iter().cloned().collect())
+}
+
+/// Key `k`'s entry in its owner's count.
+fn count_entry(k: &ApiKey) -> String {
+    match ttl(k) {
+        Some(t) => format!("{}#{t}", k.id),
+        None => k.id.clone(),
+    }
+}
+
+/// The key id of a count entry and when the TTL may remove the key (seconds).
+fn parse_entry(entry: &str) -> (&str, Option<i64>) {
+    match entry.split_once('#') {
+        Some((id, t)) => (id, t.parse().ok()),
+        None => (entry, None),
+    }
+}
+
 impl DynamoStore {
+    /// A transaction item that adds key `k` to its owner's count, while it names fewer than
+    /// `MAX_KEYS_PER_OWNER` keys.
+    fn count_key_tx(&self, k: &ApiKey) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::key_count(&k.owner)))
+            .update_expression("ADD #ids :id")
+            .condition_expression("attribute_not_exists(#ids) OR size(#ids) < :max")
+            .expression_attribute_names("#ids", IDS)
+            .expression_attribute_values(":id", id_set([&count_entry(k)]))
+            .expression_attribute_values(":max", n(MAX_KEYS_PER_OWNER as i64))
+            .build()
+            .expect("table, key and update set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// A transaction item that removes key `k` from its owner's count (if it is there).
+    fn uncount_key_tx(&self, k: &ApiKey) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::key_count(&k.owner)))
+            .update_expression("DELETE #ids :id")
+            .expression_attribute_names("#ids", IDS)
+            .expression_attribute_values(":id", id_set([&count_entry(k)]))
+            .build()
+            .expect("table, key and update set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
     /// A listing entry of key `k` in listing partition `listing`.
     fn key_entry(&self, listing: String, k: &ApiKey) -> TransactWriteItem {
         let mut item = keys::listing_entry(&listing, &k.id);
@@ -93,6 +154,7 @@ impl KeyStore for DynamoStore {
             TransactWriteItem::builder().put(put).build(),
             self.key_entry(keys::key_owner_listing(&k.owner), k),
             self.key_entry(KEYS_LISTING.to_string(), k),
+            self.count_key_tx(k),
         ])
         .await
     }
@@ -130,6 +192,7 @@ impl KeyStore for DynamoStore {
                 &k.id,
             )),
             self.delete_tx(keys::listing_entry(KEYS_LISTING, &k.id)),
+            self.uncount_key_tx(k),
         ])
         .await
     }
@@ -155,15 +218,65 @@ impl KeyStore for DynamoStore {
         }
     }
 
-    async fn count_keys(&self, owner: &str, up_to: usize) -> Result<usize, StoreError> {
-        let out = self
-            .query(&keys::key_owner_listing(owner), up_to, None)
-            .key_condition_expression("pk = :pk")
-            .select(aws_sdk_dynamodb::types::Select::Count)
+    async fn count_keys(&self, owner: &str) -> Result<usize, StoreError> {
+        let counted: Vec<String> = match self.get_item(keys::key_count(owner)).await? {
+            Some(item) => match item.get(IDS) {
+                Some(AttributeValue::Ss(ids)) => ids.clone(),
+                Some(_) => return Err(StoreError::Other(format!("{IDS} is not a string set"))),
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        if counted.len() < MAX_KEYS_PER_OWNER {
+            return Ok(counted.len());
+        }
+        // Full: forget the keys the TTL removed (only those whose `ttl` passed may be gone).
+        // An entry is in the set only once its key was written (one transaction), and ids
+        // are not reused, so a key item missing now (read strongly consistent) is gone for
+        // good.
+        let now_secs = crate::domain::time::now_ms() / 1000;
+        let due: Vec<&String> = counted
+            .iter()
+            .filter(|e| parse_entry(e).1.is_some_and(|t| t <= now_secs))
+            .collect();
+        if due.is_empty() {
+            return Ok(counted.len());
+        }
+        let found = self
+            .batch_get_items(
+                due.iter()
+                    .map(|e| keys::api_key(parse_entry(e).0))
+                    .collect(),
+                Some("pk"),
+            )
+            .await?;
+        let present: std::collections::HashSet<String> = found
+            .iter()
+            .map(|item| item.string("pk"))
+            .collect::<Result<_, _>>()?;
+        let gone: Vec<&String> = due
+            .into_iter()
+            .filter(|e| !present.contains(&keys::api_key_pk(parse_entry(e).0)))
+            .collect();
+        if gone.is_empty() {
+            return Ok(counted.len());
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::key_count(owner)))
+            .update_expression("DELETE #ids :gone")
+            .expression_attribute_names("#ids", IDS)
+            .expression_attribute_values(":gone", id_set(gone.iter().copied()))
             .send()
             .await
             .map_err(super::call::classify)?;
-        Ok(usize::try_from(out.count).unwrap_or(0))
+        tracing::info!(
+            owner,
+            forgotten = gone.len(),
+            "keys removed by the TTL uncounted"
+        );
+        Ok(counted.len() - gone.len())
     }
 
     async fn list_keys(
@@ -189,5 +302,37 @@ impl KeyStore for DynamoStore {
             has_more: more,
             last_key: ids.last().cloned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, expires_at: Option<i64>) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            title: "t".into(),
+            owner: "user:a".into(),
+            privileges: vec![],
+            buckets: None,
+            created: 0,
+            expires_at,
+            last_used: None,
+            created_by: None,
+            secret_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn count_entries_name_the_key_and_when_the_ttl_may_remove_it() {
+        let forever = count_entry(&key("0123456789abcdef", None));
+        assert_eq!(forever, "0123456789abcdef");
+        assert_eq!(parse_entry(&forever), ("0123456789abcdef", None));
+        let expiring = count_entry(&key("0123456789abcdef", Some(5_000)));
+        assert_eq!(
+            parse_entry(&expiring),
+            ("0123456789abcdef", Some(5 + EXPIRED_KEPT_SECS))
+        );
     }
 }

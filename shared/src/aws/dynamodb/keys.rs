@@ -81,6 +81,10 @@ partitions! {
     /// `S#<id>#<generation>`, sort key `<user name>`: SFTP users (`domain::sftp`). Their
     /// REMOVE records (this purge included) delete the Transfer users (`service::sftp`).
     SftpUsers => "S#", Purge::Partition;
+    /// `C#<id>#<generation>`, sort key `SFTP` (how many SFTP users the incarnation has): the
+    /// counts of per-bucket limits, each moved in the transaction that creates or deletes what
+    /// it counts. After `S#` (a user's deletion moves its count only while the user is there).
+    Counts => "C#", Purge::Partition;
     /// `H#<id>#<generation>`, sort key `<ms, 13 digits>#<stream sequence, 40 digits>`: the
     /// incarnation's history (`domain::history`), expiring by TTL after the retention. Its
     /// writes come from the stream, so an entry can land after the purge: the TTL takes it.
@@ -111,6 +115,10 @@ partitions! {
     KeyOwnerListing => "KO#", Purge::Kept("a key belongs to its owner, not to a bucket");
     /// `KALL`, sort key `<key id>`: the listing index of all keys (an admin's listing).
     KeyListing => "KALL", Purge::Kept("a key belongs to its owner, not to a bucket");
+    /// `KC#<owner principal>`, sort key `KEYS`: the ids of a user's keys (a string set, the
+    /// count of the keys-per-owner limit), moved in the transactions that create and revoke
+    /// keys.
+    KeyCount => "KC#", Purge::Kept("a key belongs to its owner, not to a bucket");
     /// `CASCADE`, sort key `<id>#<generation>` (a deleted bucket incarnation) or
     /// `<id>#<generation>#<upload id>` (a deleted file's objects): pending cascades. An
     /// incarnation's cascade purges its file markers; its own marker is not among them (no
@@ -194,12 +202,36 @@ const API_KEY_SK: &str = "K";
 
 /// The key of API key `id`.
 pub(super) fn api_key(id: &str) -> Item {
-    key(format!("{}{id}", Partition::ApiKey.prefix()), API_KEY_SK)
+    key(api_key_pk(id), API_KEY_SK)
+}
+
+/// The partition key of API key `id`.
+pub(super) fn api_key_pk(id: &str) -> String {
+    format!("{}{id}", Partition::ApiKey.prefix())
 }
 
 /// The partition key of the listing of `owner`'s API keys.
 pub(super) fn key_owner_listing(owner: &str) -> String {
     format!("{}{owner}", Partition::KeyOwnerListing.prefix())
+}
+
+/// The sort key of the count of an owner's keys.
+const KEY_COUNT_SK: &str = "KEYS";
+
+/// The key of the count of `owner`'s API keys.
+pub(super) fn key_count(owner: &str) -> Item {
+    key(
+        format!("{}{owner}", Partition::KeyCount.prefix()),
+        KEY_COUNT_SK,
+    )
+}
+
+/// The sort key of the count of an incarnation's SFTP users.
+const SFTP_COUNT_SK: &str = "SFTP";
+
+/// The key of the count of incarnation `id`/`generation`'s SFTP users.
+pub(super) fn sftp_count(id: &str, generation: &str) -> Item {
+    Partition::Counts.item(id, generation, SFTP_COUNT_SK)
 }
 
 /// The key of bucket `id`.
@@ -273,6 +305,7 @@ mod tests {
                 vec![p.item(id, generation, &kept_version("dir/a.txt", "h1", "v1"))]
             }
             Partition::SftpUsers => vec![p.item(id, generation, "partner")],
+            Partition::Counts => vec![sftp_count(id, generation)],
             Partition::History => vec![p.item(id, generation, "0000000001000#0042")],
             Partition::Webhooks | Partition::EventSequences | Partition::Deliveries => {
                 vec![p.kept_item(id, generation, "wh_1")]
@@ -281,6 +314,7 @@ mod tests {
             Partition::ApiKey => vec![api_key("0123456789abcdef")],
             Partition::KeyOwnerListing => vec![listing_entry(&key_owner_listing("user:a"), "k1")],
             Partition::KeyListing => vec![listing_entry(KEYS_LISTING, "k1")],
+            Partition::KeyCount => vec![key_count("user:a")],
             Partition::Cascade => vec![
                 marker(&bucket_marker_key(id, generation)),
                 marker(&file_marker_key(id, generation, "u1")),
@@ -377,6 +411,7 @@ mod tests {
                 set("R#b1#g1", None),
                 set("V#b1#g1", None),
                 set("S#b1#g1", None),
+                set("C#b1#g1", None),
                 set("H#b1#g1", None),
                 set("SFTP", Some("b1#g1#")),
                 set("CASCADE", Some("b1#g1#")),
@@ -407,6 +442,8 @@ mod tests {
                 ("F#b1#g1", "a.txt"),
             ),
             (Partition::Grants.item("b1", "g1", "u1"), ("U#b1#g1", "u1")),
+            (sftp_count("b1", "g1"), ("C#b1#g1", "SFTP")),
+            (key_count("user:a"), ("KC#user:a", "KEYS")),
             (
                 Partition::Rejections.item("b1", "g1", "u1"),
                 ("R#b1#g1", "u1"),

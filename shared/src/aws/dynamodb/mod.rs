@@ -13,6 +13,7 @@
 //! | pending cascade of a deleted bucket incarnation | `CASCADE` | `<id>#<generation>` |
 //! | pending cascade of a deleted file's objects | `CASCADE` | `<id>#<generation>#<upload id>` |
 //! | SFTP user of a bucket | `S#<id>#<generation>` | `<user name>` |
+//! | count of a bucket's SFTP users (the limit's) | `C#<id>#<generation>` | `SFTP` |
 //! | history entry (expires by TTL) | `H#<id>#<generation>` | `<ms>#<stream sequence>` |
 //! | webhook (expires by TTL once its bucket is deleted) | `W#<id>#<generation>` | `<webhook id>` |
 //! | a bucket's last event number / one event's (TTL) | `WS#<id>#<generation>` | `SEQ` / `<event id>` |
@@ -20,6 +21,7 @@
 //! | incarnation with SFTP users (reconciled on schedule) | `SFTP` | `<id>#<generation>#` |
 //! | API key (expires by TTL a week after `expires_at`) | `K#<key id>` | `K` |
 //! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
+//! | ids of a user's keys (the limit's count) | `KC#<owner>` | `KEYS` |
 //!
 //! `keys` declares these layouts once, with what the delete cascade of an incarnation purges;
 //! `item` reads attributes back. One file per store: `buckets`, `api_keys`, `files`, `data`, `cascade`;

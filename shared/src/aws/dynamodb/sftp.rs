@@ -1,14 +1,16 @@
 //! `SftpUserStore` on the table: a user is one item of `S#<id>#<generation>` whose `user`
 //! attribute holds it as JSON (it is read and written whole); creating one (while the
 //! incarnation lives) also registers the incarnation in `SFTP` for the scheduled
-//! reconciliation pass.
+//! reconciliation pass. How many users an incarnation has is the count `C#…`/`SFTP`, moved in
+//! the transactions that create and delete a user, so the limit holds against concurrent
+//! creations.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
 use super::item::ItemExt;
 use super::keys::{self, Partition, SFTP_BUCKETS};
 use super::{DynamoStore, Item, json, n};
-use crate::domain::sftp::SftpUser;
+use crate::domain::sftp::{MAX_USERS_PER_BUCKET, SftpUser};
 use crate::ports::{SftpBucket, SftpUserPage, SftpUserStore, StoreError};
 
 fn to_item(id: &str, generation: &str, user: &SftpUser) -> Item {
@@ -68,11 +70,12 @@ impl SftpUserStore for DynamoStore {
             .build()
             .expect("table and item set");
         // Only while the incarnation lives: a user written after its cascade purged the
-        // partition would never be removed.
+        // partition would never be removed (nor its count).
         self.transact(vec![
             TransactWriteItem::builder().put(put).build(),
             self.put_tx(keys::sftp_registration(id, generation)),
             self.live_check(id, generation),
+            self.count_tx(keys::sftp_count(id, generation), 1, MAX_USERS_PER_BUCKET),
         ])
         .await
     }
@@ -102,14 +105,28 @@ impl SftpUserStore for DynamoStore {
         generation: &str,
         username: &str,
     ) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
+        let user = Partition::SftpUsers.item(id, generation, username);
+        let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(Partition::SftpUsers.item(id, generation, username)))
-            .send()
+            .set_key(Some(user.clone()))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .expect("table and key set");
+        // Counted down only with the item it deletes: a repeated delete frees no second place.
+        match self
+            .transact(vec![
+                TransactWriteItem::builder().delete(delete).build(),
+                self.count_tx(keys::sftp_count(id, generation), -1, MAX_USERS_PER_BUCKET),
+            ])
             .await
-            .map_err(super::call::classify)?;
-        Ok(())
+        {
+            // Gone already, or the transaction lost a race on the count (the user is there).
+            Err(StoreError::Conflict) => match self.get_item(user).await? {
+                None => Ok(()),
+                Some(_) => Err(StoreError::Conflict),
+            },
+            other => other,
+        }
     }
 
     async fn list_sftp_buckets(

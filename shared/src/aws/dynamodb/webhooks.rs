@@ -143,9 +143,10 @@ impl WebhookStore for DynamoStore {
         generation: &str,
         webhook_id: &str,
     ) -> Result<(), StoreError> {
+        let hook = webhook_key(id, generation, webhook_id);
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(webhook_key(id, generation, webhook_id)))
+            .set_key(Some(hook.clone()))
             .condition_expression("attribute_exists(pk)")
             .build()
             .expect("table and key set");
@@ -157,8 +158,12 @@ impl WebhookStore for DynamoStore {
             ])
             .await
         {
-            Ok(()) | Err(StoreError::Conflict) => Ok(()),
-            Err(e) => Err(e),
+            // Gone already, or the transaction lost a race on the count (the webhook is there).
+            Err(StoreError::Conflict) => match self.get_item(hook).await? {
+                None => Ok(()),
+                Some(_) => Err(StoreError::Conflict),
+            },
+            other => other,
         }
     }
 
