@@ -581,7 +581,7 @@ schemas["Webhook"] = {"type": "object", "additionalProperties": False,
                                      "disabled_reason": {"type": ["string", "null"], "description": "Why the service turned it off (a `410 Gone`)."},
                                      "created": ms, "created_by": {"type": "string"}, "last_modified": ms}}
 schemas["WebhookIn"] = {"type": "object", "required": ["url", "events"], "additionalProperties": False,
-                        "properties": {"url": {"type": "string", "maxLength": 2048, "pattern": "^https?://[^\\s#/?]+[^\\s#]*$",
+                        "properties": {"url": {"type": "string", "maxLength": 2048, "pattern": "^https://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.[A-Za-z]{2,}(:[0-9]{1,5})?(/[^\\s#]*)?$",
                                                "description": "https; no private, loopback, link-local or metadata address."},
                                        "events": {"type": "array", "minItems": 1, "items": {"enum": EVENT_ENUM}},
                                        "glob": {**GLOB_IN, "type": ["string", "null"], "description": "File events only for names that match."},
