@@ -22,6 +22,8 @@
 #   make test           fmt, cycles, clippy, unit tests, template lint, then end-to-end tests, a short
 #                       load check (N=4) and fuzzing on the local stack
 #   make fuzz           Schemathesis on the local stack from GET /v1/__api__ (FUZZ_EXAMPLES=40 per operation)
+#   make fuzz-long      the same over every operation with several seeds (FUZZ_SEEDS="1 2 3 4 5") and
+#                       FUZZ_LONG_EXAMPLES=150 per operation; not part of make test (minutes to an hour)
 #
 # `sam build` calls the build-<LogicalId> targets below (BuildMethod: makefile).
 
@@ -280,6 +282,27 @@ fuzz: tools
 	  --checks not_a_server_error,response_schema_conformance \
 	  --max-examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED) --workers 2 \
 	  --phases examples,fuzzing
+
+# make fuzz-long: the fuzzing of `make fuzz`, once per seed of FUZZ_SEEDS with more examples (a
+# 5xx that one seed misses another finds: _since >= _before was found so). Every seed runs, on
+# the same stack; the target fails if any failed, and says which.
+FUZZ_SEEDS ?= 1 2 3 4 5
+FUZZ_LONG_EXAMPLES ?= 150
+.PHONY: fuzz-long
+fuzz-long: tools
+	@$(call on_local_stack,fuzz-long); \
+	failed=""; \
+	for seed in $(FUZZ_SEEDS); do \
+	  echo "fuzz-long: seed $$seed ($(FUZZ_LONG_EXAMPLES) examples per operation)"; \
+	  token="$$($(HOST_PYTHON) $(ROOT)/infra/local/mint_token.py --sub fuzz --privileges admin --ttl 14400)"; \
+	  $(LOCAL)/fuzz/bin/schemathesis run "$$BUCKETS_API_URL/v1/__api__" --url "$$BUCKETS_API_URL" \
+	    --header "Authorization: Bearer $$token" \
+	    --checks not_a_server_error,response_schema_conformance \
+	    --max-examples $(FUZZ_LONG_EXAMPLES) --seed $$seed --workers 2 \
+	    --phases examples,fuzzing || failed="$$failed $$seed"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz-long: failed with seed(s):$$failed"; exit 1; fi; \
+	echo "fuzz-long: every seed passed ($(FUZZ_SEEDS))"
 
 # --- benchmarks and operations ----------------------------------------------------
 

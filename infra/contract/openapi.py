@@ -64,7 +64,58 @@ ORIGIN_FIELDS = {
 nonneg = {"type": "integer", "minimum": 0}
 principals = {"type": "array", "items": {"type": "string"}}
 
+# Request bodies: every fixed-shape object is closed (`additionalProperties: false`): the API
+# answers 400 naming a field it does not know (README, security model), and the schemas say as
+# much as the validation, so that a client (or a fuzzer) written from them is not refused.
+def closed(properties, required=(), **more):
+    o = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required: o["required"] = list(required)
+    o.update(more)
+    return o
+NO_FIELDS = {"type": "object", "additionalProperties": False, "maxProperties": 0,
+             "description": "The route takes no fields: `{}` or no body (any field is refused)."}
+# A principal as an ACL names it (`user:<sub>`, `key:<id>`, `system.Everyone`, …): 1 to 256
+# characters, no control characters, no `#`.
+principal_in = {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f#]*[^\\s\\u0000-\\u001f\\u007f-\\u009f#][^\\u0000-\\u001f\\u007f-\\u009f#]*$"}
+principals_in = {"type": "array", "maxItems": 100, "items": principal_in}
+# A SHA-256: 64 hex digits or the base64 of the 32 bytes.
+SHA256_IN = {"type": "string", "pattern": "^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$", "description": "The SHA-256: 64 hex digits or base64."}
+# A globset pattern: at most 256 bytes (and 32 alternatives/classes, 32 wildcards).
+GLOB_IN = {"type": "string", "maxLength": 256, "description": "A glob (globset) over normalized names; `*` when absent."}
+# A file name as given (normalized by the server: runs of other characters than letters,
+# digits, `_`, `-`, `.` become `_`).
+FILE_NAME_IN = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*$",
+                "description": "The file name; other characters than letters, digits, `_`, `-` and `.` are accepted and normalized to `_`."}
+BUCKET_ID_PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
+# An OpenSSH public key line Transfer Family accepts (ssh-ed25519, ecdsa-sha2-nistp256/384/521,
+# ssh-rsa of 2048/3072/4096 bits).
+SSH_KEY_IN = {"type": "string", "maxLength": 2048,
+              "pattern": "^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) AAAA[A-Za-z0-9+/]+={0,2}( [^\\u0000-\\u001f]*)?$",
+              "examples": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMf9/y+h2QDwl4++5GUgOMcxgoJe7N68+cTjqPa2eSC6 a@host"]}
+
+batch_request_fields = {"method": {"enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]},
+                        "path": {"type": "string", "maxLength": 2048, "pattern": "^/[^\\s]*$"},
+                        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "body": {"description": "Any JSON; sent as the sub-request's JSON body."}}
+
+# A bucket's attributes in a write: free-form (Kinto), but the names the server sets are its
+# own: `id` is the path's (or, on a create by POST, chooses it), `created`, `last_modified`,
+# `revision`, `owner` and `host` may be sent back only as read (a different value is a 400),
+# the counters `file_count`/`total_bytes` are accepted whatever their count and not stored.
+# The schema says the strict form: leave the server's names out.
+def attributes_in(with_id):
+    props = {"title": {"type": ["string", "null"]}, "icon": {"type": ["string", "null"]}, "notes": {"type": ["string", "null"]},
+             "active": {"type": "boolean"}, "limits": {"oneOf": [ref("BucketLimits"), {"type": "null"}]},
+             "created": False, "last_modified": False, "revision": False, "owner": False, "host": False,
+             "file_count": nonneg, "total_bytes": nonneg}
+    props["id"] = {"type": "string", "pattern": BUCKET_ID_PATTERN, "maxLength": 64} if with_id else False
+    return {"type": "object", "maxProperties": 256, "propertyNames": {"maxLength": 256}, "properties": props,
+            "description": "Any attributes (Kinto); the server's own names (`id`, `created`, `last_modified`, `revision`, `owner`, `host`) "
+                           "may be sent back as read, and any other value of them is refused (400 naming it); `file_count`/`total_bytes` are not stored."}
+
 schemas = {
+    "BucketAttributesIn": attributes_in(True),
+    "BucketAttributesReplaceIn": attributes_in(False),
     "Error": {
         "type": "object", "description": "The Kinto error envelope.",
         "required": ["code", "errno", "error", "message"], "additionalProperties": False,
@@ -77,7 +128,7 @@ schemas = {
                                    "name": {"type": "string"}, "description": {"type": "string"}}},
     "Permissions": {"type": "object", "required": ["read", "write"], "additionalProperties": False,
                     "properties": {"read": principals, "write": principals}},
-    "PermissionsIn": {"type": "object", "properties": {"read": principals, "write": principals}},
+    "PermissionsIn": closed({"read": principals_in, "write": principals_in}),
     "Bucket": {
         "type": "object", "description": "A bucket's attributes: the server-managed ones, `title`/`icon`/`notes`/`active`, and any other attribute a client set.",
         "required": ["id", "created", "last_modified", "revision", "owner", "file_count", "total_bytes", "active"],
@@ -95,8 +146,10 @@ schemas = {
                                     "accepted_file_types": {"type": "array", "minItems": 1, "items": {"type": "string"}}}},
     "BucketEnvelope": {"type": "object", "required": ["data", "permissions"], "additionalProperties": False,
                        "properties": {"data": ref("Bucket"), "permissions": ref("Permissions")}},
-    "BucketIn": {"type": "object", "description": "A bucket body (Kinto): attributes under `data`, ACL under `permissions`.",
-                 "properties": {"data": {"type": "object"}, "permissions": ref("PermissionsIn")}},
+    "BucketIn": closed({"data": ref("BucketAttributesIn"), "permissions": ref("PermissionsIn")},
+                       description="A bucket body (Kinto): attributes under `data`, ACL under `permissions`; nothing else."),
+    "BucketReplaceIn": closed({"data": ref("BucketAttributesReplaceIn"), "permissions": ref("PermissionsIn")},
+                              description="A bucket body (Kinto): attributes under `data`, ACL under `permissions`; nothing else."),
     "Tombstone": {"type": "object", "required": ["id", "deleted", "last_modified"], "additionalProperties": False,
                   "properties": {"id": {"type": "string"}, "deleted": {"const": True}, "last_modified": ms}},
     "TombstoneEnvelope": {"type": "object", "required": ["data"], "additionalProperties": False,
@@ -144,7 +197,7 @@ schemas = {
                          "properties": {"headers": {"type": "array", "items": {"type": "string"}}, "url": {"type": "string"}}}}},
     "DataDocument": {"type": "object", "required": ["data"], "additionalProperties": False,
                      "properties": {"data": {"type": "object", "description": "The bucket's JSON data document."}}},
-    "DataIn": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}},
+    "DataIn": closed({"data": {"type": "object", "description": "The document: any JSON object (at most 32 levels deep)."}}, ["data"]),
     "File": {
         "type": "object", "required": ["name", "size", "content_type", "etag", "last_modified", "uploaded_by", "path", "permalink"],
         "additionalProperties": False,
@@ -189,25 +242,27 @@ schemas = {
     "SftpUserEnvelope": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("SftpUser")}},
     "SftpUserIn": {"type": "object", "required": ["username", "ssh_public_keys"], "additionalProperties": False,
                    "properties": {"username": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{2,31}$"},
-                                  "ssh_public_keys": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string", "maxLength": 2048}},
+                                  "ssh_public_keys": {"type": "array", "minItems": 1, "maxItems": 10, "items": SSH_KEY_IN},
                                   "access": {"enum": ["read", "write"], "default": "read"}}},
     "SftpUserPatch": {"type": "object", "additionalProperties": False,
                       "properties": {"access": {"enum": ["read", "write"]},
-                                     "ssh_public_keys": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string", "maxLength": 2048},
+                                     "ssh_public_keys": {"type": "array", "minItems": 1, "maxItems": 10, "items": SSH_KEY_IN,
                                                          "description": "The whole new set of keys."},
                                      "username": {"type": "string", "description": "Ignored when it is the user's own name (a user is not renamed)."}}},
     "SftpUserDeleted": {"type": "object", "required": ["data"], "additionalProperties": False,
                         "properties": {"data": {"type": "object", "required": ["username", "deleted"], "additionalProperties": False,
                                                 "properties": {"username": {"type": "string"}, "deleted": {"const": True}}}}},
-    "ReconcileIn": {"type": "object", "properties": {"after": {"type": ["string", "null"], "maxLength": 255, "description": "A previous answer's `next` (a file name)."}}},
+    "ReconcileIn": closed({"after": {"type": ["string", "null"], "maxLength": 255, "pattern": "^[^/]*$", "description": "A previous answer's `next` (a file name)."}}),
     "Reconciled": {"type": "object", "required": ["data"], "additionalProperties": False,
                    "properties": {"data": {"type": "object", "required": ["examined", "recorded", "refused", "removed", "next"], "additionalProperties": False,
                                            "properties": {"examined": nonneg, "recorded": nonneg, "refused": nonneg, "removed": nonneg,
                                                           "next": {"type": ["string", "null"], "description": "Where the next page starts; null when the bucket is done."}}}}},
     "FileEnvelope": {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {"data": ref("File")}},
-    "WantedFile": {"type": "object", "required": ["name", "size", "content_type"],
-                   "properties": {"name": {"type": "string"}, "size": nonneg, "content_type": {"type": "string"}, "sha256": {"type": "string"}}},
-    "GrantsIn": {"type": "object", "required": ["files"], "properties": {"files": {"type": "array", "items": ref("WantedFile")}}},
+    "WantedFile": closed({"name": FILE_NAME_IN, "size": nonneg,
+                          "content_type": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",
+                                           "description": "A MIME type the deployment (and the bucket's `limits`) accept."},
+                          "sha256": SHA256_IN}, ["name", "size", "content_type"]),
+    "GrantsIn": closed({"files": {"type": "array", "minItems": 1, "maxItems": 100, "items": ref("WantedFile")}}, ["files"]),
     "Grant": {"type": "object", "required": ["name", "original_name", "size", "content_type", "upload_id", "status_uri"],
               "description": "A single-PUT grant has `upload`; a file of `multipart_threshold` bytes or more has `multipart` instead.",
               "additionalProperties": False,
@@ -227,16 +282,16 @@ schemas = {
     "PartUrl": {"type": "object", "required": ["number", "size", "method", "url", "headers", "expires_at"], "additionalProperties": False,
                 "properties": {"number": {"type": "integer", "minimum": 1, "maximum": 10000}, "size": nonneg, "method": {"const": "PUT"},
                                "url": {"type": "string", "format": "uri"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "expires_at": ms}},
-    "PartsIn": {"type": "object", "required": ["parts"],
-                "properties": {"parts": {"type": "array", "minItems": 1, "maxItems": 100, "items": {
-                    "type": "object", "required": ["number", "sha256"],
-                    "properties": {"number": {"type": "integer", "minimum": 1, "maximum": 10000}, "sha256": {"type": "string", "description": "The part's SHA-256: 64 hex digits or base64."}}}}}},
+    "PartsIn": closed({"parts": {"type": "array", "minItems": 1, "maxItems": 100, "uniqueItems": True, "items": closed(
+                    {"number": {"type": "integer", "minimum": 1, "maximum": 10000}, "sha256": {**SHA256_IN, "description": "The part's SHA-256: 64 hex digits or base64."}},
+                    ["number", "sha256"])}}, ["parts"]),
     "PartUrls": {"type": "object", "required": ["parts"], "additionalProperties": False, "properties": {"parts": {"type": "array", "items": ref("PartUrl")}}},
     "ReceivedParts": {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
                       "properties": {"data": {"type": "array", "items": {"type": "object", "required": ["number", "size", "etag", "sha256"], "additionalProperties": False,
                                                                            "properties": {"number": {"type": "integer"}, "size": nonneg, "etag": {"type": "string"}, "sha256": {"type": ["string", "null"]}}}},
                                      "has_more": {"type": "boolean"}, "next_uri": {"type": ["string", "null"]}}},
-    "CompleteIn": {"type": "object", "properties": {"sha256": {"type": "string", "description": "S3's composite SHA-256: `<base64 of the SHA-256 of the part digests>-<part count>`."}}},
+    "CompleteIn": closed({"sha256": {"type": "string", "pattern": "^[A-Za-z0-9+/]{43}=-[1-9][0-9]{0,4}$",
+                                     "description": "S3's composite SHA-256: `<base64 of the SHA-256 of the part digests>-<part count>`."}}),
     "UploadAborted": {"type": "object", "required": ["data"], "additionalProperties": False,
                       "properties": {"data": {"type": "object", "required": ["upload_id", "aborted"], "additionalProperties": False,
                                               "properties": {"upload_id": {"type": "string"}, "aborted": {"const": True}}}}},
@@ -258,9 +313,11 @@ schemas = {
          "properties": {"upload_id": {"type": "string"}, "status": {"enum": ["replaced", "deleted"]}, "name": {"type": "string"}}},
         {"type": "object", "required": ["upload_id", "status", "name", "reason", "at"], "additionalProperties": False,
          "properties": {"upload_id": {"type": "string"}, "status": {"const": "rejected"}, "name": {"type": "string"}, "reason": {"type": "string"}, "at": ms}}]}}},
-    "JobIn": {"type": "object", "required": ["sync"],
-              "properties": {"sync": {"enum": ["data", "files", "data_and_files"]}, "glob": {"type": "string"},
-                             "data": {"type": "object"}, "files": {"type": "array", "items": ref("WantedFile")}}},
+    "FetchIn": closed({"sync": {"enum": ["data", "files", "data_and_files"]}, "glob": {**GLOB_IN, "type": ["string", "null"]}}, ["sync"]),
+    "StoreIn": closed({"sync": {"enum": ["data", "files", "data_and_files"]}, "glob": {**GLOB_IN, "type": ["string", "null"]},
+                       "data": {"type": ["object", "null"], "description": "Shallow-merged into the document (when `sync` names data)."},
+                       "files": {"type": ["array", "null"], "maxItems": 100, "items": ref("WantedFile"), "description": "Files to upload (when `sync` names files)."}},
+                      ["sync"]),
     "Fetched": {"type": "object", "additionalProperties": False,
                 "properties": {"data": {"type": "object"}, "files": {"type": "array", "items": {
                     "type": "object", "required": ["name", "size", "content_type", "last_modified", "url", "expires_at"], "additionalProperties": False,
@@ -270,17 +327,16 @@ schemas = {
     "Stored": {"type": "object", "additionalProperties": False,
                "properties": {"data": {"type": "object", "description": "The merged data document."},
                               "files": {"type": "array", "items": ref("Grant")}, "skipped": {"type": "array", "items": {"type": "string"}}}},
-    "EmptyIn": {"type": "object", "properties": {"files": {"type": "boolean"}, "data": {"type": "boolean"}}},
+    "EmptyIn": closed({"files": {"type": ["boolean", "null"]}, "data": {"type": ["boolean", "null"]}},
+                      description="What to empty: at least one of `files`, `data` true. There is no filter (a field such as `glob` is refused: emptying is all or nothing).",
+                      anyOf=[{"required": ["files"], "properties": {"files": {"const": True}}},
+                             {"required": ["data"], "properties": {"data": {"const": True}}}]),
     "Emptied": {"type": "object", "required": ["data"], "additionalProperties": False,
                 "properties": {"data": {"type": "object", "required": ["files_deleted", "data_cleared"], "additionalProperties": False,
                                         "properties": {"files_deleted": nonneg, "data_cleared": {"type": "boolean"}}}}},
-    "BatchIn": {"type": "object", "required": ["requests"],
-                "properties": {"defaults": {"type": "object"},
-                               "requests": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["path"],
-                                            "properties": {"method": {"enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]},
-                                                           "path": {"type": "string", "pattern": "^/"},
-                                                           "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                                                           "body": {"description": "Any JSON; sent as the sub-request's JSON body."}}}}}},
+    "BatchIn": closed({"defaults": closed(batch_request_fields, description="Fills what each request leaves out."),
+                       "requests": {"type": "array", "minItems": 1, "maxItems": 25, "items": closed(batch_request_fields, ["path"])}},
+                      ["requests"]),
     "Batch": {"type": "object", "required": ["responses"], "additionalProperties": False,
               "properties": {"responses": {"type": "array", "items": {
                   "type": "object", "required": ["status", "path", "body", "headers"], "additionalProperties": False,
@@ -308,18 +364,37 @@ responses = {
     "Redirect": {"description": "Redirect; the target is in `Location`. No body.", "headers": LOC_H},
 }
 
+# `*` or a quoted validator (`"<last_modified>"`, or a bucket's `"<last_modified>-<count>-<bytes>"`), weak or not.
+ETAG_IN = {"type": "string", "pattern": "^(\\*|(W/)?\"[0-9]{1,18}(-[0-9]{1,19}){0,2}\")$"}
+
 parameters = {
     "limit": {"name": "_limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-    "token": {"name": "_token", "in": "query", "description": "Opaque cursor from `next_uri`/`Next-Page` (valid 600 s).", "schema": {"type": "string"}},
-    "after": {"name": "after", "in": "query", "description": "List after this key (exclusive).", "schema": {"type": "string"}},
-    "ifMatch": {"name": "If-Match", "in": "header", "schema": {"type": "string"}},
-    "ifNoneMatch": {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+    "token": {"name": "_token", "in": "query", "description": "Opaque cursor from `next_uri`/`Next-Page` (valid 600 s).", "schema": {"type": "string", "minLength": 1, "maxLength": 1024}},
+    "after": {"name": "after", "in": "query", "description": "List after this key (exclusive).",
+              "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"}},
+    "ifMatch": {"name": "If-Match", "in": "header", "schema": ETAG_IN},
+    "ifNoneMatch": {"name": "If-None-Match", "in": "header", "schema": ETAG_IN},
     "id": ID,
 }
 PAGE = (p("limit"), p("token"), p("after"))
 
 bucket_body = json_body(ref("BucketIn"), required=False)
+bucket_replace_body = json_body(ref("BucketReplaceIn"), required=False)
 patch_types = ("application/json", "application/merge-patch+json", "application/json-patch+json")
+
+def patch_body(members, pointer):
+    """A PATCH body per media type: the two merges take the members (at least one, nothing
+    else); a JSON Patch (RFC 6902) is at most 100 operations on `pointer` paths."""
+    merge = closed(members, minProperties=1)
+    op = {"type": "object", "required": ["op", "path"],
+          "properties": {"op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+                         "path": {"type": "string", "pattern": pointer}, "from": {"type": "string", "pattern": pointer}, "value": {}}}
+    return {"required": True, "content": {"application/json": {"schema": merge}, "application/merge-patch+json": {"schema": merge},
+                                          "application/json-patch+json": {"schema": {"type": "array", "minItems": 1, "maxItems": 100, "items": op}}}}
+
+permissions_patch = closed({"read": {"oneOf": [principals_in, {"type": "null"}]}, "write": {"oneOf": [principals_in, {"type": "null"}]}})
+bucket_patch_body = patch_body({"data": {**attributes_in(False), "type": "object"}, "permissions": permissions_patch}, "^/(data|permissions)(/.*)?$")
+data_patch_body = patch_body({"data": {"type": "object"}}, "^/data(/.*)?$")
 paths = {}
 
 root_get = op("serverInfo", "Server information (Kinto `GET /v1/`); `auth` says how to sign in", {"200": ok("Server information", ref("ServerInfo")), **errs("401", "503")}, tags=["root"])
@@ -345,9 +420,9 @@ get_bucket = op("getBucket", "Read a bucket", {"200": ok("The bucket", ref("Buck
 paths["/v1/buckets/{id}"] = {
     "get": get_bucket, "head": head_of(get_bucket),
     "put": op("putBucket", "Create or replace a bucket", {"201": ok("Created", ref("BucketEnvelope"), BUCKET_H), "200": ok("Replaced", ref("BucketEnvelope"), BUCKET_H), **errs(*STD, "412", "413", "415")},
-              params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=bucket_body, tags=["buckets"]),
+              params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=bucket_replace_body, tags=["buckets"]),
     "patch": op("patchBucket", "Change a bucket (JSON merge, merge-patch, JSON-Patch)", {"200": ok("Changed", ref("BucketEnvelope"), BUCKET_H), **errs(*STD, "412", "413", "415")},
-                params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=json_body({}, types=patch_types), tags=["buckets"]),
+                params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=bucket_patch_body, tags=["buckets"]),
     "delete": op("deleteBucket", "Delete a bucket and everything in it", {"200": ok("Tombstone", ref("TombstoneEnvelope")), **errs(*STD, "412")},
                  params=(p("id"), p("ifMatch"), p("ifNoneMatch")), tags=["buckets"]),
 }
@@ -359,16 +434,16 @@ paths["/v1/buckets/{id}/data"] = {
     "put": op("putData", "Replace the data document", {"200": ok("The document", ref("DataDocument"), ETAG_H), **errs(*STD, "412", "413", "415")},
               params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=json_body(ref("DataIn")), tags=["data"]),
     "patch": op("patchData", "Change the data document (shallow merge, merge-patch, JSON-Patch)", {"200": ok("The document", ref("DataDocument"), ETAG_H), **errs(*STD, "412", "413", "415")},
-                params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=json_body({}, types=patch_types), tags=["data"]),
+                params=(p("id"), p("ifMatch"), p("ifNoneMatch")), body=data_patch_body, tags=["data"]),
 }
 list_files = op("listFiles", "The bucket's files", {"200": ok("A page", ref("FileList"), NEXT_H), **errs(*STD)},
-                params=(p("id"), *PAGE, {"name": "glob", "in": "query", "schema": {"type": "string"}}), tags=["files"])
+                params=(p("id"), *PAGE, {"name": "glob", "in": "query", "schema": GLOB_IN}), tags=["files"])
 paths["/v1/buckets/{id}/files"] = {
     "get": list_files, "head": head_of(list_files),
     "post": op("grantUploads", "Presigned upload URLs for files", {"201": ok("One grant per file", ref("Grants")), **errs(*STD, "413", "415")},
                params=(p("id"),), body=json_body(ref("GrantsIn")), tags=["files"]),
 }
-NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+NAME = {"name": "name", "in": "path", "required": True, "schema": FILE_NAME_IN}
 JSONQ = {"name": "json", "in": "query", "description": "Answer `{url, expires_at}` instead of a redirect.", "schema": {"type": "string"}, "allowEmptyValue": True}
 get_file = op("downloadFile", "Download: 302 to a presigned URL, or JSON with `?json`/`Accept: application/json`",
               {"302": resp("Redirect"), "200": ok("The URL", ref("Download")), **errs(*STD)}, params=(p("id"), NAME, JSONQ), tags=["files"])
@@ -379,11 +454,12 @@ paths["/v1/buckets/{id}/files/{name}"] = {
 list_versions = op("listFileVersions", "The file's kept versions (replaced within the retention)",
                     {"200": ok("A page", ref("FileVersionList"), NEXT_H), **errs(*STD)}, params=(p("id"), NAME, *PAGE), tags=["files"])
 paths["/v1/buckets/{id}/files/{name}/versions"] = {"get": list_versions, "head": head_of(list_versions)}
-VERSION = {"name": "version_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+VERSION = {"name": "version_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}}
 paths["/v1/buckets/{id}/files/{name}/versions/{version_id}/restore"] = {
     "post": op("restoreFileVersion", "Make a kept version the file's current content again (an upload of it, checked against the limits)",
-               {"200": ok("The file as restored", ref("FileEnvelope")), **errs(*STD, "413")}, params=(p("id"), NAME, VERSION), tags=["files"])}
-UPLOAD = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
+               {"200": ok("The file as restored", ref("FileEnvelope")), **errs(*STD, "413", "415")}, params=(p("id"), NAME, VERSION),
+               body=json_body(NO_FIELDS, required=False), tags=["files"])}
+UPLOAD = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}}
 get_upload = op("uploadStatus", "What became of an upload", {"200": ok("Its status", ref("UploadStatus")), **errs(*STD)}, params=(p("id"), UPLOAD), tags=["files"])
 paths["/v1/buckets/{id}/uploads/{upload_id}"] = {
     "get": get_upload, "head": head_of(get_upload),
@@ -404,9 +480,9 @@ paths["/v1/buckets/{id}/uploads/{upload_id}/complete"] = {
                params=(p("id"), UPLOAD), body=json_body(ref("CompleteIn"), required=False), tags=["files"]),
 }
 paths["/v1/buckets/{id}/fetch"] = {"post": op("fetch", "xyOps Fetch: data and/or download URLs", {"200": ok("Fetched", ref("Fetched")), **errs(*STD, "413", "415")},
-                                              params=(p("id"),), body=json_body(ref("JobIn")), tags=["jobs"])}
+                                              params=(p("id"),), body=json_body(ref("FetchIn")), tags=["jobs"])}
 paths["/v1/buckets/{id}/store"] = {"post": op("store", "xyOps Store: merge data, grant uploads", {"200": ok("Stored", ref("Stored")), **errs(*STD, "413", "415")},
-                                              params=(p("id"),), body=json_body(ref("JobIn")), tags=["jobs"])}
+                                              params=(p("id"),), body=json_body(ref("StoreIn")), tags=["jobs"])}
 paths["/v1/buckets/{id}/empty"] = {"post": op("empty", "Clear files and/or data", {"200": ok("Emptied", ref("Emptied")), **errs(*STD, "413", "415")},
                                               params=(p("id"),), body=json_body(ref("EmptyIn")), tags=["jobs"])}
 perm = op("permalink", "xyOps permalink: 302 to a presigned GET (JSON with `?json`)", {"302": resp("Redirect"), "200": ok("The URL", ref("Download")), **errs(*STD)},
@@ -438,12 +514,17 @@ schemas["KeyCreated"] = {"type": "object", "required": ["data", "secret"], "addi
                                                                         "description": "Shown once; only its hash is stored."}}}
 schemas["KeyList"] = {"type": "object", "required": ["data", "has_more", "next_uri"], "additionalProperties": False,
                       "properties": {"data": {"type": "array", "items": ref("Key")}, "has_more": {"type": "boolean"}, "next_uri": ref("NextUri")}}
-key_in = {"type": "object", "properties": {
-    "title": {"type": "string", "minLength": 1, "maxLength": 200},
-    "privileges": {"type": "array", "items": {"enum": ["create_buckets", "edit_buckets", "delete_buckets", "admin", "create_keys"]}},
-    "buckets": {"type": ["array", "null"], "maxItems": 20, "items": ref("KeyScope")},
-    "expires_at": {**ms, "type": ["integer", "null"]}}}
-schemas["KeyIn"] = {**key_in, "required": ["title"]}
+# Printable text with something besides spaces (control characters refused), at most 200 characters.
+TITLE_IN = {"type": "string", "minLength": 1, "maxLength": 200,
+            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"}
+key_in = closed({
+    "title": TITLE_IN,
+    "privileges": {"type": ["array", "null"], "items": {"enum": ["create_buckets", "edit_buckets", "delete_buckets", "admin", "create_keys"]}},
+    "buckets": {"type": ["array", "null"], "maxItems": 20, "uniqueItems": True,
+                "items": closed({"id": {"type": "string", "pattern": BUCKET_ID_PATTERN, "maxLength": 64}, "access": {"enum": ["read", "write"]}}, ["id", "access"])},
+    "expires_at": {**ms, "type": ["integer", "null"], "description": "In the future and within ten years (ms since the epoch)."}}, ["title"])
+schemas["KeyIn"] = {"oneOf": [key_in, closed({"data": key_in}, ["data"])],
+                    "description": "The key's fields, or the same wrapped in `data`; nothing else."}
 USERNAME = {"name": "username", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{2,31}$"}}
 list_users = op("listSftpUsers", "The bucket's SFTP users (write permission)", {"200": ok("A page", ref("SftpUserList"), NEXT_H), **errs(*STD)},
                 params=(p("id"), *PAGE), tags=["sftp"])
@@ -478,14 +559,15 @@ get_key = op("getKey", "Read an API key (never its secret)", {"200": ok("The key
 paths["/v1/keys/{id}"] = {
     "get": get_key, "head": head_of(get_key),
     "patch": op("renameKey", "Rename an API key (`title` only)", {"200": ok("The key", ref("KeyEnvelope")), **errs(*STD, "413", "415")},
-                params=(KEY_ID,), body=json_body({"type": "object", "required": ["title"], "properties": {"title": key_in["properties"]["title"]}}), tags=["keys"]),
+                params=(KEY_ID,), body=json_body({"oneOf": [closed({"title": TITLE_IN}, ["title"]), closed({"data": closed({"title": TITLE_IN}, ["title"])}, ["data"])]}), tags=["keys"]),
     "delete": op("revokeKey", "Revoke an API key (refused from the next request on)", {"200": ok("The revoked key", ref("KeyEnvelope")), **errs(*STD)},
                  params=(KEY_ID,), tags=["keys"]),
 }
 
 HISTORY_Q = (
-    {"name": "_since", "in": "query", "description": "Entries newer than this time (ms, exclusive).", "schema": {"type": "string", "maxLength": 32}},
-    {"name": "_before", "in": "query", "description": "Entries older than this time (ms, exclusive).", "schema": {"type": "string", "maxLength": 32}},
+    {"name": "_since", "in": "query", "description": "Entries newer than this time (ms, exclusive; Kinto's quoted form `\"<ms>\"` is read too). A `_since` at or after `_before` is an empty range: an empty page.",
+     "schema": {"type": "integer", "minimum": 0, "maximum": 4294967295000}},
+    {"name": "_before", "in": "query", "description": "Entries older than this time (ms, exclusive).", "schema": {"type": "integer", "minimum": 0, "maximum": 4294967295000}},
     {"name": "resource_name", "in": "query", "schema": {"enum": ["bucket", "data", "file", "webhook", "key", "sftp_user"]}},
     {"name": "action", "in": "query", "schema": {"enum": ["create", "update", "delete"]}},
     {"name": "user_id", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 512}},
@@ -506,9 +588,10 @@ schemas["Webhook"] = {"type": "object", "additionalProperties": False,
                                      "disabled_reason": {"type": ["string", "null"], "description": "Why the service turned it off (a `410 Gone`)."},
                                      "created": ms, "created_by": {"type": "string"}, **ORIGIN_FIELDS, "last_modified": ms}}
 schemas["WebhookIn"] = {"type": "object", "required": ["url", "events"], "additionalProperties": False,
-                        "properties": {"url": {"type": "string", "maxLength": 2048, "description": "https; no private, loopback, link-local or metadata address."},
+                        "properties": {"url": {"type": "string", "maxLength": 2048, "pattern": "^https://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.[A-Za-z]{2,}(:[0-9]{1,5})?(/[^\\s#]*)?$",
+                                               "description": "https; no private, loopback, link-local or metadata address."},
                                        "events": {"type": "array", "minItems": 1, "items": {"enum": EVENT_ENUM}},
-                                       "glob": {"type": ["string", "null"], "maxLength": 1024, "description": "File events only for names that match."},
+                                       "glob": {**GLOB_IN, "type": ["string", "null"], "description": "File events only for names that match."},
                                        "active": {"type": "boolean"}}}
 schemas["WebhookPatch"] = {**schemas["WebhookIn"], "required": [], "description": "Any of the fields; `{}` changes none and only takes the webhook over (it then acts for the caller, and resumes if suspended)."}
 schemas["WebhookCreated"] = {"type": "object", "required": ["data", "secret"], "additionalProperties": False,
@@ -550,16 +633,17 @@ paths["/v1/buckets/{id}/webhooks/{wid}"] = {
 }
 paths["/v1/buckets/{id}/webhooks/{wid}/rotate"] = {
     "post": op("rotateWebhookSecret", "A new signing secret (shown once); the old one also signs for 24 hours",
-               {"200": ok("The webhook and its new secret", ref("WebhookCreated")), **errs(*STD)}, params=(p("id"), WID), tags=["webhooks"])}
+               {"200": ok("The webhook and its new secret", ref("WebhookCreated")), **errs(*STD, "415")}, params=(p("id"), WID),
+               body=json_body(NO_FIELDS, required=False), tags=["webhooks"])}
 paths["/v1/buckets/{id}/webhooks/{wid}/ping"] = {
-    "post": op("pingWebhook", "Send a `webhook.ping` event to the webhook", {"202": ok("The queued delivery", ref("DeliveryEnvelope")), **errs(*STD)},
-               params=(p("id"), WID), tags=["webhooks"])}
+    "post": op("pingWebhook", "Send a `webhook.ping` event to the webhook", {"202": ok("The queued delivery", ref("DeliveryEnvelope")), **errs(*STD, "415")},
+               params=(p("id"), WID), body=json_body(NO_FIELDS, required=False), tags=["webhooks"])}
 list_deliveries = op("listDeliveries", "The webhook's recent deliveries, newest first (kept 30 days)", {"200": ok("A page", ref("DeliveryList"), NEXT_H), **errs(*STD)},
                      params=(p("id"), WID, *PAGE), tags=["webhooks"])
 paths["/v1/buckets/{id}/webhooks/{wid}/deliveries"] = {"get": list_deliveries, "head": head_of(list_deliveries)}
 paths["/v1/buckets/{id}/webhooks/{wid}/deliveries/{did}/redeliver"] = {
-    "post": op("redeliver", "Start a delivery over (a new round of attempts)", {"202": ok("The queued delivery", ref("DeliveryEnvelope")), **errs(*STD)},
-               params=(p("id"), WID, DID), tags=["webhooks"])}
+    "post": op("redeliver", "Start a delivery over (a new round of attempts)", {"202": ok("The queued delivery", ref("DeliveryEnvelope")), **errs(*STD, "415")},
+               params=(p("id"), WID, DID), body=json_body(NO_FIELDS, required=False), tags=["webhooks"])}
 
 # Every path answers 405 for a method it does not serve; documented on each operation too.
 for item in paths.values():

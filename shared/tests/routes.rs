@@ -33,6 +33,8 @@ mod grants;
 mod half_written;
 #[path = "routes/history.rs"]
 mod history;
+#[path = "routes/inputs.rs"]
+mod inputs;
 #[path = "routes/jobs.rs"]
 mod jobs;
 #[path = "routes/keys.rs"]

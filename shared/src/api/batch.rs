@@ -11,15 +11,19 @@ use http::{HeaderName, HeaderValue, Method};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
+use crate::domain::fields::only_known;
 use crate::ports::{BucketStore, DataStore};
 
 use super::app::App;
-use super::error::{ApiError, Location};
+use super::error::{ApiError, At, Location};
 use super::request::Request;
 use super::response::{JSON_CONTENT_TYPE, Response};
 use super::root::{BATCH_MAX_REQUESTS, single};
 
 const METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
+/// The fields of a sub-request, and of `defaults` (which fills them).
+const REQUEST_FIELDS: [&str; 4] = ["method", "path", "headers", "body"];
 
 /// One validated sub-request.
 struct Sub {
@@ -122,14 +126,15 @@ fn merge_defaults(target: &mut Map<String, Value>, defaults: &Map<String, Value>
 }
 
 fn parse(req: &Request) -> Result<Vec<Sub>, ApiError> {
-    let body = match req.json_body()? {
-        Some(Value::Object(map)) => map,
-        Some(_) => return Err(invalid("body", "must be an object")),
-        None => return Err(invalid("requests", "is required")),
-    };
+    let body = req
+        .fields_body(&["defaults", "requests"])?
+        .ok_or_else(|| invalid("requests", "is required"))?;
     let defaults = match body.get("defaults") {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(d)) => d.clone(),
+        Some(Value::Object(d)) => {
+            only_known(d, "defaults", &REQUEST_FIELDS).at(Location::Body)?;
+            d.clone()
+        }
         Some(_) => return Err(invalid("defaults", "must be an object")),
     };
     let requests = match body.get("requests") {
@@ -153,6 +158,7 @@ fn parse(req: &Request) -> Result<Vec<Sub>, ApiError> {
             let Value::Object(r) = r else {
                 return Err(invalid(&format!("requests[{i}]"), "must be an object"));
             };
+            only_known(r, &format!("requests[{i}]"), &REQUEST_FIELDS).at(Location::Body)?;
             let mut r = r.clone();
             merge_defaults(&mut r, &defaults);
             sub(i, r)

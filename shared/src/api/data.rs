@@ -5,12 +5,14 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::domain::data::DataDoc;
+use crate::domain::error::RuleError;
+use crate::domain::fields::only_known;
 use crate::domain::preconditions::ReadOutcome;
 use crate::ports::{BucketStore, DataStore};
 use crate::service::data::DataChange;
 
 use super::app::{App, bucket_ref};
-use super::error::{ApiError, Location};
+use super::error::{ApiError, At, Location};
 use super::request::Request;
 use super::response::Response;
 
@@ -115,28 +117,26 @@ async fn write<S: BucketStore + DataStore, O>(
                     "must be an object: {\"data\": {...}}",
                 ));
             };
-            // The document goes under `data`: anything else at the top level would be lost.
-            let unknown = envelope.keys().find(|k| *k != "data");
-            match (envelope.get("data"), unknown) {
-                (None, Some(unknown)) => {
-                    return Err(ApiError::invalid(
+            let Some(doc) = envelope.get("data") else {
+                return Err(match envelope.keys().next() {
+                    Some(unknown) => ApiError::invalid(
                         Location::Body,
                         "data",
                         format!(
                             "is required: the document goes under 'data' ({unknown:?} is not a member of the body)"
                         ),
-                    ));
-                }
-                (Some(_), Some(unknown)) => {
-                    return Err(ApiError::invalid(
-                        Location::Body,
-                        unknown,
-                        "is not a member of the body, which holds 'data'; the document goes under 'data'",
-                    ));
-                }
-                (None, None) => return Err(required()),
-                (Some(doc), None) => DataChange::Replace(doc.clone()),
-            }
+                    ),
+                    None => required(),
+                });
+            };
+            // The document goes under `data`: anything else at the top level would be lost.
+            only_known(envelope, "", &["data"])
+                .map_err(|e| RuleError {
+                    reason: format!("{}; the document goes under 'data'", e.reason),
+                    ..e
+                })
+                .at(Location::Body)?;
+            DataChange::Replace(doc.clone())
         }
     };
     let doc = app

@@ -139,7 +139,7 @@ async fn grant<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
 ) -> Result<Response, ApiError> {
     let identity = app.identify(req).await?;
     let body = req
-        .json_body()?
+        .fields_body(&["files"])?
         .ok_or_else(|| ApiError::invalid(Location::Body, "files", "is required"))?;
     let bucket = bucket_ref(segment)?;
     let wanted = parse_wanted_files(body.get("files")).at(Location::Body)?;

@@ -15,21 +15,24 @@ use super::render::render_grants;
 use super::request::Request;
 use super::response::Response;
 
-fn object_body(req: &Request) -> Result<Map<String, Value>, ApiError> {
-    match req.json_body()? {
-        Some(Value::Object(map)) => Ok(map),
-        Some(_) => Err(ApiError::invalid(
-            Location::Body,
-            "body",
-            "must be an object",
-        )),
-        None => Err(ApiError::invalid(Location::Body, "body", "is required")),
-    }
+/// The fields of each job body: anything else is refused (an ignored field would change what
+/// the job does without a word).
+const FETCH_FIELDS: [&str; 2] = ["sync", "glob"];
+const STORE_FIELDS: [&str; 4] = ["sync", "glob", "data", "files"];
+const EMPTY_FIELDS: [&str; 2] = ["files", "data"];
+
+/// The required object body of a job, of the fields `known`.
+fn object_body(req: &Request, known: &[&str]) -> Result<Map<String, Value>, ApiError> {
+    req.fields_body(known)?
+        .ok_or_else(|| ApiError::invalid(Location::Body, "body", "is required"))
 }
 
-/// A fetch or store body and its `sync` and `glob`.
-fn job_body(req: &Request) -> Result<(Map<String, Value>, Sync, globset::GlobMatcher), ApiError> {
-    let body = object_body(req)?;
+/// A fetch or store body (of the fields `known`) and its `sync` and `glob`.
+fn job_body(
+    req: &Request,
+    known: &[&str],
+) -> Result<(Map<String, Value>, Sync, globset::GlobMatcher), ApiError> {
+    let body = object_body(req, known)?;
     let sync = Sync::parse(body.get("sync")).at(Location::Body)?;
     let matcher = glob_of(&body).at(Location::Body)?;
     Ok((body, sync, matcher))
@@ -56,7 +59,7 @@ where
     O: ObjectStore,
 {
     let identity = app.identify(req).await?;
-    let (_, sync, matcher) = job_body(req)?;
+    let (_, sync, matcher) = job_body(req, &FETCH_FIELDS)?;
     let bucket = bucket_ref(segment)?;
     let fetched = app
         .services
@@ -96,7 +99,7 @@ where
     O: ObjectStore,
 {
     let identity = app.identify(req).await?;
-    let (body, sync, matcher) = job_body(req)?;
+    let (body, sync, matcher) = job_body(req, &STORE_FIELDS)?;
     let bucket = bucket_ref(segment)?;
     let data = match body.get("data") {
         Some(Value::Object(map)) if sync.data => map.clone(),
@@ -147,7 +150,7 @@ where
     O: ObjectStore,
 {
     let identity = app.identify(req).await?;
-    let body = object_body(req)?;
+    let body = object_body(req, &EMPTY_FIELDS)?;
     let flag = |name: &str| match body.get(name) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),

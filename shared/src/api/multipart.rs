@@ -23,7 +23,7 @@ pub(super) async fn presign_parts<S: BucketStore + FileStore + CascadeStore, O: 
     upload_id: &str,
 ) -> Result<Response, ApiError> {
     let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
-    let body = req.json_body()?;
+    let body = req.fields_body(&["parts"])?.map(Value::Object);
     let urls = app
         .services
         .presign_parts(&identity, &bucket, upload_id, body.as_ref())
@@ -93,9 +93,9 @@ pub(super) async fn complete<S: BucketStore + FileStore + CascadeStore, O: Objec
     upload_id: &str,
 ) -> Result<Response, ApiError> {
     let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
-    let sha256 = match req.json_body()? {
+    let sha256 = match req.fields_body(&["sha256"])? {
         None => None,
-        Some(Value::Object(body)) => match body.get("sha256") {
+        Some(body) => match body.get("sha256") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => {
@@ -106,13 +106,6 @@ pub(super) async fn complete<S: BucketStore + FileStore + CascadeStore, O: Objec
                 ));
             }
         },
-        Some(_) => {
-            return Err(ApiError::invalid(
-                Location::Body,
-                "body",
-                "must be an object: {\"sha256\": \"<composite>-<N>\"}",
-            ));
-        }
     };
     let status = app
         .services

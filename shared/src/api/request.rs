@@ -2,9 +2,10 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::api::error::{ApiError, At, Location};
+use crate::domain::fields::only_known;
 use crate::domain::patch::PatchKind;
 use crate::domain::preconditions::Preconditions;
 
@@ -100,6 +101,25 @@ impl Request {
             return Err(ApiError::unsupported_media_type(&["application/json"]));
         }
         self.any_json_body()
+    }
+
+    /// The body of a route that takes a JSON object of fixed fields (`known`), for POST/PUT:
+    /// `None` when empty. A body that is not an object, or holds a field not in `known`, is a
+    /// 400 naming it, before the route does anything (`domain::fields`). A route that takes no
+    /// body passes no fields: `{}` or nothing.
+    pub fn fields_body(&self, known: &[&str]) -> Result<Option<Map<String, Value>>, ApiError> {
+        match self.json_body()? {
+            None => Ok(None),
+            Some(Value::Object(map)) => {
+                only_known(&map, "", known).at(Location::Body)?;
+                Ok(Some(map))
+            }
+            Some(_) => Err(ApiError::invalid(
+                Location::Body,
+                "body",
+                "must be a JSON object",
+            )),
+        }
     }
 
     /// The body as JSON whatever the declared type (PATCH checks its own types).

@@ -172,7 +172,7 @@ where
 {
     let identity = app.identify(req).await?;
     let bucket = bucket_ref(segment)?;
-    let body = req.json_body()?.unwrap_or(Value::Null);
+    let body = req.fields_body(&["after"])?.unwrap_or_default();
     let after = {
         match body.get("after") {
             None | Some(Value::Null) => None,

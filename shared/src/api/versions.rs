@@ -58,6 +58,8 @@ pub(super) async fn restore<S: BucketStore + FileStore + CascadeStore, O: Object
 ) -> Result<Response, ApiError> {
     let (identity, bucket, name) = file_target(app, req, segment, raw_name).await?;
     let version = version_from_path(raw_version).at(Location::Path)?;
+    // It takes no fields: one it would ignore (a name to restore under, say) is refused.
+    req.fields_body(&[])?;
     // A rule the version breaks (its size or type under today's limits) is about the
     // version the path names.
     let record = app

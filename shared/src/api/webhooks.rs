@@ -126,6 +126,7 @@ where
         }
         ([wid, "rotate"], &Method::POST) => {
             let wid = webhook_id(wid)?;
+            req.fields_body(&[])?;
             let (b, hook) = services
                 .update_webhook(outbound.sender, &identity, &bucket, wid, None)
                 .await?;
@@ -133,6 +134,7 @@ where
         }
         ([wid, "ping"], &Method::POST) => {
             let wid = webhook_id(wid)?;
+            req.fields_body(&[])?;
             let d = services
                 .ping_webhook(outbound.queue, &identity, &bucket, wid)
                 .await?;
@@ -166,6 +168,7 @@ where
             if let Some(why) = delivery_id_problem(did) {
                 return Err(ApiError::invalid(Location::Path, "delivery_id", why));
             }
+            req.fields_body(&[])?;
             let d = services
                 .redeliver(outbound.queue, &identity, &bucket, wid, did)
                 .await?;

@@ -4,12 +4,13 @@ use serde_json::{Map, Value, json};
 
 use super::bounds::{check_object_depth, json_size_within};
 use super::error::RuleError;
+use super::fields::only_known;
 use super::ids::{generate_generation, id_problem};
 use super::permissions::{PartialPermissions, Permissions};
 use super::time::{http_date, next_timestamp};
 
-/// Fields the server owns. Sent back by a client they are ignored (an `id` that differs from
-/// the path is an error).
+/// Fields the server owns: never stored as attributes. A client may send them back as it read
+/// them (Kinto clients PUT what they GET); a different value is refused (`check_reserved`).
 pub const SERVER_FIELDS: [&str; 8] = [
     "id",
     "host",
@@ -162,13 +163,10 @@ impl BucketBody {
                 ));
             }
         };
-        if let Some(unknown) = body.keys().find(|k| *k != "data" && *k != "permissions") {
-            return Err(RuleError::invalid(
-                unknown.clone(),
-                "is not a member of the body, which holds 'data' and/or 'permissions'; \
-                 bucket attributes go under 'data'",
-            ));
-        }
+        only_known(&body, "", &["data", "permissions"]).map_err(|e| RuleError {
+            reason: format!("{}; bucket attributes go under 'data'", e.reason),
+            ..e
+        })?;
         let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
         let permissions = match body.get("permissions") {
             None => PartialPermissions::default(),
@@ -188,6 +186,75 @@ impl BucketBody {
             Some(_) => Err(RuleError::invalid("data.id", "must be a string")),
         }
     }
+}
+
+/// The counters among `SERVER_FIELDS`: live figures that uploads and deletions move without a
+/// write of the bucket, so a client cannot be expected to echo them exactly.
+const COUNTERS: [&str; 2] = ["file_count", "total_bytes"];
+
+/// Checks the server-managed names in the `data` of a write against what the server has:
+/// `server` is the bucket the write applies to (as it is before the write; for a create,
+/// `is_new`, the bucket about to be made, whose `created` and `last_modified` the client cannot
+/// know), `host` the deployment's SFTP host. A name echoed with the value the server answers is accepted
+/// (and dropped by `clean_attrs`); a different value is a 400 naming it, never silently
+/// ignored — a client that believes it set the owner, backdated `created` or forced
+/// `last_modified` learns it did not:
+///
+/// - `id`, `owner`, `created`, `last_modified`, `revision`, `host`: the same value, or absent
+///   (`host` is reserved even where there is no SFTP server: it is never a user attribute);
+/// - `file_count`, `total_bytes`: any count (a whole number ≥ 0), since they move with every
+///   upload between the client's read and its write; anything else is refused.
+///
+/// The caller checks this only once the client may write the bucket, so that a refusal never
+/// tells a stranger what a bucket holds.
+pub fn check_reserved(
+    data: &Value,
+    server: &Bucket,
+    is_new: bool,
+    host: Option<&str>,
+) -> Result<(), RuleError> {
+    let Value::Object(map) = data else {
+        return Ok(());
+    };
+    let current = server.data();
+    for name in SERVER_FIELDS {
+        let Some(given) = map.get(name) else {
+            continue;
+        };
+        let field = format!("data.{name}");
+        if COUNTERS.contains(&name) {
+            if given.as_u64().is_none() {
+                return Err(RuleError::invalid(
+                    field,
+                    "is a count the server keeps (a whole number ≥ 0; what you send is not stored)",
+                ));
+            }
+            continue;
+        }
+        let have = match name {
+            "host" => host.map(|h| json!(h)),
+            _ => current.get(name).cloned(),
+        };
+        if have.as_ref() == Some(given) {
+            continue;
+        }
+        let why = match (name, &have) {
+            ("id", _) => "does not match the id in the path".to_string(),
+            ("host", None) => {
+                "is reserved: the server names its SFTP host there (this deployment has none)"
+                    .to_string()
+            }
+            ("created" | "last_modified", _) if is_new => {
+                "is set by the server when it creates the bucket: leave it out".to_string()
+            }
+            (_, Some(have)) => {
+                format!("is set by the server: send the value it has ({have}) or leave it out")
+            }
+            (_, None) => "is set by the server: leave it out".to_string(),
+        };
+        return Err(RuleError::invalid(field, why));
+    }
+    Ok(())
 }
 
 /// Turns the `data` of a request into stored attributes: drops server fields (refusing an `id`

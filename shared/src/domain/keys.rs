@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::RuleError;
+use super::fields::only_known;
 use super::ids::{BucketRef, fill_random};
 use super::privileges;
 
@@ -282,8 +283,8 @@ fn body_fields(body: Option<Value>, allowed: &[&str]) -> Result<Map<String, Valu
         None => return Err(RuleError::invalid("body", "must be a JSON object")),
         Some(_) => return Err(RuleError::invalid("body", "must be a JSON object")),
     };
-    let (fields, prefix) = match object.remove("data") {
-        Some(Value::Object(data)) if object.is_empty() => (data, "data."),
+    let (fields, at) = match object.remove("data") {
+        Some(Value::Object(data)) if object.is_empty() => (data, "data"),
         Some(_) => {
             return Err(RuleError::invalid(
                 "data",
@@ -292,15 +293,7 @@ fn body_fields(body: Option<Value>, allowed: &[&str]) -> Result<Map<String, Valu
         }
         None => (object, ""),
     };
-    if let Some(unknown) = fields.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(RuleError::invalid(
-            format!("{prefix}{unknown}"),
-            format!(
-                "is not a field of a key here (allowed: {})",
-                allowed.join(", ")
-            ),
-        ));
-    }
+    only_known(&fields, at, allowed)?;
     Ok(fields)
 }
 
@@ -337,12 +330,7 @@ fn parse_scope(list: &[Value]) -> Result<Vec<WantedScope>, RuleError> {
         let obj = entry.as_object().ok_or_else(|| {
             RuleError::invalid(format!("buckets[{i}]"), "must be {\"id\", \"access\"}")
         })?;
-        if let Some(unknown) = obj.keys().find(|k| *k != "id" && *k != "access") {
-            return Err(RuleError::invalid(
-                field(unknown),
-                "is not a field of a scope entry",
-            ));
-        }
+        only_known(obj, &format!("buckets[{i}]"), &["id", "access"])?;
         let id = obj
             .get("id")
             .and_then(Value::as_str)

@@ -25,6 +25,8 @@ pub const MAX_TYPE_ENTRIES: usize = 100;
 
 const NUMBER_FIELDS: [&str; 3] = ["max_file_size", "max_files", "max_bytes"];
 const TYPES_FIELD: &str = "accepted_file_types";
+/// Every member a bucket's `limits` may have.
+const LIMIT_FIELDS: [&str; 4] = ["max_file_size", "max_files", "max_bytes", TYPES_FIELD];
 
 /// What a bucket set in `limits`; `None`: the deployment's applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +52,7 @@ pub fn clean_limits(value: &Value) -> Result<Option<Value>, RuleError> {
             ));
         }
     };
+    super::fields::only_known(map, &format!("data.{LIMITS_ATTR}"), &LIMIT_FIELDS)?;
     let mut out = Map::new();
     for (key, value) in map {
         // A member set to null is one not set (a PUT can clear a limit so).
@@ -63,13 +66,9 @@ pub fn clean_limits(value: &Value) -> Result<Option<Value>, RuleError> {
                     "must be a positive whole number",
                 ));
             }
-        } else if key == TYPES_FIELD {
-            check_type_entries(value, &field(key))?;
         } else {
-            return Err(RuleError::invalid(
-                field(key),
-                "is not a limit (max_file_size, max_files, max_bytes, accepted_file_types)",
-            ));
+            // `accepted_file_types`, the one other member `only_known` lets through.
+            check_type_entries(value, &field(key))?;
         }
         out.insert(key.clone(), value.clone());
     }

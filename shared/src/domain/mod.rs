@@ -8,6 +8,7 @@ pub mod bucket;
 pub mod cascade;
 pub mod data;
 pub mod error;
+pub mod fields;
 pub mod files;
 pub mod history;
 pub mod ids;

@@ -113,6 +113,7 @@ pub fn parse_part_requests(
                 "must be an object",
             ));
         };
+        super::fields::only_known(obj, &format!("parts[{i}]"), &["number", "sha256"])?;
         let number = obj
             .get("number")
             .and_then(Value::as_u64)

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::bounds::{self, MAX_JSON_DEPTH};
 use super::error::RuleError;
+use super::fields::only_known;
 use super::permissions::{PartialPermissions, Permissions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,18 +126,15 @@ pub fn apply(
 /// A merge body: an object holding `data` and/or `permissions` (a bucket) or `data` (a
 /// document), nothing else.
 fn check_members(body: &Map<String, Value>, target: Target) -> Result<(), RuleError> {
-    for key in body.keys() {
-        let known = key == "data" || (key == "permissions" && target.has_permissions());
-        if !known {
-            return Err(RuleError::invalid(
-                key.clone(),
-                format!(
-                    "is not a member of the body, which holds {}; attributes go under 'data'",
-                    target.members()
-                ),
-            ));
-        }
-    }
+    let known: &[&str] = if target.has_permissions() {
+        &["data", "permissions"]
+    } else {
+        &["data"]
+    };
+    only_known(body, "", known).map_err(|e| RuleError {
+        reason: format!("{}; attributes go under 'data'", e.reason),
+        ..e
+    })?;
     if body.is_empty() {
         let why = if target.has_permissions() {
             "is required (or 'permissions'): the patch changes nothing"

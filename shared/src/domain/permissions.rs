@@ -25,6 +25,7 @@ impl Permissions {
         let Value::Object(map) = value else {
             return Err(RuleError::invalid("permissions", "must be an object"));
         };
+        super::fields::only_known(map, "permissions", &["read", "write"])?;
         let mut partial = PartialPermissions::default();
         for (key, list) in map {
             let parsed = parse_list(key, list)?;

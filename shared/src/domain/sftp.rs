@@ -276,10 +276,7 @@ fn body_object(body: &Value) -> Result<&Map<String, Value>, RuleError> {
 }
 
 fn refuse_unknown(obj: &Map<String, Value>, known: &[&str]) -> Result<(), RuleError> {
-    match obj.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(RuleError::invalid(k, "is not a field of an SFTP user")),
-        None => Ok(()),
-    }
+    super::fields::only_known(obj, "", known)
 }
 
 /// A user to create: `{"username", "ssh_public_keys": [...], "access"?}` (access defaults to

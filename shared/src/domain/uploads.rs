@@ -89,6 +89,11 @@ pub fn parse_wanted_files(value: Option<&Value>) -> Result<Vec<WantedFile>, Rule
                 "must be an object",
             ));
         };
+        super::fields::only_known(
+            obj,
+            &format!("files[{i}]"),
+            &["name", "size", "content_type", "sha256"],
+        )?;
         // A missing field "is required"; one of the wrong type says what it must be.
         let missing_or = |name: &str, why: &str| {
             let why = if obj.get(name).is_none_or(Value::is_null) {

@@ -264,12 +264,7 @@ fn object(body: &Value) -> Result<&Map<String, Value>, RuleError> {
     let map = body
         .as_object()
         .ok_or_else(|| RuleError::invalid("body", "must be a JSON object"))?;
-    if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(RuleError::invalid(
-            k,
-            format!("is not a webhook field (fields: {})", FIELDS.join(", ")),
-        ));
-    }
+    super::fields::only_known(map, "", &FIELDS)?;
     Ok(map)
 }
 

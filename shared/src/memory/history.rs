@@ -31,6 +31,16 @@ impl HistoryStore for MemoryStore {
         below: Option<&str>,
         limit: usize,
     ) -> Result<HistoryPage, StoreError> {
+        if let (Some(a), Some(b)) = (above, below)
+            && a > b
+        {
+            // As DynamoDB: "Invalid KeyConditionExpression: The BETWEEN operator requires
+            // upper bound to be greater than or equal to lower bound" (the adapter's query is
+            // `BETWEEN :above AND :below`).
+            return Err(StoreError::Other(format!(
+                "history_page: inverted range {a:?} .. {b:?}"
+            )));
+        }
         let state = self.begin()?;
         let pk = part_pk("H", id, generation);
         let mut in_range: Vec<(&String, &HistoryEntry)> = state

@@ -24,7 +24,10 @@ pub trait HistoryStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Up to `limit` entries of incarnation `id`/`generation` with sort keys strictly between
-    /// `above` and `below` (each optional), newest first.
+    /// `above` and `below` (each optional), newest first. When both are given, `above` must be
+    /// below `below`: DynamoDB refuses a `BETWEEN` whose bounds are inverted (a
+    /// `ValidationException`, a 500), so the caller answers an empty range without a read
+    /// (the memory store refuses inverted bounds as DynamoDB does).
     fn history_page(
         &self,
         id: &str,

@@ -9,7 +9,7 @@ use super::error::{Error, Result, deny};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
 use crate::domain::access::Identity;
 use crate::domain::bounds::json_size_within;
-use crate::domain::bucket::{Bucket, BucketBody, MAX_ATTRS_BYTES, clean_attrs};
+use crate::domain::bucket::{Bucket, BucketBody, MAX_ATTRS_BYTES, check_reserved, clean_attrs};
 use crate::domain::error::RuleError;
 use crate::domain::ids::{self, BucketRef};
 use crate::domain::keys::{Access, ScopedBucket};
@@ -81,6 +81,7 @@ impl<S: BucketStore, O> Services<S, O> {
                 return Err(Error::PreconditionFailed(None));
             }
             let bucket = self.new_bucket(identity, &id, attrs, &body.permissions);
+            self.check_reserved(&body.data, &bucket, true)?;
             self.store.create(&bucket).await?;
             Ok((bucket, true))
         })
@@ -107,6 +108,7 @@ impl<S: BucketStore, O> Services<S, O> {
                 let mut attrs = attrs.clone();
                 limits::clean_in(&mut attrs, None, &self.settings.upload)?;
                 let new = self.new_bucket(identity, &id, attrs, &body.permissions);
+                self.check_reserved(&body.data, &new, true)?;
                 let created = self.store.create(&new).await;
                 self.settle(created, &id, identity, pre).await?;
                 return Ok((new, true));
@@ -120,6 +122,7 @@ impl<S: BucketStore, O> Services<S, O> {
             if !pre.allows_write(Some(old.last_modified)) {
                 return Err(Error::PreconditionFailed(Some(old.envelope())));
             }
+            self.check_reserved(&body.data, &old, false)?;
             let base = if body.permissions == PartialPermissions::default() {
                 old.permissions.clone()
             } else {
@@ -163,6 +166,7 @@ impl<S: BucketStore, O> Services<S, O> {
                 max_bytes: MAX_ATTRS_BYTES,
             };
             let patched = patch::apply(kind, target, &old.data(), &old.permissions, body)?;
+            self.check_reserved(&patched.data, &old, false)?;
             let mut attrs = clean_attrs(&patched.data, &id)?;
             limits::clean_in(&mut attrs, Some(&old.attrs), &self.settings.upload)?;
             let mut new = old.next_revision(attrs, patched.permissions, now_ms());
@@ -414,6 +418,13 @@ impl<S: BucketStore, O> Services<S, O> {
             return Error::PreconditionFailed(None);
         }
         deny(identity)
+    }
+
+    /// The server-managed names in a write's `data` against `server` (`domain::bucket::
+    /// check_reserved`); called once the caller may make the write.
+    fn check_reserved(&self, data: &Value, server: &Bucket, is_new: bool) -> Result<()> {
+        let host = self.settings.sftp_host.as_deref();
+        Ok(check_reserved(data, server, is_new, host)?)
     }
 
     fn check_delete_enabled(&self) -> Result<()> {

@@ -105,6 +105,17 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
             Viewer::Reader
         };
         let (above, mut below) = filter.range(cursor);
+        if let (Some(a), Some(b)) = (&above, &below)
+            && a >= b
+        {
+            // `_since` at or after `_before` (or a cursor at or above `_since`): an empty
+            // range, answered as Kinto does (an empty page) without a read (the store's
+            // range query refuses inverted bounds).
+            return Ok(HistoryPage {
+                entries: vec![],
+                last: None,
+            });
+        }
         let mut entries: Vec<HistoryEntry> = Vec::new();
         let mut examined = 0;
         loop {

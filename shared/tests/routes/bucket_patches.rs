@@ -128,7 +128,12 @@ async fn patch_application_json_merges_top_level() {
         r["data"]["revision"], 1,
         "an identical patch is not a change"
     );
-    let change = json!({"data": {"meta": {"a": 9}, "icon": "star", "revision": 40}});
+    // A server field may be echoed as read (revision 1), not changed.
+    alice
+        .patch(path, "application/json", &json!({"data": {"revision": 40}}))
+        .await
+        .expect_invalid(400, "body", "data.revision");
+    let change = json!({"data": {"meta": {"a": 9}, "icon": "star", "revision": 1}});
     let resp = alice
         .patch(path, "application/json; charset=utf-8", &change)
         .await;

@@ -22,7 +22,15 @@ fn has(list: &Value, principal: &str) -> bool {
 async fn post_creates_with_a_generated_id_and_server_fields() {
     let env = Env::new();
     let alice = env.user("alice", CREATOR);
-    let body = json!({"data": {"title": "Reports", "color": "blue", "revision": 77, "owner": "user:x", "file_count": 9}});
+    // Server fields are the server's: a value other than the one it sets is refused, naming it.
+    for (name, value) in [("revision", json!(77)), ("owner", json!("user:x"))] {
+        let body = json!({"data": {"title": "Reports", name: value}});
+        alice
+            .post("/v1/buckets", &body)
+            .await
+            .expect_invalid(400, "body", &format!("data.{name}"));
+    }
+    let body = json!({"data": {"title": "Reports", "color": "blue", "revision": 1, "owner": alice.principal(), "file_count": 9}});
     let r = alice.post("/v1/buckets", &body).await.expect(201);
     let b = r.json();
     let id = b["data"]["id"].as_str().unwrap();
@@ -36,7 +44,8 @@ async fn post_creates_with_a_generated_id_and_server_fields() {
     );
     assert_eq!(b["data"]["title"], "Reports");
     assert_eq!(b["data"]["color"], "blue");
-    // Client-sent server fields are ignored.
+    // Server fields the client sent as the server sets them are not attributes; the counters
+    // are the server's whatever the client sent.
     assert_eq!(b["data"]["revision"], 1);
     assert_eq!(b["data"]["owner"], alice.principal());
     assert_eq!(b["data"]["file_count"], 0);

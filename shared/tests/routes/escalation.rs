@@ -102,9 +102,13 @@ async fn an_editor_still_edits_attributes() {
         .patch(ACL, "application/json-patch+json", &drop_owner)
         .await
         .expect(200);
-    // And a server field named `owner` in the data is ignored: nobody becomes the owner.
-    let r = editor
+    // And a server field named `owner` in the data is refused: nobody becomes the owner.
+    editor
         .put(ACL, &json!({"data": {"owner": "user:ed"}}))
+        .await
+        .expect_invalid(400, "body", "data.owner");
+    let r = editor
+        .put(ACL, &json!({"data": {"owner": "user:alice"}}))
         .await
         .expect(200)
         .json();

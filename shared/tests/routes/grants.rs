@@ -152,7 +152,8 @@ async fn grant_time_limits_and_bad_inputs_name_the_field() {
             json!({"files": (0..101).map(|i| file(json!({"name": format!("f{i}")}))).collect::<Vec<_>>()}),
             "files",
         ),
-        (json!({"nothing": 1}), "files"),
+        (json!({"nothing": 1}), "nothing"),
+        (json!({}), "files"),
     ];
     for (body, field) in cases {
         alice

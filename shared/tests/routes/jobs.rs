@@ -275,9 +275,12 @@ async fn fetch_needs_read_store_and_empty_need_write() {
         .post("/v1/buckets/j4/empty", &json!({"data": true}))
         .await
         .expect_error(403, 121);
-    for path in ["/v1/buckets/j5/fetch", "/v1/buckets/j5/store"] {
+    for (path, body) in [
+        ("/v1/buckets/j5/fetch", &fetch),
+        ("/v1/buckets/j5/store", &store),
+    ] {
         let stranger = env.user("stranger", &[]);
-        stranger.post(path, &store).await.expect_error(403, 121);
+        stranger.post(path, body).await.expect_error(403, 121);
     }
     // Jobs work on the caller's default bucket too.
     let file = json!({"name": "o.csv", "size": 1, "content_type": "text/csv"});
