@@ -130,8 +130,12 @@ def fingerprint(lambda_dir: Path, bins: list[str], parameters: list[str]) -> str
     return h.hexdigest()
 
 
-def function_names(outputs: dict) -> list[str]:
-    return [v for k, v in sorted(outputs.items()) if k.endswith("FunctionName")]
+def function_names(cfn, stack_name: str) -> list[str]:
+    """Every Lambda function the deployed template made (its resources, not a hand-kept list
+    of outputs): `make logs`, `make bench` and the settings tests learn them from here."""
+    resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return sorted(r["PhysicalResourceId"] for r in resources
+                  if r["ResourceType"] == "AWS::Lambda::Function")
 
 
 def read_stamp() -> dict:
@@ -339,7 +343,7 @@ def main() -> int:
             run_logged([*deploy, *base_parameters, f"PublicBaseUrl={url}"], env,
                        "sam deploy (PublicBaseUrl = the new API's URL)")
             current = describe(cfn, args.stack_name)
-        environments = {name: live_environment(lam, name) for name in function_names(current["outputs"])}
+        environments = {name: live_environment(lam, name) for name in function_names(cfn, args.stack_name)}
         STAMP.write_text(json.dumps({"digest": digest, "environments": environments}, indent=1) + "\n")
 
     fix_cors(cfn, client("apigatewayv2"), args.stack_name)
@@ -358,7 +362,7 @@ def main() -> int:
         "BUCKETS_TABLE": outputs["TableName"],
         "BUCKETS_FILES_BUCKET": outputs["FilesBucketName"],
         "BUCKETS_FUNCTION": outputs["BucketsFunctionName"],
-        "BUCKETS_FUNCTIONS": ",".join(function_names(outputs)),
+        "BUCKETS_FUNCTIONS": ",".join(function_names(cfn, args.stack_name)),
         "BUCKETS_UPLOAD_EVENTS_FUNCTION": outputs.get("UploadEventsFunctionName", ""),
         "BUCKETS_CASCADE_FUNCTION": outputs.get("CascadeFunctionName", ""),
         "BUCKETS_CASCADE_DLQ_URL": outputs.get("CascadeDeadLetterQueueUrl", ""),
