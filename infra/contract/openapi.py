@@ -547,7 +547,7 @@ paths["/v1/buckets/{id}/reconcile"] = {
                body=json_body(ref("ReconcileIn"), required=False), tags=["sftp"])}
 KEY_ID = {"name": "id", "in": "path", "required": True, "description": "A key id.", "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
 list_keys = op("listKeys", "The caller's API keys (an admin: every user's, or `owner`'s)", {"200": ok("A page", ref("KeyList"), NEXT_H), **errs(*STD)},
-               params=(*PAGE, {"name": "owner", "in": "query", "description": "Only this user's keys (`user:<sub>`).", "schema": {"type": "string"}}), tags=["keys"])
+               params=(*PAGE, {"name": "owner", "in": "query", "description": "Only this user's keys (`user:<sub>`).", "schema": {"type": "string", "minLength": 1, "maxLength": 256}}), tags=["keys"])
 paths["/v1/keys"] = {
     "get": list_keys, "head": head_of(list_keys),
     "post": op("createKey", "Create an API key; the answer holds its secret, shown once (`Cache-Control: no-store`). "

@@ -463,7 +463,7 @@ fn a_file_deleted_by_key_is_forgotten_at_its_event() {
 
 /// An SFTP user made by a writer logs in only while that writer may write the bucket: removed
 /// from the ACL, the user is suspended and its logins refused, until a current writer's
-/// `PATCH {}` takes it over.
+/// `PATCH` naming the keys that may log in takes it over.
 #[test]
 fn a_removed_writers_sftp_user_cannot_log_in_until_a_writer_takes_it_over() {
     let alice = Caller::user("alice", CREATOR);
@@ -495,17 +495,35 @@ fn a_removed_writers_sftp_user_cannot_log_in_until_a_writer_takes_it_over() {
         assert!(Instant::now() < deadline, "still logs in: {read:#}");
         std::thread::sleep(Duration::from_millis(500));
     }
-    let taken = alice
+    // A takeover names the keys that may log in: the removed writer's stay out.
+    alice
         .patch(
             &format!("/v1/buckets/{id}/users/partner"),
             "application/json",
             &json!({}),
         )
+        .expect_error(400, 107);
+    let (key, public) = keypair();
+    let taken = alice
+        .patch(
+            &format!("/v1/buckets/{id}/users/partner"),
+            "application/json",
+            &json!({"ssh_public_keys": [public]}),
+        )
         .expect(200)
         .json();
     assert_eq!(taken["data"]["suspended"], false);
     assert_eq!(taken["data"]["owner"], alice.principal());
-    session.ls();
+    assert_eq!(
+        session.run("ls", &[]).0,
+        2,
+        "the removed writer's key stays out"
+    );
+    Session {
+        login: session.login.clone(),
+        key,
+    }
+    .ls();
 }
 
 /// Creations sent at once all pass the API's first check; the count in the creating

@@ -592,7 +592,7 @@ fn wait_webhook(caller: &Caller, bucket: &str, wid: &str, ok: impl Fn(&Value) ->
 
 /// A writer's webhook sends the bucket's events only while the writer may write it: removed
 /// from the ACL, the webhook is suspended (the history says so) and sends nothing, until a
-/// current writer's `PATCH {}` takes it over.
+/// current writer's `PATCH` naming its URL takes it over.
 #[test]
 fn a_removed_writers_webhook_sends_nothing_until_a_writer_takes_it_over() {
     let alice = owner();
@@ -652,11 +652,20 @@ fn a_removed_writers_webhook_sends_nothing_until_a_writer_takes_it_over() {
         "nothing sent while suspended"
     );
 
-    let taken = alice
+    // A takeover names where it sends: the removed writer chose the URL.
+    let refused = alice
         .patch(
             &format!("/v1/buckets/{id}/webhooks/{wid}"),
             "application/json",
             &json!({}),
+        )
+        .expect_error(400, 107);
+    assert_eq!(refused["details"][0]["name"], "url", "{refused}");
+    let taken = alice
+        .patch(
+            &format!("/v1/buckets/{id}/webhooks/{wid}"),
+            "application/json",
+            &json!({"url": receiver.url("/bob")}),
         )
         .expect(200)
         .json();

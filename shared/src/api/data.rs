@@ -31,6 +31,7 @@ async fn route<S: BucketStore + DataStore, O>(
     app: &App<S, O>,
     req: &Request,
 ) -> Result<Response, ApiError> {
+    req.refuse_unknown_write_query()?;
     match (req.segments().as_slice(), &req.method) {
         (["v1", "buckets", segment, "data"], &Method::GET) => get(app, req, segment).await,
         (["v1", "buckets", segment, "data"], &Method::PUT | &Method::PATCH) => {

@@ -39,6 +39,7 @@ where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
+    req.refuse_unknown_write_query()?;
     let segments = req.segments();
     match (segments.as_slice(), &req.method) {
         (["v1", "buckets", id, "files"], &Method::GET) => list(app, req, id).await,

@@ -4,6 +4,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::domain::keys::{ApiKey, is_key_id, parse_key_patch, parse_new_key};
+use crate::domain::permissions::principal_problem;
 use crate::domain::time::now_ms;
 use crate::ports::BucketStore;
 
@@ -24,6 +25,9 @@ pub async fn collection<S: BucketStore, O>(
         Method::GET => {
             let page = page_request(req, &app.cursor_keys)?;
             let owner = req.query_param("owner");
+            if let Some(why) = owner.as_deref().and_then(principal_problem) {
+                return Err(ApiError::invalid(Location::Querystring, "owner", why));
+            }
             let result = services
                 .list_keys(
                     &identity,

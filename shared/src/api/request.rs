@@ -16,6 +16,9 @@ pub const PATCH_TYPES: [&str; 3] = [
     "application/json-patch+json",
 ];
 
+/// The query parameters a write may carry: the page of `DELETE /v1/buckets`.
+pub const WRITE_QUERY: [&str; 3] = ["_limit", "_token", "after"];
+
 /// Bodies larger than this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -80,6 +83,29 @@ impl Request {
         };
         PatchKind::from_media_type(essence)
             .ok_or_else(|| ApiError::unsupported_media_type(&PATCH_TYPES))
+    }
+
+    /// A write (POST, PUT, PATCH, DELETE) whose query names anything but a page of
+    /// `DELETE /v1/buckets` (`WRITE_QUERY`) is refused naming it: a filter a client meant
+    /// for a delete (`?glob=`, `?id=`, `?version_id=`) must never be dropped and the delete
+    /// done on everything. Reads are left to their routes.
+    pub fn refuse_unknown_write_query(&self) -> Result<(), ApiError> {
+        if matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return Ok(());
+        }
+        match form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| !WRITE_QUERY.contains(&k.as_ref()))
+        {
+            None => Ok(()),
+            Some((name, _)) => Err(ApiError::invalid(
+                Location::Querystring,
+                &name,
+                format!(
+                    "is not a parameter of this request (a write takes none but {})",
+                    WRITE_QUERY.join(", ")
+                ),
+            )),
+        }
     }
 
     /// The first value of a query parameter (percent-decoded).

@@ -30,6 +30,7 @@ pub async fn single<S: BucketStore, O>(
     req: &Request,
 ) -> Result<Response, ApiError> {
     let segments = req.segments();
+    req.refuse_unknown_write_query()?;
     match segments.as_slice() {
         ["v1"] => Ok(redirect(req, "/v1/")),
         ["v1", ""] => root(app, req).await,

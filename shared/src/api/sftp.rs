@@ -42,6 +42,7 @@ where
     O: ObjectStore,
     T: SftpDirectory,
 {
+    req.refuse_unknown_write_query()?;
     let segments = req.segments();
     match (segments.as_slice(), &req.method) {
         (["v1", "buckets", id, "users"], &Method::GET) => list(app, req, id).await,

@@ -74,6 +74,7 @@ where
     Q: DeliveryQueue,
     W: WebhookSender,
 {
+    req.refuse_unknown_write_query()?;
     let segments = req.segments();
     let method = &req.method;
     let policy = UrlPolicy {

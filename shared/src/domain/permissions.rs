@@ -156,7 +156,8 @@ fn parse_list(key: &str, value: &Value) -> Result<Vec<String>, RuleError> {
     Ok(out)
 }
 
-fn principal_problem(p: &str) -> Option<&'static str> {
+/// Why `p` cannot be a principal, if it cannot (an ACL entry, a key listing's `owner`).
+pub fn principal_problem(p: &str) -> Option<&'static str> {
     if p.trim().is_empty() {
         Some("must not be empty")
     } else if p.len() > MAX_PRINCIPAL_LEN {

@@ -12,7 +12,7 @@ use super::error::Result;
 use crate::domain::bucket::Bucket;
 use crate::domain::history::{Change, acl_changed};
 use crate::domain::origin::SUSPENDER;
-use crate::domain::sftp::MAX_USERS_PER_BUCKET;
+use crate::domain::sftp::{MAX_USERS_PER_BUCKET, SftpUser};
 use crate::domain::time::now_ms;
 use crate::ports::{BucketStore, SftpUserStore, StoreError, WebhookStore};
 
@@ -75,28 +75,8 @@ impl<S: BucketStore + WebhookStore + SftpUserStore, O> Services<S, O> {
                 )
                 .await?;
             for user in &page.users {
-                if user.suspended.is_some() {
-                    continue;
-                }
-                let Some(why) = self.origin_problem(Some(bucket), &user.origin()).await? else {
-                    continue;
-                };
-                let mut off = user.clone();
-                off.suspended = Some(why.clone());
-                off.modified_by = SUSPENDER.into();
-                off.last_modified = now_ms().max(user.last_modified + 1);
-                match self
-                    .store
-                    .update_sftp_user(&bucket.id, &bucket.generation, &off, user.last_modified)
-                    .await
-                {
-                    // Changed meanwhile (a writer's change took it over): that change stands.
-                    Err(StoreError::Conflict) => {}
-                    other => {
-                        other?;
-                        tracing::info!(bucket = %bucket.id, user = %user.username, why, "SFTP user suspended");
-                        suspended += 1;
-                    }
+                if self.suspend_user_if_orphaned(bucket, user.clone()).await? {
+                    suspended += 1;
                 }
             }
             match (page.has_more, page.users.last()) {
@@ -104,5 +84,48 @@ impl<S: BucketStore + WebhookStore + SftpUserStore, O> Services<S, O> {
                 _ => return Ok(suspended),
             }
         }
+    }
+
+    /// Suspends `user` if its origin may no longer write `bucket`. A lost race re-reads the
+    /// user and judges again: the other write may have been the service's own (Transfer's key
+    /// ids recorded), which keeps the same origin; a writer's takeover changes it.
+    async fn suspend_user_if_orphaned(&self, bucket: &Bucket, mut user: SftpUser) -> Result<bool> {
+        for _ in 0..3 {
+            if user.suspended.is_some() {
+                return Ok(false);
+            }
+            let Some(why) = self.origin_problem(Some(bucket), &user.origin()).await? else {
+                return Ok(false);
+            };
+            let mut off = user.clone();
+            off.suspended = Some(why.clone());
+            off.modified_by = SUSPENDER.into();
+            off.last_modified = now_ms().max(user.last_modified + 1);
+            match self
+                .store
+                .update_sftp_user(&bucket.id, &bucket.generation, &off, user.last_modified)
+                .await
+            {
+                Err(StoreError::Conflict) => {
+                    match self
+                        .store
+                        .get_sftp_user(&bucket.id, &bucket.generation, &user.username)
+                        .await?
+                    {
+                        Some(now) => user = now,
+                        None => return Ok(false),
+                    }
+                }
+                other => {
+                    other?;
+                    tracing::info!(bucket = %bucket.id, user = %user.username, why, "SFTP user suspended");
+                    return Ok(true);
+                }
+            }
+        }
+        Err(super::Error::Busy(format!(
+            "SFTP user {} kept changing",
+            user.username
+        )))
     }
 }

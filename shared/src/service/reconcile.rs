@@ -260,11 +260,49 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
 impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore, O: ObjectStore>
     Services<S, O>
 {
+    /// Judges the origins of every registered incarnation's SFTP users (no S3: a query per
+    /// bucket), so that a user whose maker's key was revoked or expired stops within one
+    /// period, however large the buckets before it are.
+    async fn judge_registered(&self, deadline: Instant) -> Result<()> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_sftp_buckets(after.as_deref(), BUCKETS_PAGE)
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = Some(format!("{}#{}#", last.id, last.generation));
+            for registered in &page {
+                if Instant::now() >= deadline {
+                    tracing::warn!(
+                        "judging SFTP users' origins ran out of time; the next run goes on"
+                    );
+                    return Ok(());
+                }
+                if let Some(bucket) = self
+                    .store
+                    .get(&registered.id)
+                    .await?
+                    .filter(|b| b.generation == registered.generation)
+                {
+                    self.judge_sftp_origins(&bucket).await?;
+                }
+            }
+            if page.len() < BUCKETS_PAGE {
+                return Ok(());
+            }
+        }
+    }
+
     /// The scheduled pass: every incarnation that has SFTP users (whose writes may fire no
     /// event), at most `RUN_KEYS` keys in all (a bucket visited counts as one). Registrations
     /// of deleted buckets, and of buckets with no user left, are dropped.
     pub async fn reconcile_registered(&self) -> Result<Reconciled> {
         let deadline = Instant::now() + std::time::Duration::from_secs(RUN_SECONDS);
+        // First, and over every registration: the budget below may stop before the last.
+        self.judge_registered(deadline).await?;
         let mut total = Reconciled::default();
         let mut after: Option<String> = None;
         loop {
@@ -287,8 +325,6 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore, O
                 total.examined += 1;
                 match self.store.get(&registered.id).await? {
                     Some(bucket) if bucket.generation == registered.generation => {
-                        // Users whose maker's key was revoked or expired since stop here.
-                        self.judge_sftp_origins(&bucket).await?;
                         let users = self
                             .store
                             .list_sftp_users(&bucket.id, &bucket.generation, None, 1)

@@ -352,6 +352,15 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         patch: UserPatch,
     ) -> Result<(Bucket, SftpUser)> {
         let (bucket, current) = self.get_sftp_user(identity, bucket, username).await?;
+        if current.suspended.is_some() && patch.keys.is_none() {
+            // Its keys are its suspended maker's to hold: the writer taking it over names
+            // those it keeps.
+            return Err(RuleError::invalid(
+                "ssh_public_keys",
+                "the user is suspended: a takeover names the keys that may log in",
+            )
+            .into());
+        }
         let mut user = current.clone();
         if let Some(access) = patch.access {
             user.access = access;

@@ -206,11 +206,24 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
         let now = now_ms();
         match patch {
             Some(patch) => {
+                // A writer's change takes the webhook over: it sends for that writer from now
+                // on, and a suspended one resumes — only once the writer names where it sends
+                // (the suspended maker chose the URL, and may be its receiver).
+                if current.suspended.is_some() && patch.url.is_none() {
+                    return Err(RuleError::invalid(
+                        "url",
+                        "the webhook is suspended: a takeover names the URL it is to send to",
+                    )
+                    .into());
+                }
                 if let Some(url) = &patch.url {
                     self.vet_url(sender, url).await?;
                 }
                 patch.apply(&mut hook);
+                hook.origin = Some(Origin::of(identity, &bucket));
+                hook.suspended = None;
             }
+            // A rotation changes the secret only: a suspended webhook stays suspended.
             None => {
                 hook.previous_secret = Some(std::mem::replace(&mut hook.secret, new_secret()));
                 hook.previous_until = Some(now + ROTATION_GRACE_MS);
@@ -218,10 +231,6 @@ impl<S: BucketStore + WebhookStore, O> Services<S, O> {
         }
         hook.last_modified = crate::domain::time::next_timestamp(Some(current.last_modified), now);
         hook.modified_by = identity.acting_principal();
-        // A current writer's change takes the webhook over: it sends for that writer from now
-        // on, and a suspended one resumes.
-        hook.origin = Some(Origin::of(identity, &bucket));
-        hook.suspended = None;
         match self
             .store
             .put_webhook(

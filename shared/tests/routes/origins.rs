@@ -166,9 +166,26 @@ async fn a_removed_writers_webhook_is_suspended_until_a_writer_takes_it_over() {
     assert_eq!(deliver_all(&env, std::slice::from_ref(&upload)).await, []);
     assert!(env.sender.requests().is_empty());
 
+    // A rotation (the removed writer knew the secret) changes the secret only.
+    let rotated = alice
+        .post(&format!("{path}/rotate"), &json!({}))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(rotated["data"]["suspended"], true, "{rotated}");
+    // A takeover names where it sends (the removed writer chose the URL).
+    let refused = alice
+        .patch(
+            &path,
+            "application/json",
+            &json!({"events": ["file.uploaded"]}),
+        )
+        .await
+        .expect_error(400, 107);
+    assert_eq!(refused["details"][0]["name"], "url", "{refused}");
     // A current writer's change takes it over: it sends for her from now on.
     let taken = alice
-        .patch(&path, "application/json", &json!({}))
+        .patch(&path, "application/json", &json!({"url": HOOK}))
         .await
         .expect(200)
         .json();
@@ -305,11 +322,22 @@ async fn a_removed_writers_sftp_user_cannot_log_in_until_a_writer_takes_it_over(
         .json();
     assert_eq!(read["data"]["suspended"], true);
 
+    // A takeover names the keys that may log in (the removed maker's are among the old ones).
+    let refused = alice
+        .patch(
+            "/v1/buckets/b1/users/partner",
+            "application/json",
+            &json!({"access": "read"}),
+        )
+        .await
+        .expect_error(400, 107);
+    assert_eq!(refused["details"][0]["name"], "ssh_public_keys");
+    assert!(env.directory.user(&login).unwrap().keys.is_empty());
     let taken = alice
         .patch(
             "/v1/buckets/b1/users/partner",
             "application/json",
-            &json!({}),
+            &json!({"ssh_public_keys": [KEY_A]}),
         )
         .await
         .expect(200)
@@ -350,4 +378,54 @@ async fn the_reconciliation_suspends_an_sftp_user_whose_key_was_revoked() {
         .expect(200)
         .json();
     assert_eq!(read["data"]["suspended"], true);
+}
+
+#[tokio::test]
+async fn a_write_refuses_a_query_parameter_it_does_not_take() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("keep", &json!({})).await;
+    alice.create_bucket("scratch", &json!({})).await;
+    alice.upload("keep", "a.csv", b"1\n", "text/csv").await;
+    // A filter meant for a delete is never dropped with the delete done on everything.
+    for (method, path, body) in [
+        ("DELETE", "/v1/buckets?id=scratch", None),
+        (
+            "POST",
+            "/v1/buckets/keep/empty?glob=tmp-*",
+            Some(r#"{"files": true}"#),
+        ),
+        ("DELETE", "/v1/buckets/keep/files/a.csv?version_id=v1", None),
+        (
+            "POST",
+            "/v1/buckets/keep/fetch?glob=x",
+            Some(r#"{"sync": "files"}"#),
+        ),
+    ] {
+        let headers = [("content-type", "application/json")];
+        let err = alice
+            .send(method, path, &headers, body)
+            .await
+            .expect_error(400, 107);
+        let name = path.split('?').nth(1).unwrap().split('=').next().unwrap();
+        assert_eq!(err["details"][0]["name"], name, "{path}: {err}");
+        assert_eq!(err["details"][0]["location"], "querystring");
+    }
+    alice.get("/v1/buckets/scratch").await.expect(200);
+    let files = alice.get("/v1/buckets/keep/files").await.expect(200).json();
+    assert_eq!(files["data"].as_array().unwrap().len(), 1);
+    // The pages of DELETE /v1/buckets are still taken.
+    alice.delete("/v1/buckets?_limit=1").await.expect(200);
+}
+
+#[tokio::test]
+async fn a_key_listings_owner_must_be_a_principal() {
+    let env = Env::new();
+    let admin = env.user("root", &["admin"]);
+    let long = "u".repeat(3000);
+    let err = admin
+        .get(&format!("/v1/keys?owner=user:{long}"))
+        .await
+        .expect_error(400, 107);
+    assert_eq!(err["details"][0]["name"], "owner");
 }
