@@ -20,7 +20,8 @@ use crate::domain::bucket::Bucket;
 use crate::domain::cascade::object_prefix;
 use crate::domain::files::{FileRecord, ObjectVersion, object_key, parse_object_key};
 use crate::ports::{
-    BucketStore, CascadeStore, CurrentObject, FileStore, ObjectStore, SftpUserStore, WebhookStore,
+    BucketStore, CascadeStore, CurrentObject, FileStore, ObjectStore, SftpBucket, SftpUserStore,
+    WebhookStore,
 };
 
 /// Keys one page examines at most (a ListObjectsV2 page).
@@ -257,6 +258,30 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
     }
 }
 
+/// The incarnations registered for the scheduled pass, a page at a time in key order (an
+/// empty page: no more).
+#[derive(Default)]
+struct Registrations {
+    after: Option<String>,
+    done: bool,
+}
+
+impl Registrations {
+    async fn next<S: SftpUserStore>(&mut self, store: &S) -> Result<Vec<SftpBucket>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let page = store
+            .list_sftp_buckets(self.after.as_deref(), BUCKETS_PAGE)
+            .await?;
+        self.done = page.len() < BUCKETS_PAGE;
+        if let Some(last) = page.last() {
+            self.after = Some(format!("{}#{}#", last.id, last.generation));
+        }
+        Ok(page)
+    }
+}
+
 impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore, O: ObjectStore>
     Services<S, O>
 {
@@ -264,16 +289,12 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore, O
     /// bucket), so that a user whose maker's key was revoked or expired stops within one
     /// period, however large the buckets before it are.
     async fn judge_registered(&self, deadline: Instant) -> Result<()> {
-        let mut after: Option<String> = None;
+        let mut pages = Registrations::default();
         loop {
-            let page = self
-                .store
-                .list_sftp_buckets(after.as_deref(), BUCKETS_PAGE)
-                .await?;
-            let Some(last) = page.last() else {
+            let page = pages.next(&self.store).await?;
+            if page.is_empty() {
                 return Ok(());
-            };
-            after = Some(format!("{}#{}#", last.id, last.generation));
+            }
             for registered in &page {
                 if Instant::now() >= deadline {
                     tracing::warn!(
@@ -290,9 +311,6 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore, O
                     self.judge_sftp_origins(&bucket).await?;
                 }
             }
-            if page.len() < BUCKETS_PAGE {
-                return Ok(());
-            }
         }
     }
 
@@ -304,16 +322,12 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore, O
         // First, and over every registration: the budget below may stop before the last.
         self.judge_registered(deadline).await?;
         let mut total = Reconciled::default();
-        let mut after: Option<String> = None;
+        let mut pages = Registrations::default();
         loop {
-            let page = self
-                .store
-                .list_sftp_buckets(after.as_deref(), BUCKETS_PAGE)
-                .await?;
-            let Some(last) = page.last() else {
+            let page = pages.next(&self.store).await?;
+            if page.is_empty() {
                 return Ok(total);
-            };
-            after = Some(format!("{}#{}#", last.id, last.generation));
+            }
             for registered in &page {
                 let left = RUN_KEYS.saturating_sub(total.examined as usize);
                 if left == 0 || Instant::now() >= deadline {
@@ -347,9 +361,6 @@ impl<S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore, O
                     }
                     _ => self.store.unregister_sftp_bucket(registered).await?,
                 }
-            }
-            if page.len() < BUCKETS_PAGE {
-                return Ok(total);
             }
         }
     }

@@ -212,6 +212,26 @@ impl Env {
         }
     }
 
+    /// Makes every queued webhook attempt (and those they queue) until the queue is empty.
+    pub async fn drain_deliveries(&self) -> Vec<shared::service::webhooks::Attempted> {
+        let mut outcomes = vec![];
+        loop {
+            let batch = self.queue.take();
+            if batch.is_empty() {
+                return outcomes;
+            }
+            for (message, _) in batch {
+                let done = self
+                    .app
+                    .services
+                    .deliver(&self.queue, &self.sender, &message)
+                    .await
+                    .unwrap();
+                outcomes.push(done);
+            }
+        }
+    }
+
     /// Answers `req` as the deployment would, and checks the answer against the OpenAPI
     /// document (`shared/openapi.json`): a documented status, a body its schema accepts.
     pub async fn send(&self, req: Request) -> Response {

@@ -13,7 +13,7 @@ use crate::answers::ids;
 use crate::common::{CREATOR, Env};
 
 /// Creates a key as `caller` with `body`; answers `(key id, secret)`.
-async fn new_key(caller: &crate::common::Caller<'_>, body: Value) -> (String, String) {
+pub async fn new_key(caller: &crate::common::Caller<'_>, body: Value) -> (String, String) {
     let r = caller.post("/v1/keys", &body).await.expect(201);
     assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
     let created = r.json();

@@ -8,7 +8,8 @@ use shared::domain::history::Change;
 use shared::service::uploads::Outcome;
 use shared::service::webhooks::Attempted;
 
-use crate::common::{CREATOR, Caller, Env};
+use crate::common::{CREATOR, Env};
+use crate::keys::new_key;
 
 const HOOK: &str = "https://hooks.example.com/in";
 const KEY_A: &str =
@@ -16,14 +17,6 @@ const KEY_A: &str =
 
 fn sftp_env() -> Env {
     Env::with(&[("SFTP_HOST", "127.0.0.1:2222"), ("FILES_BUCKET", "files")])
-}
-
-async fn new_key(caller: &Caller<'_>, body: Value) -> (String, String) {
-    let created = caller.post("/v1/keys", &body).await.expect(201).json();
-    (
-        created["data"]["id"].as_str().unwrap().to_string(),
-        created["secret"].as_str().unwrap().to_string(),
-    )
 }
 
 /// Bucket `b1` of alice with bob among its writers.
@@ -82,23 +75,12 @@ async fn upload_record(env: &Env, name: &str, seq: i64) -> Change {
 
 /// Queues the events of `changes` and makes every attempt.
 async fn deliver_all(env: &Env, changes: &[Change]) -> Vec<Attempted> {
-    let services = &env.app.services;
-    services.queue_events(&env.queue, changes).await.unwrap();
-    let mut outcomes = vec![];
-    loop {
-        let batch = env.queue.take();
-        if batch.is_empty() {
-            return outcomes;
-        }
-        for (message, _) in batch {
-            outcomes.push(
-                services
-                    .deliver(&env.queue, &env.sender, &message)
-                    .await
-                    .unwrap(),
-            );
-        }
-    }
+    env.app
+        .services
+        .queue_events(&env.queue, changes)
+        .await
+        .unwrap();
+    env.drain_deliveries().await
 }
 
 #[tokio::test]

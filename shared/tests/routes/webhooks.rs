@@ -46,24 +46,8 @@ fn verifies(req: &SentRequest, secret: &str) -> bool {
         .any(|s| s == want)
 }
 
-/// Makes every queued attempt (and those they queue) until the queue is empty.
 async fn drain(env: &Env) -> Vec<Attempted> {
-    let mut outcomes = vec![];
-    loop {
-        let batch = env.queue.take();
-        if batch.is_empty() {
-            return outcomes;
-        }
-        for (message, _) in batch {
-            let done = env
-                .app
-                .services
-                .deliver(&env.queue, &env.sender, &message)
-                .await
-                .unwrap();
-            outcomes.push(done);
-        }
-    }
+    env.drain_deliveries().await
 }
 
 #[tokio::test]

@@ -121,6 +121,36 @@ impl DynamoStore {
             .build()
     }
 
+    /// Deletes the item at `key` and counts it down in `count`, in one transaction. Counted
+    /// down only with the item it deletes: a repeated delete frees no second place; a delete
+    /// that lost a race on the count (the item still there) is a `Conflict` to try again.
+    pub(super) async fn delete_counted(
+        &self,
+        key: Item,
+        count: Item,
+        max: usize,
+    ) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .expect("table and key set");
+        match self
+            .transact(vec![
+                TransactWriteItem::builder().delete(delete).build(),
+                self.count_tx(count, -1, max),
+            ])
+            .await
+        {
+            Err(StoreError::Conflict) => match self.get_item(key).await? {
+                None => Ok(()),
+                Some(_) => Err(StoreError::Conflict),
+            },
+            other => other,
+        }
+    }
+
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         self.client
             .transact_write_items()

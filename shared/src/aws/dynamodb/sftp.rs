@@ -5,7 +5,7 @@
 //! the transactions that create and delete a user, so the limit holds against concurrent
 //! creations.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::item::ItemExt;
 use super::keys::{self, Partition, SFTP_BUCKETS};
@@ -106,27 +106,8 @@ impl SftpUserStore for DynamoStore {
         username: &str,
     ) -> Result<(), StoreError> {
         let user = Partition::SftpUsers.item(id, generation, username);
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(user.clone()))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .expect("table and key set");
-        // Counted down only with the item it deletes: a repeated delete frees no second place.
-        match self
-            .transact(vec![
-                TransactWriteItem::builder().delete(delete).build(),
-                self.count_tx(keys::sftp_count(id, generation), -1, MAX_USERS_PER_BUCKET),
-            ])
+        self.delete_counted(user, keys::sftp_count(id, generation), MAX_USERS_PER_BUCKET)
             .await
-        {
-            // Gone already, or the transaction lost a race on the count (the user is there).
-            Err(StoreError::Conflict) => match self.get_item(user).await? {
-                None => Ok(()),
-                Some(_) => Err(StoreError::Conflict),
-            },
-            other => other,
-        }
     }
 
     async fn list_sftp_buckets(

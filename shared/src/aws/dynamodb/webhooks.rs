@@ -3,7 +3,7 @@
 //! attribute its writes are conditional on (`modified`, `version`) and a `ttl` where it
 //! expires.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::call::classify;
 use super::item::ItemExt;
@@ -144,27 +144,8 @@ impl WebhookStore for DynamoStore {
         webhook_id: &str,
     ) -> Result<(), StoreError> {
         let hook = webhook_key(id, generation, webhook_id);
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(hook.clone()))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .expect("table and key set");
-        // Counted down only with the item it deletes: a repeated delete frees no second place.
-        match self
-            .transact(vec![
-                TransactWriteItem::builder().delete(delete).build(),
-                self.count_tx(count_key(id, generation), -1, MAX_WEBHOOKS_PER_BUCKET),
-            ])
+        self.delete_counted(hook, count_key(id, generation), MAX_WEBHOOKS_PER_BUCKET)
             .await
-        {
-            // Gone already, or the transaction lost a race on the count (the webhook is there).
-            Err(StoreError::Conflict) => match self.get_item(hook).await? {
-                None => Ok(()),
-                Some(_) => Err(StoreError::Conflict),
-            },
-            other => other,
-        }
     }
 
     async fn retire_webhooks(
