@@ -55,7 +55,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .reconcile_registered()
                 .await
                 .map_err(|e| format!("reconciliation failed: {e:?}"))?;
-            Ok(json!(done))
+            let resynced = services
+                .resync_suspended_users(directory)
+                .await
+                .map_err(|e| format!("syncing suspended SFTP users: {e:?}"))?;
+            Ok(json!({"reconciled": done, "suspended_synced": resynced}))
         },
     )
     .await

@@ -12,7 +12,7 @@ use super::error::Result;
 use crate::domain::bucket::Bucket;
 use crate::domain::history::{Change, acl_changed};
 use crate::domain::origin::SUSPENDER;
-use crate::domain::sftp::{MAX_USERS_PER_BUCKET, SftpUser};
+use crate::domain::sftp::SftpUser;
 use crate::domain::time::now_ms;
 use crate::ports::{BucketStore, SftpUserStore, StoreError, WebhookStore};
 
@@ -63,27 +63,12 @@ impl<S: BucketStore + WebhookStore + SftpUserStore, O> Services<S, O> {
     /// users lose their keys: the SFTP function follows the item's change on the stream).
     pub async fn judge_sftp_origins(&self, bucket: &Bucket) -> Result<usize> {
         let mut suspended = 0;
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list_sftp_users(
-                    &bucket.id,
-                    &bucket.generation,
-                    after.as_deref(),
-                    MAX_USERS_PER_BUCKET,
-                )
-                .await?;
-            for user in &page.users {
-                if self.suspend_user_if_orphaned(bucket, user.clone()).await? {
-                    suspended += 1;
-                }
-            }
-            match (page.has_more, page.users.last()) {
-                (true, Some(last)) => after = Some(last.username.clone()),
-                _ => return Ok(suspended),
+        for user in self.sftp_users_of(bucket).await? {
+            if self.suspend_user_if_orphaned(bucket, user).await? {
+                suspended += 1;
             }
         }
+        Ok(suspended)
     }
 
     /// Suspends `user` if its origin may no longer write `bucket`. A lost race re-reads the

@@ -261,13 +261,13 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
 /// The incarnations registered for the scheduled pass, a page at a time in key order (an
 /// empty page: no more).
 #[derive(Default)]
-struct Registrations {
+pub(super) struct Registrations {
     after: Option<String>,
     done: bool,
 }
 
 impl Registrations {
-    async fn next<S: SftpUserStore>(&mut self, store: &S) -> Result<Vec<SftpBucket>> {
+    pub(super) async fn next<S: SftpUserStore>(&mut self, store: &S) -> Result<Vec<SftpBucket>> {
         if self.done {
             return Ok(Vec::new());
         }

@@ -432,33 +432,41 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         let Some(bucket) = self.store.get(id).await? else {
             return Ok(0);
         };
+        let users = self.sftp_users_of(&bucket).await?;
+        for user in &users {
+            let policy = self.policy_for(&bucket, user.access)?;
+            match directory
+                .set_policy(&login(id, &user.username), &policy)
+                .await
+            {
+                // Its Transfer user is not there (yet, or any more): nothing to confine.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(users.len())
+    }
+
+    /// Every user of the incarnation `bucket` (at most `MAX_USERS_PER_BUCKET`, read a page at
+    /// a time should a count ever have let more in).
+    pub(super) async fn sftp_users_of(&self, bucket: &Bucket) -> Result<Vec<SftpUser>> {
+        let mut all = Vec::new();
         let mut after: Option<String> = None;
-        let mut done = 0;
         loop {
             let page = self
                 .store
                 .list_sftp_users(
-                    id,
+                    &bucket.id,
                     &bucket.generation,
                     after.as_deref(),
                     MAX_USERS_PER_BUCKET,
                 )
                 .await?;
-            for user in &page.users {
-                let policy = self.policy_for(&bucket, user.access)?;
-                match directory
-                    .set_policy(&login(id, &user.username), &policy)
-                    .await
-                {
-                    // Its Transfer user is not there (yet, or any more): nothing to confine.
-                    Ok(()) | Err(StoreError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
-                }
-                done += 1;
-            }
-            match (page.has_more, page.users.last()) {
-                (true, Some(last)) => after = Some(last.username.clone()),
-                _ => return Ok(done),
+            let more = page.has_more;
+            after = page.users.last().map(|u| u.username.clone());
+            all.extend(page.users);
+            if !more || after.is_none() {
+                return Ok(all);
             }
         }
     }
@@ -487,6 +495,41 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         match self.store.get_sftp_user(id, generation, username).await? {
             Some(user) => self.sync_directory_user(directory, &bucket, &user).await,
             None => Ok(()),
+        }
+    }
+
+    /// The scheduled pass's repair of suspensions: every suspended user of every registered
+    /// incarnation gets its Transfer user brought to its item (no key). A suspension whose
+    /// stream record was lost, or a change that crashed between its Transfer sync and its
+    /// settling, can then leave keys in Transfer for one period at most. Returns how many
+    /// suspended users were synced.
+    pub async fn resync_suspended_users<T: SftpDirectory>(&self, directory: &T) -> Result<usize> {
+        if self.sftp_files_bucket().is_none() {
+            return Ok(0);
+        }
+        let mut synced = 0;
+        let mut pages = super::reconcile::Registrations::default();
+        loop {
+            let page = pages.next(&self.store).await?;
+            if page.is_empty() {
+                return Ok(synced);
+            }
+            for registered in &page {
+                let Some(bucket) = self
+                    .store
+                    .get(&registered.id)
+                    .await?
+                    .filter(|b| b.generation == registered.generation)
+                else {
+                    continue;
+                };
+                for user in self.sftp_users_of(&bucket).await? {
+                    if user.suspended.is_some() {
+                        self.sync_directory_user(directory, &bucket, &user).await?;
+                        synced += 1;
+                    }
+                }
+            }
         }
     }
 

@@ -411,3 +411,30 @@ async fn a_key_listings_owner_must_be_a_principal() {
         .expect_error(400, 107);
     assert_eq!(err["details"][0]["name"], "owner");
 }
+
+#[tokio::test]
+async fn the_scheduled_pass_takes_a_suspended_users_keys_left_in_transfer() {
+    let env = sftp_env();
+    shared_with_bob(&env).await;
+    let created = env
+        .user("bob", &[])
+        .post(
+            "/v1/buckets/b1/users",
+            &json!({"username": "partner", "access": "read", "ssh_public_keys": [KEY_A]}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let login = created["data"]["login"].as_str().unwrap().to_string();
+    // Suspended, but its stream record never reached the SFTP function (lost, dead-lettered).
+    assert_eq!(set_writers(&env, json!(["user:alice"])).await, 1);
+    assert_eq!(env.directory.user(&login).unwrap().keys.len(), 1);
+    let synced = env
+        .app
+        .services
+        .resync_suspended_users(&env.directory)
+        .await
+        .unwrap();
+    assert_eq!(synced, 1);
+    assert!(env.directory.user(&login).unwrap().keys.is_empty());
+}
