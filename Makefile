@@ -19,7 +19,9 @@
 #   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
 #   make load N=32      N concurrent clients, mixed workload: requests/s, p50/p99, errors, lost writes
 #   make cascade-replay re-trigger every pending delete cascade (after dead-lettered failures)
-#   make test           fmt, cycles, clippy, unit tests, template lint, then end-to-end tests, a short
+#   make check          the quick loop: fmt, cycles, clippy, OpenAPI as committed, the core's unit and
+#                       route tests (no local stack)
+#   make test           make check, the other unit tests, template lint, then end-to-end tests, a short
 #                       load check (N=4) and fuzzing on the local stack
 #   make fuzz           Schemathesis on the local stack from GET /v1/__api__ (FUZZ_EXAMPLES=40 per operation)
 #   make fuzz-long      the same over every operation with several seeds (FUZZ_SEEDS="1 2 3 4 5") and
@@ -222,8 +224,10 @@ endif
 lint-template: $(LOCAL)/build.stamp
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template $(ROOT)/infra/template.yaml
 
-.PHONY: test
-test: tools
+# The quick loop for a change, no local stack: fmt, the module cycles, clippy, the OpenAPI
+# document as committed, the core's unit and route tests.
+.PHONY: check
+check: $(LOCAL)/build.stamp
 	cargo fmt --all -- --check
 	$(HOST_PYTHON) $(ROOT)/infra/checks/module_cycles.py $(ROOT)/shared/src
 	cargo clippy --workspace --all-targets --features shared/aws -- -D warnings
@@ -231,6 +235,9 @@ test: tools
 	@cmp -s $(LOCAL)/openapi.json $(ROOT)/shared/openapi.json || { echo \
 	  "shared/openapi.json is not what infra/contract/openapi.py writes: run it and commit" >&2; exit 1; }
 	cargo test -p buckets-shared
+
+.PHONY: test
+test: tools check
 	cargo test -p buckets-contract
 	cargo test --workspace --lib --bins --features shared/aws
 	$(MAKE) lint-template

@@ -4,13 +4,13 @@
 //!
 //! | module | holds | depends on |
 //! |---|---|---|
-//! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules and per-bucket limits (`limits`, the tighter of the deployment's and the bucket's), cascade markers; errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
-//! | `ports` | the traits the services need from storage (`BucketStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`) and `StoreError` | `domain` |
+//! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules and per-bucket limits (`limits`, the tighter of the deployment's and the bucket's), cascade markers, the fields a body may hold (`fields::only_known`), who a grant, webhook or SFTP user acts for (`origin`), which addresses an outbound request may reach (`addresses`), what a history entry shows each viewer (`history::HistoryEntry::seen_by`); errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
+//! | `ports` | the traits the services need from storage and the outside (`BucketStore`, `KeyStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`, `HistoryStore`, `WebhookStore`, `DeliveryQueue`, `WebhookSender`, `SftpUserStore`, `SftpDirectory`) and `StoreError` | `domain` |
 //! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
 //! | `api` | HTTP: routing (`api::entry` is the Buckets function's, with `/v1/batch`), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
 //! | `auth`, `config` | token verification (`auth::jwks`: the identity provider's keys, fetched through the `JwksSource` port; `auth::http`: its HTTP GET, feature `jwks-http`); deployment settings | `domain`, `service::error` |
 //! | `memory` | an in-memory implementation of the ports, for tests | `ports` |
-//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`) and the Lambda glue (`aws::lambda`) | everything above |
+//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`, `aws::sqs`, `aws::transfer`, `aws::webhook_http`) and the Lambda glue (`aws::lambda`) | everything above |
 //!
 //! No module imports one that imports it back (`infra/checks/module_cycles.py`, run by
 //! `make test`).
@@ -31,6 +31,14 @@
 //!   on a port trait, implemented by `aws::dynamodb` and `memory`.
 //! - **A new event** (a new trigger): its glue in `aws::lambda` (one file per event source),
 //!   a thin main in `functions/<name>`, the use case in `service/`.
+//! - **Something a caller makes that acts later** (a grant, a webhook, an SFTP user): record
+//!   its `domain::origin::Origin` when it is made and judge it with
+//!   `Services::origin_problem` when it takes effect (`service::origins` suspends standing
+//!   ones when a bucket's ACL changes); its history entry gets a reader's view in
+//!   `HistoryEntry::seen_by`.
+//! - **A new request body**: name its fields (`Request::fields_body` / `fields::only_known`,
+//!   nested objects too) and close its schema in the OpenAPI document
+//!   (`additionalProperties: false`).
 //! - **A new setting**: `config::Settings` (read once at init), the template parameter, the
 //!   README's settings table.
 
