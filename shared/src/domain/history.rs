@@ -141,9 +141,11 @@ fn url_origin(raw: &str) -> Option<String> {
 }
 
 /// What a key entry in bucket `bucket_id`'s history holds of the key (`data`): its id, title,
-/// owner, privileges and expiry, and of its scope only that bucket's element (`{id, access}`).
+/// owner and expiry, and of its scope only that bucket's element (`{id, access}`). Never its
+/// privileges: they are its owner's global powers, none of this bucket's writers' business
+/// (the key routes show them to the owner alone).
 pub fn key_data_in(data: &Value, bucket_id: &str) -> Map<String, Value> {
-    let mut shown = pick(data, &["id", "title", "owner", "privileges", "expires_at"]);
+    let mut shown = pick(data, &["id", "title", "owner", "expires_at"]);
     let scope: Vec<Value> = data["buckets"]
         .as_array()
         .into_iter()
@@ -643,7 +645,7 @@ mod tests {
         let writer = key.seen_by(Viewer::Writer);
         assert_eq!(
             writer.target["data"],
-            json!({"id": "k1", "title": "ci", "owner": "user:alice", "privileges": ["admin"],
+            json!({"id": "k1", "title": "ci", "owner": "user:alice",
                    "expires_at": 9, "buckets": [{"id": "b1", "access": "read"}]})
         );
         assert_eq!(writer.user_id, "user:alice");

@@ -472,6 +472,10 @@ async fn history_shows_readers_nothing_of_what_only_writers_see() {
         assert_eq!(data["owner"], "user:alice");
         assert_eq!(data["expires_at"], json!(key.expires_at));
         assert_eq!(data["buckets"], json!([{"id": "b1", "access": "read"}]));
+        assert!(
+            data.get("privileges").is_none(),
+            "its owner's global powers: {data}"
+        );
     }
     let users = entries_of(&page, "sftp_user");
     assert_eq!(
