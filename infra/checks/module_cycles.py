@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fails when the modules of a crate import each other in a cycle.
+"""Fails when the modules of a crate import each other in a cycle, or when `domain` imports a
+module outside itself (the bottom layer of this crate).
 
 Reads every `.rs` file under the crate's `src/`, maps it to its module path (`api/files.rs` ->
 `api::files`), collects the modules it names (`crate::…`, `super::…`, `self::…` paths in `use`
@@ -106,6 +107,12 @@ def main(src_dir: str) -> int:
         if v not in index:
             visit(v)
     name = lambda m: "::".join(m) or "crate"
+    # The domain is the bottom layer (rules without I/O): it imports nothing of the crate
+    # outside itself, not even the deployment's settings.
+    upward = sorted((name(m), name(t)) for m in graph for t in graph[m]
+                    if m[:1] == ("domain",) and t[:1] != ("domain",))
+    for m, t in upward:
+        print(f"the domain imports from above it: {m} -> {t}")
     if sccs:
         for comp in sccs:
             members = sorted(comp)
@@ -114,7 +121,9 @@ def main(src_dir: str) -> int:
                 inside = sorted(name(t) for t in graph[m] if t in comp)
                 print(f"  {name(m)} -> {', '.join(inside)}")
         return 1
-    print(f"no import cycle among {len(modules)} modules of {src}")
+    if upward:
+        return 1
+    print(f"no import cycle among {len(modules)} modules of {src}, and the domain imports only itself")
     return 0
 
 

@@ -8,23 +8,8 @@ use crate::domain::pagination::CursorKeys;
 pub const DEFAULT_MAX_FILES_PER_BUCKET: u64 = 100;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadSettings {
-    pub max_files_per_bucket: u64,
-    pub max_file_size: u64,
-    /// MIME types or patterns such as `image/*`; empty = any.
-    pub accepted_file_types: Vec<String>,
-    /// Bytes of current files one bucket may hold (`MAX_BYTES_PER_BUCKET`); 0 = no quota. A
-    /// bucket may set its own `limits.max_bytes`, at most this when it is set.
-    pub max_bytes_per_bucket: u64,
-}
-
-impl UploadSettings {
-    /// The byte quota, `None` when there is none (0 configures none).
-    pub fn max_bytes(&self) -> Option<u64> {
-        (self.max_bytes_per_bucket > 0).then_some(self.max_bytes_per_bucket)
-    }
-}
+/// The deployment's upload limits: a domain value (`domain::limits`), read here.
+pub use crate::domain::limits::UploadSettings;
 
 /// Multipart uploads: files of `threshold` bytes or more are uploaded in parts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,25 @@ use serde_json::{Map, Value};
 
 use super::error::RuleError;
 use super::types::{is_mime_type, type_accepted};
-use crate::config::UploadSettings;
+
+/// The deployment's upload limits (`config::Settings::upload`, read from its environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSettings {
+    pub max_files_per_bucket: u64,
+    pub max_file_size: u64,
+    /// MIME types or patterns such as `image/*`; empty = any.
+    pub accepted_file_types: Vec<String>,
+    /// Bytes of current files one bucket may hold (`MAX_BYTES_PER_BUCKET`); 0 = no quota. A
+    /// bucket may set its own `limits.max_bytes`, at most this when it is set.
+    pub max_bytes_per_bucket: u64,
+}
+
+impl UploadSettings {
+    /// The byte quota, `None` when there is none (0 configures none).
+    pub fn max_bytes(&self) -> Option<u64> {
+        (self.max_bytes_per_bucket > 0).then_some(self.max_bytes_per_bucket)
+    }
+}
 
 /// The bucket attribute holding its limits.
 pub const LIMITS_ATTR: &str = "limits";

@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn file_checks() {
-        let limits = Limits::deployment(&crate::config::UploadSettings {
+        let limits = Limits::deployment(&crate::domain::limits::UploadSettings {
             max_files_per_bucket: 2,
             max_file_size: 10,
             accepted_file_types: vec!["text/*".into()],
