@@ -123,6 +123,10 @@ pub struct Settings {
     pub sftp_host: Option<String>,
     /// The files bucket (`FILES_BUCKET`): SFTP users' homes and session policies name it.
     pub files_bucket: Option<String>,
+    /// The Transfer Family server SFTP users are made on (`SFTP_SERVER_ID`) and the role
+    /// their sessions assume (`SFTP_ROLE_ARN`); empty when the deployment has no SFTP.
+    pub sftp_server_id: String,
+    pub sftp_role_arn: String,
 }
 
 /// The delete cascade's settings.
@@ -230,6 +234,8 @@ impl Settings {
             permalink_requires_read: flag("PERMALINK_REQUIRES_READ", false)?,
             sftp_host: get("SFTP_HOST"),
             files_bucket: get("FILES_BUCKET"),
+            sftp_server_id: get("SFTP_SERVER_ID").unwrap_or_default(),
+            sftp_role_arn: get("SFTP_ROLE_ARN").unwrap_or_default(),
             data_max_bytes: number("DATA_MAX_BYTES", 256 * 1024)?,
             data_revisions_kept: number("DATA_REVISIONS_KEPT", 10)?,
             webhooks_allow_loopback: flag("WEBHOOKS_ALLOW_LOOPBACK", false)?,

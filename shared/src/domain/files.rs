@@ -144,6 +144,15 @@ impl KeptVersion {
     }
 }
 
+/// Why an upload was refused, kept so the uploader can find out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub upload_id: String,
+    pub name: String,
+    pub reason: String,
+    pub at: i64,
+}
+
 /// Permission to upload one object, issued with its presigned URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {

@@ -6,6 +6,7 @@ pub mod addresses;
 pub mod bounds;
 pub mod bucket;
 pub mod cascade;
+pub mod changes;
 pub mod data;
 pub mod error;
 pub mod fields;

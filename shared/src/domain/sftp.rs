@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 
 use super::cascade::object_prefix;
 use super::error::RuleError;
-use super::history::{Change, HistoryEntry, UNKNOWN_USER, entry_id};
 use super::keys::Access;
 use super::origin::Origin;
 
@@ -93,61 +92,15 @@ pub struct SftpUser {
     pub modified_by: String,
 }
 
-/// The history entry of an SFTP user's creation, change (a suspension included) or deletion
-/// (`S#<id>#<gen>` records); `None` for writes that changed nothing a user did (Transfer's key
-/// ids recorded) and for a deleted bucket's users removed by its cascade.
-pub fn sftp_user_entry(change: &Change) -> Option<HistoryEntry> {
-    let rest = change.pk.strip_prefix("S#")?;
-    let (id, generation) = rest.split_once('#')?;
-    let user_of = |image: &Option<Map<String, Value>>| {
-        image
-            .as_ref()
-            .and_then(|m| m.get("user"))
-            .and_then(Value::as_str)
-            .and_then(|raw| serde_json::from_str::<SftpUser>(raw).ok())
-    };
-    // What a person sees of a user: its keys by body, not Transfer's ids for them.
-    fn seen(u: &SftpUser) -> (Access, Vec<&str>, Option<&String>, Origin) {
-        let bodies = u.keys.iter().map(|k| k.body.as_str()).collect();
-        (u.access, bodies, u.suspended.as_ref(), u.origin())
-    }
-    let (old, new) = (user_of(&change.old), user_of(&change.new));
-    let by = |u: &SftpUser| match u.modified_by.as_str() {
-        "" => UNKNOWN_USER.to_string(),
-        m => m.to_string(),
-    };
-    let (action, user, at, user_id) = match (change.event_name.as_str(), old, new) {
-        ("INSERT", _, Some(u)) => ("create", u.clone(), u.created, u.origin().acting()),
-        ("MODIFY", Some(o), Some(u)) if seen(&o) != seen(&u) => {
-            ("update", u.clone(), u.last_modified, by(&u))
-        }
-        ("REMOVE", Some(u), _) => (
-            "delete",
-            u.clone(),
-            change.approximate_ms.unwrap_or(u.last_modified),
-            UNKNOWN_USER.to_string(),
-        ),
-        _ => return None,
-    };
-    let mut data = user.to_json(id, None);
-    if let Some(m) = data.as_object_mut() {
-        m.remove("host");
-    }
-    Some(HistoryEntry {
-        bucket_id: id.into(),
-        generation: generation.into(),
-        id: entry_id(&change.event_id),
-        last_modified: at,
-        uri: format!("/buckets/{id}/users/{}", user.username),
-        action: action.into(),
-        resource_name: "sftp_user".into(),
-        target: json!({ "data": data }),
-        user_id,
-        sequence: change.sequence.clone(),
-    })
-}
-
 impl SftpUser {
+    /// What a person sees change of a user (its history shows a change only when this
+    /// differs): its access, its keys by body (not Transfer's ids for them), whether it is
+    /// suspended and who it acts for.
+    pub fn seen(&self) -> (Access, Vec<&str>, Option<&String>, Origin) {
+        let bodies = self.keys.iter().map(|k| k.body.as_str()).collect();
+        (self.access, bodies, self.suspended.as_ref(), self.origin())
+    }
+
     /// The API's view; `host` is where to connect (the deployment's SFTP endpoint).
     pub fn to_json(&self, bucket_id: &str, host: Option<&str>) -> Value {
         json!({
@@ -385,74 +338,6 @@ pub fn session_policy(files_bucket: &str, id: &str, generation: &str, write: boo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn user_record(event: &str, old: Option<&SftpUser>, new: Option<&SftpUser>) -> Change {
-        let image = |u: Option<&SftpUser>| {
-            u.map(|u| {
-                json!({"user": serde_json::to_string(u).unwrap()})
-                    .as_object()
-                    .cloned()
-                    .unwrap()
-            })
-        };
-        Change {
-            event_id: format!("e-{event}"),
-            sequence: "1".into(),
-            event_name: event.into(),
-            pk: "S#b1#g1".into(),
-            sk: "partner".into(),
-            old: image(old),
-            new: image(new),
-            approximate_ms: Some(99),
-        }
-    }
-
-    #[test]
-    fn an_sftp_users_creation_suspension_and_deletion_are_history_entries() {
-        let made = SftpUser {
-            username: "partner".into(),
-            access: Access::Write,
-            keys: vec![SshKey {
-                id: String::new(),
-                body: "ssh-ed25519 AAAA".into(),
-                fingerprint: "SHA256:x".into(),
-                comment: String::new(),
-                added: 1,
-            }],
-            created: 1,
-            created_by: "user:bob".into(),
-            last_modified: 1,
-            origin: Some(Origin {
-                principal: "user:bob".into(),
-                via_key: None,
-                by_privilege: false,
-            }),
-            suspended: None,
-            modified_by: "user:bob".into(),
-        };
-        let created = sftp_user_entry(&user_record("INSERT", None, Some(&made))).unwrap();
-        assert_eq!(
-            (created.action.as_str(), created.user_id.as_str()),
-            ("create", "user:bob")
-        );
-        assert_eq!(created.resource_name, "sftp_user");
-        // Transfer's key id recorded: nothing a person did.
-        let mut ids = made.clone();
-        ids.keys[0].id = "key-1".into();
-        ids.last_modified = 2;
-        assert!(sftp_user_entry(&user_record("MODIFY", Some(&made), Some(&ids))).is_none());
-        let mut off = ids.clone();
-        off.suspended = Some("user:bob may no longer write bucket b1".into());
-        off.modified_by = super::super::origin::SUSPENDER.into();
-        let suspended = sftp_user_entry(&user_record("MODIFY", Some(&ids), Some(&off))).unwrap();
-        assert_eq!(
-            (suspended.action.as_str(), suspended.user_id.as_str()),
-            ("update", "system.Buckets")
-        );
-        assert_eq!(suspended.target["data"]["suspended"], true);
-        let gone = sftp_user_entry(&user_record("REMOVE", Some(&off), None)).unwrap();
-        assert_eq!((gone.action.as_str(), gone.last_modified), ("delete", 99));
-    }
 
     const ED25519: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMf9/y+h2QDwl4++5GUgOMcxgoJe7N68+cTjqPa2eSC6 me@host";

@@ -8,6 +8,7 @@ use super::StoreError;
 use crate::domain::bucket::Bucket;
 use crate::domain::cascade::Marker;
 use crate::domain::data::DataDoc;
+pub use crate::domain::files::Rejection;
 use crate::domain::files::{FileRecord, Grant, KeptVersion, ObjectVersion};
 use crate::domain::keys::ApiKey;
 
@@ -132,15 +133,6 @@ pub struct FilePage {
 pub struct KeptPage {
     pub versions: Vec<KeptVersion>,
     pub last: Option<String>,
-}
-
-/// Why an upload was refused, kept so the uploader can find out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub upload_id: String,
-    pub name: String,
-    pub reason: String,
-    pub at: i64,
 }
 
 /// The room `FileStore::record_upload` checks on the bucket item, in the same conditional write

@@ -6,12 +6,11 @@ use serde_json::json;
 use super::Services;
 use super::error::Result;
 use crate::domain::access::Identity;
+use crate::domain::changes::Change;
 use crate::domain::history::{
-    Change, HistoryEntry, HistoryFilter, Viewer, entry_id, entry_of, key_change, key_data_in,
+    HistoryEntry, HistoryFilter, Viewer, entry_id, entry_of, key_change, key_data_in,
 };
 use crate::domain::ids::BucketRef;
-use crate::domain::sftp::sftp_user_entry;
-use crate::domain::webhooks::webhook_entry;
 use crate::ports::{BucketStore, HistoryPage, HistoryStore};
 
 /// Entries examined for one page at most: filters that match little never make a request
@@ -33,12 +32,7 @@ impl<S: BucketStore + HistoryStore, O> Services<S, O> {
     pub async fn record_changes(&self, changes: &[Change]) -> Result<Recorded> {
         let mut done = Recorded::default();
         for change in changes {
-            // Webhooks' and SFTP users' entries are made in their own domain modules (which
-            // build on this one).
-            let entries = match entry_of(change)
-                .or_else(|| webhook_entry(change))
-                .or_else(|| sftp_user_entry(change))
-            {
+            let entries = match entry_of(change) {
                 Some(entry) => vec![entry],
                 None => self.key_entries(change).await?,
             };

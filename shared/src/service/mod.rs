@@ -6,6 +6,7 @@
 pub mod access;
 pub mod buckets;
 pub mod cascade;
+pub mod changes;
 pub mod data;
 pub mod direct_writes;
 pub mod error;

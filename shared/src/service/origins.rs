@@ -10,7 +10,7 @@
 use super::Services;
 use super::error::Result;
 use crate::domain::bucket::Bucket;
-use crate::domain::history::{Change, acl_changed};
+use crate::domain::changes::Change;
 use crate::domain::origin::SUSPENDER;
 use crate::domain::sftp::SftpUser;
 use crate::domain::time::now_ms;
@@ -21,9 +21,9 @@ impl<S: BucketStore + WebhookStore + SftpUserStore, O> Services<S, O> {
     /// origin may no longer write are suspended. Returns how many were.
     pub async fn judge_origins(&self, changes: &[Change]) -> Result<usize> {
         let mut ids: Vec<String> = Vec::new();
-        for id in changes.iter().filter_map(acl_changed) {
-            if !ids.contains(&id) {
-                ids.push(id);
+        for id in changes.iter().filter_map(Change::acl_changed) {
+            if !ids.iter().any(|i| i == id) {
+                ids.push(id.to_string());
             }
         }
         let mut suspended = 0;

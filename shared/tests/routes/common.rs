@@ -16,8 +16,9 @@ use shared::api::request::Request;
 use shared::api::response::Response;
 use shared::api::{data, entry, files};
 use shared::config::Settings;
+use shared::domain::changes::{Change, Changed};
+use shared::domain::files::FileRecord;
 use shared::domain::files::KeptVersion;
-use shared::domain::history::Change;
 use shared::domain::pagination::CursorKeys;
 use shared::domain::time::now_ms;
 use shared::memory::{MemoryObjects, MemoryStore};
@@ -459,20 +460,29 @@ impl Caller<'_> {
     }
 }
 
-/// The stream record of a file upload (`by` at `ms`, stream sequence `seq`), shaped as the
-/// table's file record.
+/// The change of a file upload (`by` at `ms`, stream sequence `seq`), as the store reports
+/// the file record it writes.
 pub fn file_upload(id: &str, generation: &str, name: &str, by: &str, ms: i64, seq: i64) -> Change {
     Change {
         event_id: format!("{id}-{name}-{seq}"),
         sequence: seq.to_string(),
-        event_name: "INSERT".into(),
-        pk: format!("F#{id}#{generation}"),
-        sk: name.into(),
-        old: None,
-        new: json!({"name": name, "size": 3, "content_type": "text/csv", "modified": ms,
-                    "uploaded_by": by, "upload_id": format!("u{seq}"), "version_id": "v1"})
-        .as_object()
-        .cloned(),
-        approximate_ms: None,
+        seen_at: None,
+        what: Changed::File {
+            bucket_id: id.into(),
+            generation: generation.into(),
+            old: None,
+            new: Some(Box::new(FileRecord {
+                name: name.into(),
+                size: 3,
+                content_type: "text/csv".into(),
+                etag: "e".into(),
+                sha256: None,
+                modified: ms,
+                uploaded_by: by.into(),
+                hash: "h".into(),
+                version_id: "v1".into(),
+                upload_id: format!("u{seq}"),
+            })),
+        },
     }
 }

@@ -1,11 +1,14 @@
 //! A bucket's history (`GET /v1/buckets/{id}/history`, the activity function): entries newest
 //! first, Kinto's filters, pages, read permission, and one entry per stream record however often
 //! it is delivered. The entries are recorded as the stream handler records them
-//! (`Services::record_changes`), from stream records shaped as the table's items.
+//! (`Services::record_changes`), from the typed changes the store reports.
 
 use serde_json::{Value, json};
-use shared::domain::history::{Change, HistoryEntry};
+use shared::domain::bucket::Bucket;
+use shared::domain::changes::{Change, Changed};
+use shared::domain::history::HistoryEntry;
 use shared::domain::keys::{Access, ApiKey};
+use shared::domain::permissions::Permissions;
 use shared::domain::sftp::{SftpUser, SshKey};
 use shared::domain::time::now_ms;
 use shared::domain::webhooks::Webhook;
@@ -13,25 +16,38 @@ use shared::ports::{HistoryStore, KeyStore, WebhookStore};
 
 use crate::common::{CREATOR, Env, file_upload, link};
 
-/// The stream record of a write of bucket `id` (revision `revision`, by `by`, at `ms`).
+/// The change of a write of bucket `id` (revision `revision`, by `by`, at `ms`), as the store
+/// reports the bucket it writes.
 fn bucket_write(env: &Env, id: &str, generation: &str, revision: i64, by: &str, ms: i64) -> Change {
     let _ = env;
-    let image = |rev: i64| {
-        json!({"id": id, "gen": generation, "attrs": json!({"title": format!("r{rev}")}).to_string(),
-               "acl": json!({"write": [by]}).to_string(), "owner": "user:alice",
-               "last_modified": ms, "revision": rev, "by": by})
-        .as_object()
-        .cloned()
+    let bucket = |rev: i64| {
+        let mut attrs = serde_json::Map::new();
+        attrs.insert("title".into(), json!(format!("r{rev}")));
+        Box::new(Bucket {
+            id: id.into(),
+            generation: generation.into(),
+            attrs,
+            permissions: Permissions {
+                read: vec![],
+                write: vec![by.into()],
+            },
+            owner: "user:alice".into(),
+            modified_by: by.into(),
+            created: ms,
+            last_modified: ms,
+            revision: rev,
+            file_count: 0,
+            total_bytes: 0,
+        })
     };
     Change {
         event_id: format!("{id}-{revision}"),
         sequence: format!("{}", 1000 + revision),
-        event_name: if revision == 1 { "INSERT" } else { "MODIFY" }.into(),
-        pk: format!("B#{id}"),
-        sk: "B".into(),
-        old: (revision > 1).then(|| image(revision - 1)).flatten(),
-        new: image(revision),
-        approximate_ms: None,
+        seen_at: None,
+        what: Changed::Bucket {
+            old: (revision > 1).then(|| bucket(revision - 1)),
+            new: Some(bucket(revision)),
+        },
     }
 }
 
@@ -191,60 +207,47 @@ const USERINFO_URL: &str = "https://olduser:USERINFOPASS@hooks.example.com:8443/
 /// The other bucket a scoped key names.
 const OTHER: &str = "other-bucket-7";
 
-/// The stream record of a write of webhook `new` (`W#<id>#<gen>`, the item's `hook`).
+/// The change of a write of webhook `new`.
 fn webhook_record(id: &str, generation: &str, old: Option<&Webhook>, new: &Webhook) -> Change {
-    let image = |h: &Webhook| {
-        json!({"hook": serde_json::to_string(h).unwrap()})
-            .as_object()
-            .cloned()
-    };
     Change {
         event_id: format!("hook-{}-{}", new.id, new.last_modified),
         sequence: format!("{}", 5000 + new.last_modified % 1000),
-        event_name: if old.is_some() { "MODIFY" } else { "INSERT" }.into(),
-        pk: format!("W#{id}#{generation}"),
-        sk: new.id.clone(),
-        old: old.and_then(image),
-        new: image(new),
-        approximate_ms: None,
+        seen_at: None,
+        what: Changed::Webhook {
+            bucket_id: id.into(),
+            generation: generation.into(),
+            old: old.cloned().map(Box::new),
+            new: Some(Box::new(new.clone())),
+        },
     }
 }
 
-/// The stream record of a key's creation (`K#<id>`), its item as the table keeps it.
+/// The change of a key's creation.
 fn key_record(key: &ApiKey) -> Change {
-    let mut item = json!({
-        "id": key.id, "title": key.title, "owner": key.owner, "privileges": key.privileges,
-        "scope": serde_json::to_string(key.buckets.as_ref().unwrap()).unwrap(),
-        "created": key.created, "hash": key.secret_hash,
-    });
-    if let Some(at) = key.expires_at {
-        item["expires_at"] = json!(at);
-    }
     Change {
         event_id: format!("key-{}", key.id),
         sequence: "7000".into(),
-        event_name: "INSERT".into(),
-        pk: format!("K#{}", key.id),
-        sk: "K".into(),
-        old: None,
-        new: item.as_object().cloned(),
-        approximate_ms: None,
+        seen_at: None,
+        what: Changed::Key {
+            old: None,
+            new: Some(Box::new(key.clone())),
+        },
     }
 }
 
-/// The stream record of an SFTP user's creation (`S#<id>#<gen>`).
+/// The change of an SFTP user's creation.
 fn sftp_record(id: &str, generation: &str, user: &SftpUser) -> Change {
     Change {
         event_id: format!("sftp-{}", user.username),
         sequence: "8000".into(),
-        event_name: "INSERT".into(),
-        pk: format!("S#{id}#{generation}"),
-        sk: user.username.clone(),
-        old: None,
-        new: json!({"user": serde_json::to_string(user).unwrap()})
-            .as_object()
-            .cloned(),
-        approximate_ms: None,
+        seen_at: None,
+        what: Changed::SftpUser {
+            bucket_id: id.into(),
+            generation: generation.into(),
+            username: user.username.clone(),
+            old: None,
+            new: Some(Box::new(user.clone())),
+        },
     }
 }
 
@@ -263,6 +266,7 @@ fn entries_of<'a>(page: &'a Value, resource: &str) -> Vec<&'a Value> {
 /// this bucket's scope element, never the other buckets, a generation, its title or owner; of
 /// an SFTP user its name and access. A writer sees what `GET` of the webhook shows. Entries
 /// stored before this rule (a key entry naming every bucket of its scope) are covered.
+
 #[tokio::test]
 async fn history_shows_readers_nothing_of_what_only_writers_see() {
     let env = Env::new();

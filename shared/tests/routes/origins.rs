@@ -4,7 +4,8 @@
 //! suspended (nothing delivered, no login) until a current writer's change takes it over.
 
 use serde_json::{Value, json};
-use shared::domain::history::Change;
+use shared::domain::bucket::Bucket;
+use shared::domain::changes::{Change, Changed};
 use shared::service::uploads::Outcome;
 use shared::service::webhooks::Attempted;
 
@@ -32,7 +33,7 @@ async fn shared_with_bob(env: &Env) {
 /// Alice sets b1's writers to `write`, and the stream record of that change reaches the
 /// activity function (the bucket's `acl` differs between the record's images).
 async fn set_writers(env: &Env, write: Value) -> usize {
-    let before = env.store_bucket_acl("b1").await;
+    let before = env.stored_bucket("b1").await;
     env.user("alice", CREATOR)
         .patch(
             "/v1/buckets/b1",
@@ -41,29 +42,27 @@ async fn set_writers(env: &Env, write: Value) -> usize {
         )
         .await
         .expect(200);
-    let after = env.store_bucket_acl("b1").await;
+    let after = env.stored_bucket("b1").await;
     let change = Change {
-        event_id: format!("acl-{after}"),
+        event_id: format!("acl-{}", after.revision),
         sequence: "1".into(),
-        event_name: "MODIFY".into(),
-        pk: "B#b1".into(),
-        sk: "B".into(),
-        old: json!({"id": "b1", "acl": before}).as_object().cloned(),
-        new: json!({"id": "b1", "acl": after}).as_object().cloned(),
-        approximate_ms: None,
+        seen_at: None,
+        what: Changed::Bucket {
+            old: Some(Box::new(before)),
+            new: Some(Box::new(after)),
+        },
     };
     env.app.services.judge_origins(&[change]).await.unwrap()
 }
 
-trait AclOf {
-    async fn store_bucket_acl(&self, id: &str) -> String;
+trait StoredBucket {
+    async fn stored_bucket(&self, id: &str) -> Bucket;
 }
 
-impl AclOf for Env {
-    async fn store_bucket_acl(&self, id: &str) -> String {
+impl StoredBucket for Env {
+    async fn stored_bucket(&self, id: &str) -> Bucket {
         use shared::ports::BucketStore;
-        let b = self.store.get(id).await.unwrap().unwrap();
-        serde_json::to_string(&b.permissions).unwrap()
+        self.store.get(id).await.unwrap().unwrap()
     }
 }
 

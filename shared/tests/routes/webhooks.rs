@@ -5,7 +5,7 @@
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
-use shared::domain::history::Change;
+use shared::domain::changes::{Change, Changed};
 use shared::domain::webhooks::{Answer, MAX_WEBHOOKS_PER_BUCKET, RETRY_SCHEDULE_SECS, signature};
 use shared::memory::SentRequest;
 use shared::ports::StoreError;
@@ -24,14 +24,14 @@ fn bucket_deletion(id: &str, generation: &str) -> Change {
     Change {
         event_id: format!("{id}-deleted"),
         sequence: "99".into(),
-        event_name: "INSERT".into(),
-        pk: "CASCADE".into(),
-        sk: format!("{id}#{generation}"),
-        old: None,
-        new: json!({"kind": "bucket", "id": id, "gen": generation, "deleted_at": 5_000})
-            .as_object()
-            .cloned(),
-        approximate_ms: None,
+        seen_at: None,
+        what: Changed::BucketDeleted {
+            bucket_id: id.into(),
+            generation: generation.into(),
+            by: None,
+            at: 5_000,
+            marker: format!("{id}#{generation}"),
+        },
     }
 }
 

@@ -30,7 +30,7 @@ fn ttl(key: &ApiKey) -> Option<i64> {
     key.expires_at.map(|ms| ms / 1000 + EXPIRED_KEPT_SECS)
 }
 
-fn to_item(k: &ApiKey) -> Item {
+pub(super) fn to_item(k: &ApiKey) -> Item {
     let mut item = keys::api_key(&k.id);
     item.insert("id".into(), s(&k.id));
     item.insert("title".into(), s(&k.title));
@@ -53,7 +53,7 @@ fn to_item(k: &ApiKey) -> Item {
     item
 }
 
-fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
+pub(super) fn from_item(item: &Item) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: item.string("id")?,
         title: item.string("title")?,

@@ -18,7 +18,7 @@ use crate::domain::bucket::Bucket;
 use crate::domain::cascade::Marker;
 use crate::ports::{BucketPage, BucketStore, ListScope, StoreError};
 
-fn to_item(b: &Bucket) -> Item {
+pub(super) fn to_item(b: &Bucket) -> Item {
     let mut item = keys::bucket(&b.id);
     item.insert("id".into(), s(&b.id));
     item.insert("gen".into(), s(&b.generation));
@@ -37,7 +37,7 @@ fn to_item(b: &Bucket) -> Item {
     item
 }
 
-fn from_item(item: &Item) -> Result<Bucket, StoreError> {
+pub(super) fn from_item(item: &Item) -> Result<Bucket, StoreError> {
     // An absent number reads as 0, as ADD (which keeps the file counters) takes it.
     let number = |k: &str| item.opt_number(k).map(Option::unwrap_or_default);
     // Attributes that cannot be read (written before `MAX_JSON_DEPTH` bounded them, nested

@@ -44,7 +44,7 @@ fn marker_item(marker: &Marker, deleted_at: i64) -> Item {
 
 /// Progress (passes, tally, updated) reads as none when absent, and a tally that does not parse
 /// restarts the count: they are statistics, and must not stop the cascade from ending.
-fn marker_from(item: &Item) -> Result<Marker, StoreError> {
+pub(super) fn marker_from(item: &Item) -> Result<Marker, StoreError> {
     let job = match item.opt_string("kind")?.as_deref() {
         Some("objects") => Job::Objects {
             objects: serde_json::from_str(&item.string("objects")?).map_err(|e| {

@@ -8,7 +8,7 @@ use super::{DynamoStore, Item, json, n, s};
 use crate::domain::data::DataDoc;
 use crate::ports::{DataStore, StoreError};
 
-fn doc_item(id: &str, generation: &str, sk: &str, d: &DataDoc) -> Item {
+pub(super) fn doc_item(id: &str, generation: &str, sk: &str, d: &DataDoc) -> Item {
     let mut item = Partition::Data.item(id, generation, sk);
     item.insert("doc".into(), json(&d.doc));
     item.insert("rev".into(), n(d.revision));
@@ -19,7 +19,7 @@ fn doc_item(id: &str, generation: &str, sk: &str, d: &DataDoc) -> Item {
     item
 }
 
-fn doc_from(item: &Item) -> Result<DataDoc, StoreError> {
+pub(super) fn doc_from(item: &Item) -> Result<DataDoc, StoreError> {
     // A document that cannot be read (written before `MAX_JSON_DEPTH` bounded it, nested
     // deeper than the reader goes) reads as empty at its revision, logged: the bucket's
     // writers can then replace it, and its bucket can still be emptied or deleted.

@@ -16,7 +16,7 @@ use crate::ports::{FilePage, FileStore, KeptPage, Rejection, Room, StoreError};
 const GRANT_KEEP_SECS: i64 = 7 * 24 * 3600;
 const REJECTION_KEEP_SECS: i64 = 30 * 24 * 3600;
 
-fn record_item(id: &str, generation: &str, r: &FileRecord) -> Item {
+pub(super) fn record_item(id: &str, generation: &str, r: &FileRecord) -> Item {
     let mut item = Partition::Files.item(id, generation, &r.name);
     describe(&mut item, r);
     item
@@ -40,7 +40,7 @@ fn describe(item: &mut Item, r: &FileRecord) {
 
 /// Required: what serving and replacing the file needs; the rest describes it and reads as
 /// empty when absent.
-fn record_from(item: &Item) -> Result<FileRecord, StoreError> {
+pub(super) fn record_from(item: &Item) -> Result<FileRecord, StoreError> {
     Ok(FileRecord {
         // Kept versions' sort keys are not the name: the attribute is on every item.
         name: match item.opt_string("name")? {
@@ -137,7 +137,7 @@ fn grant_from(item: &Item) -> Result<Grant, StoreError> {
     })
 }
 
-fn rejection_item(id: &str, generation: &str, r: &Rejection) -> Item {
+pub(super) fn rejection_item(id: &str, generation: &str, r: &Rejection) -> Item {
     let mut item = Partition::Rejections.item(id, generation, &r.upload_id);
     item.insert("name".into(), s(&r.name));
     item.insert("reason".into(), s(&r.reason));
@@ -147,7 +147,7 @@ fn rejection_item(id: &str, generation: &str, r: &Rejection) -> Item {
 }
 
 /// A rejection only explains a failed upload: every attribute reads as empty when absent.
-fn rejection_from(upload_id: &str, item: &Item) -> Result<Rejection, StoreError> {
+pub(super) fn rejection_from(upload_id: &str, item: &Item) -> Result<Rejection, StoreError> {
     Ok(Rejection {
         upload_id: upload_id.to_string(),
         name: item.opt_string("name")?.unwrap_or_default(),

@@ -126,6 +126,17 @@ partitions! {
     Cascade => "CASCADE", Purge::SortKeyPrefix;
 }
 
+impl Partition {
+    /// The kind of partition key `pk` and what follows its prefix (an incarnation's
+    /// `<id>#<generation>`, a key id, …); the longest prefix wins.
+    pub(super) fn parse(pk: &str) -> Option<(Partition, &str)> {
+        Partition::ALL
+            .iter()
+            .filter_map(|p| Some((*p, pk.strip_prefix(p.prefix())?)))
+            .max_by_key(|(p, _)| p.prefix().len())
+    }
+}
+
 /// The sort key of a bucket item.
 const BUCKET_SK: &str = "B";
 /// The sort key of the current data document.
@@ -135,7 +146,7 @@ pub(super) const ALL_LISTING: &str = Partition::AllListing.prefix();
 /// The partition key of the incarnations with SFTP users.
 pub(super) const SFTP_BUCKETS: &str = Partition::SftpBuckets.prefix();
 /// The partition key of the cascade markers.
-pub const MARKERS: &str = Partition::Cascade.prefix();
+pub(super) const MARKERS: &str = Partition::Cascade.prefix();
 
 /// The key of the item `pk`/`sk`.
 pub(super) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {

@@ -43,6 +43,7 @@ mod history;
 mod item;
 pub mod keys;
 mod sftp;
+pub mod stream;
 mod webhooks;
 
 /// The SDK error mapping, for the other AWS adapters (SQS) whose errors read alike.

@@ -13,7 +13,7 @@ use super::{DynamoStore, Item, json, n};
 use crate::domain::sftp::{MAX_USERS_PER_BUCKET, SftpUser};
 use crate::ports::{SftpBucket, SftpUserPage, SftpUserStore, StoreError};
 
-fn to_item(id: &str, generation: &str, user: &SftpUser) -> Item {
+pub(super) fn to_item(id: &str, generation: &str, user: &SftpUser) -> Item {
     let mut item = Partition::SftpUsers.item(id, generation, &user.username);
     item.insert("user".into(), json(user));
     item.insert("modified".into(), n(user.last_modified));
@@ -24,7 +24,7 @@ fn to_item(id: &str, generation: &str, user: &SftpUser) -> Item {
     item
 }
 
-fn from_item(item: &Item) -> Result<SftpUser, StoreError> {
+pub(super) fn from_item(item: &Item) -> Result<SftpUser, StoreError> {
     item.json("user")
 }
 

@@ -21,7 +21,7 @@ fn count_key(id: &str, generation: &str) -> Item {
     Partition::EventSequences.kept_item(id, generation, COUNT_SK)
 }
 
-fn webhook_key(id: &str, generation: &str, webhook_id: &str) -> Item {
+pub(super) fn webhook_key(id: &str, generation: &str, webhook_id: &str) -> Item {
     Partition::Webhooks.kept_item(id, generation, webhook_id)
 }
 
@@ -64,7 +64,7 @@ impl DynamoStore {
 }
 
 /// A webhook item's webhook, `retired` when its bucket's deletion marked it.
-fn webhook_from(item: &Item) -> Result<Webhook, StoreError> {
+pub(super) fn webhook_from(item: &Item) -> Result<Webhook, StoreError> {
     let mut hook = item.json::<Webhook>("hook")?;
     hook.retired = item.contains_key("retired_at");
     Ok(hook)

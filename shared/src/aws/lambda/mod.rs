@@ -23,6 +23,11 @@ pub mod webhooks;
 
 use tracing_subscriber::filter::LevelFilter;
 
+/// A value built once at init that lives as long as the process (what every handler borrows).
+pub fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
 /// JSON logs at the level `RUST_LOG` names: `error`, `warn`, `info` (default), `debug` or
 /// `trace`. Cheap: no I/O. A plain level only, not filter directives (`crate=level`): the
 /// directive parser pulls a regex engine into every function. Anything else logs a warning and

@@ -19,7 +19,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::aws::Resources;
-use crate::aws::dynamodb::keys::MARKERS;
+use crate::aws::dynamodb::stream::changes;
 use crate::config::CascadeSettings;
 use crate::domain::time::now_ms;
 use crate::service::cascade::{self, Budget, Outcome};
@@ -32,21 +32,12 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
 /// The marker keys a stream event names, in order and once each; `None` when the event is not
 /// a stream event. Deletions of markers (REMOVE) and other items are not work.
 pub fn stream_marker_keys(event: &Value) -> Option<Vec<String>> {
-    let records = event.get("Records")?.as_array()?;
     let mut keys: Vec<String> = Vec::new();
-    for record in records {
-        let name = record.get("eventName").and_then(Value::as_str);
-        if !matches!(name, Some("INSERT" | "MODIFY")) {
-            continue;
-        }
-        let item_keys = &record["dynamodb"]["Keys"];
-        if item_keys["pk"]["S"].as_str() != Some(MARKERS) {
-            continue;
-        }
-        if let Some(sk) = item_keys["sk"]["S"].as_str()
-            && !keys.iter().any(|k| k == sk)
+    for change in changes(event)? {
+        if let Some(key) = change.marker_written()
+            && !keys.iter().any(|k| k == key)
         {
-            keys.push(sk.to_string());
+            keys.push(key.to_string());
         }
     }
     Some(keys)
@@ -261,18 +252,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stream_events_name_the_markers_to_work_on() {
-        let event = json!({"Records": [
-            {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "CASCADE"}, "sk": {"S": "b1#g1"}}}},
-            {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "CASCADE"}, "sk": {"S": "b1#g1"}}}},
-            {"eventName": "REMOVE", "dynamodb": {"Keys": {"pk": {"S": "CASCADE"}, "sk": {"S": "b2#g1"}}}},
-            {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "B#b3"}, "sk": {"S": "B"}}}},
-            {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "CASCADE"}, "sk": {"S": "b1#g1#u1"}}}}
-        ]});
-        assert_eq!(
-            stream_marker_keys(&event).unwrap(),
-            vec!["b1#g1".to_string(), "b1#g1#u1".to_string()]
-        );
+    fn stream_events_name_each_marker_to_work_on_once() {
+        // The decoding of records is the adapter's (`aws::dynamodb::stream`).
         assert_eq!(stream_marker_keys(&json!({"replay": true})), None);
         assert_eq!(
             stream_marker_keys(&json!({"Records": []})).unwrap().len(),
