@@ -19,6 +19,8 @@ pub mod render;
 pub mod request;
 pub mod response;
 pub mod root;
+pub mod route;
+pub mod routes;
 pub mod sftp;
 pub mod versions;
 pub mod webhooks;
