@@ -1,6 +1,7 @@
-//! The HTTP API, AWS-free: requests and responses as plain values; each route parses, calls a
-//! use case of `service::Services` and renders its answer. The Lambda glue (`aws::lambda`)
-//! converts API Gateway events to and from these types.
+//! The HTTP API, AWS-free: requests and responses as plain values. Each function's paths parse
+//! once into its typed route (`routes`), served by one function (`route::serve`); each route
+//! parses its inputs, calls a use case of `service::Services` and renders its answer. The
+//! Lambda glue (`aws::lambda`) converts API Gateway events to and from these types.
 
 pub mod app;
 pub mod batch;
