@@ -50,6 +50,7 @@ where
             Files::In(under) => under,
         };
         let at = app.in_bucket(req, &under.bucket).await?;
+        // Only the methods `routes::InFiles` lists get here (`HEAD` as `GET`).
         let post = req.method == Method::POST;
         let delete = req.method == Method::DELETE;
         match under.route {

@@ -78,12 +78,13 @@ pub trait Area {
     ) -> impl Future<Output = Result<Response, ApiError>>;
 }
 
-/// Answers any request that reaches the function `area` is (see the module's comment).
+/// Answers any request that reaches the function `area` stands for (see the module's comment).
 pub async fn serve<A: Area>(area: &A, req: &Request) -> Response {
     let head = req.method == Method::HEAD;
     let answer = match allowed::<A::Route>(req) {
         Err(refused) => refused,
         Ok(route) if head => {
+            // The very `GET` answer (its status, validators, links), its body dropped after.
             let get = Request {
                 method: Method::GET,
                 ..req.clone()

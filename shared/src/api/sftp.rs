@@ -136,6 +136,7 @@ async fn record<S: BucketStore + SftpUserStore, O, T: SftpDirectory>(
                 .update_sftp_user(directory, identity, bucket, username, patch)
                 .await?
         }
+        // DELETE: the route serves no other method (`routes::Sftp::User`).
         _ => {
             services
                 .delete_sftp_user(directory, identity, bucket, username)

@@ -119,6 +119,7 @@ where
                         .update_webhook(outbound.sender, identity, bucket, wid, Some(&patch))
                         .await?
                 }
+                // DELETE: the route serves no other method (`routes::Webhooks::One`).
                 _ => {
                     services.delete_webhook(identity, bucket, wid).await?;
                     return Ok(Response::json(
