@@ -109,10 +109,14 @@ pub fn check(method: &str, path: &str, status: u16, body: Option<&[u8]>) -> Resu
     let paths = &document()["paths"];
     let operation = path_template(path).and_then(|t| paths[t].get(&method_key).map(|o| (t, o)));
     let Some((template, operation)) = operation else {
-        // No such operation: only the error answers of an unknown path or method, and the
-        // 307 of a path outside /v1, are part of the contract there.
+        // No such operation: only the error answers of an unknown path or method (without
+        // their body for a HEAD), and the 307 of a path outside /v1, are part of the contract
+        // there.
+        let empty = body.is_none_or(<[u8]>::is_empty);
         return match status {
-            307 if body.is_none_or(<[u8]>::is_empty) => Ok(()),
+            307 if empty => Ok(()),
+            _ if method == "HEAD" && !empty => Err(format!("{what}: a HEAD answer has a body")),
+            404 | 405 if method == "HEAD" => Ok(()),
             404 | 405 => check_json(&what, "/components/schemas/Error", body),
             _ => Err(format!("{what}: no operation in openapi.json answers this")),
         };
@@ -209,5 +213,7 @@ mod tests {
         assert!(check("GET", "/v1/nothing", 404, Some(err)).is_ok());
         assert!(check("GET", "/v1/buckets/b", 304, None).is_ok());
         assert!(check("HEAD", "/v1/buckets/b", 200, None).is_ok());
+        assert!(check("HEAD", "/v1/batch", 405, None).is_ok());
+        assert!(check("HEAD", "/v1/batch", 405, Some(err)).is_err());
     }
 }

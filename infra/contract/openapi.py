@@ -351,7 +351,7 @@ responses = {
     "Unauthorized": {**err_resp("Missing or bad credentials (errno 104)."), "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
     "Forbidden": err_resp("Not allowed (errno 121), also for a bucket the caller may not read, whether or not it exists."),
     "NotFound": err_resp("No such resource (errno 111)."),
-    "MethodNotAllowed": err_resp("Method not allowed on this path (errno 115)."),
+    "MethodNotAllowed": {**err_resp("Method not allowed on this path (errno 115)."), "headers": {"Allow": {"description": "The methods the path serves (HEAD wherever GET is).", "schema": {"type": "string"}}}},
     "Conflict": err_resp("Concurrent change or busy resource (errno 122)."),
     "PreconditionFailed": err_resp("If-Match / If-None-Match not met (errno 114); `details.existing` holds the current object."),
     "TooLarge": err_resp("An input is too large (errno 113)."),

@@ -7,7 +7,7 @@
 //! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules and per-bucket limits (`limits`, the tighter of the deployment's and the bucket's), cascade markers, the fields a body may hold (`fields::only_known`), who a grant, webhook or SFTP user acts for (`origin`), which addresses an outbound request may reach (`addresses`), what a history entry shows each viewer (`history::HistoryEntry::seen_by`); errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
 //! | `ports` | the traits the services need from storage and the outside (`BucketStore`, `KeyStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`, `HistoryStore`, `WebhookStore`, `DeliveryQueue`, `WebhookSender`, `SftpUserStore`, `SftpDirectory`) and `StoreError` | `domain` |
 //! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
-//! | `api` | HTTP: routing (`api::entry` is the Buckets function's, with `/v1/batch`), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
+//! | `api` | HTTP: every function's routes as typed values (`api::routes`), the one serving function (`api::route::serve`: 404, 405 with `Allow`, HEAD as GET, error rendering), each function's answers (`api::entry` is the Buckets function's, with `/v1/batch`; `api::data`, `api::files`, `api::sftp`, `api::webhooks` the others'), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
 //! | `auth`, `config` | token verification (`auth::jwks`: the identity provider's keys, fetched through the `JwksSource` port; `auth::http`: its HTTP GET, feature `jwks-http`); deployment settings | `domain`, `service::error` |
 //! | `memory` (tests, feature `memory`) | an in-memory implementation of the ports, for the unit and route tests; never in a deployed function | `ports` |
 //! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`, `aws::sqs`, `aws::transfer`, `aws::webhook_http`) and the Lambda glue (`aws::lambda`) | everything above |
@@ -17,12 +17,15 @@
 //!
 //! ## Where a change goes
 //!
-//! - **A new route**: parse and render in `api/<area>.rs` (dispatch in that function's
-//!   `handle`/`route`), the use case as a method of `service::Services` in
+//! - **A new route**: a variant of its function's route in `api/routes.rs` (parsed from the
+//!   path, with the methods it serves: `404`, `405` with `Allow` and `HEAD` follow, never by
+//!   hand), its arm in that function's `Area::answer` (`api/<area>.rs`; a route under
+//!   `/v1/buckets/{id}/` gets who calls and which bucket from `App::in_bucket`), parsing and
+//!   rendering in `api/<area>.rs`, the use case as a method of `service::Services` in
 //!   `service/<area>.rs`, rules it needs in `domain/`; the route in `infra/template.yaml`; its
 //!   operation in the OpenAPI document (`infra/contract/openapi.py` writes `shared/openapi.json`;
-//!   every test answer is checked against it); a route test over the memory store, an
-//!   end-to-end test only for what the real stack shows.
+//!   every test answer is checked against it); a route test over the memory store (its methods
+//!   in `tests/routes/methods.rs`), an end-to-end test only for what the real stack shows.
 //! - **A new rule**: a function in `domain/` returning `RuleError` naming the field; the route
 //!   that reads the value locates it (`api::error::At`).
 //! - **A new partition** (a new kind of item in the table): its key layout in the DynamoDB

@@ -43,6 +43,8 @@ mod keys;
 mod leaks;
 #[path = "routes/limits.rs"]
 mod limits;
+#[path = "routes/methods.rs"]
+mod methods;
 #[path = "routes/multipart.rs"]
 mod multipart;
 #[path = "routes/origins.rs"]

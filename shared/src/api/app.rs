@@ -1,5 +1,5 @@
 //! What every route holds: the token verifier and the services, and the first steps of every
-//! bucket route (who is calling, which bucket the path names).
+//! bucket route (who is calling, which bucket the path names: `App::in_bucket`).
 
 use crate::auth::{Verifier, bearer_credential};
 use crate::config::Settings;
@@ -60,6 +60,28 @@ impl<S: KeyStore, O> App<S, O> {
             (None, _) => Ok(self.verifier.identify(authorization).await?),
         }
     }
+
+    /// The start of every route under `/v1/buckets/{id}/…`: who calls, and the bucket the
+    /// path's `segment` names (a 401 before a 400 for the id).
+    pub async fn in_bucket(&self, req: &Request, segment: &str) -> Result<InBucket, ApiError> {
+        let identity = self.identify(req).await?;
+        let bucket = bucket_ref(segment)?;
+        Ok(InBucket {
+            identity,
+            bucket,
+            segment: segment.to_string(),
+        })
+    }
+}
+
+/// Who calls a route under `/v1/buckets/{id}/…`, and which bucket (`App::in_bucket`). Loading
+/// the bucket and checking the caller's permission on it are the use case's
+/// (`service::Services`), which knows which permission it needs.
+pub struct InBucket {
+    pub identity: Identity,
+    pub bucket: BucketRef,
+    /// The id as the path spells it (`default` stays `default`), for links back to the path.
+    pub segment: String,
 }
 
 /// The bucket a path segment names (`default`, or a valid id).

@@ -18,7 +18,7 @@ use super::app::App;
 use super::error::{ApiError, At, Location};
 use super::request::Request;
 use super::response::{JSON_CONTENT_TYPE, Response};
-use super::root::{BATCH_MAX_REQUESTS, single};
+use super::root::{BATCH_MAX_REQUESTS, serve_single};
 
 const METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -38,9 +38,6 @@ pub async fn batch<S: BucketStore + DataStore, O>(
     app: &App<S, O>,
     req: &Request,
 ) -> Result<Response, ApiError> {
-    if req.method != Method::POST {
-        return Err(ApiError::method_not_allowed(req.method.as_str()));
-    }
     let subs = parse(req)?;
     let mut responses = Vec::with_capacity(subs.len());
     for (i, sub) in subs.into_iter().enumerate() {
@@ -67,7 +64,8 @@ pub async fn batch<S: BucketStore + DataStore, O>(
     Ok(Response::json(200, json!({ "responses": responses })))
 }
 
-/// One sub-request's answer, by the handler that would answer it alone.
+/// One sub-request's answer, by the function that would answer it alone (its routes,
+/// `405`s with `Allow` and `HEAD` as they would).
 async fn answer<S: BucketStore + DataStore, O>(
     app: &App<S, O>,
     req: &Request,
@@ -98,13 +96,7 @@ async fn answer<S: BucketStore + DataStore, O>(
             err.message = format!("{} ({})", err.message, req.path);
             Response::from(err)
         }
-        _ => match req.as_get_for_head() {
-            Some(get) => single(app, &get)
-                .await
-                .unwrap_or_else(Response::from)
-                .without_body(),
-            None => single(app, req).await.unwrap_or_else(Response::from),
-        },
+        _ => serve_single(app, req).await,
     }
 }
 

@@ -7,7 +7,7 @@ use crate::domain::bucket::{Bucket, BucketBody};
 use crate::domain::preconditions::{Condition, ReadOutcome};
 use crate::ports::BucketStore;
 
-use super::app::{App, bucket_ref};
+use super::app::{App, InBucket};
 use super::error::{ApiError, At, Location};
 use super::paging::{next_after, page_request, page_response};
 use super::request::Request;
@@ -57,7 +57,8 @@ pub async fn collection<S: BucketStore, O>(
                 app.settings().sftp_host.as_deref(),
             ))
         }
-        Method::DELETE => {
+        // DELETE: the route serves no other method (`routes::Single::Buckets`).
+        _ => {
             let page = page_request(req, &app.cursor_keys)?;
             // Kinto clients send one DELETE and read no `Next-Page`: all, unless `_limit`.
             let limit = req.query_param("_limit").map(|_| page.limit);
@@ -76,7 +77,6 @@ pub async fn collection<S: BucketStore, O>(
                 page.limit,
             ))
         }
-        ref m => Err(ApiError::method_not_allowed(m.as_str())),
     }
 }
 
@@ -86,9 +86,10 @@ pub async fn record<S: BucketStore, O>(
     req: &Request,
     segment: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
+    let InBucket {
+        identity, bucket, ..
+    } = app.in_bucket(req, segment).await?;
     let services = &app.services;
-    let bucket = bucket_ref(segment)?;
     // Resolved first: `default` needs an authenticated caller whatever the method.
     services.resolve(&bucket, &identity)?;
     let pre = req.preconditions()?;
@@ -129,11 +130,11 @@ pub async fn record<S: BucketStore, O>(
                 .await?;
             Ok(ok(200, &bucket, app.settings().sftp_host.as_deref()))
         }
-        Method::DELETE => {
+        // DELETE: the route serves no other method (`routes::Single::Bucket`).
+        _ => {
             let tombstone = services.delete_bucket(&identity, &bucket, &pre).await?;
             Ok(Response::json(200, json!({ "data": tombstone })))
         }
-        ref m => Err(ApiError::method_not_allowed(m.as_str())),
     }
 }
 

@@ -11,34 +11,29 @@ use crate::domain::preconditions::ReadOutcome;
 use crate::ports::{BucketStore, DataStore};
 use crate::service::data::DataChange;
 
-use super::app::{App, bucket_ref};
+use super::app::{App, InBucket};
 use super::error::{ApiError, At, Location};
 use super::request::Request;
 use super::response::Response;
+use super::route::{Area, serve};
+use super::routes::{Data, Under};
 
 /// Answers any request that reaches the data function.
 pub async fn handle<S: BucketStore + DataStore, O>(app: &App<S, O>, req: &Request) -> Response {
-    match req.as_get_for_head() {
-        Some(get) => route(app, &get)
-            .await
-            .unwrap_or_else(Response::from)
-            .without_body(),
-        None => route(app, req).await.unwrap_or_else(Response::from),
-    }
+    serve(&DataFunction(app), req).await
 }
 
-async fn route<S: BucketStore + DataStore, O>(
-    app: &App<S, O>,
-    req: &Request,
-) -> Result<Response, ApiError> {
-    req.refuse_unknown_write_query()?;
-    match (req.segments().as_slice(), &req.method) {
-        (["v1", "buckets", segment, "data"], &Method::GET) => get(app, req, segment).await,
-        (["v1", "buckets", segment, "data"], &Method::PUT | &Method::PATCH) => {
-            write(app, req, segment).await
+struct DataFunction<'a, S, O>(&'a App<S, O>);
+
+impl<S: BucketStore + DataStore, O> Area for DataFunction<'_, S, O> {
+    type Route = Under<Data>;
+
+    async fn answer(&self, route: Under<Data>, req: &Request) -> Result<Response, ApiError> {
+        let at = self.0.in_bucket(req, &route.bucket).await?;
+        match req.method {
+            Method::GET => get(self.0, req, &at).await,
+            _ => write(self.0, req, &at).await,
         }
-        (["v1", "buckets", _, "data"], m) => Err(ApiError::method_not_allowed(m.as_str())),
-        _ => Err(ApiError::no_route()),
     }
 }
 
@@ -49,11 +44,12 @@ fn answer(doc: &DataDoc) -> Response {
 async fn get<S: BucketStore + DataStore, O>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
+    let InBucket {
+        identity, bucket, ..
+    } = at;
     let pre = req.preconditions()?;
-    let bucket = bucket_ref(segment)?;
     if let Some(raw) = req.query_param("revision") {
         let revision = raw.parse::<i64>().ok().filter(|r| *r >= 1).ok_or_else(|| {
             ApiError::invalid(
@@ -64,11 +60,11 @@ async fn get<S: BucketStore + DataStore, O>(
         })?;
         let doc = app
             .services
-            .get_data_revision(&identity, &bucket, revision)
+            .get_data_revision(identity, bucket, revision)
             .await?;
         return Ok(answer(&doc));
     }
-    let doc = app.services.get_data(&identity, &bucket).await?;
+    let doc = app.services.get_data(identity, bucket).await?;
     match pre.on_read(doc.revision) {
         ReadOutcome::Proceed => Ok(answer(&doc)),
         ReadOutcome::NotModified => Ok(Response::empty(304).with_header("ETag", doc.etag())),
@@ -83,11 +79,9 @@ async fn get<S: BucketStore + DataStore, O>(
 async fn write<S: BucketStore + DataStore, O>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
     let pre = req.preconditions()?;
-    let bucket = bucket_ref(segment)?;
     let is_patch = req.method == Method::PATCH;
     let kind = if is_patch {
         Some(req.patch_kind()?)
@@ -142,7 +136,7 @@ async fn write<S: BucketStore + DataStore, O>(
     };
     let doc = app
         .services
-        .write_data(&identity, &bucket, &pre, &change)
+        .write_data(&at.identity, &at.bucket, &pre, &change)
         .await?;
     Ok(answer(&doc))
 }

@@ -1,5 +1,5 @@
-//! The entry of the Buckets function: `/v1/batch` (whose sub-requests go to `root::single`),
-//! every other request to `root::single`; `HEAD` as `GET` without the body.
+//! The entry of the Buckets function (`routes::Entry`): `/v1/batch` (whose sub-requests go to
+//! `root::serve_single`), every other route to `root::single`.
 
 use crate::ports::{BucketStore, DataStore};
 
@@ -9,24 +9,23 @@ use super::error::ApiError;
 use super::request::Request;
 use super::response::Response;
 use super::root::single;
+use super::route::{Area, serve};
+use super::routes::Entry;
 
-/// Answers any request that reaches the Buckets function (`HEAD` as `GET` without the body).
+/// Answers any request that reaches the Buckets function.
 pub async fn handle<S: BucketStore + DataStore, O>(app: &App<S, O>, req: &Request) -> Response {
-    match req.as_get_for_head() {
-        Some(get) => route(app, &get)
-            .await
-            .unwrap_or_else(Response::from)
-            .without_body(),
-        None => route(app, req).await.unwrap_or_else(Response::from),
-    }
+    serve(&BucketsFunction(app), req).await
 }
 
-async fn route<S: BucketStore + DataStore, O>(
-    app: &App<S, O>,
-    req: &Request,
-) -> Result<Response, ApiError> {
-    match req.segments().as_slice() {
-        ["v1", "batch"] => batch::batch(app, req).await,
-        _ => single(app, req).await,
+struct BucketsFunction<'a, S, O>(&'a App<S, O>);
+
+impl<S: BucketStore + DataStore, O> Area for BucketsFunction<'_, S, O> {
+    type Route = Entry;
+
+    async fn answer(&self, route: Entry, req: &Request) -> Result<Response, ApiError> {
+        match route {
+            Entry::Batch => batch::batch(self.0, req).await,
+            Entry::Single(route) => single(self.0, route, req).await,
+        }
     }
 }

@@ -8,15 +8,17 @@ use crate::domain::files;
 use crate::domain::uploads::parse_wanted_files;
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
 
-use super::app::{App, bucket_ref};
+use super::app::{App, InBucket};
 use super::error::{ApiError, At, Location};
-use super::file_paths::{file_target, name_from_path, upload_target};
+use super::file_paths::{name_from_path, upload_id_from_path};
 use super::jobs;
 use super::multipart;
 use super::paging::{page_request, page_response};
 use super::render::{render_download, render_file, render_grants, render_status};
 use super::request::Request;
 use super::response::Response;
+use super::route::{Area, serve};
+use super::routes::{Files, InFiles};
 use super::versions;
 
 /// Answers any request that reaches the files function.
@@ -25,101 +27,71 @@ where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    match req.as_get_for_head() {
-        Some(get) => route(app, &get)
-            .await
-            .unwrap_or_else(Response::from)
-            .without_body(),
-        None => route(app, req).await.unwrap_or_else(Response::from),
-    }
+    serve(&FilesFunction(app), req).await
 }
 
-async fn route<S, O>(app: &App<S, O>, req: &Request) -> Result<Response, ApiError>
+struct FilesFunction<'a, S, O>(&'a App<S, O>);
+
+impl<S, O> Area for FilesFunction<'_, S, O>
 where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    req.refuse_unknown_write_query()?;
-    let segments = req.segments();
-    match (segments.as_slice(), &req.method) {
-        (["v1", "buckets", id, "files"], &Method::GET) => list(app, req, id).await,
-        (["v1", "buckets", id, "files"], &Method::POST) => grant(app, req, id).await,
-        (["v1", "buckets", id, "files", name], &Method::GET) => download(app, req, id, name).await,
-        (["v1", "buckets", id, "files", name], &Method::DELETE) => delete(app, req, id, name).await,
-        (["v1", "buckets", id, "files", name, "versions"], &Method::GET) => {
-            versions::list(app, req, id, name).await
+    type Route = Files;
+
+    async fn answer(&self, route: Files, req: &Request) -> Result<Response, ApiError> {
+        let app = self.0;
+        let under = match route {
+            Files::Permalink {
+                bucket,
+                hash,
+                filename,
+            } => return permalink(app, req, &bucket, &hash, &filename).await,
+            Files::In(under) => under,
+        };
+        let at = app.in_bucket(req, &under.bucket).await?;
+        // Only the methods `routes::InFiles` lists get here (`HEAD` as `GET`).
+        let post = req.method == Method::POST;
+        let delete = req.method == Method::DELETE;
+        match under.route {
+            InFiles::Files if post => grant(app, req, &at).await,
+            InFiles::Files => list(app, req, &at).await,
+            InFiles::File(name) if delete => delete_file(app, &at, &name).await,
+            InFiles::File(name) => download(app, req, &at, &name).await,
+            InFiles::Versions(name) => versions::list(app, req, &at, &name).await,
+            InFiles::Restore(name, version) => {
+                versions::restore(app, req, &at, &name, &version).await
+            }
+            InFiles::Upload(id) if delete => multipart::abort(app, &at, &id).await,
+            InFiles::Upload(id) => upload_status(app, req, &at, &id).await,
+            InFiles::Parts(id) if post => multipart::presign_parts(app, req, &at, &id).await,
+            InFiles::Parts(id) => multipart::list_parts(app, req, &at, &id).await,
+            InFiles::Complete(id) => multipart::complete(app, req, &at, &id).await,
+            InFiles::Fetch => jobs::fetch(app, req, &at).await,
+            InFiles::Store => jobs::store(app, req, &at).await,
+            InFiles::Empty => jobs::empty(app, req, &at).await,
         }
-        (
-            [
-                "v1",
-                "buckets",
-                id,
-                "files",
-                name,
-                "versions",
-                version,
-                "restore",
-            ],
-            &Method::POST,
-        ) => versions::restore(app, req, id, name, version).await,
-        (["v1", "buckets", id, "uploads", upload_id], &Method::GET) => {
-            upload_status(app, req, id, upload_id).await
-        }
-        (["v1", "buckets", id, "uploads", upload_id], &Method::DELETE) => {
-            multipart::abort(app, req, id, upload_id).await
-        }
-        (["v1", "buckets", id, "uploads", upload_id, "parts"], &Method::POST) => {
-            multipart::presign_parts(app, req, id, upload_id).await
-        }
-        (["v1", "buckets", id, "uploads", upload_id, "parts"], &Method::GET) => {
-            multipart::list_parts(app, req, id, upload_id).await
-        }
-        (["v1", "buckets", id, "uploads", upload_id, "complete"], &Method::POST) => {
-            multipart::complete(app, req, id, upload_id).await
-        }
-        (["files", "bucket", id, hash, filename], &Method::GET) => {
-            permalink(app, req, id, hash, filename).await
-        }
-        (["v1", "buckets", id, "fetch"], &Method::POST) => jobs::fetch(app, req, id).await,
-        (["v1", "buckets", id, "store"], &Method::POST) => jobs::store(app, req, id).await,
-        (["v1", "buckets", id, "empty"], &Method::POST) => jobs::empty(app, req, id).await,
-        (["v1", "buckets", _, "fetch" | "store" | "empty"], m) => {
-            Err(ApiError::method_not_allowed(m.as_str()))
-        }
-        (
-            ["v1", "buckets", _, "files"]
-            | ["v1", "buckets", _, "files", _]
-            | ["v1", "buckets", _, "files", _, "versions"]
-            | ["v1", "buckets", _, "files", _, "versions", _, "restore"]
-            | ["v1", "buckets", _, "uploads", _]
-            | ["v1", "buckets", _, "uploads", _, "parts" | "complete"],
-            m,
-        )
-        | (["files", "bucket", _, _, _], m) => Err(ApiError::method_not_allowed(m.as_str())),
-        _ => Err(ApiError::no_route()),
     }
 }
 
 async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
     let page = page_request(req, &app.cursor_keys)?;
     let glob = req.query_param("glob");
     let matcher = files::glob_matcher(glob.as_deref()).at(Location::Querystring)?;
     let (bucket, listing) = app
         .services
-        .list_files(&identity, &bucket, page.after, page.limit, &matcher)
+        .list_files(&at.identity, &at.bucket, page.after, page.limit, &matcher)
         .await?;
     let data: Vec<Value> = listing
         .files
         .iter()
         .map(|f| render_file(req, &bucket.id, f))
         .collect();
-    let path = format!("/v1/buckets/{segment}/files");
+    let path = format!("/v1/buckets/{}/files", at.segment);
     let extra: Vec<(&str, &str)> = glob.as_deref().map(|g| ("glob", g)).into_iter().collect();
     Ok(page_response(
         req,
@@ -136,17 +108,15 @@ async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
 async fn grant<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
     let body = req
         .fields_body(&["files"])?
         .ok_or_else(|| ApiError::invalid(Location::Body, "files", "is required"))?;
-    let bucket = bucket_ref(segment)?;
     let wanted = parse_wanted_files(body.get("files")).at(Location::Body)?;
     let (bucket, grants) = app
         .services
-        .grant_uploads(&identity, &bucket, &wanted)
+        .grant_uploads(&at.identity, &at.bucket, &wanted)
         .await?;
     // Grants under `files`, as `store` answers them; `data` is a deprecated alias.
     let grants = render_grants(req, &bucket.id, &grants);
@@ -159,22 +129,26 @@ async fn grant<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
 async fn download<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
     raw_name: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket, name) = file_target(app, req, segment, raw_name).await?;
-    let download = app.services.download(&identity, &bucket, &name).await?;
+    let name = name_from_path(raw_name)?;
+    let download = app
+        .services
+        .download(&at.identity, &at.bucket, &name)
+        .await?;
     Ok(render_download(req, download))
 }
 
-async fn delete<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
+async fn delete_file<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
-    req: &Request,
-    segment: &str,
+    at: &InBucket,
     raw_name: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket, name) = file_target(app, req, segment, raw_name).await?;
-    app.services.delete_file(&identity, &bucket, &name).await?;
+    let name = name_from_path(raw_name)?;
+    app.services
+        .delete_file(&at.identity, &at.bucket, &name)
+        .await?;
     Ok(Response::json(
         200,
         json!({"data": {"name": name, "deleted": true}}),
@@ -184,15 +158,15 @@ async fn delete<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
 async fn upload_status<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
+    upload_id_from_path(upload_id)?;
     let status = app
         .services
-        .upload_status(&identity, &bucket, upload_id)
+        .upload_status(&at.identity, &at.bucket, upload_id)
         .await?;
-    let id = app.services.resolve(&bucket, &identity)?;
+    let id = app.services.resolve(&at.bucket, &at.identity)?;
     Ok(Response::json(
         200,
         json!({ "data": render_status(req, &id, upload_id, status) }),

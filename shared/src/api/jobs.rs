@@ -9,7 +9,7 @@ use crate::domain::uploads::parse_wanted_files;
 use crate::ports::{BucketStore, CascadeStore, DataStore, FileStore, ObjectStore};
 use crate::service::jobs::{StoreRequest, Sync};
 
-use super::app::{App, bucket_ref};
+use super::app::{App, InBucket};
 use super::error::{ApiError, At, Location};
 use super::render::render_grants;
 use super::request::Request;
@@ -52,19 +52,15 @@ fn glob_of(body: &Map<String, Value>) -> Result<globset::GlobMatcher, RuleError>
 pub async fn fetch<S, O>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError>
 where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    let identity = app.identify(req).await?;
     let (_, sync, matcher) = job_body(req, &FETCH_FIELDS)?;
-    let bucket = bucket_ref(segment)?;
-    let fetched = app
-        .services
-        .fetch(&identity, &bucket, sync, &matcher)
-        .await?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
+    let fetched = app.services.fetch(identity, bucket, sync, &matcher).await?;
     let mut out = Map::new();
     if let Some(doc) = fetched.data {
         out.insert("data".into(), Value::Object(doc));
@@ -92,15 +88,14 @@ where
 pub async fn store<S, O>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError>
 where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    let identity = app.identify(req).await?;
     let (body, sync, matcher) = job_body(req, &STORE_FIELDS)?;
-    let bucket = bucket_ref(segment)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let data = match body.get("data") {
         Some(Value::Object(map)) if sync.data => map.clone(),
         None | Some(Value::Null) => Map::new(),
@@ -125,13 +120,13 @@ where
         data,
         files,
     };
-    let stored = app.services.store(&identity, &bucket, request).await?;
+    let stored = app.services.store(identity, bucket, request).await?;
     let mut out = Map::new();
     if let Some(doc) = stored.data {
         out.insert("data".into(), Value::Object(doc));
     }
     if let Some(grants) = stored.grants {
-        let id = app.services.resolve(&bucket, &identity)?;
+        let id = app.services.resolve(bucket, identity)?;
         out.insert("files".into(), json!(render_grants(req, &id, &grants)));
         out.insert("skipped".into(), json!(stored.skipped));
     }
@@ -143,13 +138,12 @@ where
 pub async fn empty<S, O>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError>
 where
     S: BucketStore + FileStore + DataStore + CascadeStore,
     O: ObjectStore,
 {
-    let identity = app.identify(req).await?;
     let body = object_body(req, &EMPTY_FIELDS)?;
     let flag = |name: &str| match body.get(name) {
         None | Some(Value::Null) => Ok(false),
@@ -168,8 +162,8 @@ where
             "must say what to empty: {\"files\": true} and/or {\"data\": true}",
         ));
     }
-    let bucket = bucket_ref(segment)?;
-    let emptied = app.services.empty(&identity, &bucket, files, data).await?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
+    let emptied = app.services.empty(identity, bucket, files, data).await?;
     Ok(Response::json(
         200,
         json!({"data": {"files_deleted": emptied.files_deleted, "data_cleared": emptied.data_cleared}}),

@@ -51,7 +51,8 @@ pub async fn collection<S: BucketStore, O>(
                 page.limit,
             ))
         }
-        Method::POST => {
+        // POST: the route serves no other method (`routes::Single::Keys`).
+        _ => {
             let new = parse_new_key(req.json_body()?, now_ms()).at(Location::Body)?;
             let (key, secret) = services.create_key(&identity, new).await?;
             // The one answer that holds the secret: no cache may keep it.
@@ -60,7 +61,6 @@ pub async fn collection<S: BucketStore, O>(
                     .with_header("Cache-Control", "no-store"),
             )
         }
-        ref m => Err(ApiError::method_not_allowed(m.as_str())),
     }
 }
 
@@ -85,13 +85,13 @@ pub async fn record<S: BucketStore, O>(
             let title = parse_key_patch(req.json_body()?).at(Location::Body)?;
             services.rename_key(&identity, id, &title).await?
         }
-        Method::DELETE => {
+        // DELETE: the route serves no other method (`routes::Single::Key`).
+        _ => {
             let key = services.revoke_key(&identity, id).await?;
             let mut data = key.data();
             data["deleted"] = json!(true);
             return Ok(Response::json(200, json!({ "data": data })));
         }
-        ref m => return Err(ApiError::method_not_allowed(m.as_str())),
     };
     Ok(Response::json(200, json!({ "data": key.data() })))
 }

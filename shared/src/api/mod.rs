@@ -1,6 +1,7 @@
-//! The HTTP API, AWS-free: requests and responses as plain values; each route parses, calls a
-//! use case of `service::Services` and renders its answer. The Lambda glue (`aws::lambda`)
-//! converts API Gateway events to and from these types.
+//! The HTTP API, AWS-free: requests and responses as plain values. Each function's paths parse
+//! once into its typed route (`routes`), served by one function (`route::serve`); each route
+//! parses its inputs, calls a use case of `service::Services` and renders its answer. The
+//! Lambda glue (`aws::lambda`) converts API Gateway events to and from these types.
 
 pub mod app;
 pub mod batch;
@@ -19,6 +20,8 @@ pub mod render;
 pub mod request;
 pub mod response;
 pub mod root;
+pub mod route;
+pub mod routes;
 pub mod sftp;
 pub mod versions;
 pub mod webhooks;

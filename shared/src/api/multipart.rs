@@ -1,4 +1,4 @@
-//! The multipart routes of an upload (dispatched from `files::route`):
+//! The multipart routes of an upload (dispatched from `files`' `FilesFunction`):
 //! `POST …/uploads/{upload_id}/parts` (part URLs), `GET …/uploads/{upload_id}/parts` (parts S3
 //! has received, paged), `POST …/uploads/{upload_id}/complete`, `DELETE …/uploads/{upload_id}`
 //! (abort). Write permission; the rules are `service::multipart`'s.
@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use crate::domain::error::RuleError;
 use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore};
 
-use super::app::App;
+use super::app::{App, InBucket};
 use super::error::{ApiError, At, Location};
-use super::file_paths::upload_target;
+use super::file_paths::upload_id_from_path;
 use super::paging::{page_request, page_response};
 use super::render::{headers_json, render_status};
 use super::request::Request;
@@ -19,14 +19,15 @@ use super::response::Response;
 pub(super) async fn presign_parts<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
+    upload_id_from_path(upload_id)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let body = req.fields_body(&["parts"])?.map(Value::Object);
     let urls = app
         .services
-        .presign_parts(&identity, &bucket, upload_id, body.as_ref())
+        .presign_parts(identity, bucket, upload_id, body.as_ref())
         .await?;
     let parts: Vec<Value> = urls
         .iter()
@@ -47,10 +48,11 @@ pub(super) async fn presign_parts<S: BucketStore + FileStore + CascadeStore, O: 
 pub(super) async fn list_parts<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
+    upload_id_from_path(upload_id)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let page = page_request(req, &app.cursor_keys)?;
     let after = page
         .after
@@ -66,14 +68,14 @@ pub(super) async fn list_parts<S: BucketStore + FileStore + CascadeStore, O: Obj
         .at(Location::Querystring)?;
     let (parts, has_more) = app
         .services
-        .received_parts(&identity, &bucket, upload_id, after, page.limit)
+        .received_parts(identity, bucket, upload_id, after, page.limit)
         .await?;
     let last = parts.last().map(|p| p.number.to_string());
     let data: Vec<Value> = parts
         .iter()
         .map(|p| json!({"number": p.number, "size": p.size, "etag": p.etag, "sha256": p.sha256}))
         .collect();
-    let path = format!("/v1/buckets/{segment}/uploads/{upload_id}/parts");
+    let path = format!("/v1/buckets/{}/uploads/{upload_id}/parts", at.segment);
     Ok(page_response(
         req,
         &app.cursor_keys,
@@ -89,10 +91,11 @@ pub(super) async fn list_parts<S: BucketStore + FileStore + CascadeStore, O: Obj
 pub(super) async fn complete<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
+    upload_id_from_path(upload_id)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let sha256 = match req.fields_body(&["sha256"])? {
         None => None,
         Some(body) => match body.get("sha256") {
@@ -109,9 +112,9 @@ pub(super) async fn complete<S: BucketStore + FileStore + CascadeStore, O: Objec
     };
     let status = app
         .services
-        .complete_multipart(&identity, &bucket, upload_id, sha256.as_deref())
+        .complete_multipart(identity, bucket, upload_id, sha256.as_deref())
         .await?;
-    let id = app.services.resolve(&bucket, &identity)?;
+    let id = app.services.resolve(bucket, identity)?;
     Ok(Response::json(
         202,
         json!({ "data": render_status(req, &id, upload_id, status) }),
@@ -120,13 +123,13 @@ pub(super) async fn complete<S: BucketStore + FileStore + CascadeStore, O: Objec
 
 pub(super) async fn abort<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
-    req: &Request,
-    segment: &str,
+    at: &InBucket,
     upload_id: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket) = upload_target(app, req, segment, upload_id).await?;
+    upload_id_from_path(upload_id)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     app.services
-        .abort_multipart(&identity, &bucket, upload_id)
+        .abort_multipart(identity, bucket, upload_id)
         .await?;
     Ok(Response::json(
         200,

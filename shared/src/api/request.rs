@@ -165,14 +165,6 @@ impl Request {
             .map_err(|e| ApiError::malformed_json(e.to_string()))
     }
 
-    /// For a `HEAD`, the same request as a `GET` (HEAD is served as GET without a body).
-    pub fn as_get_for_head(&self) -> Option<Request> {
-        (self.method == Method::HEAD).then(|| Request {
-            method: Method::GET,
-            ..self.clone()
-        })
-    }
-
     /// The path prefix of the base URL (`""` on a custom domain, `/_aws/execute-api/<id>`
     /// locally), for relative URLs that must still resolve for the client.
     pub fn base_path(&self) -> &str {

@@ -13,64 +13,59 @@ use crate::ports::{
 };
 use crate::service::reconcile::{API_SECONDS, PAGE_KEYS};
 
-use super::app::{App, bucket_ref};
+use super::app::{App, InBucket};
 use super::error::{ApiError, At, Location};
 use super::paging::{page_request, page_response};
 use super::request::Request;
 use super::response::Response;
+use super::route::{Area, serve};
+use super::routes::{Sftp, Under};
 
+/// Answers any request that reaches the sftp function.
 pub async fn handle<S, O, T>(app: &App<S, O>, directory: &T, req: &Request) -> Response
 where
     S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore,
     O: ObjectStore,
     T: SftpDirectory,
 {
-    match req.as_get_for_head() {
-        Some(get) => route(app, directory, &get)
-            .await
-            .unwrap_or_else(Response::from)
-            .without_body(),
-        None => route(app, directory, req)
-            .await
-            .unwrap_or_else(Response::from),
-    }
+    serve(&SftpFunction { app, directory }, req).await
 }
 
-async fn route<S, O, T>(app: &App<S, O>, directory: &T, req: &Request) -> Result<Response, ApiError>
+struct SftpFunction<'a, S, O, T> {
+    app: &'a App<S, O>,
+    directory: &'a T,
+}
+
+impl<S, O, T> Area for SftpFunction<'_, S, O, T>
 where
     S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore,
     O: ObjectStore,
     T: SftpDirectory,
 {
-    req.refuse_unknown_write_query()?;
-    let segments = req.segments();
-    match (segments.as_slice(), &req.method) {
-        (["v1", "buckets", id, "users"], &Method::GET) => list(app, req, id).await,
-        (["v1", "buckets", id, "users"], &Method::POST) => create(app, directory, req, id).await,
-        (["v1", "buckets", id, "users", name], m)
-            if [Method::GET, Method::PATCH, Method::DELETE].contains(m) =>
-        {
-            record(app, directory, req, id, name).await
+    type Route = Under<Sftp>;
+
+    async fn answer(&self, route: Under<Sftp>, req: &Request) -> Result<Response, ApiError> {
+        let (app, directory) = (self.app, self.directory);
+        let at = app.in_bucket(req, &route.bucket).await?;
+        match route.route {
+            Sftp::Users if req.method == Method::POST => create(app, directory, req, &at).await,
+            Sftp::Users => list(app, req, &at).await,
+            Sftp::User(name) => record(app, directory, req, &at, &name).await,
+            Sftp::Reconcile => reconcile(app, req, &at).await,
         }
-        (["v1", "buckets", id, "reconcile"], &Method::POST) => reconcile(app, req, id).await,
-        (["v1", "buckets", _, "users" | "reconcile"] | ["v1", "buckets", _, "users", _], m) => {
-            Err(ApiError::method_not_allowed(m.as_str()))
-        }
-        _ => Err(ApiError::no_route()),
     }
 }
 
 async fn list<S: BucketStore + SftpUserStore, O>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let page = page_request(req, &app.cursor_keys)?;
     let (bucket, listing) = app
         .services
-        .list_sftp_users(&identity, &bucket, page.after.as_deref(), page.limit)
+        .list_sftp_users(identity, bucket, page.after.as_deref(), page.limit)
         .await?;
     let host = app.settings().sftp_host.as_deref();
     let data: Vec<Value> = listing
@@ -82,7 +77,7 @@ async fn list<S: BucketStore + SftpUserStore, O>(
     Ok(page_response(
         req,
         &app.cursor_keys,
-        &format!("/v1/buckets/{segment}/users"),
+        &format!("/v1/buckets/{}/users", at.segment),
         &[],
         data,
         listing.has_more,
@@ -95,15 +90,14 @@ async fn create<S: BucketStore + SftpUserStore, O, T: SftpDirectory>(
     app: &App<S, O>,
     directory: &T,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let body = req.json_body()?.unwrap_or(Value::Null);
     let new = parse_new_user(&body).at(Location::Body)?;
     let (bucket, user) = app
         .services
-        .create_sftp_user(directory, &identity, &bucket, new)
+        .create_sftp_user(directory, identity, bucket, new)
         .await?;
     let host = app.settings().sftp_host.as_deref();
     Ok(Response::json(
@@ -116,17 +110,16 @@ async fn record<S: BucketStore + SftpUserStore, O, T: SftpDirectory>(
     app: &App<S, O>,
     directory: &T,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
     username: &str,
 ) -> Result<Response, ApiError> {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     if let Some(why) = username_problem(username) {
         return Err(ApiError::invalid(Location::Path, "username", why));
     }
     let services = &app.services;
     let (bucket, user) = match req.method {
-        Method::GET => services.get_sftp_user(&identity, &bucket, username).await?,
+        Method::GET => services.get_sftp_user(identity, bucket, username).await?,
         Method::PATCH => {
             let body = req.json_body()?.unwrap_or(Value::Null);
             let patch = parse_user_patch(&body).at(Location::Body)?;
@@ -140,12 +133,13 @@ async fn record<S: BucketStore + SftpUserStore, O, T: SftpDirectory>(
                 .at(Location::Body);
             }
             services
-                .update_sftp_user(directory, &identity, &bucket, username, patch)
+                .update_sftp_user(directory, identity, bucket, username, patch)
                 .await?
         }
+        // DELETE: the route serves no other method (`routes::Sftp::User`).
         _ => {
             services
-                .delete_sftp_user(directory, &identity, &bucket, username)
+                .delete_sftp_user(directory, identity, bucket, username)
                 .await?;
             return Ok(Response::json(
                 200,
@@ -165,14 +159,13 @@ async fn record<S: BucketStore + SftpUserStore, O, T: SftpDirectory>(
 async fn reconcile<S, O>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
 ) -> Result<Response, ApiError>
 where
     S: BucketStore + FileStore + CascadeStore + SftpUserStore + WebhookStore,
     O: ObjectStore,
 {
-    let identity = app.identify(req).await?;
-    let bucket = bucket_ref(segment)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let body = req.fields_body(&["after"])?.unwrap_or_default();
     let after = {
         match body.get("after") {
@@ -189,7 +182,7 @@ where
             }
         }
     };
-    let bucket = app.services.writable(&bucket, &identity).await?;
+    let bucket = app.services.writable(bucket, identity).await?;
     if after.is_none() {
         // A pass from the start also suspends users whose maker's key was revoked or expired.
         app.services.judge_sftp_origins(&bucket).await?;

@@ -8,9 +8,9 @@ use crate::domain::error::RuleError;
 use crate::ports::{BucketStore, CascadeStore, FileStore, ObjectStore};
 use crate::service::Error;
 
-use super::app::App;
+use super::app::{App, InBucket};
 use super::error::{ApiError, At, Location};
-use super::file_paths::file_target;
+use super::file_paths::name_from_path;
 use super::paging::{page_request, page_response};
 use super::render::render_file;
 use super::request::Request;
@@ -25,17 +25,18 @@ const MAX_VERSION_ID_BYTES: usize = 128;
 pub(super) async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
     raw_name: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket, name) = file_target(app, req, segment, raw_name).await?;
+    let name = name_from_path(raw_name)?;
     let page = page_request(req, &app.cursor_keys)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let listing = app
         .services
-        .list_versions(&identity, &bucket, &name, page.after.as_deref(), page.limit)
+        .list_versions(identity, bucket, &name, page.after.as_deref(), page.limit)
         .await?;
     let data: Vec<Value> = listing.versions.iter().map(|v| v.to_json()).collect();
-    let path = format!("/v1/buckets/{segment}/files/{raw_name}/versions");
+    let path = format!("/v1/buckets/{}/files/{raw_name}/versions", at.segment);
     let has_more = listing.last.is_some();
     Ok(page_response(
         req,
@@ -52,11 +53,12 @@ pub(super) async fn list<S: BucketStore + FileStore + CascadeStore, O: ObjectSto
 pub(super) async fn restore<S: BucketStore + FileStore + CascadeStore, O: ObjectStore>(
     app: &App<S, O>,
     req: &Request,
-    segment: &str,
+    at: &InBucket,
     raw_name: &str,
     raw_version: &str,
 ) -> Result<Response, ApiError> {
-    let (identity, bucket, name) = file_target(app, req, segment, raw_name).await?;
+    let name = name_from_path(raw_name)?;
+    let (identity, bucket) = (&at.identity, &at.bucket);
     let version = version_from_path(raw_version).at(Location::Path)?;
     // It takes no fields: one it would ignore (a name to restore under, say) is refused.
     req.fields_body(&[])?;
@@ -64,13 +66,13 @@ pub(super) async fn restore<S: BucketStore + FileStore + CascadeStore, O: Object
     // version the path names.
     let record = app
         .services
-        .restore_version(&identity, &bucket, &name, &version)
+        .restore_version(identity, bucket, &name, &version)
         .await
         .map_err(|e| match e {
             Error::Rule(rule) => ApiError::rule(rule, Location::Path),
             other => ApiError::from(other),
         })?;
-    let id = app.services.resolve(&bucket, &identity)?;
+    let id = app.services.resolve(bucket, identity)?;
     Ok(Response::json(
         200,
         json!({ "data": render_file(req, &id, &record) }),
