@@ -65,6 +65,8 @@ mod root;
 mod settings;
 #[path = "routes/sftp.rs"]
 mod sftp;
+#[path = "routes/stream.rs"]
+mod stream;
 #[path = "routes/tokens.rs"]
 mod tokens;
 #[path = "routes/uploads.rs"]

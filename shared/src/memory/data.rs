@@ -17,7 +17,7 @@ impl DataStore for MemoryStore {
     async fn get_data(&self, id: &str, generation: &str) -> Result<Option<DataDoc>, StoreError> {
         let state = self.begin()?;
         Ok(state
-            .read(&data_key(id, generation, "HEAD"), Item::as_data)?
+            .read(&data_key(id, generation, super::DATA_HEAD), Item::as_data)?
             .cloned())
     }
 
@@ -60,7 +60,7 @@ impl DataStore for MemoryStore {
                     .into(),
             ));
         }
-        let head = data_key(id, generation, "HEAD");
+        let head = data_key(id, generation, super::DATA_HEAD);
         let head_holds = match state.read(&head, Item::as_data)? {
             None => previous == 0,
             Some(stored) => previous != 0 && stored.revision == previous,

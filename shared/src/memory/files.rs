@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::journal::Deletion;
 use super::{Item, MARKER_PK, MemoryStore, bucket_key, key, part_pk};
 use crate::domain::cascade::Marker;
 use crate::domain::files::{FileRecord, Grant, KeptVersion, ObjectVersion};
@@ -282,7 +283,7 @@ impl FileStore for MemoryStore {
         generation: &str,
         record: &FileRecord,
         objects: Vec<ObjectVersion>,
-        _by: &str,
+        by: &str,
     ) -> Result<(), StoreError> {
         let mut state = self.begin()?;
         let fk = file_key(id, generation, &record.name);
@@ -298,6 +299,11 @@ impl FileStore for MemoryStore {
             bucket.total_bytes -= record.size as i64;
         }
         let marker = Marker::for_file(id, generation, record, objects, now_ms());
+        let deletion = Deletion {
+            name: Some(record.name.clone()),
+            by: Some(by.to_string()),
+        };
+        state.items.note_deletion(&marker.key, deletion);
         state
             .items
             .insert(key(MARKER_PK, &marker.key), Item::Marker(marker));

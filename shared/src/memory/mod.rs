@@ -31,7 +31,7 @@
 //! [`MemoryObjects`] implements `ObjectStore`. Both are cheap handles: clones share the same
 //! contents, so a test keeps one while an app or a service owns another.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -52,6 +52,7 @@ mod data;
 mod faults;
 mod files;
 mod history;
+mod journal;
 mod keys;
 mod objects;
 mod sftp;
@@ -70,6 +71,8 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 const MAX_BATCH_WRITE: usize = 25;
 const ALL_PK: &str = "ALL";
 const MARKER_PK: &str = "CASCADE";
+/// The sort key of a bucket's current data document.
+const DATA_HEAD: &str = "HEAD";
 /// The partitions of a bucket incarnation: data, file records, grants, rejections, kept
 /// versions, SFTP users.
 const INCARNATION_PARTITIONS: [&str; 7] = ["D", "F", "U", "R", "V", "S", "H"];
@@ -193,7 +196,7 @@ fn mismatch(k: &ItemKey, kind: &str) -> StoreError {
 /// The table and the faults still to inject.
 #[derive(Debug, Default)]
 struct State {
-    items: BTreeMap<ItemKey, Item>,
+    items: journal::Table,
     faults: Faults,
 }
 
@@ -270,11 +273,20 @@ impl MemoryStore {
     /// The table for one port call, or the next injected fault.
     fn begin(&self) -> Result<MutexGuard<'_, State>, StoreError> {
         let mut state = self.lock();
+        // The previous call's changes are its own, as each write is its own stream record.
+        state.items.flush();
         state.faults.next()?;
         Ok(state)
     }
 
     // --- Test helpers (not part of the ports) ---
+
+    /// What the store changed since the last call, as the stream reports it (the typed
+    /// changes the DynamoDB adapter decodes): for `Services::on_activity` and the SFTP
+    /// function's `on_sftp_changes`.
+    pub fn take_changes(&self) -> Vec<crate::domain::changes::Change> {
+        self.lock().items.take_changes()
+    }
 
     /// The next `calls` port calls fail with `error` and change nothing (`Unavailable` to test
     /// retries and 503s, `Conflict` to test lost races). `incarnation_items` is not a call.

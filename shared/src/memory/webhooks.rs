@@ -10,7 +10,7 @@ use super::{Item, MemoryStore, key, part_pk};
 use crate::domain::webhooks::{
     Answer, Delivery, DeliveryMessage, Event, MAX_WEBHOOKS_PER_BUCKET, Target, UrlPolicy, Webhook,
 };
-use crate::ports::{DeliveryPage, DeliveryQueue, StoreError, WebhookSender, WebhookStore};
+use crate::ports::{DeliveryPage, DeliveryQueue, ItemKey, StoreError, WebhookSender, WebhookStore};
 
 const SEQUENCE_SK: &str = "SEQ";
 
@@ -86,8 +86,9 @@ impl WebhookStore for MemoryStore {
         // No TTL here: retired webhooks stay, marked, as on DynamoDB until it expires them.
         let mut state = self.begin()?;
         let pk = part_pk("W", id, generation);
-        for (_, item) in state.items.iter_mut().filter(|(k, _)| k.pk == pk) {
-            if let Item::Webhook(h) = item {
+        let hooks: Vec<ItemKey> = state.partition(&pk, None).map(|(k, _)| k.clone()).collect();
+        for k in hooks {
+            if let Some(Item::Webhook(h)) = state.items.get_mut(&k) {
                 h.retired = true;
             }
         }

@@ -23,22 +23,15 @@ fn bucket_write(env: &Env, id: &str, generation: &str, revision: i64, by: &str, 
     let bucket = |rev: i64| {
         let mut attrs = serde_json::Map::new();
         attrs.insert("title".into(), json!(format!("r{rev}")));
-        Box::new(Bucket {
-            id: id.into(),
-            generation: generation.into(),
-            attrs,
-            permissions: Permissions {
-                read: vec![],
-                write: vec![by.into()],
-            },
-            owner: "user:alice".into(),
-            modified_by: by.into(),
-            created: ms,
-            last_modified: ms,
-            revision: rev,
-            file_count: 0,
-            total_bytes: 0,
-        })
+        let acl = Permissions {
+            read: vec![],
+            write: vec![by.into()],
+        };
+        let mut b = Bucket::new_incarnation(id, "user:alice", attrs, acl, ms);
+        b.generation = generation.into();
+        b.modified_by = by.into();
+        b.revision = rev;
+        Box::new(b)
     };
     Change {
         event_id: format!("{id}-{revision}"),

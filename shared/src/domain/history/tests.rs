@@ -153,22 +153,16 @@ fn change(what: Changed) -> Change {
 fn bucket(revision: i64, by: &str) -> Box<Bucket> {
     let mut attrs = serde_json::Map::new();
     attrs.insert("title".into(), json!("T"));
-    Box::new(Bucket {
-        id: "b1".into(),
-        generation: "g1".into(),
-        attrs,
-        permissions: Permissions {
-            read: vec![],
-            write: vec!["user:a".into()],
-        },
-        owner: "user:a".into(),
-        modified_by: by.into(),
-        created: 1000,
-        last_modified: 1000 + revision,
-        revision,
-        file_count: 0,
-        total_bytes: 0,
-    })
+    let acl = Permissions {
+        read: vec![],
+        write: vec!["user:a".into()],
+    };
+    let mut b = Bucket::new_incarnation("b1", "user:a", attrs, acl, 1000);
+    b.generation = "g1".into();
+    b.modified_by = by.into();
+    b.last_modified = 1000 + revision;
+    b.revision = revision;
+    Box::new(b)
 }
 
 #[test]
