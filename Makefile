@@ -224,12 +224,14 @@ endif
 lint-template: $(LOCAL)/build.stamp
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template $(ROOT)/infra/template.yaml
 
-# The quick loop for a change, no local stack: fmt, the module cycles, clippy, the OpenAPI
-# document as committed, the core's unit and route tests.
+# The quick loop for a change, no local stack: fmt, the module cycles, the table's layout
+# only in its adapter, clippy, the OpenAPI document as committed, the core's unit and route
+# tests.
 .PHONY: check
 check: $(LOCAL)/build.stamp
 	cargo fmt --all -- --check
 	$(HOST_PYTHON) $(ROOT)/infra/checks/module_cycles.py $(ROOT)/shared/src
+	$(HOST_PYTHON) $(ROOT)/infra/checks/layout_literals.py $(ROOT)
 	cargo clippy --workspace --all-targets --features shared/aws -- -D warnings
 	$(PY) $(ROOT)/infra/contract/openapi.py $(LOCAL)/openapi.json
 	@cmp -s $(LOCAL)/openapi.json $(ROOT)/shared/openapi.json || { echo \

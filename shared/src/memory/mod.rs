@@ -332,6 +332,27 @@ impl MemoryStore {
             .collect()
     }
 
+    /// The keys of the upload grants of bucket `id` (every bucket: `None`), any incarnation.
+    pub fn grant_keys(&self, id: Option<&str>) -> Vec<ItemKey> {
+        self.keys_with_prefix(&match id {
+            Some(id) => format!("U#{id}#"),
+            None => "U#".into(),
+        })
+    }
+
+    /// The keys of the listing entries (per principal and of all buckets).
+    pub fn listing_keys(&self) -> Vec<ItemKey> {
+        let mut keys = self.keys_with_prefix("P#");
+        keys.extend(self.keys_with_prefix(ALL_PK));
+        keys
+    }
+
+    /// Writes a principal's listing entry of bucket `id` without its bucket: what a crash
+    /// between the adapter's staged index writes leaves.
+    pub fn put_listing_entry(&self, principal: &str, id: &str) {
+        self.put_index_entry(&index_pk(principal), id);
+    }
+
     /// Whether an item with this key exists.
     pub fn contains(&self, pk: &str, sk: &str) -> bool {
         self.lock().items.contains_key(&key(pk, sk))

@@ -165,14 +165,14 @@ async fn every_fixed_shape_body_refuses_a_field_it_does_not_know() {
         (
             "POST",
             "/v1/keys".into(),
-            json!({"title": "x", "ttl": 60}),
-            "ttl",
+            json!({"title": "x", "lifetime": 60}),
+            "lifetime",
         ),
         (
             "POST",
             "/v1/keys".into(),
-            json!({"data": {"title": "x", "ttl": 60}}),
-            "data.ttl",
+            json!({"data": {"title": "x", "lifetime": 60}}),
+            "data.lifetime",
         ),
         (
             "POST",

@@ -113,8 +113,7 @@ async fn changes_between_pages_neither_repeat_nor_skip_what_stays() {
     assert_eq!(rest, vec!["c3", "c35", "c4", "c5"]);
     // A listing entry left without its bucket (a crash between staged writes) is never shown,
     // and paging still ends.
-    env.store
-        .put_index_entry(&format!("P#{}", alice.principal()), "c45");
+    env.store.put_listing_entry(&alice.principal(), "c45");
     let (seen, _) = walk(&alice, "/v1/buckets?_limit=1", "id", 1).await;
     assert_eq!(seen, vec!["c0", "c05", "c1", "c3", "c35", "c4", "c5"]);
 }

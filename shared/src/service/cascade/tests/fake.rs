@@ -211,15 +211,16 @@ impl CascadeStore for Fake {
         Ok(self.markers.lock().unwrap().contains_key(key))
     }
     fn incarnation_items(&self, id: &str, generation: &str) -> Vec<ItemSet> {
-        let mut sets: Vec<ItemSet> = ["D", "F", "U", "R"]
+        // The engine reads these keys back as it gets them: any names do.
+        let mut sets: Vec<ItemSet> = ["data", "files", "grants", "rejections"]
             .iter()
             .map(|p| ItemSet {
-                pk: format!("{p}#{id}#{generation}"),
+                pk: format!("{p}:{id}#{generation}"),
                 sk_prefix: None,
             })
             .collect();
         sets.push(ItemSet {
-            pk: "CASCADE".into(),
+            pk: "markers".into(),
             sk_prefix: Some(format!("{id}#{generation}#")),
         });
         sets
@@ -258,7 +259,7 @@ impl CascadeStore for Fake {
     async fn delete_stale_index(&self, id: &str, principals: &[String]) -> Result<u64, StoreError> {
         let mut items = self.items.lock().unwrap();
         for p in principals {
-            items.remove(&key(&format!("P#{p}"), id));
+            items.remove(&key(&format!("listing:{p}"), id));
         }
         Ok(1)
     }

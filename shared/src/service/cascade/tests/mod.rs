@@ -18,24 +18,24 @@ fn seeded(files: usize) -> (Fake, usize) {
         let mut items = fake.items.lock().unwrap();
         for i in 0..files {
             objects.insert(format!("b1/g1/f{i:07}.csv"));
-            items.insert(key("F#b1#g1", &format!("f{i:07}.csv")));
-            items.insert(key("U#b1#g1", &format!("u{i:07}")));
+            items.insert(key("files:b1#g1", &format!("f{i:07}.csv")));
+            items.insert(key("grants:b1#g1", &format!("u{i:07}")));
         }
         for r in 0..11 {
-            items.insert(key("D#b1#g1", &format!("R#{r:020}")));
+            items.insert(key("data:b1#g1", &format!("rev{r:020}")));
         }
         for r in 0..3 {
-            items.insert(key("R#b1#g1", &format!("r{r}")));
+            items.insert(key("rejections:b1#g1", &format!("r{r}")));
         }
-        items.insert(key("CASCADE", "b1#g1#u1"));
-        items.insert(key("CASCADE", "b1#g1#u2"));
+        items.insert(key("markers", "b1#g1#u1"));
+        items.insert(key("markers", "b1#g1#u2"));
         // Survivors.
         objects.insert("b1/g2/new.csv".into());
         objects.insert("b10/g1/other.csv".into());
-        items.insert(key("F#b1#g2", "new.csv"));
-        items.insert(key("F#b10#g1", "other.csv"));
-        items.insert(key("CASCADE", "b1#g2#u9"));
-        items.insert(key("CASCADE", "b10#g1"));
+        items.insert(key("files:b1#g2", "new.csv"));
+        items.insert(key("files:b10#g1", "other.csv"));
+        items.insert(key("markers", "b1#g2#u9"));
+        items.insert(key("markers", "b10#g1"));
     }
     let doomed = 2 * files + 11 + 3 + 2;
     (fake, doomed)
@@ -69,10 +69,10 @@ fn assert_only_survivors_left(fake: &Fake) {
     assert_eq!(
         items,
         [
-            key("CASCADE", "b1#g2#u9"),
-            key("CASCADE", "b10#g1"),
-            key("F#b1#g2", "new.csv"),
-            key("F#b10#g1", "other.csv"),
+            key("files:b1#g2", "new.csv"),
+            key("files:b10#g1", "other.csv"),
+            key("markers", "b1#g2#u9"),
+            key("markers", "b10#g1"),
         ]
     );
 }
@@ -226,7 +226,10 @@ async fn an_objects_job_deletes_exactly_its_keys() {
 #[tokio::test]
 async fn stale_index_entries_are_removed_after_the_content() {
     let (fake, _) = seeded(1);
-    fake.items.lock().unwrap().insert(key("P#user:a", "b1"));
+    fake.items
+        .lock()
+        .unwrap()
+        .insert(key("listing:user:a", "b1"));
     let job = Job::Bucket {
         id: "b1".into(),
         generation: "g1".into(),
