@@ -4,16 +4,16 @@
 //!
 //! | module | holds | depends on |
 //! |---|---|---|
-//! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules and per-bucket limits (`limits`, the tighter of the deployment's and the bucket's), cascade markers, the fields a body may hold (`fields::only_known`), who a grant, webhook or SFTP user acts for (`origin`), which addresses an outbound request may reach (`addresses`), what a history entry shows each viewer (`history::HistoryEntry::seen_by`); errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
+//! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules and per-bucket limits (`limits`, the tighter of the deployment's and the bucket's), cascade markers, what changed in the store (`changes`: the typed changes the stream reports), the history entry and webhook event each change makes (`history::entry_of`, `webhooks::event_of`), the fields a body may hold (`fields::only_known`), who a grant, webhook or SFTP user acts for (`origin`), which addresses an outbound request may reach (`addresses`), what a history entry shows each viewer (`history::HistoryEntry::seen_by`); errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
 //! | `ports` | the traits the services need from storage and the outside (`BucketStore`, `KeyStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`, `HistoryStore`, `WebhookStore`, `DeliveryQueue`, `WebhookSender`, `SftpUserStore`, `SftpDirectory`) and `StoreError` | `domain` |
 //! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
 //! | `api` | HTTP: every function's routes as typed values (`api::routes`), the one serving function (`api::route::serve`: 404, 405 with `Allow`, HEAD as GET, error rendering), each function's answers (`api::entry` is the Buckets function's, with `/v1/batch`; `api::data`, `api::files`, `api::sftp`, `api::webhooks` the others'), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
 //! | `auth`, `config` | token verification (`auth::jwks`: the identity provider's keys, fetched through the `JwksSource` port; `auth::http`: its HTTP GET, feature `jwks-http`); deployment settings | `domain`, `service::error` |
-//! | `memory` (tests, feature `memory`) | an in-memory implementation of the ports, for the unit and route tests; never in a deployed function | `ports` |
-//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`, `aws::sqs`, `aws::transfer`, `aws::webhook_http`) and the Lambda glue (`aws::lambda`) | everything above |
+//! | `memory` (tests, feature `memory`) | an in-memory implementation of the ports, for the unit and route tests; never in a deployed function. It reports what each call changed as typed changes (`MemoryStore::take_changes`, `memory::journal`), as the stream does | `ports` |
+//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`, `aws::sqs`, `aws::transfer`, `aws::webhook_http`) and the Lambda glue (`aws::lambda`). `aws::dynamodb` alone knows the table: its keys (`keys`, the registry), its attributes (one reader and writer per item kind) and its stream records (`stream`, decoded into `domain::changes`); `make check` fails on a key or attribute name elsewhere | everything above |
 //!
-//! No module imports one that imports it back (`infra/checks/module_cycles.py`, run by
-//! `make test`).
+//! No module imports one that imports it back, and the domain imports nothing outside itself
+//! (`infra/checks/module_cycles.py`, run by `make check`).
 //!
 //! ## Where a change goes
 //!
@@ -30,10 +30,30 @@
 //!   that reads the value locates it (`api::error::At`).
 //! - **A new partition** (a new kind of item in the table): its key layout in the DynamoDB
 //!   adapter's registry (`aws::dynamodb::keys`), saying whether the cascade purges it — a
-//!   per-bucket partition that the cascade does not purge fails a unit test there; its methods
-//!   on a port trait, implemented by `aws::dynamodb` and `memory`.
-//! - **A new event** (a new trigger): its glue in `aws::lambda` (one file per event source),
-//!   a thin main in `functions/<name>`, the use case in `service/`.
+//!   per-bucket partition that the cascade does not purge fails a unit test there, and so
+//!   does one missing from the adapter's module table; its methods on a port trait,
+//!   implemented by `aws::dynamodb` and `memory`.
+//! - **A new field on a bucket or a file** (server-managed or not): the domain type
+//!   (`domain::bucket::Bucket` with its constructor and `data()`, or
+//!   `domain::files::FileRecord` with `to_json`) and the adapter's writer and reader of that
+//!   item (`aws::dynamodb::buckets::{to_item, from_item}`, `files::{record_item,
+//!   record_from}`). Nothing else: the routes render the type, the stream's changes carry it
+//!   (decoded by the same reader), so history entries (`target`) and webhook payloads
+//!   (`bucket.updated`'s `bucket`) show it; the memory store keeps the type itself. A field a
+//!   request may set also goes in its body's parser and OpenAPI schema.
+//! - **A new webhook event** (something webhooks hear of): its name in
+//!   `domain::webhooks::EVENTS`; the change that makes it — an arm of
+//!   `domain::webhooks::event_of` over `domain::changes::Changed` (a new kind of change: a
+//!   variant there, decoded in `aws::dynamodb::stream` and reported by `memory::journal`,
+//!   and the activity function's stream filter in the template, which
+//!   `aws::dynamodb::stream`'s test keeps in step with what is decoded); its payload in the
+//!   README's webhooks section; a route test that drives it from a write
+//!   (`tests/routes/stream.rs`).
+//! - **A new trigger** (a new event source for a function): its glue in `aws::lambda` (one
+//!   file per function: it tells the events apart and decodes them with the adapter that
+//!   owns their shape), the function's work in `service/` (for stream batches, beside
+//!   `service::changes`), a main in `functions/<name>` that only builds its clients and
+//!   calls the glue (≤ 25 lines), the event source in `infra/template.yaml`.
 //! - **Something a caller makes that acts later** (a grant, a webhook, an SFTP user): record
 //!   its `domain::origin::Origin` when it is made and judge it with
 //!   `Services::origin_problem` when it takes effect (`service::origins` suspends standing

@@ -467,6 +467,18 @@ mod tests {
     }
 
     #[test]
+    fn the_module_documentation_tables_every_partition() {
+        let table = include_str!("mod.rs");
+        for p in Partition::ALL {
+            assert!(
+                table.contains(&format!("`{}", p.prefix())),
+                "{p:?} ({}) is missing from the table in dynamodb/mod.rs",
+                p.prefix()
+            );
+        }
+    }
+
+    #[test]
     fn revisions_sort_as_numbers() {
         let revisions = [1, 9, 10, 99, 100, 12_345_678_901];
         let sks: Vec<String> = revisions.iter().map(|r| data_revision(*r)).collect();

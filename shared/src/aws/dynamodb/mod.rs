@@ -8,6 +8,7 @@
 //! | current data document | `D#<id>#<generation>` | `HEAD` |
 //! | kept data revision | `D#<id>#<generation>` | `R#<revision, 20 digits>` |
 //! | file record | `F#<id>#<generation>` | `<name>` |
+//! | kept file version (expires by TTL: the retention and a day) | `V#<id>#<generation>` | `<name>#<permalink hash>#<version id>` |
 //! | upload grant (expires by TTL) | `U#<id>#<generation>` | `<upload id>` |
 //! | upload rejection (expires by TTL) | `R#<id>#<generation>` | `<upload id>` |
 //! | pending cascade of a deleted bucket incarnation | `CASCADE` | `<id>#<generation>` |
@@ -23,8 +24,9 @@
 //! | listing index of a user's keys / of all keys | `KO#<owner>` / `KALL` | `<key id>` |
 //! | ids of a user's keys (the limit's count) | `KC#<owner>` | `KEYS` |
 //!
-//! `keys` declares these layouts once, with what the delete cascade of an incarnation purges;
-//! `item` reads attributes back. One file per store: `buckets`, `api_keys`, `files`, `data`, `cascade`;
+//! `keys` declares these layouts once, with what the delete cascade of an incarnation purges
+//! (a test there fails when a partition is missing from this table); `item` reads attributes
+//! back; `stream` decodes the table's stream records into the domain's typed changes. One file per store: `buckets`, `api_keys`, `files`, `data`, `cascade`;
 //! `call` holds what they share to talk to DynamoDB (error mapping, transactions, queries).
 
 use std::collections::HashMap;
