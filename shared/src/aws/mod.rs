@@ -27,12 +27,27 @@ impl Resources {
         let settings = Settings::from_env()?;
         let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
         let files_bucket = std::env::var("FILES_BUCKET").map_err(|_| "FILES_BUCKET is not set")?;
-        let sdk = lambda::sdk_config().await;
-        Ok(Resources {
+        Ok(Resources::new(
+            settings,
+            lambda::sdk_config().await,
+            table,
+            files_bucket,
+        ))
+    }
+
+    /// The clients of `table` and `files_bucket` from `sdk` (the end-to-end crash test builds
+    /// the cascade's this way, against the local stack).
+    pub fn new(
+        settings: Settings,
+        sdk: aws_config::SdkConfig,
+        table: String,
+        files_bucket: String,
+    ) -> Resources {
+        Resources {
             settings,
             store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
             objects: S3Objects::new(&sdk, files_bucket),
             sdk,
-        })
+        }
     }
 }
