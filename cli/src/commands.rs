@@ -555,9 +555,7 @@ fn cp(api: &Api, from: &str, to: &str, out: &Out, mode: Mode) -> Result<(), Fail
         .ok_or_else(|| Failure::usage(format!("{from}: not a file")))?
         .to_string_lossy()
         .to_string();
-    if !name.is_empty()
-        && crate::checksum::normalize(&name) != crate::checksum::normalize(&file_name)
-    {
+    if !name.is_empty() && rules::names::normalize(&name) != rules::names::normalize(&file_name) {
         return Err(Failure::usage(
             "cp: the bucket's file takes the local file's name (rename it locally first)",
         ));

@@ -21,16 +21,17 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::api::{Api, segment};
-use crate::checksum::{Digests, Plan, digest_file, normalize};
+use crate::checksum::{Digests, Plan, digest_file};
 use crate::failure::Failure;
 use crate::pool;
 use crate::progress::Progress;
 use crate::transfer::{Summary, Sync, plan, put_range, recorded};
+use rules::names::normalize;
 
 /// Files a grant call carries (the API's bound).
-const GRANTS_PER_CALL: usize = 100;
+const GRANTS_PER_CALL: usize = rules::requests::MAX_FILES_PER_REQUEST;
 /// Part URLs asked for at once (the API's bound).
-const PART_URLS_PER_CALL: usize = 100;
+const PART_URLS_PER_CALL: usize = rules::requests::MAX_PARTS_PER_PAGE;
 
 pub struct StoreArgs {
     pub bucket: String,

@@ -4,6 +4,7 @@
 //!
 //! | module | holds | depends on |
 //! |---|---|---|
+//! | `rules` (crate `buckets-rules`, re-exported) | the rules the `buckets` CLI shares, in one copy: name normalization, SHA-256 forms and S3's composite, the multipart plan, glob semantics, request bounds (`domain` re-exports them where they belong) | nothing |
 //! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules and per-bucket limits (`limits`, the tighter of the deployment's and the bucket's), cascade markers, the fields a body may hold (`fields::only_known`), who a grant, webhook or SFTP user acts for (`origin`), which addresses an outbound request may reach (`addresses`), what a history entry shows each viewer (`history::HistoryEntry::seen_by`); errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
 //! | `ports` | the traits the services need from storage and the outside (`BucketStore`, `KeyStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`, `HistoryStore`, `WebhookStore`, `DeliveryQueue`, `WebhookSender`, `SftpUserStore`, `SftpDirectory`) and `StoreError` | `domain` |
 //! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
@@ -41,6 +42,8 @@
 //!   (`additionalProperties: false`).
 //! - **A new setting**: `config::Settings` (read once at init), the template parameter, the
 //!   README's settings table.
+
+pub use rules;
 
 pub mod api;
 pub mod auth;
