@@ -21,8 +21,8 @@ use crate::domain::ids::BucketRef;
 use crate::domain::keys::Access;
 use crate::domain::origin::Origin;
 use crate::domain::sftp::{
-    MAX_USERS_PER_BUCKET, NewKey, NewUser, SftpUser, SshKey, UserPatch, home_target, login,
-    session_policy,
+    MAX_USERS_PER_BUCKET, NewKey, NewUser, SessionRights, SftpUser, SshKey, UserPatch, home_target,
+    login,
 };
 use crate::domain::time::now_ms;
 use crate::ports::{
@@ -52,12 +52,16 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         })
     }
 
-    /// The session policy of a user with `access` in `bucket` as it is now (write only while
-    /// active).
-    fn policy_for(&self, bucket: &Bucket, access: Access) -> Result<String> {
+    /// The rights of a user with `access` in `bucket` as it is now (write only while active).
+    fn rights_for(&self, bucket: &Bucket, access: Access) -> Result<SessionRights> {
         let files = self.sftp_required()?;
-        let write = access == Access::Write && bucket.is_active();
-        Ok(session_policy(files, &bucket.id, &bucket.generation, write))
+        Ok(SessionRights::of(
+            files,
+            &bucket.id,
+            &bucket.generation,
+            access,
+            bucket.is_active(),
+        ))
     }
 
     pub async fn list_sftp_users(
@@ -149,7 +153,7 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         let entry = DirectoryUser {
             login: login(id, &user.username),
             home: home_target(files, id, generation),
-            policy: self.policy_for(&bucket, user.access)?,
+            rights: self.rights_for(&bucket, user.access)?,
             keys: user.login_keys(),
         };
         match self.create_directory_user(directory, id, &entry).await {
@@ -231,7 +235,7 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
             self.sync_directory_user(directory, &now, &stored).await?;
         } else if now.is_active() != bucket.is_active() {
             directory
-                .set_policy(&who, &self.policy_for(&now, stored.access)?)
+                .set_policy(&who, &self.rights_for(&now, stored.access)?)
                 .await?;
         }
         Ok(())
@@ -305,7 +309,7 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         user
     }
 
-    /// Brings the Transfer user to `user` (its policy, exactly its keys), creating it if it
+    /// Brings the Transfer user to `user` (its rights, exactly its keys), creating it if it
     /// is missing.
     async fn sync_directory_user<T: SftpDirectory>(
         &self,
@@ -315,19 +319,19 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
     ) -> Result<()> {
         let files = self.sftp_required()?;
         let who = login(&bucket.id, &user.username);
-        let policy = self.policy_for(bucket, user.access)?;
+        let rights = self.rights_for(bucket, user.access)?;
         let Some(actual) = directory.keys_of(&who).await? else {
             let entry = DirectoryUser {
                 login: who,
                 home: home_target(files, &bucket.id, &bucket.generation),
-                policy,
+                rights: rights.clone(),
                 keys: user.login_keys(),
             };
             return self
                 .create_directory_user(directory, &bucket.id, &entry)
                 .await;
         };
-        directory.set_policy(&who, &policy).await?;
+        directory.set_policy(&who, &rights).await?;
         let wanted = user.login_keys();
         // Removed first: a suspended user's keys all go before anything else is done.
         for (key_id, body) in &actual {
@@ -434,9 +438,9 @@ impl<S: BucketStore + SftpUserStore, O> Services<S, O> {
         };
         let users = self.sftp_users_of(&bucket).await?;
         for user in &users {
-            let policy = self.policy_for(&bucket, user.access)?;
+            let rights = self.rights_for(&bucket, user.access)?;
             match directory
-                .set_policy(&login(id, &user.username), &policy)
+                .set_policy(&login(id, &user.username), &rights)
                 .await
             {
                 // Its Transfer user is not there (yet, or any more): nothing to confine.
