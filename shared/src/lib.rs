@@ -11,7 +11,7 @@
 //! | `api` | HTTP: routing (`api::entry` is the Buckets function's, with `/v1/batch`), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
 //! | `auth`, `config` | token verification (`auth::jwks`: the identity provider's keys, fetched through the `JwksSource` port; `auth::http`: its HTTP GET, feature `jwks-http`); deployment settings | `domain`, `service::error` |
 //! | `memory` (tests, feature `memory`) | an in-memory implementation of the ports, for the unit and route tests; never in a deployed function | `ports` |
-//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`, `aws::sqs`, `aws::transfer`, `aws::webhook_http`) and the Lambda glue (`aws::lambda`) | everything above |
+//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`, `aws::sqs`, `aws::transfer`, `aws::webhook_http`) the Lambda glue (`aws::lambda`) and what a function builds once at init (`aws::Resources`: settings, table, files bucket; `aws::Deliveries`: the webhook delivery function's) | everything above |
 //!
 //! No module imports one that imports it back (`infra/checks/module_cycles.py`, run by
 //! `make test`).
