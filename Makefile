@@ -225,7 +225,7 @@ lint-template: $(LOCAL)/build.stamp
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template $(ROOT)/infra/template.yaml
 
 # The quick loop for a change, no local stack: fmt, the module cycles, clippy, the OpenAPI
-# document as committed, the core's unit and route tests.
+# document as committed, the core's unit and route tests and the shared rules' (rules/).
 .PHONY: check
 check: $(LOCAL)/build.stamp
 	cargo fmt --all -- --check
@@ -234,7 +234,7 @@ check: $(LOCAL)/build.stamp
 	$(PY) $(ROOT)/infra/contract/openapi.py $(LOCAL)/openapi.json
 	@cmp -s $(LOCAL)/openapi.json $(ROOT)/shared/openapi.json || { echo \
 	  "shared/openapi.json is not what infra/contract/openapi.py writes: run it and commit" >&2; exit 1; }
-	cargo test -p buckets-shared
+	cargo test -p buckets-shared -p buckets-rules
 
 .PHONY: test
 test: tools check
