@@ -226,7 +226,7 @@ lint-template: $(LOCAL)/build.stamp
 
 # The quick loop for a change, no local stack: fmt, the module cycles, the table's layout
 # only in its adapter, clippy, the OpenAPI document as committed, the core's unit and route
-# tests.
+# tests and the shared rules' (rules/).
 .PHONY: check
 check: $(LOCAL)/build.stamp
 	cargo fmt --all -- --check
@@ -236,7 +236,7 @@ check: $(LOCAL)/build.stamp
 	$(PY) $(ROOT)/infra/contract/openapi.py $(LOCAL)/openapi.json
 	@cmp -s $(LOCAL)/openapi.json $(ROOT)/shared/openapi.json || { echo \
 	  "shared/openapi.json is not what infra/contract/openapi.py writes: run it and commit" >&2; exit 1; }
-	cargo test -p buckets-shared
+	cargo test -p buckets-shared -p buckets-rules
 
 .PHONY: test
 test: tools check

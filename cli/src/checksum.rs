@@ -1,8 +1,9 @@
-//! Checksums as the API records them, and names as the API normalizes them.
+//! Checksums of local files as the API records them.
 //!
 //! A single-PUT file's record holds the base64 SHA-256 of its bytes; a multipart file's holds
-//! S3's composite `<base64 SHA-256 of the part digests>-<part count>`. The part size follows the
-//! API's plan: `max(multipart_part_size, ⌈size / 10000⌉)` rounded up to a MiB, at least 5 MiB.
+//! S3's composite `<base64 SHA-256 of the part digests>-<part count>`
+//! (`rules::checksums::composite_sha256`). The part size follows the API's plan
+//! (`rules::multipart::plan`).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -11,9 +12,6 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
-
-const MIB: u64 = 1024 * 1024;
-const MAX_PARTS: u64 = 10_000;
 
 /// The deployment's upload settings (`GET /v1/` → `settings.upload`).
 #[derive(Clone, Copy, Debug)]
@@ -29,8 +27,7 @@ impl Plan {
 
     /// The part size the API plans for a file of `size` bytes.
     pub fn part_size_for(&self, size: u64) -> u64 {
-        let wanted = self.part_size.max(size.div_ceil(MAX_PARTS));
-        wanted.div_ceil(MIB).max(5) * MIB
+        rules::multipart::plan(size, self.part_size).part_size
     }
 }
 
@@ -55,13 +52,9 @@ impl Digests {
     }
 }
 
-/// S3's composite checksum of base64 part digests.
+/// S3's composite checksum of base64 part digests (empty when there is none).
 pub fn composite(parts: &[String]) -> String {
-    let mut all = Sha256::new();
-    for p in parts {
-        all.update(STANDARD.decode(p).unwrap_or_default());
-    }
-    format!("{}-{}", STANDARD.encode(all.finalize()), parts.len())
+    rules::checksums::composite_sha256(parts.iter().map(String::as_str)).unwrap_or_default()
 }
 
 /// Hashes a file: a single-PUT file in one streaming pass; a multipart file's parts on
@@ -179,38 +172,16 @@ impl Hasher {
     }
 }
 
-/// The API's name normalization (xyOps's): runs of characters other than letters, digits,
-/// `_`, `-`, `.` become one `_`, then lowercase.
-pub fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    let mut in_run = false;
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-            out.push(c.to_ascii_lowercase());
-            in_run = false;
-        } else if !in_run {
-            out.push('_');
-            in_run = true;
-        }
-    }
-    out
-}
-
 /// A recorded checksum in the form this module compares: base64 (the API may answer hex for a
 /// whole-file digest given as hex).
 pub fn canonical(recorded: &str) -> String {
-    if recorded.len() == 64
-        && recorded.bytes().all(|b| b.is_ascii_hexdigit())
-        && let Ok(raw) = hex::decode(recorded)
-    {
-        return STANDARD.encode(raw);
-    }
-    recorded.to_string()
+    rules::checksums::sha256_base64(recorded).unwrap_or_else(|| recorded.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rules::multipart::MIB;
 
     #[test]
     fn part_sizes_follow_the_api_plan() {
@@ -270,8 +241,8 @@ mod tests {
 
     #[test]
     fn names_normalize_as_the_api_does() {
-        assert_eq!(normalize("Q1 Report.CSV"), "q1_report.csv");
-        assert_eq!(normalize("a  &b.txt"), "a_b.txt");
+        assert_eq!(rules::names::normalize("Q1 Report.CSV"), "q1_report.csv");
+        assert_eq!(rules::names::normalize("a  &b.txt"), "a_b.txt");
     }
 
     #[test]

@@ -209,10 +209,9 @@ fn parse_rate(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is not a rate such as 500K or 10M"))
 }
 
+/// The glob as the API reads it (`rules::glob`: its semantics and bounds).
 fn glob(g: &str) -> Result<globset::GlobMatcher, Failure> {
-    globset::Glob::new(g)
-        .map(|g| g.compile_matcher())
-        .map_err(|e| Failure::usage(format!("--glob {g:?}: {e}")))
+    rules::glob::matcher(Some(g)).map_err(|why| Failure::usage(format!("--glob {g:?} {why}")))
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {

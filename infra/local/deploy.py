@@ -286,8 +286,8 @@ def main() -> int:
     extra = shlex.split(args.parameters)
     sftp_server_id = sftp_server(client("transfer"))
     sftp_local_port = sftp_port(args.port)
-    # Environment=local: the template gives the functions local-only settings (the cascade's
-    # test-only fault hook, which the tests switch on with function_env.py).
+    # Environment=local: the template allows the functions' local-only settings (webhooks to
+    # loopback receivers).
     # CursorKeys: a development key, for local stacks only (a real deployment sets its own).
     # HS256 dev tokens on (tests, fuzzing and load mint them); the user pool's JWKS and
     # InitiateAuth from the emulator (its tokens' issuer is the AWS URL, which does not resolve).

@@ -2,10 +2,12 @@
 """Set environment variables of the deployed local Buckets function(s) (test use only).
 
     function_env.py API_DELETE_ENABLED=false [NAME=VALUE ...]
+    function_env.py --function BUCKETS_CASCADE_FUNCTION TABLE_NAME=missing
 
-Used by the end-to-end test of deployment settings: it flips a setting on the running local
-stack and flips it back. Reads the function names from .local/env (BUCKETS_FUNCTION, and
-BUCKETS_FUNCTIONS when several). Waits until the new configuration is active.
+Used by the end-to-end tests of deployment settings and of the cascade: it flips a setting on
+the running local stack and flips it back. Reads the function names from .local/env
+(BUCKETS_FUNCTION, and BUCKETS_FUNCTIONS when several; with --function, the one function that
+key of .local/env names). Waits until the new configuration is active.
 """
 
 import os
@@ -38,9 +40,13 @@ def client(service: str, env: dict):
     )
 
 
-def set_env(env: dict, pairs: dict) -> None:
-    """Sets `pairs` in the environment of every deployed function and waits until active."""
-    names = (env.get("BUCKETS_FUNCTIONS") or env["BUCKETS_FUNCTION"]).split(",")
+def set_env(env: dict, pairs: dict, only=None) -> None:
+    """Sets `pairs` in the environment of every deployed function (or of the one the key `only`
+    of .local/env names) and waits until active."""
+    if only:
+        names = [env[only]]
+    else:
+        names = (env.get("BUCKETS_FUNCTIONS") or env["BUCKETS_FUNCTION"]).split(",")
     lam = client("lambda", env)
     for name in names:
         current = lam.get_function_configuration(FunctionName=name)
@@ -55,7 +61,11 @@ def set_env(env: dict, pairs: dict) -> None:
 
 
 def main() -> int:
-    set_env(local_env(), dict(arg.split("=", 1) for arg in sys.argv[1:]))
+    args = sys.argv[1:]
+    only = None
+    if args[:1] == ["--function"]:
+        only, args = args[1], args[2:]
+    set_env(local_env(), dict(arg.split("=", 1) for arg in args), only)
     return 0
 
 

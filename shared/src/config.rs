@@ -135,9 +135,6 @@ pub struct CascadeSettings {
     /// Seconds of work one pass (one invocation) does before it saves its progress and hands
     /// over to the next (default 300; the function's timeout is 900).
     pub pass_secs: u64,
-    /// TEST ONLY: when > 0 the cascade process dies after this many delete calls, to show that
-    /// a cascade killed mid-way is redelivered and completes. 0 (default) = off.
-    pub fault_after_deletes: u64,
 }
 
 impl Settings {
@@ -246,7 +243,6 @@ impl Settings {
             )?,
             cascade: CascadeSettings {
                 pass_secs: number("CASCADE_PASS_SECONDS", 300)?,
-                fault_after_deletes: number("CASCADE_FAULT_AFTER_DELETES", 0)?,
             },
             multipart: MultipartSettings {
                 threshold: match number("MULTIPART_THRESHOLD", 64 * MIB)? {
@@ -346,7 +342,6 @@ mod tests {
         assert_eq!((s.upload_url_ttl_secs, s.download_url_ttl_secs), (900, 300));
         assert!(!s.permalink_requires_read);
         assert_eq!(s.cascade.pass_secs, 300);
-        assert_eq!(s.cascade.fault_after_deletes, 0);
         assert_eq!(s.auth.max_token_lifetime_secs, 86_400);
         assert_eq!(s.cursor_keys, None);
     }

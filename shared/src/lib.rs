@@ -4,13 +4,14 @@
 //!
 //! | module | holds | depends on |
 //! |---|---|---|
+//! | `rules` (crate `buckets-rules`, re-exported) | the rules the `buckets` CLI shares, in one copy: name normalization, SHA-256 forms and S3's composite, the multipart plan, glob semantics, request bounds (`domain` re-exports them where they belong) | nothing |
 //! | `domain` | the rules: buckets, ids, permissions, patches, preconditions, pagination, files, upload rules and per-bucket limits (`limits`, the tighter of the deployment's and the bucket's), cascade markers, what changed in the store (`changes`: the typed changes the stream reports), the history entry and webhook event each change makes (`history::entry_of`, `webhooks::event_of`), the fields a body may hold (`fields::only_known`), who a grant, webhook or SFTP user acts for (`origin`), which addresses an outbound request may reach (`addresses`), what a history entry shows each viewer (`history::HistoryEntry::seen_by`); errors are `domain::error::RuleError` (which field, which rule, why) | nothing with I/O |
 //! | `ports` | the traits the services need from storage and the outside (`BucketStore`, `KeyStore`, `FileStore`, `DataStore`, `CascadeStore`, `ObjectStore`, `HistoryStore`, `WebhookStore`, `DeliveryQueue`, `WebhookSender`, `SftpUserStore`, `SftpDirectory`) and `StoreError` | `domain` |
 //! | `service` | the use cases, transport-free: who may do it, the rules, conditional writes with one retry loop (`service::retry`); errors are `service::Error` | `domain`, `ports`, `config` |
 //! | `api` | HTTP: every function's routes as typed values (`api::routes`), the one serving function (`api::route::serve`: 404, 405 with `Allow`, HEAD as GET, error rendering), each function's answers (`api::entry` is the Buckets function's, with `/v1/batch`; `api::data`, `api::files`, `api::sftp`, `api::webhooks` the others'), parsing, rendering, and the one HTTP error type (`api::error::ApiError`, the Kinto envelope), which alone knows where a value came from | `service`, `auth` |
 //! | `auth`, `config` | token verification (`auth::jwks`: the identity provider's keys, fetched through the `JwksSource` port; `auth::http`: its HTTP GET, feature `jwks-http`); deployment settings | `domain`, `service::error` |
 //! | `memory` (tests, feature `memory`) | an in-memory implementation of the ports, for the unit and route tests; never in a deployed function. It reports what each call changed as typed changes (`MemoryStore::take_changes`, `memory::journal`), as the stream does | `ports` |
-//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`, `aws::sqs`, `aws::transfer`, `aws::webhook_http`) and the Lambda glue (`aws::lambda`). `aws::dynamodb` alone knows the table: its keys (`keys`, the registry), its attributes (one reader and writer per item kind) and its stream records (`stream`, decoded into `domain::changes`); `make check` fails on a key or attribute name elsewhere | everything above |
+//! | `aws` (feature `aws`) | one adapter per AWS service (`aws::dynamodb`, `aws::s3`, `aws::sqs`, `aws::transfer`, `aws::webhook_http`) the Lambda glue (`aws::lambda`) and what a function builds once at init (`aws::Resources`: settings, table, files bucket; `aws::Deliveries`: the webhook delivery function's). `aws::dynamodb` alone knows the table: its keys (`keys`, the registry), its attributes (one reader and writer per item kind) and its stream records (`stream`, decoded into `domain::changes`); `make check` fails on a key or attribute name elsewhere | everything above |
 //!
 //! No module imports one that imports it back, and the domain imports nothing outside itself
 //! (`infra/checks/module_cycles.py`, run by `make check`).
@@ -64,6 +65,8 @@
 //!   (`additionalProperties: false`).
 //! - **A new setting**: `config::Settings` (read once at init), the template parameter, the
 //!   README's settings table.
+
+pub use rules;
 
 pub mod api;
 pub mod auth;

@@ -4,13 +4,24 @@
 //! dead-lettered and finishes when replayed. Some tests change the cascade function's settings
 //! or its trigger (and restore them), and a dead-lettered batch may hold other tests' markers,
 //! so every test here takes one lock: they run one after another.
+//!
+//! A cascade killed mid-way: the deployed function has no fault hook. The crash harness
+//! ([`crash_after_deletes`]) runs the real cascade in this process, built as the deployed function
+//! builds it, and stops it between two steps; the deployed function, triggered by the stream
+//! once its trigger resumes, must then finish what the crashed runs left.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use buckets_e2e::{
-    Caller, Upload, function_logs, leftovers, local_script, now_ms, unique, wait_until_gone,
+    Caller, Upload, function_logs, leftovers, local_script, now_ms, setting, unique,
+    wait_until_gone,
 };
 use serde_json::{Value, json};
+use shared::aws::Resources;
+use shared::config::Settings;
+use shared::service::cascade::{self, Budget};
 
 static CASCADE_SETTINGS: Mutex<()> = Mutex::new(());
 
@@ -18,23 +29,100 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     CASCADE_SETTINGS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The test-only fault: the cascade process kills itself after every `n` delete calls.
-/// Switched off again when dropped, even when an assertion fails.
-struct Fault;
-
-impl Fault {
-    fn after_deletes(n: u32) -> Fault {
-        local_script(
-            "function_env.py",
-            &[&format!("CASCADE_FAULT_AFTER_DELETES={n}")],
+/// The crash harness: one pass of the cascade `marker` names (`shared::service::cascade` with the
+/// AWS adapters of `shared::aws::Resources`, from the SDK configuration the local stack's
+/// `.local/env` gives: the emulator's endpoint), run in this process and dropped at its next
+/// step once `n` delete calls have been made, as a process killed between two steps. Returns
+/// whether it was stopped so (`false`: it finished first).
+fn crash_after_deletes(marker: &str, n: u64) -> bool {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sdk = shared::aws::lambda::sdk_config().await;
+        let settings = Settings::from_lookup(|_| None).unwrap();
+        let r = Resources::new(
+            settings,
+            sdk,
+            setting("BUCKETS_TABLE"),
+            setting("BUCKETS_FILES_BUCKET"),
         );
-        Fault
+        let calls = AtomicU64::new(0);
+        let killed = tokio::sync::Notify::new();
+        let hook = || {
+            if calls.fetch_add(1, Ordering::SeqCst) + 1 >= n {
+                killed.notify_one();
+            }
+        };
+        let budget = Budget {
+            until: Instant::now() + Duration::from_secs(300),
+            after_delete_call: &hook,
+        };
+        tokio::select! {
+            biased;
+            () = killed.notified() => true,
+            out = cascade::process_marker(&r.store, &r.objects, marker, &budget) => {
+                out.expect("the harnessed cascade pass failed");
+                false
+            }
+        }
+    })
+}
+
+/// Everything `leftovers` lists.
+fn total(left: &Value) -> usize {
+    count(&left["objects"]) + count(&left["items"])
+}
+
+/// Runs the crash harness `runs` times on the incarnation's marker, each run stopped after its
+/// first delete call: each must leave less than before, and the marker (the cascade pending).
+fn crash_repeatedly(id: &str, generation: &str, runs: usize) {
+    let marker = format!("{id}#{generation}");
+    let mut left = leftovers(id, generation);
+    for run in 1..=runs {
+        assert!(
+            crash_after_deletes(&marker, 1),
+            "run {run}: the cascade finished before its first delete call: {left}"
+        );
+        let now = leftovers(id, generation);
+        assert!(has_marker(&now, &marker), "run {run}: {now}");
+        assert!(
+            total(&now) < total(&left),
+            "run {run} deleted nothing: {now}"
+        );
+        left = now;
     }
 }
 
-impl Drop for Fault {
+/// The cascade function's table renamed to one that does not exist (every pass fails); the
+/// local stack's table again when dropped, even when an assertion fails.
+struct Failing;
+
+impl Failing {
+    fn cascade() -> Failing {
+        local_script(
+            "function_env.py",
+            &[
+                "--function",
+                "BUCKETS_CASCADE_FUNCTION",
+                "TABLE_NAME=no-such-table",
+            ],
+        );
+        Failing
+    }
+}
+
+impl Drop for Failing {
     fn drop(&mut self) {
-        local_script("function_env.py", &["CASCADE_FAULT_AFTER_DELETES=0"]);
+        local_script(
+            "function_env.py",
+            &[
+                "--function",
+                "BUCKETS_CASCADE_FUNCTION",
+                &format!("TABLE_NAME={}", setting("BUCKETS_TABLE")),
+            ],
+        );
     }
 }
 
@@ -158,21 +246,16 @@ fn a_cascade_killed_mid_way_is_redelivered_and_completes() {
     let alice = owner();
     let id = unique("kill-");
     let generation = filled_bucket(&alice, &id, 10);
-    // 1 DeleteObjects and 2 BatchWriteItems (10 + 11 + 11 + 1 marker... items): every run dies
-    // after its first delete call, so finishing takes several deliveries.
-    let _fault = Fault::after_deletes(1);
-    let since = now_ms();
-    alice.delete(&format!("/v1/buckets/{id}")).expect(200);
+    let since = {
+        let _paused = Paused::trigger();
+        alice.delete(&format!("/v1/buckets/{id}")).expect(200);
+        // 1 DeleteObjects and 2 BatchWriteItems (10 + 11 + 11 + 1 marker... items): two runs
+        // killed after their first delete call each leave part of it, and the marker.
+        crash_repeatedly(&id, &generation, 2);
+        now_ms()
+        // The trigger resumes here: the deployed function finishes what is left.
+    };
     wait_until_gone(&id, &generation, 120);
-    let kills = function_logs(
-        "BUCKETS_CASCADE_FUNCTION",
-        since,
-        "CASCADE_FAULT_AFTER_DELETES",
-    );
-    assert!(
-        kills.len() >= 2,
-        "the cascade was not killed mid-way: {kills:?}"
-    );
     let finished = function_logs("BUCKETS_CASCADE_FUNCTION", since, "cascade finished");
     assert!(
         finished
@@ -208,10 +291,11 @@ fn re_creating_a_bucket_while_its_old_cascade_runs_keeps_the_new_content() {
             2,
             "the old cascade ran early: {left}"
         );
+        // The old cascade, killed mid-way twice.
+        crash_repeatedly(&id, &old, 2);
         old
-        // The trigger resumes here; the old cascade runs, killed after every delete call.
+        // The trigger resumes here; the deployed function finishes the old cascade.
     };
-    let _fault = Fault::after_deletes(1);
     wait_until_gone(&id, &old_generation, 120);
 
     let files = alice
@@ -344,9 +428,10 @@ fn a_cascade_that_keeps_failing_is_dead_lettered_and_finishes_when_replayed() {
     let generation = filled_bucket(&alice, &id, 2);
     local_script("dead_letters.py", &[]); // start from an empty queue
     {
-        // Every run dies after one delete call, and a failing batch older than 1 s is given up.
+        // Every pass fails (the function's table is missing), and a failing batch older than
+        // 1 s is given up.
         let _age = MaxRecordAge::seconds(1);
-        let _fault = Fault::after_deletes(1);
+        let _failing = Failing::cascade();
         alice.delete(&format!("/v1/buckets/{id}")).expect(200);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         let letters = loop {
@@ -374,7 +459,7 @@ fn a_cascade_that_keeps_failing_is_dead_lettered_and_finishes_when_replayed() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     let left = leftovers(&id, &generation);
     assert!(has_marker(&left, &format!("{id}#{generation}")), "{left}");
-    // ...the operator's replay re-triggers it; with the fault gone it finishes.
+    // ...the operator's replay re-triggers it; with its table back it finishes.
     let replayed: Value = serde_json::from_str(&local_script("cascade_replay.py", &[])).unwrap();
     assert!(replayed["replayed"].as_u64().unwrap() >= 1, "{replayed}");
     wait_until_gone(&id, &generation, 60);

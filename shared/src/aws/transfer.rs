@@ -6,6 +6,10 @@ use aws_sdk_transfer::Client;
 use aws_sdk_transfer::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_transfer::types::{DescribedUser, HomeDirectoryMapEntry, HomeDirectoryType};
 
+use serde_json::json;
+
+use crate::domain::cascade::object_prefix;
+use crate::domain::sftp::SessionRights;
 use crate::ports::{DirectoryUser, SftpDirectory, StoreError};
 
 pub struct TransferDirectory {
@@ -22,6 +26,49 @@ impl TransferDirectory {
             role_arn,
         }
     }
+}
+
+/// The IAM session policy that confines a Transfer user to `rights`
+/// (`domain::sftp::SessionRights`): list and read under its incarnation's prefix; put and
+/// delete too when it may write.
+pub fn session_policy(rights: &SessionRights) -> String {
+    let files_bucket = &rights.files_bucket;
+    let prefix = object_prefix(&rights.id, &rights.generation);
+    let objects = format!("arn:aws:s3:::{files_bucket}/{prefix}*");
+    let mut statements = vec![
+        json!({
+            "Sid": "ListHome",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": format!("arn:aws:s3:::{files_bucket}"),
+            "Condition": {"StringLike": {"s3:prefix": [prefix.clone(), format!("{prefix}*")]}},
+        }),
+        json!({
+            "Sid": "Read",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": objects,
+        }),
+    ];
+    if rights.write {
+        statements.push(json!({
+            "Sid": "Write",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:DeleteObject"],
+            "Resource": objects,
+        }));
+        // No server-side copies: Transfer renames by CopyObject, which would carry the
+        // original's upload id (its grant) to the new name. A rename is refused; the user
+        // downloads and uploads again (`service::direct_writes`).
+        statements.push(json!({
+            "Sid": "NoCopies",
+            "Effect": "Deny",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {"Null": {"s3:x-amz-copy-source": "false"}},
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
 fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
@@ -89,7 +136,7 @@ impl SftpDirectory for TransferDirectory {
             .role(&self.role_arn)
             .home_directory_type(HomeDirectoryType::Logical)
             .home_directory_mappings(home)
-            .policy(&user.policy);
+            .policy(session_policy(&user.rights));
         if let Some(first) = user.keys.first() {
             create = create.ssh_public_key_body(first);
         }
@@ -112,13 +159,13 @@ impl SftpDirectory for TransferDirectory {
         Ok(ids)
     }
 
-    async fn set_policy(&self, login: &str, policy: &str) -> Result<(), StoreError> {
+    async fn set_policy(&self, login: &str, rights: &SessionRights) -> Result<(), StoreError> {
         let out = self
             .client
             .update_user()
             .server_id(&self.server_id)
             .user_name(login)
-            .policy(policy)
+            .policy(session_policy(rights))
             .send()
             .await;
         // As the port says: a missing user is `Conflict`.
@@ -182,5 +229,31 @@ impl SftpDirectory for TransferDirectory {
             .send()
             .await;
         unless_missing(out).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::sftp::home_target;
+    use serde_json::Value;
+
+    #[test]
+    fn the_session_policy_writes_only_when_asked() {
+        let rights = |write| SessionRights {
+            files_bucket: "files".into(),
+            id: "b1".into(),
+            generation: "g1".into(),
+            write,
+        };
+        let read: Value = serde_json::from_str(&session_policy(&rights(false))).unwrap();
+        let write: Value = serde_json::from_str(&session_policy(&rights(true))).unwrap();
+        let actions = |p: &Value| p["Statement"].to_string();
+        assert!(!actions(&read).contains("s3:PutObject"));
+        assert!(actions(&write).contains("s3:PutObject"));
+        assert!(actions(&read).contains("arn:aws:s3:::files/b1/g1/*"));
+        // Writers may not copy (an SFTP rename): a Deny on PutObject with a copy source.
+        assert!(actions(&write).contains("s3:x-amz-copy-source"));
+        assert_eq!(home_target("files", "b1", "g1"), "/files/b1/g1");
     }
 }

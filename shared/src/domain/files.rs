@@ -4,24 +4,8 @@ use serde_json::{Value, json};
 
 use super::error::RuleError;
 
-/// Longest normalized name kept (S3 keys allow 1024 bytes; the rest of the key is the prefix).
-pub const MAX_NAME_LEN: usize = 255;
-
-/// Longest name accepted before normalization, in bytes: the limit of an S3 key, which is the
-/// longest name any client could mean. Checked first, so normalizing costs bounded work
-/// whatever is sent.
-pub const MAX_RAW_NAME_BYTES: usize = 1024;
-
-/// Longest glob, in bytes: real globs are a few characters (`*.csv`, `report-{a,b}.txt`);
-/// globset compiles a glob into a regular expression, so its length bounds that work.
-pub const MAX_GLOB_BYTES: usize = 256;
-
-/// Most alternatives (`{a,b,…}` branches) and character classes (`[…]`) in one glob: each
-/// becomes a branch or a class of the compiled expression; 32 covers any hand-written list.
-pub const MAX_GLOB_ALTERNATIVES: usize = 32;
-
-/// Most wildcards (`*`, `?`) in one glob: each is a repetition in the compiled expression.
-pub const MAX_GLOB_WILDCARDS: usize = 32;
+pub use rules::glob::{MAX_GLOB_ALTERNATIVES, MAX_GLOB_BYTES, MAX_GLOB_WILDCARDS};
+pub use rules::names::{MAX_NAME_LEN, MAX_RAW_NAME_BYTES};
 
 /// The xyOps URL-clean name: every run of characters other than ASCII letters, digits, `_`, `-`
 /// and `.` becomes one `_`, then lowercase. Refuses empty names, names made only of dots, and
@@ -39,17 +23,7 @@ pub fn normalize_name(raw: &str, field: &str) -> Result<String, RuleError> {
             "must not leave the bucket (no '..' segments or leading '/')",
         ));
     }
-    let mut out = String::with_capacity(raw.len());
-    let mut in_run = false;
-    for c in raw.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
-            out.push(c.to_ascii_lowercase());
-            in_run = false;
-        } else if !in_run {
-            out.push('_');
-            in_run = true;
-        }
-    }
+    let out = rules::names::normalize(raw);
     if out.chars().all(|c| c == '.') {
         return Err(bad("must not be made only of dots"));
     }
@@ -255,40 +229,10 @@ pub fn random_token() -> String {
     hex::encode(raw)
 }
 
-/// Whether `name` matches a glob (globset; `*` by default). A bad glob is a 400 naming `glob`.
+/// Whether `name` matches a glob (globset; `*` by default; `rules::glob`). A bad glob is a
+/// 400 naming `glob`.
 pub fn glob_matcher(glob: Option<&str>) -> Result<globset::GlobMatcher, RuleError> {
-    let pattern = glob.filter(|g| !g.is_empty()).unwrap_or("*");
-    check_glob(pattern)?;
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(false)
-        .build()
-        .map(|g| g.compile_matcher())
-        .map_err(|e| RuleError::invalid("glob", format!("is not a valid glob: {e}")))
-}
-
-/// The bounds on a glob, checked before globset compiles it (400 naming `glob`).
-fn check_glob(pattern: &str) -> Result<(), RuleError> {
-    let bad = |why: String| RuleError::invalid("glob", why);
-    if pattern.len() > MAX_GLOB_BYTES {
-        return Err(bad(format!(
-            "is {} bytes long; at most {MAX_GLOB_BYTES}",
-            pattern.len()
-        )));
-    }
-    let count = |set: &[char]| pattern.chars().filter(|c| set.contains(c)).count();
-    let alternatives = count(&[',', '{', '[']);
-    if alternatives > MAX_GLOB_ALTERNATIVES {
-        return Err(bad(format!(
-            "has {alternatives} alternatives and classes ('{{', ',', '['); at most {MAX_GLOB_ALTERNATIVES}"
-        )));
-    }
-    let wildcards = count(&['*', '?']);
-    if wildcards > MAX_GLOB_WILDCARDS {
-        return Err(bad(format!(
-            "has {wildcards} wildcards ('*', '?'); at most {MAX_GLOB_WILDCARDS}"
-        )));
-    }
-    Ok(())
+    rules::glob::matcher(glob).map_err(|why| RuleError::invalid("glob", why))
 }
 
 #[cfg(test)]

@@ -6,75 +6,15 @@
 //! uploads only for the CRC algorithms, and this project uses SHA-256 everywhere (single PUTs,
 //! parts). A client computes it from the part digests it already has.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::error::RuleError;
 use super::types::sha256_base64;
 
-pub const MIB: u64 = 1024 * 1024;
-/// S3's smallest part (all but the last).
-pub const MIN_PART_SIZE: u64 = 5 * MIB;
-/// S3's largest part.
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
-/// S3's most parts per upload.
-pub const MAX_PARTS: u32 = 10_000;
-/// S3's largest object (5 TiB).
-pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * MIB;
-/// Most part URLs one answer carries (a grant's first page, one `POST .../parts`): 100 URLs
-/// of ~1.5 KiB each stay far below Lambda's 6 MB response limit.
-pub const MAX_PARTS_PER_PAGE: usize = 100;
-
-/// How a file is cut into parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
-    pub part_size: u64,
-    pub part_count: u32,
-}
-
-/// The plan of a `size`-byte file: part size = max(setting, ceil(size / 10000)) rounded up
-/// to a whole MiB, at least 5 MiB (S3's minimum), at most 5 GiB; part count =
-/// ceil(size / part size) (≤ 10,000 for any size up to 5 TiB).
-pub fn plan(size: u64, part_size_setting: u64) -> Plan {
-    let wanted = part_size_setting.max(size.div_ceil(u64::from(MAX_PARTS)));
-    let part_size = wanted
-        .div_ceil(MIB)
-        .saturating_mul(MIB)
-        .clamp(MIN_PART_SIZE, MAX_PART_SIZE);
-    let part_count = size.div_ceil(part_size).max(1);
-    Plan {
-        part_size,
-        part_count: u32::try_from(part_count).unwrap_or(u32::MAX),
-    }
-}
-
-impl Plan {
-    /// The byte length of part `number` (1-based) of a `size`-byte file.
-    pub fn part_len(&self, size: u64, number: u32) -> u64 {
-        let start = u64::from(number.saturating_sub(1)) * self.part_size;
-        size.saturating_sub(start).min(self.part_size)
-    }
-
-    /// Whether `number` is a part of this plan (1..=count).
-    pub fn has_part(&self, number: u32) -> bool {
-        (1..=self.part_count).contains(&number)
-    }
-
-    /// The part numbers of the page starting at `first`: at most `MAX_PARTS_PER_PAGE`, and the
-    /// number after the page if parts remain.
-    pub fn page(&self, first: u32) -> (Vec<u32>, Option<u32>) {
-        if !self.has_part(first) {
-            return (vec![], None);
-        }
-        let last = self
-            .part_count
-            .min(first.saturating_add(MAX_PARTS_PER_PAGE as u32 - 1));
-        let next = (last < self.part_count).then_some(last + 1);
-        ((first..=last).collect(), next)
-    }
-}
+pub use rules::checksums::composite_sha256;
+pub use rules::multipart::{
+    MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MAX_PARTS_PER_PAGE, MIB, MIN_PART_SIZE, Plan, plan,
+};
 
 /// One part a client asks a URL for: its number and (base64) SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,19 +86,6 @@ pub fn parse_part_requests(
     Ok(out)
 }
 
-/// S3's composite SHA-256 of parts whose digests (base64) are given in part order:
-/// `<base64(sha256(d1 ‖ d2 ‖ …))>-<N>`. `None` if a digest is not base64 of 32 bytes.
-pub fn composite_sha256<'a>(part_digests: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let mut hasher = Sha256::new();
-    let mut count = 0usize;
-    for d in part_digests {
-        let raw = STANDARD.decode(d).ok().filter(|r| r.len() == 32)?;
-        hasher.update(&raw);
-        count += 1;
-    }
-    (count > 0).then(|| format!("{}-{count}", STANDARD.encode(hasher.finalize())))
-}
-
 /// Checks a client's composite checksum (`<base64 sha256>-<N>`, N the plan's part count).
 pub fn parse_composite(value: &str, plan: &Plan, field: &str) -> Result<String, RuleError> {
     let bad = |why: String| RuleError::invalid(field, why);
@@ -190,7 +117,10 @@ pub fn parse_composite(value: &str, plan: &Plan, field: &str) -> Result<String, 
 mod tests {
     use super::*;
     use crate::domain::error::RuleKind;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
     use serde_json::json;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn plans() {

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::cascade::object_prefix;
 use super::error::RuleError;
 use super::keys::Access;
 use super::origin::Origin;
@@ -294,45 +293,35 @@ pub fn home_target(files_bucket: &str, id: &str, generation: &str) -> String {
     format!("/{files_bucket}/{id}/{generation}")
 }
 
-/// The session policy of a user of incarnation `id`/`generation`: list and read under its
-/// prefix; put and delete too when `write` (write access on an active bucket).
-pub fn session_policy(files_bucket: &str, id: &str, generation: &str, write: bool) -> String {
-    let prefix = object_prefix(id, generation);
-    let objects = format!("arn:aws:s3:::{files_bucket}/{prefix}*");
-    let mut statements = vec![
-        json!({
-            "Sid": "ListHome",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": format!("arn:aws:s3:::{files_bucket}"),
-            "Condition": {"StringLike": {"s3:prefix": [prefix.clone(), format!("{prefix}*")]}},
-        }),
-        json!({
-            "Sid": "Read",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-            "Resource": objects,
-        }),
-    ];
-    if write {
-        statements.push(json!({
-            "Sid": "Write",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:DeleteObject"],
-            "Resource": objects,
-        }));
-        // No server-side copies: Transfer renames by CopyObject, which would carry the
-        // original's upload id (its grant) to the new name. A rename is refused; the user
-        // downloads and uploads again (`service::direct_writes`).
-        statements.push(json!({
-            "Sid": "NoCopies",
-            "Effect": "Deny",
-            "Action": "s3:PutObject",
-            "Resource": objects,
-            "Condition": {"Null": {"s3:x-amz-copy-source": "false"}},
-        }));
+/// What a user of incarnation `id`/`generation` may do in the files bucket: list and read
+/// under the incarnation's prefix; put and delete there too when `write` (write access on an
+/// active bucket), never copy. The SFTP directory turns it into its own terms (on AWS, the
+/// Transfer user's IAM session policy: `aws::transfer::session_policy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRights {
+    pub files_bucket: String,
+    pub id: String,
+    pub generation: String,
+    pub write: bool,
+}
+
+impl SessionRights {
+    /// The rights of a user with `access` in incarnation `id`/`generation` of a bucket that is
+    /// `active` or not: writes only with write access on an active bucket.
+    pub fn of(
+        files_bucket: &str,
+        id: &str,
+        generation: &str,
+        access: Access,
+        active: bool,
+    ) -> Self {
+        SessionRights {
+            files_bucket: files_bucket.to_string(),
+            id: id.to_string(),
+            generation: generation.to_string(),
+            write: access == Access::Write && active,
+        }
     }
-    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
 #[cfg(test)]
@@ -414,20 +403,5 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.field, "home");
-    }
-
-    #[test]
-    fn the_session_policy_writes_only_when_asked() {
-        let read: Value =
-            serde_json::from_str(&session_policy("files", "b1", "g1", false)).unwrap();
-        let write: Value =
-            serde_json::from_str(&session_policy("files", "b1", "g1", true)).unwrap();
-        let actions = |p: &Value| p["Statement"].to_string();
-        assert!(!actions(&read).contains("s3:PutObject"));
-        assert!(actions(&write).contains("s3:PutObject"));
-        assert!(actions(&read).contains("arn:aws:s3:::files/b1/g1/*"));
-        // Writers may not copy (an SFTP rename): a Deny on PutObject with a copy source.
-        assert!(actions(&write).contains("s3:x-amz-copy-source"));
-        assert_eq!(home_target("files", "b1", "g1"), "/files/b1/g1");
     }
 }

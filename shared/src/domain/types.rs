@@ -54,17 +54,8 @@ pub fn type_accepted(accepted: &[String], content_type: &str, name: &str) -> boo
 /// Checks a client-declared SHA-256: base64 of 32 bytes (the form S3's checksum header takes)
 /// or 64 hex digits (converted to base64).
 pub fn sha256_base64(value: &str, field: &str) -> Result<String, RuleError> {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD;
-    let bad = || RuleError::invalid(field, "must be a SHA-256 digest, base64 or hex");
-    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let bytes = hex::decode(value).map_err(|_| bad())?;
-        return Ok(STANDARD.encode(bytes));
-    }
-    match STANDARD.decode(value) {
-        Ok(bytes) if bytes.len() == 32 => Ok(value.to_string()),
-        _ => Err(bad()),
-    }
+    rules::checksums::sha256_base64(value)
+        .ok_or_else(|| RuleError::invalid(field, "must be a SHA-256 digest, base64 or hex"))
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub fn check_file(
 }
 
 /// Files one request may name.
-pub const MAX_FILES_PER_REQUEST: usize = 100;
+pub use rules::requests::MAX_FILES_PER_REQUEST;
 
 /// A file to upload, as a client asked for it (name already normalized).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Item, MemoryStore, SFTP_PK, key, part_pk};
-use crate::domain::sftp::{MAX_USERS_PER_BUCKET, SftpUser};
+use crate::domain::sftp::{MAX_USERS_PER_BUCKET, SessionRights, SftpUser};
 use crate::ports::{
     DirectoryUser, SftpBucket, SftpDirectory, SftpUserPage, SftpUserStore, StoreError,
 };
@@ -148,7 +148,7 @@ impl SftpUserStore for MemoryStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryEntry {
     pub home: String,
-    pub policy: String,
+    pub rights: SessionRights,
     /// (key id, body)
     pub keys: Vec<(String, String)>,
 }
@@ -201,17 +201,17 @@ impl SftpDirectory for MemoryDirectory {
             user.login.clone(),
             DirectoryEntry {
                 home: user.home.clone(),
-                policy: user.policy.clone(),
+                rights: user.rights.clone(),
                 keys,
             },
         );
         Ok(ids)
     }
 
-    async fn set_policy(&self, login: &str, policy: &str) -> Result<(), StoreError> {
+    async fn set_policy(&self, login: &str, rights: &SessionRights) -> Result<(), StoreError> {
         match self.lock().0.get_mut(login) {
             Some(u) => {
-                u.policy = policy.to_string();
+                u.rights = rights.clone();
                 Ok(())
             }
             None => Err(StoreError::Conflict),

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use super::StoreError;
-use crate::domain::sftp::SftpUser;
+use crate::domain::sftp::{SessionRights, SftpUser};
 
 /// A page of a bucket's SFTP users, by user name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,8 +94,9 @@ pub struct DirectoryUser {
     pub login: String,
     /// Logical `/` of the user (`domain::sftp::home_target`).
     pub home: String,
-    /// The session policy (`domain::sftp::session_policy`).
-    pub policy: String,
+    /// What the user may do (`domain::sftp::SessionRights`; the directory turns it into its
+    /// own terms, on AWS the session policy).
+    pub rights: SessionRights,
     /// Key bodies to import with the user.
     pub keys: Vec<String>,
 }
@@ -109,11 +110,12 @@ pub trait SftpDirectory: Send + Sync {
         user: &DirectoryUser,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
-    /// Replaces the user's session policy; `Conflict` if there is no such user.
+    /// Replaces the user's rights (on AWS, its session policy); `Conflict` if there is no such
+    /// user.
     fn set_policy(
         &self,
         login: &str,
-        policy: &str,
+        rights: &SessionRights,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Imports a key; returns its id.

@@ -11,7 +11,6 @@
 //! (every pass is idempotent) and, once its retries are spent, sends the batch's description
 //! to the dead-letter queue; the marker itself stays in the table until replayed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
@@ -20,7 +19,6 @@ use serde_json::{Value, json};
 
 use crate::aws::Resources;
 use crate::aws::dynamodb::stream::changes;
-use crate::config::CascadeSettings;
 use crate::domain::time::now_ms;
 use crate::service::cascade::{self, Budget, Outcome};
 
@@ -50,130 +48,15 @@ fn pass_end(deadline_ms: u64, pass_secs: u64) -> Instant {
     Instant::now() + left.min(Duration::from_secs(pass_secs))
 }
 
-static DELETE_CALLS: AtomicU64 = AtomicU64::new(0);
-
-/// TEST ONLY: the fault hook of the end-to-end cascade tests. With `CASCADE_FAULT_AFTER_DELETES`
-/// = n > 0 the process aborts after n delete calls, as an invocation killed mid-way, to show that
-/// the cascade is redelivered and completes (tests/tests/cascade.rs switches it on through
-/// infra/local/function_env.py).
-///
-/// It cannot be switched on in a deployment that is not local; two locks, both needed:
-/// 1. the template passes the variable only when its `Environment` parameter is `local`
-///    (condition `IsLocal`), and its rule `FaultHookOnlyLocally` refuses a non-zero
-///    `CascadeFaultAfterDeletes` otherwise;
-/// 2. here, it is honoured only when the SDK's calls go to a local emulator: `AWS_ENDPOINT_URL`
-///    is set, it and every service-specific `AWS_ENDPOINT_URL_*` point at a loopback address,
-///    and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` does not make the SDK ignore them (ministack
-///    sets `AWS_ENDPOINT_URL` for every function it runs). A function on AWS has no such
-///    variable, and one whose calls all go to loopback there reaches no AWS service at all.
-///    Set but not honoured, the variable is ignored and an error says so at every start.
-///
-/// `endpoint_vars` are the process's `AWS_ENDPOINT_URL*` and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
-/// variables. Returns the number of delete calls after which to abort (0 = never).
-fn armed_fault(settings: &CascadeSettings, endpoint_vars: &[(String, String)]) -> u64 {
-    let after = settings.fault_after_deletes;
-    if after == 0 {
-        return 0;
-    }
-    match local_emulator(endpoint_vars) {
-        Ok(()) => {
-            // (Not naming the variable: the e2e tests count the lines that do, as kills.)
-            tracing::warn!(
-                after,
-                "test-only fault hook armed: the process aborts after that many delete calls"
-            );
-            after
-        }
-        Err(why) => {
-            tracing::error!(
-                after,
-                why,
-                "CASCADE_FAULT_AFTER_DELETES IGNORED: it is a test-only setting, honoured only \
-                 against a local emulator (AWS_ENDPOINT_URL on a loopback address); remove it \
-                 from this deployment"
-            );
-            0
-        }
-    }
-}
-
-/// The process's variables that decide where the SDK's calls go.
-fn endpoint_vars() -> Vec<(String, String)> {
-    std::env::vars()
-        .filter(|(k, _)| {
-            k.starts_with("AWS_ENDPOINT_URL") || k == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
-        })
-        .collect()
-}
-
-/// `Ok` when every SDK call goes to a loopback address (a local emulator), else why not.
-fn local_emulator(vars: &[(String, String)]) -> Result<(), String> {
-    let get = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
-    if let Some(v) = get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        && !v.is_empty()
-        && !v.eq_ignore_ascii_case("false")
-    {
-        return Err("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set".into());
-    }
-    if get("AWS_ENDPOINT_URL").is_none_or(str::is_empty) {
-        return Err("AWS_ENDPOINT_URL is not set".into());
-    }
-    for (name, value) in vars {
-        if name.starts_with("AWS_ENDPOINT_URL") && !is_loopback_url(value) {
-            return Err(format!("{name}={value:?} is not a loopback address"));
-        }
-    }
-    Ok(())
-}
-
-/// Whether `url`'s host is a loopback address (`127.0.0.0/8`, `::1`, `localhost`,
-/// `*.localhost`).
-fn is_loopback_url(url: &str) -> bool {
-    let Some(host) = url
-        .trim()
-        .parse::<::http::Uri>()
-        .ok()
-        .and_then(|u| u.host().map(str::to_ascii_lowercase))
-    else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The hook the cascade calls after each delete call: aborts the process once `after` (> 0)
-/// calls were made.
-fn fault_hook(after: u64) -> impl Fn() + Send + Sync + use<> {
-    move || {
-        if after > 0 && DELETE_CALLS.fetch_add(1, Ordering::SeqCst) + 1 >= after {
-            tracing::error!(
-                after,
-                "CASCADE_FAULT_AFTER_DELETES: killing the process mid-cascade (test setting)"
-            );
-            std::process::abort();
-        }
-    }
-}
-
 /// Serves cascade events until the runtime stops.
 pub async fn serve_cascade(r: &'static Resources) -> Result<(), Error> {
-    let fault_after = armed_fault(&r.settings.cascade, &endpoint_vars());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(r, event.payload, event.context.deadline, fault_after).await
+        handle(r, event.payload, event.context.deadline).await
     }))
     .await
 }
 
-async fn handle(
-    r: &Resources,
-    payload: Value,
-    deadline_ms: u64,
-    fault_after: u64,
-) -> Result<Value, Error> {
+async fn handle(r: &Resources, payload: Value, deadline_ms: u64) -> Result<Value, Error> {
     if payload.get("replay").and_then(Value::as_bool) == Some(true) {
         // `idle_seconds` (the hourly sweep): only markers nobody has written for that long.
         let idle_since = payload
@@ -191,10 +74,9 @@ async fn handle(
             "not a DynamoDB stream event nor {\"replay\": true}",
         ));
     };
-    let hook = fault_hook(fault_after);
     let budget = Budget {
         until: pass_end(deadline_ms, r.settings.cascade.pass_secs),
-        after_delete_call: &hook,
+        after_delete_call: &|| {},
     };
     let budget = &budget;
     let results: Vec<_> = stream::iter(keys)
@@ -259,59 +141,6 @@ mod tests {
             stream_marker_keys(&json!({"Records": []})).unwrap().len(),
             0
         );
-    }
-
-    #[test]
-    fn the_fault_hook_is_armed_only_against_a_loopback_emulator() {
-        let on = CascadeSettings {
-            pass_secs: 300,
-            fault_after_deletes: 2,
-        };
-        let vars = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        for local in [
-            "http://127.0.0.1:4566",
-            "http://localhost:4571/",
-            "http://[::1]:4566",
-            "http://s3.localhost:4566",
-            "http://127.1.2.3",
-        ] {
-            let env = vars(&[("AWS_ENDPOINT_URL", local)]);
-            assert_eq!(armed_fault(&on, &env), 2, "{local}");
-        }
-        let local = ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566");
-        for remote in [
-            vars(&[]),
-            vars(&[("AWS_ENDPOINT_URL", "")]),
-            vars(&[(
-                "AWS_ENDPOINT_URL",
-                "https://dynamodb.us-east-1.amazonaws.com",
-            )]),
-            vars(&[("AWS_ENDPOINT_URL", "http://10.0.0.1:4566")]),
-            vars(&[("AWS_ENDPOINT_URL", "http://localhost.example.com")]),
-            vars(&[("AWS_ENDPOINT_URL", "http://127.0.0.1.nip.io")]),
-            vars(&[("AWS_ENDPOINT_URL", "not a url")]),
-            // A service going elsewhere, or the SDK told to ignore the variables.
-            vars(&[local, ("AWS_ENDPOINT_URL_S3", "https://s3.amazonaws.com")]),
-            vars(&[local, ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]),
-        ] {
-            assert_eq!(armed_fault(&on, &remote), 0, "{remote:?}");
-        }
-        let env = vars(&[
-            local,
-            ("AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:4566"),
-            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false"),
-        ]);
-        assert_eq!(armed_fault(&on, &env), 2);
-        let off = CascadeSettings {
-            fault_after_deletes: 0,
-            ..on
-        };
-        assert_eq!(armed_fault(&off, &vars(&[local])), 0);
     }
 
     #[test]

@@ -43,8 +43,9 @@ pub enum Pass {
     More,
 }
 
-/// What a pass may spend, and a hook after each successful delete call (the test-only fault
-/// setting uses it to kill the process mid-way).
+/// What a pass may spend, and a hook after each successful delete call: the deployed function
+/// passes one that does nothing; the end-to-end crash test (tests/tests/cascade.rs) runs the
+/// cascade in its own process and stops it there, mid-way.
 pub struct Budget<'a> {
     pub until: Instant,
     pub after_delete_call: &'a (dyn Fn() + Send + Sync),

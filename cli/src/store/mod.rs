@@ -12,6 +12,10 @@
 //! 5. the run waits until every upload is recorded (the listing, then `status_uri` for the
 //!    rest) and names every refused file with the API's reason.
 
+mod local;
+mod resume;
+mod wait;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,16 +25,20 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::api::{Api, segment};
-use crate::checksum::{Digests, Plan, digest_file, normalize};
+use crate::checksum::{Digests, Plan, digest_file};
 use crate::failure::Failure;
 use crate::pool;
 use crate::progress::Progress;
 use crate::transfer::{Summary, Sync, plan, put_range, recorded};
+use local::{grant_request, hash_all, local_files};
+use resume::{forget, part_pieces, remember, resumable};
+use rules::names::normalize;
+use wait::wait_recorded;
 
 /// Files a grant call carries (the API's bound).
-const GRANTS_PER_CALL: usize = 100;
+const GRANTS_PER_CALL: usize = rules::requests::MAX_FILES_PER_REQUEST;
 /// Part URLs asked for at once (the API's bound).
-const PART_URLS_PER_CALL: usize = 100;
+const PART_URLS_PER_CALL: usize = rules::requests::MAX_PARTS_PER_PAGE;
 
 pub struct StoreArgs {
     pub bucket: String,
@@ -350,273 +358,6 @@ fn read_json(path: &Path) -> Result<Value, Failure> {
         )));
     }
     Ok(v)
-}
-
-/// The directory's files that match, by normalized name; two files with one normalized name
-/// are both refused (one would silently replace the other).
-fn local_files(
-    dir: &Path,
-    glob: &GlobMatcher,
-    summary: &mut Summary,
-) -> Result<Vec<(String, PathBuf)>, Failure> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Failure::io(&dir.display().to_string(), e))?;
-    let mut by_name: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    for e in entries.flatten() {
-        let file_name = e.file_name().to_string_lossy().to_string();
-        if file_name.starts_with('.') || !e.file_type().is_ok_and(|t| t.is_file()) {
-            continue;
-        }
-        let name = normalize(&file_name);
-        if glob.is_match(&name) || glob.is_match(&file_name) {
-            by_name.entry(name).or_default().push(e.path());
-        }
-    }
-    let mut out = Vec::new();
-    for (name, paths) in by_name {
-        if paths.len() > 1 {
-            for p in &paths {
-                summary.refuse(
-                    &p.display().to_string(),
-                    &format!("several files normalize to {name}"),
-                );
-            }
-        } else {
-            out.push((name, paths.into_iter().next().unwrap()));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-fn hash_all(
-    files: &[(String, PathBuf)],
-    plan: &Plan,
-    parallel: usize,
-    summary: &mut Summary,
-) -> Vec<Local> {
-    let hashed = pool::run(files, parallel, |(name, path)| {
-        digest_file(path, plan, crate::pool::cores()).map(|digests| Local {
-            name: name.clone(),
-            path: path.clone(),
-            content_type: mime_guess::from_path(path)
-                .first_or_octet_stream()
-                .essence_str()
-                .to_string(),
-            digests,
-        })
-    });
-    let mut out = Vec::new();
-    for ((name, _), h) in files.iter().zip(hashed) {
-        match h {
-            Ok(l) => out.push(l),
-            Err(e) => summary.fail(name, &format!("cannot read: {e}")),
-        }
-    }
-    out
-}
-
-/// One file of a grant request: a single PUT is bound to its SHA-256 (multipart parts are
-/// bound one by one instead: the API refuses a whole-file digest for them).
-fn grant_request(l: &Local, plan: &Plan) -> Value {
-    let mut f = json!({"name": l.name, "size": l.digests.size, "content_type": l.content_type});
-    if !plan.is_multipart(l.digests.size) {
-        f["sha256"] = json!(l.digests.whole);
-    }
-    f
-}
-
-/// The cache file remembering a multipart upload of this exact content.
-fn resume_file(bucket: &str, api: &Api, l: &Local) -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(x) if !x.is_empty() => PathBuf::from(x),
-        _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
-    };
-    let key = hex::encode(Sha256::digest(format!(
-        "{}\n{bucket}\n{}\n{}",
-        api.base,
-        l.name,
-        l.digests.recorded_form()
-    )));
-    Some(
-        base.join("buckets")
-            .join("uploads")
-            .join(format!("{key}.json")),
-    )
-}
-
-fn remember(bucket: &str, api: &Api, l: &Local, status_uri: &str) {
-    if let Some(p) = resume_file(bucket, api, l) {
-        let _ = std::fs::create_dir_all(p.parent().unwrap());
-        let _ = std::fs::write(p, json!({"status_uri": status_uri}).to_string());
-    }
-}
-
-/// The status URI of an earlier run's multipart upload of this content, while it is open.
-fn resumable(api: &Api, bucket: &str, l: &Local) -> Option<String> {
-    let p = resume_file(bucket, api, l)?;
-    let saved: Value = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
-    let uri = saved["status_uri"].as_str()?.to_string();
-    let status = api.get(&uri).ok()?.body;
-    if status["data"]["status"] == "pending" || status["status"] == "pending" {
-        Some(uri)
-    } else {
-        let _ = std::fs::remove_file(p);
-        None
-    }
-}
-
-/// The parts of a multipart upload that S3 does not hold yet with their SHA-256, with URLs.
-fn part_pieces<'a>(api: &Api, m: &Sent<'a>, progress: &Progress) -> Result<Vec<Piece<'a>>, String> {
-    let parts_uri = format!("{}/parts", m.status_uri);
-    let received = api
-        .all_pages(&format!("{parts_uri}?_limit=1000"), usize::MAX)
-        .map_err(|e| e.message)?;
-    let held: HashMap<u64, String> = received
-        .iter()
-        .filter_map(|p| {
-            Some((
-                p["number"].as_u64()?,
-                crate::checksum::canonical(p["sha256"].as_str()?),
-            ))
-        })
-        .collect();
-    let missing: Vec<(u64, &String)> = m
-        .file
-        .digests
-        .parts
-        .iter()
-        .enumerate()
-        .map(|(i, sha)| (i as u64 + 1, sha))
-        .filter(|(n, sha)| held.get(n) != Some(*sha))
-        .collect();
-    let skipped = m.file.digests.parts.len() - missing.len();
-    if skipped > 0 {
-        progress.say(&format!(
-            "{}: resuming, {skipped} part(s) already uploaded",
-            m.file.name
-        ));
-        progress.skipped(skipped as u64 * m.file.digests.part_size);
-    }
-    let mut pieces = Vec::new();
-    for chunk in missing.chunks(PART_URLS_PER_CALL) {
-        let wanted: Vec<Value> = chunk
-            .iter()
-            .map(|(n, sha)| json!({"number": n, "sha256": sha}))
-            .collect();
-        let answer = api
-            .send("POST", &parts_uri, &json!({"parts": wanted}))
-            .map_err(|e| e.message)?
-            .body;
-        for url in answer["parts"].as_array().into_iter().flatten() {
-            pieces.push(Piece::Part {
-                file: m.file,
-                number: url["number"].as_u64().unwrap_or(0),
-                url: url.clone(),
-            });
-        }
-    }
-    Ok(pieces)
-}
-
-/// Waits until every sent upload is recorded or refused: one listing a round finds the
-/// recorded ones (cheap for many files), `status_uri` tells the fate of the rest.
-fn wait_recorded(
-    api: &Api,
-    bucket: &str,
-    mut pending: Vec<Sent>,
-    wait: Duration,
-    progress: &Progress,
-    files: usize,
-    summary: &mut Summary,
-) -> Result<(), Failure> {
-    let deadline = Instant::now() + wait;
-    let mut done = 0;
-    let mut round = 0;
-    while !pending.is_empty() {
-        round += 1;
-        if round > 1 {
-            std::thread::sleep(Duration::from_millis(if round < 5 { 200 } else { 1000 }));
-        }
-        // The listing answers many at once; single statuses say why one is refused.
-        let listing = if pending.len() > 20 {
-            Some(recorded(api, bucket)?)
-        } else {
-            None
-        };
-        let mut still = Vec::new();
-        for s in pending {
-            let want = s.file.digests.recorded_form();
-            if let Some(l) = &listing {
-                if l.get(&s.file.name)
-                    .is_some_and(|(_, sha)| sha.as_deref() == Some(&want))
-                {
-                    done += 1;
-                    stored(api, bucket, s.file, summary, progress, done, files);
-                    continue;
-                }
-                if round < 3 {
-                    still.push(s);
-                    continue;
-                }
-            }
-            let answer = api.get(&s.status_uri)?.body;
-            let st = if answer["data"].is_object() {
-                &answer["data"]
-            } else {
-                &answer
-            };
-            match st["status"].as_str().unwrap_or("") {
-                "pending" => still.push(s),
-                "recorded" | "replaced" => {
-                    done += 1;
-                    stored(api, bucket, s.file, summary, progress, done, files);
-                }
-                "rejected" => {
-                    summary.refuse(&s.file.name, st["reason"].as_str().unwrap_or("refused"));
-                    forget(api, bucket, s.file);
-                }
-                other => summary.fail(&s.file.name, &format!("upload {other}")),
-            }
-        }
-        pending = still;
-        if Instant::now() > deadline {
-            for s in &pending {
-                summary.fail(
-                    &s.file.name,
-                    "not recorded in time (still pending: see its status_uri)",
-                );
-            }
-            return Ok(());
-        }
-    }
-    Ok(())
-}
-
-/// A file recorded: counted, reported, and its remembered multipart upload (if any) dropped.
-fn stored(
-    api: &Api,
-    bucket: &str,
-    l: &Local,
-    summary: &mut Summary,
-    progress: &Progress,
-    done: usize,
-    files: usize,
-) {
-    summary
-        .moved
-        .push(json!({"name": l.name, "size": l.digests.size}));
-    progress.done(
-        &format!("stored {} ({} bytes)", l.name, l.digests.size),
-        done,
-        files,
-    );
-    forget(api, bucket, l);
-}
-
-fn forget(api: &Api, bucket: &str, l: &Local) {
-    if let Some(p) = resume_file(bucket, api, l) {
-        let _ = std::fs::remove_file(p);
-    }
 }
 
 /// The files an error envelope names (`details[].name` = `files[i]…`), with the reason.
