@@ -371,7 +371,7 @@ bench bench-cascade bench-transfer load: override LOCAL_BUILD = release
 
 .PHONY: bench
 bench: local $(LOCAL)/kinto.stamp
-	$(PY) $(ROOT)/infra/local/bench_functions.py --functions "$(FUNCTIONS)" --lambda-dir $(RELEASE_LAMBDA)
+	$(PY) $(ROOT)/infra/local/bench_functions.py --functions "$(FUNCTIONS)" --lambda-dir $(LAMBDA_OUT)
 
 N ?= 5000
 # PASS=<seconds>: shorter cascade passes for the run (shows a cascade spanning invocations).
