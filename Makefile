@@ -1,9 +1,10 @@
 # Buckets: build, local stack, tests.
 #
-#   make tools          the two Python virtualenvs (.local/build, .local/stack), when their pins change
-#   make build          one `cargo lambda build --release` for every function; prints sizes
+#   make tools          the Python virtualenvs (.local/build, .local/stack, .local/fuzz), when their pins change
+#   make build          the release build: one `cargo lambda build --release` for every function; prints sizes
 #   make cli            the `buckets` command line: target/release/buckets
-#   make local          ministack on 127.0.0.1 + sam build + sam deploy; writes .local/env
+#   make local          ministack on 127.0.0.1 + sam build + sam deploy of the functions' dev build (the
+#                       tests' artifacts; LOCAL_BUILD=release: the release build); writes .local/env
 #   make token          sign in as the dev user through the local Cognito pool: an ID token (ACCESS=1:
 #                       the access token; COGNITO_USER=... COGNITO_PASSWORD=... another user)
 #   make token HS256=1 SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600   an HS256 dev token
@@ -14,7 +15,8 @@
 #   make status         whether the local stack runs (port, pid), and if not, why
 #   make logs FN=files  a deployed function's log lines (FN=a,b; SINCE=15m; GREP=text; FOLLOW=1)
 #   make lint-template  sam validate --lint
-#   make bench         every function's size, init, CPU/RSS per request, AWS calls; Kinto beside
+#   make bench         every function's size, init, CPU/RSS per request, AWS calls; Kinto beside (the
+#                       benchmarks deploy and measure the release build, what goes to AWS)
 #   make bench-transfer the CLI's store/fetch beside the AWS CLI's (1,000 x 64 KiB, 1 x 512 MiB)
 #   make bench-cascade N=5000   delete a bucket of N files on the local stack; time + AWS calls
 #   make load N=32      N concurrent clients, mixed workload: requests/s, p50/p99, errors, lost writes
@@ -53,8 +55,22 @@ PY := $(BUILD_VENV)/bin/python3
 # Naming rule: the resource <Name>Function is the package (and binary) functions/<name>/, its
 # CamelCase name in kebab-case (UploadEventsFunction -> functions/upload-events). `sam build`
 # calls build-<LogicalId> for each; `make build` and `make local` build and deploy the same set.
-# All of them are compiled by one `cargo lambda build --release` (the AWS SDKs are compiled
-# once); binaries land in target/lambda/<bin>/bootstrap.
+#
+# Two builds of them (both compile the AWS SDKs once for all functions):
+# - release: one `cargo lambda build --release` (the release profile of Cargo.toml: opt-level z,
+#   fat LTO, one codegen unit; linked by zig for Lambda's x86_64 Linux), binaries in
+#   target/lambda/<bin>/bootstrap. `make build`, `sam build` (for AWS) and every benchmark
+#   (`make bench`, bench-cascade, bench-transfer, load) build and deploy this one: what is
+#   deployed to AWS is what `make bench` measures.
+# - dev: what `make local` (so `make e2e` and `make test`) deploys unless LOCAL_BUILD=release:
+#   the functions of `cargo build $(WORKSPACE) --bins`, the dev profile of this machine, whose
+#   dependencies are the very artifacts the unit and end-to-end tests' builds use (no LTO: cold,
+#   seconds of linking after the tests' build instead of a second full build of the SDKs;
+#   after a change, seconds instead of ~1.5 min), stripped like the release ones into
+#   target/lambda-dev/<bin>/bootstrap. The emulator runs bootstraps as processes of this machine,
+#   so a host build needs neither zig nor the Lambda target. Differences that remain: debug
+#   assertions and overflow checks on, panics unwind (the release profile aborts), slower code
+#   (the emulator's ~50 ms a call dominates), larger zips (~13 MB).
 TEMPLATE := $(ROOT)/infra/template.yaml
 # Prints "<LogicalId>:<bin>" for each makefile-built resource under Resources:.
 define FUNCTIONS_AWK
@@ -75,10 +91,22 @@ FUNCTIONS := $(shell awk '$(FUNCTIONS_AWK)' $(TEMPLATE))
 function_id = $(word 1,$(subst :, ,$(1)))
 function_bin = $(word 2,$(subst :, ,$(1)))
 FUNCTION_BINS := $(foreach f,$(FUNCTIONS),$(call function_bin,$(f)))
-# LAMBDA_DIR=<dir>: deploy prebuilt bootstraps from <dir>/<bin>/bootstrap, skip cargo.
-LAMBDA_DIR ?= target/lambda
-LAMBDA_OUT := $(abspath $(LAMBDA_DIR))
+# Where cargo writes (CARGO_TARGET_DIR when set, as cargo and cargo lambda do).
+CARGO_TARGET := $(abspath $(or $(CARGO_TARGET_DIR),$(ROOT)/target))
+RELEASE_LAMBDA := $(CARGO_TARGET)/lambda
+DEV_LAMBDA := $(CARGO_TARGET)/lambda-dev
+# LOCAL_BUILD=release: `make local` deploys the release build (the benchmarks set it).
+LOCAL_BUILD ?= dev
+# LAMBDA_DIR=<dir>: deploy prebuilt bootstraps from <dir>/<bin>/bootstrap, skip cargo (for
+# `sam build`, `make build` and `make local`).
+LAMBDA_DIR ?=
+LAMBDA_OUT = $(if $(LAMBDA_DIR),$(abspath $(LAMBDA_DIR)),$(RELEASE_LAMBDA))
+LOCAL_LAMBDA_OUT = $(if $(LAMBDA_DIR),$(abspath $(LAMBDA_DIR)),$(if $(filter release,$(LOCAL_BUILD)),$(RELEASE_LAMBDA),$(DEV_LAMBDA)))
 CARGO_LAMBDA_BUILD := cargo lambda build --release $(addprefix --package ,$(FUNCTION_BINS))
+# Every cargo build and test of the workspace but the core's own tests (make check) selects
+# the same packages with the same features: cargo resolves features per selection, so a
+# `-p <package>` build would compile that package's dependencies once more.
+WORKSPACE := --workspace --features shared/aws
 
 define lambda_function
 .PHONY: build-$(1)
@@ -89,13 +117,21 @@ endef
 $(foreach f,$(FUNCTIONS),$(eval $(call lambda_function,$(call function_id,$(f)),$(call function_bin,$(f)))))
 
 .PHONY: lambda-artifacts
-lambda-artifacts: $(if $(filter $(ROOT)/target/lambda,$(LAMBDA_OUT)),cargo-lambda-build)
+lambda-artifacts: $(if $(LAMBDA_DIR),,cargo-lambda-build)
 	@for b in $(FUNCTION_BINS); do test -x "$(LAMBDA_OUT)/$$b/bootstrap" \
 	  || { echo "missing $(LAMBDA_OUT)/$$b/bootstrap" >&2; exit 1; }; done
 
 .PHONY: cargo-lambda-build
-cargo-lambda-build: function-packages console
+cargo-lambda-build: function-packages console $(LOCAL)/build.stamp
 	cd $(ROOT) && $(CARGO_LAMBDA_BUILD)
+
+# The dev build of the functions (see above). Stripping the same binary gives the same bytes:
+# the digest of `make local` (infra/local/deploy.py) stays unchanged while the code does.
+.PHONY: dev-lambda-build
+dev-lambda-build: function-packages console
+	cd $(ROOT) && cargo build $(WORKSPACE) --bins
+	@for b in $(FUNCTION_BINS); do mkdir -p "$(DEV_LAMBDA)/$$b" && \
+	  strip --strip-all -o "$(DEV_LAMBDA)/$$b/bootstrap" "$(CARGO_TARGET)/debug/$$b"; done
 
 # Every function of the template has its package (the naming rule above), and every package
 # under functions/ is in the template.
@@ -139,13 +175,19 @@ browser: console chromium
 
 # --- tools -----------------------------------------------------------------------
 
+# Each virtualenv has its stamp; `venvs` brings several up to date side by side (pip waits on
+# the network much of the time), and pip leaves the byte-compiling to the first import (only
+# what is imported gets compiled: a quarter less CPU for the build virtualenv).
+venvs = $(MAKE) -j4 $(patsubst %,$(LOCAL)/%.stamp,$(1))
+
 .PHONY: tools
-tools: $(LOCAL)/build.stamp $(LOCAL)/stack.stamp $(LOCAL)/fuzz.stamp
+tools:
+	@$(call venvs,build stack fuzz)
 
 $(LOCAL)/%.stamp: $(ROOT)/infra/local/requirements-%.txt
 	@mkdir -p $(LOCAL)
 	test -x $(LOCAL)/$*/bin/python3 || $(HOST_PYTHON) -m venv $(LOCAL)/$*
-	$(LOCAL)/$*/bin/python3 -m pip install --quiet --disable-pip-version-check -r $<
+	$(LOCAL)/$*/bin/python3 -m pip install --quiet --no-compile --disable-pip-version-check -r $<
 	@touch $@
 
 # --- build -----------------------------------------------------------------------
@@ -154,7 +196,7 @@ $(LOCAL)/%.stamp: $(ROOT)/infra/local/requirements-%.txt
 export ZIP_SIZE := import io, sys, zipfile; b = io.BytesIO(); z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED); z.write(sys.argv[1], "bootstrap"); z.close(); print(len(b.getvalue()))
 
 .PHONY: build
-build: tools lambda-artifacts
+build: $(LOCAL)/build.stamp lambda-artifacts
 	@printf '%-12s %12s %12s\n' function bootstrap zip
 	@for b in $(FUNCTION_BINS); do f="$(LAMBDA_OUT)/$$b/bootstrap"; \
 	  printf '%-12s %12s %12s\n' "$$b" "$$(stat -c %s "$$f")" "$$($(PY) -c "$$ZIP_SIZE" "$$f")"; done
@@ -172,11 +214,15 @@ cli:
 	cd $(ROOT) && cargo build --release -p buckets-cli
 	@echo "the command line: $(ROOT)/target/release/buckets (buckets --help)"
 
+# Deploys the dev build of the functions (LOCAL_BUILD=release: the release build; LAMBDA_DIR:
+# prebuilt ones); `sam build` (run by deploy.py) copies those bootstraps (LAMBDA_DIR), no cargo.
 .PHONY: local
-local: tools build
+local:
+	@$(call venvs,build stack)
+	$(if $(LAMBDA_DIR),$(MAKE) lambda-artifacts,$(if $(filter release,$(LOCAL_BUILD)),$(MAKE) build,$(MAKE) dev-lambda-build))
 	$(ROOT)/infra/local/ministack.sh start
-	$(PY) $(ROOT)/infra/local/deploy.py --port $(MINISTACK_PORT) \
-	  --lambda-dir $(LAMBDA_OUT) --bins "$(FUNCTION_BINS)" --parameters "$(LOCAL_PARAMETERS)"
+	LAMBDA_DIR=$(LOCAL_LAMBDA_OUT) $(PY) $(ROOT)/infra/local/deploy.py --port $(MINISTACK_PORT) \
+	  --lambda-dir $(LOCAL_LAMBDA_OUT) --bins "$(FUNCTION_BINS)" --parameters "$(LOCAL_PARAMETERS)"
 
 .PHONY: stop
 stop:
@@ -232,16 +278,20 @@ check: $(LOCAL)/build.stamp
 	cargo fmt --all -- --check
 	$(HOST_PYTHON) $(ROOT)/infra/checks/module_cycles.py $(ROOT)/shared/src
 	$(HOST_PYTHON) $(ROOT)/infra/checks/layout_literals.py $(ROOT)
-	cargo clippy --workspace --all-targets --features shared/aws -- -D warnings
+	cargo clippy $(WORKSPACE) --all-targets -- -D warnings
 	$(PY) $(ROOT)/infra/contract/openapi.py $(LOCAL)/openapi.json
 	@cmp -s $(LOCAL)/openapi.json $(ROOT)/shared/openapi.json || { echo \
 	  "shared/openapi.json is not what infra/contract/openapi.py writes: run it and commit" >&2; exit 1; }
 	cargo test -p buckets-shared -p buckets-rules
 
+# Every virtualenv it needs first, side by side; then check. The other unit tests (the
+# contract's among them) build with $(WORKSPACE), as the dev functions, the CLI and the
+# end-to-end tests do after them: one build of the dependencies for all of those.
 .PHONY: test
-test: tools check
-	cargo test -p buckets-contract
-	cargo test --workspace --lib --bins --features shared/aws
+test:
+	@$(call venvs,build stack fuzz webhooks kinto-http)
+	$(MAKE) check
+	cargo test $(WORKSPACE) --lib --bins
 	$(MAKE) lint-template
 	$(MAKE) e2e
 	$(MAKE) fuzz
@@ -257,12 +307,15 @@ on_local_stack = if $(ROOT)/infra/local/ministack.sh status; then \
 # End-to-end tests on the local stack, then a short load check (make load-check) on the same
 # stack. A stack that was already running is reused and left running; one started here is
 # stopped afterwards (pass, fail or interrupt). The webhook tests start their own receiver
-# (infra/local/webhook_receiver.py) with the .local/webhooks virtualenv's Python.
+# (infra/local/webhook_receiver.py) with the .local/webhooks virtualenv's Python. The tests are
+# three binaries, run one after another (tests/tests/e2e/main.rs says why); the CLI they run is
+# target/debug/buckets, from the same build as the dev functions.
 .PHONY: e2e
-e2e: tools $(LOCAL)/webhooks.stamp
+e2e:
+	@$(call venvs,build stack webhooks kinto-http)
 	@$(call on_local_stack,e2e); \
-	cargo build -p buckets-cli; \
-	cargo test -p buckets-e2e --tests -- --test-threads=4; \
+	cargo build $(WORKSPACE) --bins; \
+	cargo test $(WORKSPACE) --test e2e --test cascade --test deployment_settings -- --test-threads=4; \
 	$(MAKE) browser; \
 	$(MAKE) kinto-history; \
 	$(MAKE) load-check
@@ -315,9 +368,12 @@ fuzz-long: tools
 
 # --- benchmarks and operations ----------------------------------------------------
 
+# Every benchmark deploys and measures the release build (LOCAL_BUILD=release: what goes to AWS).
+bench bench-cascade bench-transfer load: override LOCAL_BUILD = release
+
 .PHONY: bench
 bench: local $(LOCAL)/kinto.stamp
-	$(PY) $(ROOT)/infra/local/bench_functions.py --functions "$(FUNCTIONS)"
+	$(PY) $(ROOT)/infra/local/bench_functions.py --functions "$(FUNCTIONS)" --lambda-dir $(LAMBDA_OUT)
 
 N ?= 5000
 # PASS=<seconds>: shorter cascade passes for the run (shows a cascade spanning invocations).

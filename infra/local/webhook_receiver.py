@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A webhook receiver for the end-to-end tests (tests/tests/webhooks.rs): it verifies every
+"""A webhook receiver for the end-to-end tests (tests/tests/e2e/webhooks.rs): it verifies every
 delivery with the Standard Webhooks library (PyPI `standardwebhooks`, pinned in
 infra/local/requirements-webhooks.txt, installed into .local/webhooks by `make e2e`), records
 it and answers what a test scripted. Loopback only.

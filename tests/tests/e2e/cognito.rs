@@ -171,7 +171,7 @@ fn forged_tokens_with_the_pools_key_ids_are_401() {
     // RS256 with a key that is not the pool's: under the pool's kid (bad signature), and
     // under an unknown kid (at most one JWKS refetch a minute, then 401).
     let stranger = EncodingKey::from_rsa_pem(include_bytes!(
-        "../../shared/testdata/test-only-rsa-private.pem"
+        "../../../shared/testdata/test-only-rsa-private.pem"
     ))
     .unwrap();
     for k in [kid.as_str(), "not-a-key-of-the-pool"] {
