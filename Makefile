@@ -128,8 +128,10 @@ cargo-lambda-build: function-packages console $(LOCAL)/build.stamp
 # The dev build of the functions (see above). Stripping the same binary gives the same bytes:
 # the digest of `make local` (infra/local/deploy.py) stays unchanged while the code does.
 .PHONY: dev-lambda-build
+# The CLI is left out: its binary is also named `buckets`, and cargo writes both to
+# target/debug/buckets (the last one wins); this build's target/debug/buckets is the function's.
 dev-lambda-build: function-packages console
-	cd $(ROOT) && cargo build $(WORKSPACE) --bins
+	cd $(ROOT) && cargo build $(WORKSPACE) --bins --exclude buckets-cli
 	@for b in $(FUNCTION_BINS); do mkdir -p "$(DEV_LAMBDA)/$$b" && \
 	  strip --strip-all -o "$(DEV_LAMBDA)/$$b/bootstrap" "$(CARGO_TARGET)/debug/$$b"; done
 
@@ -309,12 +311,13 @@ on_local_stack = if $(ROOT)/infra/local/ministack.sh status; then \
 # stopped afterwards (pass, fail or interrupt). The webhook tests start their own receiver
 # (infra/local/webhook_receiver.py) with the .local/webhooks virtualenv's Python. The tests are
 # three binaries, run one after another (tests/tests/e2e/main.rs says why); the CLI they run is
-# target/debug/buckets, from the same build as the dev functions.
+# target/debug/buckets, built with the workspace's features but without the buckets function,
+# whose binary has the same name (its bootstrap was copied by `make local` already).
 .PHONY: e2e
 e2e:
 	@$(call venvs,build stack webhooks kinto-http)
 	@$(call on_local_stack,e2e); \
-	cargo build $(WORKSPACE) --bins; \
+	cargo build $(WORKSPACE) --bins --exclude buckets; \
 	cargo test $(WORKSPACE) --test e2e --test cascade --test deployment_settings -- --test-threads=4; \
 	$(MAKE) browser; \
 	$(MAKE) kinto-history; \
