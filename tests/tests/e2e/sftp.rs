@@ -165,7 +165,11 @@ fn a_write_user_uploads_over_sftp_and_http_files_are_served_over_sftp() {
     let (code, err) = writer.put("Q1 Report.CSV", &body);
     assert_eq!(code, 0, "put: {err}");
     let done = reconcile(&alice, &id);
-    assert_eq!(done["recorded"], 1, "{done}");
+    // Recorded by this pass, or by the scheduled one (every minute) if it came in between.
+    assert!(
+        done["recorded"] == 1 || (done["recorded"] == 0 && done["refused"] == 0),
+        "{done}"
+    );
     let f = file(&alice, &id, "q1_report.csv").expect("recorded");
     assert_eq!(f["size"], body.len());
     assert_eq!(
