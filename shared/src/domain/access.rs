@@ -177,22 +177,20 @@ mod tests {
 
     /// A bucket whose ACL is `read`/`write` (nothing else of it matters here).
     fn acl(read: &[&str], write: &[&str]) -> Bucket {
-        Bucket {
-            id: "b1".into(),
-            generation: "g1".into(),
-            attrs: Default::default(),
-            permissions: Permissions {
-                read: read.iter().map(|s| s.to_string()).collect(),
-                write: write.iter().map(|s| s.to_string()).collect(),
-            },
-            owner: "user:alice".into(),
-            modified_by: "user:alice".into(),
-            created: 0,
-            last_modified: 0,
-            revision: 0,
-            file_count: 0,
-            total_bytes: 0,
-        }
+        let mut b = Bucket::new_incarnation(
+            "b1",
+            "user:alice",
+            Default::default(),
+            Permissions::default(),
+            0,
+        );
+        // Exactly this ACL (the constructor makes the owner a writer).
+        b.permissions = Permissions {
+            read: read.iter().map(|s| s.to_string()).collect(),
+            write: write.iter().map(|s| s.to_string()).collect(),
+        };
+        b.generation = "g1".into();
+        b
     }
 
     #[test]

@@ -18,22 +18,15 @@ fn strings(values: &[&str]) -> Vec<String> {
 
 /// Bucket `id`, incarnation `generation`, revision 1, owned by the first writer.
 fn bucket(id: &str, generation: &str, read: &[&str], write: &[&str]) -> Bucket {
-    Bucket {
-        id: id.into(),
-        generation: generation.into(),
-        attrs: Map::new(),
-        permissions: Permissions {
-            read: strings(read),
-            write: strings(write),
-        },
-        owner: write.first().copied().unwrap_or("user:owner").into(),
-        modified_by: write.first().copied().unwrap_or("user:owner").into(),
-        created: 1,
-        last_modified: 1,
-        revision: 1,
-        file_count: 0,
-        total_bytes: 0,
-    }
+    let owner = write.first().copied().unwrap_or("user:owner");
+    let mut b = Bucket::new_incarnation(id, owner, Map::new(), Permissions::default(), 1);
+    // Exactly this ACL (the constructor makes the owner a writer).
+    b.permissions = Permissions {
+        read: strings(read),
+        write: strings(write),
+    };
+    b.generation = generation.into();
+    b
 }
 
 /// An unspent grant to upload `name`.
