@@ -87,6 +87,13 @@ pub fn file_marker_key(id: &str, generation: &str, upload_id: &str) -> String {
     format!("{id}#{generation}#{upload_id}")
 }
 
+/// The bucket id and generation a file marker's key names.
+pub fn file_marker_incarnation(key: &str) -> Option<(&str, &str)> {
+    let mut parts = key.splitn(3, '#');
+    let (id, generation, _upload) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((id, generation))
+}
+
 /// The S3 prefix of every object of a bucket incarnation.
 pub fn object_prefix(id: &str, generation: &str) -> String {
     format!("{id}/{generation}/")

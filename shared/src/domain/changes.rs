@@ -10,6 +10,7 @@
 //! decoder there.
 
 use super::bucket::Bucket;
+use super::cascade::{Job, Marker, file_marker_incarnation};
 use super::data::DataDoc;
 use super::files::{FileRecord, Rejection};
 use super::keys::ApiKey;
@@ -101,6 +102,38 @@ pub enum Changed {
     },
     /// Anything nobody acts on (listings, grants, counters of other kinds, history entries).
     Other,
+}
+
+impl Changed {
+    /// What a new cascade marker records: a bucket incarnation's deletion, or a file's when
+    /// the deleting write noted its `name` (`by`: who deleted it; `at`: when). A file marker
+    /// that does not say which file is work for the cascade only.
+    pub fn of_new_marker(
+        marker: &Marker,
+        name: Option<String>,
+        by: Option<String>,
+        at: i64,
+    ) -> Changed {
+        let key = marker.key.clone();
+        match (&marker.job, name, file_marker_incarnation(&key)) {
+            (Job::Bucket { id, generation, .. }, _, _) => Changed::BucketDeleted {
+                bucket_id: id.clone(),
+                generation: generation.clone(),
+                by,
+                at,
+                marker: key,
+            },
+            (Job::Objects { .. }, Some(name), Some((id, generation))) => Changed::FileDeleted {
+                bucket_id: id.into(),
+                generation: generation.into(),
+                name,
+                by,
+                at,
+                marker: key,
+            },
+            (Job::Objects { .. }, _, _) => Changed::MarkerWritten { marker: key },
+        }
+    }
 }
 
 impl Change {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
 use super::Item;
-use crate::domain::cascade::Job;
+use crate::domain::cascade::Marker;
 use crate::domain::changes::{Change, Changed};
 use crate::domain::time::now_ms;
 use crate::ports::ItemKey;
@@ -184,41 +184,18 @@ impl Table {
                     new,
                 }
             }
-            Item::Marker(m) if new.is_some() => {
-                self.marker_change(&k.sk, &m.job, created, m.updated)
-            }
+            Item::Marker(m) if new.is_some() => self.marker_change(m, created),
             _ => return None,
         })
     }
 
-    fn marker_change(&self, marker: &str, job: &Job, created: bool, at: i64) -> Changed {
-        let marker = marker.to_string();
+    fn marker_change(&self, marker: &Marker, created: bool) -> Changed {
         if !created {
-            return Changed::MarkerWritten { marker };
+            return Changed::MarkerWritten {
+                marker: marker.key.clone(),
+            };
         }
-        let noted = self.deletions.get(&marker).cloned().unwrap_or_default();
-        match job {
-            Job::Bucket { id, generation, .. } => Changed::BucketDeleted {
-                bucket_id: id.clone(),
-                generation: generation.clone(),
-                by: noted.by,
-                at,
-                marker,
-            },
-            Job::Objects { .. } => {
-                let mut parts = marker.splitn(3, '#');
-                match (parts.next(), parts.next(), noted.name) {
-                    (Some(id), Some(generation), Some(name)) => Changed::FileDeleted {
-                        bucket_id: id.into(),
-                        generation: generation.into(),
-                        name,
-                        by: noted.by,
-                        at,
-                        marker,
-                    },
-                    _ => Changed::MarkerWritten { marker },
-                }
-            }
-        }
+        let noted = self.deletions.get(&marker.key).cloned().unwrap_or_default();
+        Changed::of_new_marker(marker, noted.name, noted.by, marker.updated)
     }
 }

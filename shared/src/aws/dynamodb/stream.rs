@@ -19,7 +19,6 @@ use serde_json::Value;
 use super::item::ItemExt;
 use super::keys::{DATA_HEAD, Partition};
 use super::{Item, api_keys, buckets, cascade, data, files, sftp, webhooks};
-use crate::domain::cascade::Job;
 use crate::domain::changes::{Change, Changed};
 use crate::ports::StoreError;
 
@@ -154,40 +153,23 @@ fn marker_change(event: &str, sk: &str, new: Option<&Item>) -> Changed {
     match event {
         "REMOVE" => Changed::Other,
         "INSERT" => new
-            .and_then(|item| deletion(sk, item).ok().flatten())
+            .and_then(|item| deletion(item).ok())
             .unwrap_or(Changed::MarkerWritten { marker }),
         _ => Changed::MarkerWritten { marker },
     }
 }
 
-/// The deletion a new marker records, `None` when it does not say which.
-fn deletion(sk: &str, item: &Item) -> Result<Option<Changed>, StoreError> {
-    let marker = sk.to_string();
-    let at = item.number("deleted_at")?;
-    let by = item.opt_string("by")?;
-    Ok(match cascade::marker_from(item)?.job {
-        Job::Bucket { id, generation, .. } => Some(Changed::BucketDeleted {
-            bucket_id: id,
-            generation,
-            by,
-            at,
-            marker,
-        }),
-        Job::Objects { .. } => {
-            let mut parts = sk.splitn(3, '#');
-            match (parts.next(), parts.next(), item.opt_string("name")?) {
-                (Some(id), Some(generation), Some(name)) => Some(Changed::FileDeleted {
-                    bucket_id: id.into(),
-                    generation: generation.into(),
-                    name,
-                    by,
-                    at,
-                    marker,
-                }),
-                _ => None,
-            }
-        }
-    })
+/// The deletion a new marker records (`Changed::of_new_marker`), from what the deleting
+/// write put on it.
+fn deletion(item: &Item) -> Result<Changed, StoreError> {
+    let marker = cascade::marker_from(item)?;
+    let (name, by) = (item.opt_string("name")?, item.opt_string("by")?);
+    Ok(Changed::of_new_marker(
+        &marker,
+        name,
+        by,
+        item.number("deleted_at")?,
+    ))
 }
 
 /// A stream image (DynamoDB JSON) as an item; `None` when absent or not an object.
