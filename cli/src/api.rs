@@ -24,6 +24,8 @@ pub struct Api {
     /// The API base, e.g. `https://api.example.com` or `http://127.0.0.1:4566/_aws/execute-api/x/$default`.
     pub base: String,
     credential: Credential,
+    /// Where the credential came from (`BUCKETS_API_KEY`, `--token`, the config file …).
+    pub source: String,
     agent: Agent,
 }
 
@@ -51,8 +53,19 @@ impl Api {
         Api {
             base: base.trim_end_matches('/').to_string(),
             credential,
+            source: String::new(),
             agent: agent(),
         }
+    }
+
+    /// Says where the credential came from.
+    pub fn from(mut self, source: String) -> Api {
+        self.source = source;
+        self
+    }
+
+    pub fn credential(&self) -> &Credential {
+        &self.credential
     }
 
     pub fn agent(&self) -> &Agent {

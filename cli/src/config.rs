@@ -62,30 +62,65 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// The API client for the flags given (each already defaulted from its environment variable).
-pub fn connect(
-    url: Option<String>,
-    api_key: Option<String>,
-    token: Option<String>,
-) -> Result<Api, Failure> {
+/// What the command line gave (each flag already defaulted from its environment variable).
+pub struct Given {
+    pub url: Option<String>,
+    pub api_key: Option<String>,
+    pub token: Option<String>,
+    /// `--anonymous`: no credential, on purpose.
+    pub anonymous: bool,
+}
+
+/// How a person or a job signs in, for the message of a command that has no credential.
+pub const HOW_TO_SIGN_IN: &str = "run `buckets login --url URL` (a person), or set \
+BUCKETS_API_KEY (a job's key) or BUCKETS_TOKEN; --anonymous reads what everyone may read";
+
+/// The API client for the flags given. A command without a credential fails (exit 3) unless
+/// `--anonymous` says that is meant.
+pub fn connect(given: Given) -> Result<Api, Failure> {
     let mut cfg = read_config();
-    let url = url
+    let url = given
+        .url
         .or_else(|| cfg["url"].as_str().map(str::to_string))
         .ok_or_else(|| {
             Failure::usage(
                 "no API URL: give --url, set BUCKETS_URL, or run `buckets login --url …`",
             )
         })?;
-    let credential = if let Some(k) = api_key.filter(|k| !k.is_empty()) {
-        Credential::ApiKey(k)
-    } else if let Some(t) = token.filter(|t| !t.is_empty()) {
-        Credential::Token(t)
-    } else if cfg["url"].as_str() == Some(url.as_str()) {
-        cached_credential(&mut cfg)?
-    } else {
-        Credential::None
+    let from_flag = |var: &str, flag: &str, v: &str| {
+        if std::env::var(var).is_ok_and(|e| e == v) {
+            var.to_string()
+        } else {
+            flag.to_string()
+        }
     };
-    Ok(Api::new(&url, credential))
+    let (credential, source) = if given.anonymous {
+        (Credential::None, "--anonymous".to_string())
+    } else if let Some(k) = given.api_key.filter(|k| !k.is_empty()) {
+        let source = from_flag("BUCKETS_API_KEY", "--api-key", &k);
+        (Credential::ApiKey(k), source)
+    } else if let Some(t) = given.token.filter(|t| !t.is_empty()) {
+        let source = from_flag("BUCKETS_TOKEN", "--token", &t);
+        (Credential::Token(t), source)
+    } else if cfg["url"].as_str() == Some(url.trim_end_matches('/')) {
+        let source = format!("the config file {}", config_path()?.display());
+        (cached_credential(&mut cfg)?, source)
+    } else {
+        (Credential::None, String::new())
+    };
+    if matches!(credential, Credential::None) && !given.anonymous {
+        let cached = match cfg["url"].as_str() {
+            Some(other) if other != url.trim_end_matches('/') => {
+                format!(" (the cached sign-in is for {other})")
+            }
+            _ => String::new(),
+        };
+        return Err(Failure::new(
+            Exit::Denied,
+            format!("not signed in to {url}{cached}: {HOW_TO_SIGN_IN}"),
+        ));
+    }
+    Ok(Api::new(&url, credential).from(source))
 }
 
 /// The cached sign-in: the ID token, renewed with the refresh token when it is about to expire.

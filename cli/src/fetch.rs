@@ -3,6 +3,7 @@
 //! matching file; files already present with the same checksum are skipped, the others are
 //! downloaded on `--parallel` threads, each verified before it takes its name.
 
+use crate::output::words::count;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -94,7 +95,7 @@ pub fn fetch(api: &Api, args: FetchArgs, mode: Mode) -> Result<(), Failure> {
             sha => download(api, url, &dest, size, sha, &plan, &bar, &progress),
         }?;
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        progress.done(&format!("fetched {name} ({size} bytes)"), n, todo.len());
+        progress.done(&format!("fetched {name} ({})", count(size, "byte")), n, todo.len());
         Ok(())
     };
     let whole = todo.iter().take_while(|f| !in_parts(f)).count();

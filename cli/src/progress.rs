@@ -2,6 +2,7 @@
 //! ETA), plain lines when stderr is not a terminal, nothing with `--quiet`. Machine-readable
 //! summaries (`--json`) go to stdout, never mixed with this.
 
+use crate::output::words::many;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -74,7 +75,7 @@ impl Progress {
             .progress_chars("=> "),
         );
         total.set_prefix(verb.to_string());
-        total.set_message(format!("0/{files} files"));
+        total.set_message(format!("0/{}", many(files, "file")));
         Progress {
             mode,
             multi,
@@ -133,7 +134,7 @@ impl Progress {
 
     /// One file done (`done` of `files`): a line outside bar mode.
     pub fn done(&self, line: &str, done: usize, files: usize) {
-        self.total.set_message(format!("{done}/{files} files"));
+        self.total.set_message(format!("{done}/{}", many(files, "file")));
         self.say(line);
     }
 

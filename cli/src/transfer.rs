@@ -2,6 +2,7 @@
 //! `store` and `fetch` share (what the deployment plans, sending a body with progress, reading
 //! one with verification, the summary a run prints).
 
+use crate::output::words::{count, many};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -18,8 +19,11 @@ const BUF: usize = 256 * 1024;
 /// What a job syncs, as the API names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Sync {
+    /// The data document only.
     Data,
+    /// The files only.
     Files,
+    /// The data document and the files.
     #[value(name = "data_and_files")]
     DataAndFiles,
 }
@@ -357,8 +361,9 @@ impl Summary {
         }
         let bytes: u64 = self.moved.iter().filter_map(|m| m["size"].as_u64()).sum();
         progress.say(&format!(
-            "{verb}: {} files ({bytes} bytes) moved, {} unchanged, {} refused, {} failed",
-            self.moved.len(),
+            "{verb}: {} ({}) moved, {} unchanged, {} refused, {} failed",
+            many(self.moved.len(), "file"),
+            count(bytes, "byte"),
             self.unchanged.len(),
             self.refused.len(),
             self.failed.len()
@@ -377,7 +382,7 @@ impl Summary {
         if problems > 0 {
             Err(Failure::new(
                 Exit::Files,
-                format!("{verb}: {problems} file(s) refused or failed"),
+                format!("{verb}: {} refused or failed", many(problems, "file")),
             ))
         } else {
             Ok(())

@@ -1,10 +1,22 @@
 //! `buckets cp`: one file between a bucket and the disk (`fetch` or `store` of one name).
 
+use std::time::Duration;
+
 use super::*;
+use crate::progress::Mode;
+use crate::transfer::Sync;
+use crate::{fetch, store};
 
 /// `cp LOCAL BUCKET:[name]` uploads (through `store`, so with its checksum, multipart and
 /// waiting); `cp BUCKET:name LOCAL` downloads (through `fetch`, verified).
-pub(super) fn cp(api: &Api, from: &str, to: &str, out: &Out, mode: Mode) -> Result<(), Failure> {
+pub fn cp(
+    api: &Api,
+    from: &str,
+    to: &str,
+    out: &Out,
+    mode: Mode,
+    limit_rate: Option<u64>,
+) -> Result<(), Failure> {
     let remote = |s: &str| -> Option<(String, String)> {
         let (b, n) = s.split_once(':')?;
         (!b.is_empty() && !b.contains('/')).then(|| (b.to_string(), n.to_string()))
@@ -33,8 +45,8 @@ pub(super) fn cp(api: &Api, from: &str, to: &str, out: &Out, mode: Mode) -> Resu
                 dir: Some(dir.clone()),
                 data_out: None,
                 parallel: 1,
-                json: out.json,
-                limit_rate: out.limit_rate,
+                json: out.json(),
+                limit_rate,
             },
             mode,
         )?;
@@ -78,8 +90,8 @@ pub(super) fn cp(api: &Api, from: &str, to: &str, out: &Out, mode: Mode) -> Resu
             data: None,
             parallel: 8,
             wait: Duration::from_secs(300),
-            json: out.json,
-            limit_rate: out.limit_rate,
+            json: out.json(),
+            limit_rate,
         },
         mode,
     )

@@ -4,19 +4,36 @@ use super::*;
 
 #[derive(Subcommand)]
 pub enum UserOp {
-    /// A bucket's SFTP users.
-    Ls { bucket: String },
-    /// Add an SFTP user with public keys (files of `ssh-… AAAA…` lines).
-    Add {
+    /// List a bucket's SFTP users.
+    #[command(visible_alias = "list", after_help = "Examples:\n  buckets users ls reports")]
+    Ls {
+        /// The bucket's id.
         bucket: String,
+    },
+    /// Add an SFTP user with public keys; prints its login and host.
+    #[command(after_help = "Examples:
+  buckets users add reports partner --key ~/.ssh/id_ed25519.pub
+  buckets users add reports uploader --key keys.pub --access write")]
+    Add {
+        /// The bucket's id.
+        bucket: String,
+        /// The user's name within the bucket.
         username: String,
-        #[arg(long = "key", required = true)]
+        /// A file of public keys (`ssh-ed25519 AAAA…` lines; `-`: stdin); repeatable.
+        #[arg(long = "key", required = true, value_name = "FILE")]
         keys: Vec<PathBuf>,
+        /// What the user may do: `read` (download) or `write` (upload too).
         #[arg(long, default_value = "read")]
         access: String,
     },
     /// Remove an SFTP user.
-    Rm { bucket: String, username: String },
+    #[command(visible_alias = "delete", after_help = "Examples:\n  buckets users rm reports partner")]
+    Rm {
+        /// The bucket's id.
+        bucket: String,
+        /// The user's name within the bucket.
+        username: String,
+    },
 }
 
 pub(super) fn users(api: &Api, op: UserOp, out: &Out) -> Result<(), Failure> {
@@ -26,14 +43,13 @@ pub(super) fn users(api: &Api, op: UserOp, out: &Out) -> Result<(), Failure> {
                 &format!("/v1/buckets/{}/users", segment(&bucket)),
                 usize::MAX,
             )?;
-            out.table(&items, |u| {
-                format!(
-                    "{}\t{}\t{}",
-                    u["username"].as_str().unwrap_or(""),
-                    u["login"].as_str().unwrap_or(""),
-                    u["access"].as_str().unwrap_or("")
-                )
-            });
+            const COLUMNS: [Col; 4] = [
+                col("USER", "/username"),
+                col("LOGIN", "/login"),
+                col("ACCESS", "/access"),
+                col("HOST", "/host").table_only(),
+            ];
+            out.list(&items, &COLUMNS, "SFTP user");
         }
         UserOp::Add {
             bucket,

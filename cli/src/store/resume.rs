@@ -1,5 +1,6 @@
 //! Multipart uploads resumed across runs: the upload id remembered in the cache directory, the parts S3 holds already.
 
+use crate::output::words::many;
 use super::*;
 
 /// The cache file remembering a multipart upload of this exact content.
@@ -79,8 +80,9 @@ pub(super) fn part_pieces<'a>(
     let skipped = m.file.digests.parts.len() - missing.len();
     if skipped > 0 {
         progress.say(&format!(
-            "{}: resuming, {skipped} part(s) already uploaded",
-            m.file.name
+            "{}: resuming, {} already uploaded",
+            m.file.name,
+            many(skipped, "part")
         ));
         progress.skipped(skipped as u64 * m.file.digests.part_size);
     }

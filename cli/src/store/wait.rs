@@ -1,5 +1,6 @@
 //! Waiting until every upload is recorded: the listing, then each upload's status.
 
+use crate::output::words::count;
 use super::*;
 
 /// Waits until every sent upload is recorded or refused: one listing a round finds the
@@ -90,7 +91,7 @@ pub(super) fn stored(
         .moved
         .push(json!({"name": l.name, "size": l.digests.size}));
     progress.done(
-        &format!("stored {} ({} bytes)", l.name, l.digests.size),
+        &format!("stored {} ({})", l.name, count(l.digests.size, "byte")),
         done,
         files,
     );

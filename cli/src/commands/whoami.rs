@@ -1,0 +1,107 @@
+//! `buckets whoami`: who the commands act as. `GET /v1/` answers the caller's user, principals
+//! and privileges; a key's own record (`GET /v1/keys/{id}`) adds its title, scope and expiry
+//! when the key may read it (a key holding `create_keys`; any other key is not shown its own
+//! record, and its scope is then said to be unknown).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::*;
+use crate::api::Credential;
+use crate::config::HOW_TO_SIGN_IN;
+use crate::failure::Exit;
+use crate::output::time::format_ms;
+
+/// The claims of a JWT that say who and until when (the signature is the API's to check).
+fn token_claims(jwt: &str) -> Value {
+    let claims: Value = jwt
+        .split('.')
+        .nth(1)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let name = ["cognito:username", "preferred_username", "username", "email", "name"]
+        .iter()
+        .find_map(|k| claims[k].as_str());
+    json!({"name": name, "expires_at": claims["exp"].as_i64().map(|s| s * 1000)})
+}
+
+pub(super) fn whoami(api: &Api, out: &Out) -> Result<(), Failure> {
+    let user = api.get("/v1/")?.body["user"].clone();
+    let Some(id) = user["id"].as_str() else {
+        return Err(Failure::new(
+            Exit::Denied,
+            format!("not signed in to {}: {HOW_TO_SIGN_IN}", api.base),
+        ));
+    };
+    let key_id = user["principals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|p| p.as_str()?.strip_prefix("key:"));
+    let mut who = json!({
+        "url": api.base,
+        "user": user,
+        "credential": {"source": api.source},
+    });
+    let mut rows = vec![("API".to_string(), api.base.clone()), ("user".into(), id.into())];
+    match (api.credential(), key_id) {
+        (Credential::ApiKey(_), Some(key)) => {
+            who["credential"]["type"] = json!("api_key");
+            rows.push(("credential".into(), format!("API key {key}, from {}", api.source)));
+            let record = api
+                .raw("GET", &format!("/v1/keys/{key}"), None, &[])
+                .ok()
+                .filter(|a| a.status == 200)
+                .map(|a| a.body["data"].clone());
+            match &record {
+                Some(k) => rows.extend([
+                    ("title".into(), text(&k["title"], "")),
+                    ("scope".into(), scope(&k["buckets"], id)),
+                    ("expires".into(), time_or(&k["expires_at"], "never")),
+                ]),
+                None => rows.push((
+                    "scope".into(),
+                    "unknown: a key reads its own record only when it holds create_keys".into(),
+                )),
+            }
+            who["key"] = record.unwrap_or_else(|| json!({"id": key}));
+        }
+        (Credential::Token(jwt), _) => {
+            let claims = token_claims(jwt);
+            who["credential"]["type"] = json!("token");
+            rows.push(("credential".into(), format!("token, from {}", api.source)));
+            if let Some(name) = claims["name"].as_str() {
+                rows.push(("name".into(), name.into()));
+            }
+            rows.push(("expires".into(), time_or(&claims["expires_at"], "never")));
+            who["token"] = claims;
+        }
+        _ => rows.push(("credential".into(), api.source.clone())),
+    }
+    let user = &who["user"];
+    rows.extend([
+        ("privileges".into(), none_or(&text(&user["privileges"], ", "))),
+        ("principals".into(), text(&user["principals"], ", ")),
+        ("personal bucket".into(), text(&user["bucket"], "")),
+    ]);
+    out.show_rows(&who, &rows);
+    Ok(())
+}
+
+/// A key's scope: its buckets, or all that `owner` reaches.
+fn scope(buckets: &Value, owner: &str) -> String {
+    if buckets.is_array() {
+        super::keys::scope(buckets)
+    } else {
+        format!("every bucket {owner} reaches")
+    }
+}
+
+fn time_or(ms: &Value, otherwise: &str) -> String {
+    ms.as_i64().map_or_else(|| otherwise.to_string(), format_ms)
+}
+
+fn none_or(s: &str) -> String {
+    if s.is_empty() { "none".into() } else { s.into() }
+}

@@ -1,0 +1,1 @@
+//! The command line's shape: every command and argument described, with examples.
