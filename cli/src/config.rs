@@ -78,7 +78,11 @@ BUCKETS_API_KEY (a job's key) or BUCKETS_TOKEN; --anonymous reads what everyone 
 /// The API client for the flags given. A command without a credential fails (exit 3) unless
 /// `--anonymous` says that is meant.
 pub fn connect(given: Given) -> Result<Api, Failure> {
-    let mut cfg = read_config();
+    connect_with(given, read_config())
+}
+
+/// `connect` with the config file's contents given.
+pub fn connect_with(given: Given, mut cfg: Value) -> Result<Api, Failure> {
     let url = given
         .url
         .or_else(|| cfg["url"].as_str().map(str::to_string))

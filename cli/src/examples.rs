@@ -97,8 +97,8 @@ Examples:
 
 pub const HISTORY: &str = "\
 Examples:
-  buckets history reports                             the last 100 changes, newest first
-  buckets history reports --since 2h --resource file  files changed in the last two hours
+  buckets history reports                               the last 100 changes, newest first
+  buckets history reports --since 2h --resource file    files changed in the last two hours
   buckets history reports --since 2026-12-01 --action delete --all
   buckets history reports --user key:3f0c9a1b2c3d4e5f --output json";
 

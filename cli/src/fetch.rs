@@ -95,7 +95,11 @@ pub fn fetch(api: &Api, args: FetchArgs, mode: Mode) -> Result<(), Failure> {
             sha => download(api, url, &dest, size, sha, &plan, &bar, &progress),
         }?;
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        progress.done(&format!("fetched {name} ({})", count(size, "byte")), n, todo.len());
+        progress.done(
+            &format!("fetched {name} ({})", count(size, "byte")),
+            n,
+            todo.len(),
+        );
         Ok(())
     };
     let whole = todo.iter().take_while(|f| !in_parts(f)).count();

@@ -134,7 +134,8 @@ impl Progress {
 
     /// One file done (`done` of `files`): a line outside bar mode.
     pub fn done(&self, line: &str, done: usize, files: usize) {
-        self.total.set_message(format!("{done}/{}", many(files, "file")));
+        self.total
+            .set_message(format!("{done}/{}", many(files, "file")));
         self.say(line);
     }
 

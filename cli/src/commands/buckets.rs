@@ -16,7 +16,12 @@ pub(super) fn ls(api: &Api, limit: usize, out: &Out) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(super) fn create(api: &Api, id: Option<String>, mut data: Value, out: &Out) -> Result<(), Failure> {
+pub(super) fn create(
+    api: &Api,
+    id: Option<String>,
+    mut data: Value,
+    out: &Out,
+) -> Result<(), Failure> {
     if let Some(id) = id {
         data["id"] = json!(id);
     }
@@ -67,7 +72,13 @@ pub(super) fn rm(api: &Api, bucket: &str, yes: bool, out: &Out) -> Result<(), Fa
     Ok(())
 }
 
-pub(super) fn empty(api: &Api, bucket: &str, files: bool, data: bool, out: &Out) -> Result<(), Failure> {
+pub(super) fn empty(
+    api: &Api,
+    bucket: &str,
+    files: bool,
+    data: bool,
+    out: &Out,
+) -> Result<(), Failure> {
     if !files && !data {
         return Err(Failure::usage("say what to empty: --files, --data or both"));
     }
@@ -84,6 +95,9 @@ pub(super) fn empty(api: &Api, bucket: &str, files: bool, data: bool, out: &Out)
     } else {
         "data kept"
     };
-    out.print(&a, &format!("{} deleted, {cleared}", count(deleted, "file")));
+    out.print(
+        &a,
+        &format!("{} deleted, {cleared}", count(deleted, "file")),
+    );
     Ok(())
 }

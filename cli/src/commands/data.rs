@@ -5,7 +5,9 @@ use super::*;
 #[derive(Subcommand)]
 pub enum DataOp {
     /// Print the document (its revision on stderr).
-    #[command(after_help = "Examples:\n  buckets data get reports\n  buckets data get reports --revision 3 > old.json")]
+    #[command(
+        after_help = "Examples:\n  buckets data get reports\n  buckets data get reports --revision 3 > old.json"
+    )]
     Get {
         /// The bucket's id.
         bucket: String,
@@ -14,7 +16,9 @@ pub enum DataOp {
         revision: Option<u64>,
     },
     /// Replace the document with a JSON file.
-    #[command(after_help = "Examples:\n  buckets data put reports doc.json\n  echo '{\"rows\": 2}' | buckets data put reports - --if-match 7")]
+    #[command(
+        after_help = "Examples:\n  buckets data put reports doc.json\n  echo '{\"rows\": 2}' | buckets data put reports - --if-match 7"
+    )]
     Put {
         /// The bucket's id.
         bucket: String,
@@ -25,7 +29,9 @@ pub enum DataOp {
         if_match: Option<String>,
     },
     /// Merge a JSON file into the document (its top-level keys replace the document's).
-    #[command(after_help = "Examples:\n  buckets data patch reports changes.json\n  echo '{\"old\": null}' | buckets data patch reports - --merge-patch")]
+    #[command(
+        after_help = "Examples:\n  buckets data patch reports changes.json\n  echo '{\"old\": null}' | buckets data patch reports - --merge-patch"
+    )]
     Patch {
         /// The bucket's id.
         bucket: String,

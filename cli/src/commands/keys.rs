@@ -6,7 +6,10 @@ use crate::output::time::{now_ms, parse_duration, parse_time};
 #[derive(Subcommand)]
 pub enum KeyOp {
     /// List your API keys.
-    #[command(visible_alias = "list", after_help = "Examples:\n  buckets keys ls\n  buckets keys ls --output json")]
+    #[command(
+        visible_alias = "list",
+        after_help = "Examples:\n  buckets keys ls\n  buckets keys ls --output json"
+    )]
     Ls,
     /// Show one key: its privileges, scope, expiry, last use.
     #[command(after_help = "Examples:\n  buckets keys get 3f0c9a1b2c3d4e5f")]

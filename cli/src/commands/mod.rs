@@ -85,7 +85,12 @@ pub fn run(api: &Api, command: Command, out: &Out) -> Result<(), Failure> {
             title,
             icon,
             notes,
-        } => buckets::create(api, id, fields([("title", title), ("icon", icon), ("notes", notes)]), out),
+        } => buckets::create(
+            api,
+            id,
+            fields([("title", title), ("icon", icon), ("notes", notes)]),
+            out,
+        ),
         Command::Info { bucket } => {
             out.show(&api.get(&bucket_path(&bucket))?.body);
             Ok(())

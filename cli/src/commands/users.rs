@@ -5,7 +5,10 @@ use super::*;
 #[derive(Subcommand)]
 pub enum UserOp {
     /// List a bucket's SFTP users.
-    #[command(visible_alias = "list", after_help = "Examples:\n  buckets users ls reports")]
+    #[command(
+        visible_alias = "list",
+        after_help = "Examples:\n  buckets users ls reports"
+    )]
     Ls {
         /// The bucket's id.
         bucket: String,
@@ -27,7 +30,10 @@ pub enum UserOp {
         access: String,
     },
     /// Remove an SFTP user.
-    #[command(visible_alias = "delete", after_help = "Examples:\n  buckets users rm reports partner")]
+    #[command(
+        visible_alias = "delete",
+        after_help = "Examples:\n  buckets users rm reports partner"
+    )]
     Rm {
         /// The bucket's id.
         bucket: String,

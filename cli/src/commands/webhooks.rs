@@ -6,7 +6,10 @@ use super::*;
 #[derive(Subcommand)]
 pub enum WebhookOp {
     /// List a bucket's webhooks (never their secrets).
-    #[command(visible_alias = "ls", after_help = "Examples:\n  buckets webhooks list reports")]
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  buckets webhooks list reports"
+    )]
     List {
         /// The bucket's id.
         bucket: String,
@@ -50,7 +53,10 @@ pub enum WebhookOp {
         active: Option<bool>,
     },
     /// Delete a webhook.
-    #[command(visible_alias = "rm", after_help = "Examples:\n  buckets webhooks delete reports wh_5a1c0e9b2f3d4a6b7c8d9e0f")]
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  buckets webhooks delete reports wh_5a1c0e9b2f3d4a6b7c8d9e0f"
+    )]
     Delete {
         /// The bucket's id.
         bucket: String,
@@ -58,7 +64,9 @@ pub enum WebhookOp {
         webhook: String,
     },
     /// Send a `webhook.ping` event now (to test a receiver).
-    #[command(after_help = "Examples:\n  buckets webhooks ping reports wh_5a1c0e9b2f3d4a6b7c8d9e0f")]
+    #[command(
+        after_help = "Examples:\n  buckets webhooks ping reports wh_5a1c0e9b2f3d4a6b7c8d9e0f"
+    )]
     Ping {
         /// The bucket's id.
         bucket: String,
@@ -66,7 +74,9 @@ pub enum WebhookOp {
         webhook: String,
     },
     /// Make a new signing secret (printed once); the old one also signs for 24 hours.
-    #[command(after_help = "Examples:\n  buckets webhooks rotate reports wh_5a1c0e9b2f3d4a6b7c8d9e0f")]
+    #[command(
+        after_help = "Examples:\n  buckets webhooks rotate reports wh_5a1c0e9b2f3d4a6b7c8d9e0f"
+    )]
     Rotate {
         /// The bucket's id.
         bucket: String,
@@ -110,7 +120,13 @@ pub struct Hook {
     url: String,
     /// The events to send, comma-separated or repeated: bucket.updated, bucket.deleted,
     /// data.updated, file.uploaded, file.deleted, file.rejected.
-    #[arg(long, alias = "event", value_delimiter = ',', required = true, value_name = "EVENT,…")]
+    #[arg(
+        long,
+        alias = "event",
+        value_delimiter = ',',
+        required = true,
+        value_name = "EVENT,…"
+    )]
     events: Vec<String>,
     /// Only file events of the files whose name matches this glob (e.g. `*.csv`).
     #[arg(long)]
@@ -210,7 +226,9 @@ pub(super) fn webhooks(api: &Api, op: WebhookOp, out: &Out) -> Result<(), Failur
             if let Some(a) = active {
                 body["active"] = json!(a);
             }
-            let a = api.send("PATCH", &hook_path(&bucket, &webhook), &body)?.body;
+            let a = api
+                .send("PATCH", &hook_path(&bucket, &webhook), &body)?
+                .body;
             out.print(&a, &format!("{webhook} updated"));
         }
         WebhookOp::Delete { bucket, webhook } => {

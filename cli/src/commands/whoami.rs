@@ -20,9 +20,15 @@ fn token_claims(jwt: &str) -> Value {
         .and_then(|p| URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
-    let name = ["cognito:username", "preferred_username", "username", "email", "name"]
-        .iter()
-        .find_map(|k| claims[k].as_str());
+    let name = [
+        "cognito:username",
+        "preferred_username",
+        "username",
+        "email",
+        "name",
+    ]
+    .iter()
+    .find_map(|k| claims[k].as_str());
     json!({"name": name, "expires_at": claims["exp"].as_i64().map(|s| s * 1000)})
 }
 
@@ -44,11 +50,17 @@ pub(super) fn whoami(api: &Api, out: &Out) -> Result<(), Failure> {
         "user": user,
         "credential": {"source": api.source},
     });
-    let mut rows = vec![("API".to_string(), api.base.clone()), ("user".into(), id.into())];
+    let mut rows = vec![
+        ("API".to_string(), api.base.clone()),
+        ("user".into(), id.into()),
+    ];
     match (api.credential(), key_id) {
         (Credential::ApiKey(_), Some(key)) => {
             who["credential"]["type"] = json!("api_key");
-            rows.push(("credential".into(), format!("API key {key}, from {}", api.source)));
+            rows.push((
+                "credential".into(),
+                format!("API key {key}, from {}", api.source),
+            ));
             let record = api
                 .raw("GET", &format!("/v1/keys/{key}"), None, &[])
                 .ok()
@@ -81,7 +93,10 @@ pub(super) fn whoami(api: &Api, out: &Out) -> Result<(), Failure> {
     }
     let user = &who["user"];
     rows.extend([
-        ("privileges".into(), none_or(&text(&user["privileges"], ", "))),
+        (
+            "privileges".into(),
+            none_or(&text(&user["privileges"], ", ")),
+        ),
         ("principals".into(), text(&user["principals"], ", ")),
         ("personal bucket".into(), text(&user["bucket"], "")),
     ]);
@@ -103,5 +118,9 @@ fn time_or(ms: &Value, otherwise: &str) -> String {
 }
 
 fn none_or(s: &str) -> String {
-    if s.is_empty() { "none".into() } else { s.into() }
+    if s.is_empty() {
+        "none".into()
+    } else {
+        s.into()
+    }
 }

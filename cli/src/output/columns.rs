@@ -69,26 +69,27 @@ impl Col {
         item.pointer(self.field).unwrap_or(&Value::Null)
     }
 
-    /// The cell in a table: for a person.
+    /// The cell in a table: for a person (control characters, which would break the columns
+    /// or drive the terminal, shown as spaces).
     pub fn human(&self, item: &Value) -> String {
         let v = self.value(item);
-        match (self.kind, v) {
+        let cell = match (self.kind, v) {
             (Kind::Time, Value::Number(n)) => n.as_i64().map_or_else(|| n.to_string(), format_ms),
             (Kind::Bytes, Value::Number(n)) => n.as_u64().map_or_else(|| n.to_string(), bytes),
             (Kind::With(show), v) => show(v),
             _ => text(v, ", "),
-        }
+        };
+        one_line(&cell)
     }
 
-    /// The cell in tab-separated output: the API's value (a tab or newline in it becomes a
-    /// space, so that a row stays one line of the same columns).
+    /// The cell in tab-separated output: the API's value (control characters, a tab or a
+    /// newline among them, as spaces: a row stays one line of the same columns).
     pub fn raw(&self, item: &Value) -> String {
         let v = self.value(item);
-        match self.kind {
+        one_line(&match self.kind {
             Kind::With(show) => show(v),
             _ => text(v, ","),
-        }
-        .replace(['\t', '\n', '\r'], " ")
+        })
     }
 }
 
@@ -104,4 +105,11 @@ pub fn text(v: &Value, sep: &str) -> String {
             .join(sep),
         other => other.to_string(),
     }
+}
+
+/// `s` with every control character (tab, newline, escape …) as a space.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }

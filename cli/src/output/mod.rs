@@ -140,3 +140,6 @@ fn emit(s: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

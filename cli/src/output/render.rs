@@ -4,7 +4,7 @@
 use comfy_table::{CellAlignment, Table, presets};
 use serde_json::Value;
 
-use super::columns::{Col, Kind, text};
+use super::columns::{Col, Kind, one_line, text};
 use super::time::format_ms;
 use super::words::bytes;
 
@@ -79,7 +79,7 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
 pub fn fields_table(rows: &[(String, String)]) -> String {
     let mut t = new_table();
     for (k, val) in rows {
-        t.add_row([format!("{k}:"), for_people(k, val)]);
+        t.add_row([format!("{k}:"), one_line(&for_people(k, val))]);
     }
     trimmed(&mut t) + "\n"
 }
@@ -98,7 +98,7 @@ fn for_people(field: &str, val: &str) -> String {
 /// Fields as `field<TAB>value` lines.
 pub fn fields_tsv(rows: &[(String, String)]) -> String {
     rows.iter()
-        .map(|(k, val)| format!("{k}\t{}\n", val.replace(['\t', '\n', '\r'], " ")))
+        .map(|(k, val)| format!("{k}\t{}\n", one_line(val)))
         .collect()
 }
 

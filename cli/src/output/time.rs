@@ -48,7 +48,9 @@ pub fn parse_time(s: &str, now: i64, ago: bool) -> Result<i64, String> {
     let s = s.trim();
     let bad = || {
         let forms = if ago { ", a duration ago (2h, 7d)" } else { "" };
-        format!("{s:?} is not a time: give ms since the epoch, 2026-12-31, 2026-12-31T23:59:00Z{forms}")
+        format!(
+            "{s:?} is not a time: give ms since the epoch, 2026-12-31, 2026-12-31T23:59:00Z{forms}"
+        )
     };
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse().map_err(|_| bad());
@@ -127,10 +129,20 @@ mod tests {
 
     #[test]
     fn durations_count_back_from_now_only_where_allowed() {
-        assert_eq!(parse_time("2h", 10_000_000, true), Ok(10_000_000 - 7_200_000));
+        assert_eq!(
+            parse_time("2h", 10_000_000, true),
+            Ok(10_000_000 - 7_200_000)
+        );
         assert_eq!(parse_duration("7d"), Some(7 * MS_PER_DAY));
         assert!(parse_time("2h", 10_000_000, false).is_err());
-        for bad in ["", "yesterday", "2026-13-01", "2026-01-01T25:00", "12x", "-5m"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-01-01T25:00",
+            "12x",
+            "-5m",
+        ] {
             assert!(parse_time(bad, 0, true).is_err(), "{bad}");
         }
     }

@@ -1,7 +1,7 @@
 //! Multipart uploads resumed across runs: the upload id remembered in the cache directory, the parts S3 holds already.
 
-use crate::output::words::many;
 use super::*;
+use crate::output::words::many;
 
 /// The cache file remembering a multipart upload of this exact content.
 pub(super) fn resume_file(bucket: &str, api: &Api, l: &Local) -> Option<PathBuf> {

@@ -1,7 +1,7 @@
 //! Waiting until every upload is recorded: the listing, then each upload's status.
 
-use crate::output::words::count;
 use super::*;
+use crate::output::words::count;
 
 /// Waits until every sent upload is recorded or refused: one listing a round finds the
 /// recorded ones (cheap for many files), `status_uri` tells the fate of the rest.
