@@ -17,8 +17,7 @@ pub const GLOBAL: &str = "Global options";
     name = "buckets",
     version,
     about = "Buckets from the command line: fetch and store for jobs, and everything else for people.",
-    after_help = ex::TOP,
-    propagate_version = true
+    after_help = ex::TOP
 )]
 pub struct Cli {
     #[command(flatten)]

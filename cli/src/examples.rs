@@ -117,7 +117,7 @@ Examples:
 
 pub const WEBHOOKS: &str = "\
 Examples:
-  buckets webhooks create reports --url https://hooks.example.com/buckets --events file.uploaded,file.deleted
+  buckets webhooks create reports --endpoint https://hooks.example.com/buckets --events file.uploaded,file.deleted
   buckets webhooks list reports
   buckets webhooks ping reports wh_5a1c0e9b2f3d4a6b7c8d9e0f
   buckets webhooks deliveries reports wh_5a1c0e9b2f3d4a6b7c8d9e0f

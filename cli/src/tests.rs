@@ -147,6 +147,29 @@ fn a_commands_own_options_come_first_and_the_global_ones_under_their_heading() {
     }
 }
 
+/// A command's own argument named as a global one would be merged with it by clap (a webhook's
+/// `--url` once replaced the API's URL).
+#[test]
+fn no_command_reuses_the_name_of_a_global_option() {
+    let top = Cli::command();
+    let globals: Vec<(String, Option<String>)> = top
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| (a.get_id().to_string(), a.get_long().map(str::to_string)))
+        .collect();
+    let mut all = Vec::new();
+    commands(&top, "buckets", &mut all);
+    for (path, cmd) in all.iter().skip(1) {
+        for arg in cmd.get_arguments() {
+            let (id, long) = (arg.get_id().to_string(), arg.get_long().map(str::to_string));
+            let clash = globals
+                .iter()
+                .any(|(g, l)| *g == id || (long.is_some() && *l == long));
+            assert!(!clash, "{path}: {id} is also a global option");
+        }
+    }
+}
+
 #[test]
 fn output_formats_parse_and_json_is_an_alias() {
     let format = |args: &[&str]| Cli::try_parse_from(args).unwrap().global.format();

@@ -115,9 +115,10 @@ fn a_commands_help_shows_its_own_options_then_the_global_ones() {
     let text = help(&["webhooks".into(), "create".into()]);
     let (own, global) = text.split_once("Global options:").unwrap();
     assert!(
-        own.contains("--url <URL>") && own.contains("--events"),
+        own.contains("--endpoint <URL>") && own.contains("--events"),
         "{text}"
     );
+    assert!(global.contains("--url <URL>"), "{text}");
     assert!(
         global.contains("--api-key") && global.contains("--output"),
         "{text}"

@@ -24,9 +24,9 @@ pub enum WebhookOp {
     },
     /// Add a webhook; prints its id and its signing secret, once.
     #[command(after_help = "Examples:
-  buckets webhooks create reports --url https://hooks.example.com/buckets --events file.uploaded
-  buckets webhooks create reports --url https://hooks.example.com/csv --events file.uploaded,file.deleted --glob '*.csv'
-  buckets webhooks create reports --url http://127.0.0.1:8080/hook --events data.updated   (local stack only)")]
+  buckets webhooks create reports --endpoint https://hooks.example.com/buckets --events file.uploaded
+  buckets webhooks create reports --endpoint https://hooks.example.com/csv --events file.uploaded,file.deleted --glob '*.csv'
+  buckets webhooks create reports --endpoint http://127.0.0.1:8080/hook --events data.updated   (local stack only)")]
     Create {
         /// The bucket's id.
         bucket: String,
@@ -36,7 +36,7 @@ pub enum WebhookOp {
         #[arg(long)]
         inactive: bool,
     },
-    /// Change a webhook's URL, events, glob, or turn it on or off.
+    /// Change a webhook's endpoint, events, glob, or turn it on or off.
     #[command(after_help = "Examples:
   buckets webhooks edit reports wh_5a1c0e9b2f3d4a6b7c8d9e0f --events file.uploaded,file.deleted
   buckets webhooks edit reports wh_5a1c0e9b2f3d4a6b7c8d9e0f --active true
@@ -112,12 +112,12 @@ pub enum WebhookOp {
     },
 }
 
-/// What a new webhook is.
+/// What a new webhook is. Its URL is `--endpoint` (the API's `url`): `--url` is the API's.
 #[derive(clap::Args)]
 pub struct Hook {
-    /// Where events are POSTed: an https URL of a public address.
-    #[arg(long)]
-    url: String,
+    /// The URL events are POSTed to (the API's `url`): https, of a public address.
+    #[arg(long, value_name = "URL")]
+    endpoint: String,
     /// The events to send, comma-separated or repeated: bucket.updated, bucket.deleted,
     /// data.updated, file.uploaded, file.deleted, file.rejected.
     #[arg(
@@ -136,9 +136,9 @@ pub struct Hook {
 /// What a change of a webhook may change.
 #[derive(clap::Args)]
 pub struct HookChange {
-    /// A new URL.
-    #[arg(long)]
-    url: Option<String>,
+    /// A new URL to POST events to.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
     /// The new list of events, comma-separated or repeated.
     #[arg(long, alias = "event", value_delimiter = ',', value_name = "EVENT,…")]
     events: Vec<String>,
@@ -206,7 +206,8 @@ pub(super) fn webhooks(api: &Api, op: WebhookOp, out: &Out) -> Result<(), Failur
             hook,
             inactive,
         } => {
-            let mut body = json!({"url": hook.url, "events": hook.events, "active": !inactive});
+            let mut body =
+                json!({"url": hook.endpoint, "events": hook.events, "active": !inactive});
             if let Some(g) = hook.glob {
                 body["glob"] = json!(g);
             }
@@ -219,7 +220,7 @@ pub(super) fn webhooks(api: &Api, op: WebhookOp, out: &Out) -> Result<(), Failur
             hook,
             active,
         } => {
-            let mut body = fields([("url", hook.url), ("glob", hook.glob)]);
+            let mut body = fields([("url", hook.endpoint), ("glob", hook.glob)]);
             if !hook.events.is_empty() {
                 body["events"] = json!(hook.events);
             }

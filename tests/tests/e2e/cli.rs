@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use buckets_e2e::{COGNITO_PASSWORD, Caller, api_url, local_script, unique};
 use serde_json::{Value, json};
 
+/// whoami, history, webhooks, the output formats, no credentials, refusals.
+mod commands;
+
 const CREATOR: &[&str] = &["create_buckets"];
 const MIB: usize = 1024 * 1024;
 
@@ -397,7 +400,10 @@ fn a_multipart_store_killed_mid_way_resumes_part_wise() {
 
     let (_, stderr) = job.expect(0, &["store", &id, "--dir", d]);
     assert!(
-        stderr.contains(&format!("resuming, {held} part(s) already uploaded")),
+        stderr.contains(&format!(
+            "resuming, {held} {} already uploaded",
+            if held == 1 { "part" } else { "parts" }
+        )),
         "{stderr}"
     );
     let rec = record(&alice, &id, "video.bin").unwrap();

@@ -26,15 +26,15 @@ use serde_json::{Value, json};
 /// How long a delivery may take to arrive (or to be listed as it should be).
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A running `webhook_receiver.py`, killed when dropped.
-struct Receiver {
+/// A running `webhook_receiver.py`, killed when dropped (the command line's tests use it too).
+pub(crate) struct Receiver {
     child: Child,
     port: u16,
     control: Caller,
 }
 
 impl Receiver {
-    fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let python = root.join(".local/webhooks/bin/python3");
         assert!(
@@ -67,12 +67,12 @@ impl Receiver {
     }
 
     /// The receiver's URL for `path` (what a webhook is created with).
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// Deliveries to `path` are verified with `secret`.
-    fn secret(&self, path: &str, secret: &str) {
+    pub(crate) fn secret(&self, path: &str, secret: &str) {
         self.control
             .post(
                 &self.url("/_control/secret"),
@@ -104,7 +104,7 @@ impl Receiver {
     }
 
     /// What `path` received, once it holds at least `n` deliveries (at most `WAIT`).
-    fn wait_for(&self, path: &str, n: usize) -> Vec<Value> {
+    pub(crate) fn wait_for(&self, path: &str, n: usize) -> Vec<Value> {
         let deadline = Instant::now() + WAIT;
         loop {
             let got = self.received(path);
