@@ -38,8 +38,9 @@ pub struct Global {
     /// Act with this bearer token (a JWT from the identity provider).
     #[arg(long, env = "BUCKETS_TOKEN", global = true, hide_env_values = true, help_heading = GLOBAL, value_name = "JWT")]
     pub token: Option<String>,
-    /// Send no credentials: read only what everyone may read (a public bucket).
-    #[arg(long, global = true, help_heading = GLOBAL, conflicts_with_all = ["api_key", "token"])]
+    /// Send no credentials, whatever key or token is set: read what everyone may read (a
+    /// public bucket).
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub anonymous: bool,
     /// How answers print [default: table on a terminal, else tsv (single objects: JSON)].
     #[arg(long, short = 'o', env = "BUCKETS_OUTPUT", value_enum, global = true, help_heading = GLOBAL, value_name = "FORMAT")]
