@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::failure::Exit;
 use crate::progress::Mode;
 use crate::transfer::Sync;
 use crate::{fetch, store};
@@ -26,38 +27,50 @@ pub fn cp(
             return Err(Failure::usage("cp BUCKET:NAME LOCAL: name the file"));
         }
         let dest = PathBuf::from(to);
-        let (dir, rename) = if to.ends_with('/') || dest.is_dir() {
-            (dest, None)
+        let into_dir = to.ends_with('/') || dest.is_dir();
+        let dir = if into_dir {
+            dest.clone()
         } else {
-            let dir = dest
-                .parent()
+            dest.parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from("."));
-            (dir, Some(dest))
+                .unwrap_or_else(|| PathBuf::from("."))
         };
-        fetch::fetch(
+        // A download to another name goes through a directory of its own beside it: a file of
+        // the bucket's name already there is neither moved nor overwritten.
+        let work = if into_dir {
+            dir.clone()
+        } else {
+            dir.join(format!(".buckets-cp-{}", std::process::id()))
+        };
+        let fetched = fetch::fetch(
             api,
             fetch::FetchArgs {
-                bucket,
+                bucket: bucket.clone(),
                 sync: Sync::Files,
                 glob: globset::escape(&name),
-                dir: Some(dir.clone()),
+                dir: Some(work.clone()),
                 data_out: None,
                 parallel: 1,
                 json: out.json(),
                 limit_rate,
             },
             mode,
-        )?;
-        if let Some(dest) = rename {
-            let got = dir.join(&name);
-            if got != dest {
-                std::fs::rename(&got, &dest)
-                    .map_err(|e| Failure::io(&dest.display().to_string(), e))?;
-            }
+        );
+        let got = work.join(rules::names::normalize(&name));
+        let placed = fetched.and_then(|()| match (got.is_file(), into_dir) {
+            (false, _) => Err(Failure::new(
+                Exit::NotFound,
+                format!("{bucket} has no file {name:?}"),
+            )),
+            (true, true) => Ok(()),
+            (true, false) => std::fs::rename(&got, &dest)
+                .map_err(|e| Failure::io(&dest.display().to_string(), e)),
+        });
+        if !into_dir {
+            let _ = std::fs::remove_dir_all(&work);
         }
-        return Ok(());
+        return placed;
     }
     let Some((bucket, name)) = remote(to) else {
         return Err(Failure::usage(
