@@ -2,14 +2,14 @@
 
 pub const TOP: &str = "\
 Examples:
-  buckets login --url \"$BUCKETS_API_URL\"            sign in (user name and password)
+  buckets login --url \"$BUCKETS_API_URL\"           sign in (user name and password)
   buckets whoami                                   who the commands act as
   buckets create reports --title Reports
-  buckets cp ./rain.csv reports:                    upload one file
+  buckets cp ./rain.csv reports:                   upload one file
   buckets files reports
   buckets store reports --dir out --glob '*.csv'   a job's outputs into the bucket
   buckets fetch reports --dir in                   the next job's inputs
-  buckets ls --output json                          any listing as JSON (or tsv, table)
+  buckets ls --output json                         any listing as JSON (or tsv, table)
 
 Credentials: --api-key / BUCKETS_API_KEY (jobs), --token / BUCKETS_TOKEN, else the sign-in that
 `buckets login` cached. A command that needs them fails with exit code 3 when there are none.
