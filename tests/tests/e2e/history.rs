@@ -357,7 +357,7 @@ fn a_keys_bucket_update_and_upload_name_the_key() {
     let file = job.upload(&id, "out.csv", b"a,b\n", "text/csv");
     assert_eq!(file["uploaded_by"], key_principal.as_str(), "{file}");
 
-    let entries = wait_for_entries(&alice, &id, 3);
+    let entries = wait_for_entries(&alice, &id, 4);
     let who: Vec<(String, String)> = entries
         .iter()
         .map(|e| {
@@ -372,6 +372,7 @@ fn a_keys_bucket_update_and_upload_name_the_key() {
         [
             ("file".to_string(), key_principal.clone()),
             ("bucket".to_string(), key_principal.clone()),
+            ("key".to_string(), alice.principal()),
             ("bucket".to_string(), alice.principal()),
         ],
         "{entries:#?}"
