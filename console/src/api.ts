@@ -135,7 +135,8 @@ export async function call<T = unknown>(
     (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
     init.body = JSON.stringify(body);
   }
-  const url = path.startsWith("http") ? path : path.startsWith("/_aws/") ? resolve(path) : apiBase + path;
+  // A /v1 path is the API's; anything else the API answered (next_uri, status_uri) is resolved.
+  const url = path.startsWith("/v1") ? apiBase + path : resolve(path);
   const res = await fetch(url, init);
   if (res.status === 401 && s) {
     saveSession(null);
@@ -148,3 +149,27 @@ export async function call<T = unknown>(
 }
 
 export const enc = encodeURIComponent;
+
+/** A page of a list: `data`, and `next_uri` (host-relative) while `has_more`. */
+export interface Page<T> {
+  data: T[];
+  has_more?: boolean;
+  next_uri?: string | null;
+}
+
+/** One page of a list: `url` is a /v1 path or a `next_uri` the API answered. */
+export async function page<T>(url: string): Promise<Page<T>> {
+  return (await call<Page<T>>("GET", url)).body;
+}
+
+/** The claims of the session's ID token (unverified: for display only), or null for a key. */
+export function tokenClaims(s: Session | null = loadSession()): Record<string, unknown> | null {
+  if (s?.kind !== "token") return null;
+  try {
+    const b64 = s.secret.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
