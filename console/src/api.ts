@@ -130,7 +130,9 @@ export async function call<T = unknown>(
   if (s?.kind === "token" && s.expiresAt && s.expiresAt - Date.now() < 60_000) {
     s = (await refresh(s)) ?? s;
   }
-  const init: RequestInit = { method, headers: { ...authHeaders(s), ...headers } };
+  // no-store: the API's GETs carry Last-Modified without Cache-Control, which lets a browser
+  // reuse an answer heuristically (a bucket's counters seconds old); the page wants the truth.
+  const init: RequestInit = { method, headers: { ...authHeaders(s), ...headers }, cache: "no-store" };
   if (body !== undefined) {
     (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
     init.body = JSON.stringify(body);

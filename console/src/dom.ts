@@ -95,7 +95,7 @@ export function field(label: string, control: HTMLElement): HTMLElement {
 
 /** Checkboxes of a fixed set, in a fieldset with its legend. */
 export function checkboxes(name: string, legend: string, values: readonly string[], checked: readonly string[] = []): { root: HTMLElement; values(): string[] } {
-  const boxes = values.map((v) => h("input", { type: "checkbox", name, value: v, id: `${name}-${v}`, checked: checked.includes(v) }));
+  const boxes = values.map((v) => h("input", { type: "checkbox", name, value: v, id: `${name}-${v}`, defaultChecked: checked.includes(v) }));
   return {
     root: h("fieldset", { class: "checks" }, h("legend", {}, legend),
       ...boxes.map((b) => h("label", { for: b.id }, b, ` ${b.value}`))),

@@ -39,6 +39,7 @@ async function check(page, name) {
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   for (const v of bad) failures.push(`${name}: axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(" ")})`);
+  if (bad.length) console.log(failures.slice(-bad.length).map((f) => `    ${f}`).join("\n"));
   console.log(`  ok ${step} ${name}${bad.length ? ` (axe: ${bad.length} serious/critical)` : ""}`);
 }
 async function signIn(page, who) {
@@ -303,8 +304,10 @@ try {
   await check(a, "history");
   await a.selectOption("#hist-kind", "bucket");
   await a.selectOption("#hist-action", "create");
-  await a.waitForSelector(`#history tbody tr:has-text("/buckets/${id}")`);
-  ok((await a.$$eval("#history tbody tr", (r) => r.length)) === 1, "one creation of the bucket");
+  await a.waitForFunction((u) => {
+    const rows = document.querySelectorAll("#history tbody tr");
+    return rows.length === 1 && rows[0].textContent.includes(u);
+  }, `/buckets/${id}`);
   ok((await a.textContent("#history tbody tr")).includes(me), "created by me");
 
   // API keys: one that reads this bucket only; its secret shown once and copied.
@@ -370,7 +373,8 @@ try {
   await a.click("#empty");
   await toast(a, "Emptied: 3 files deleted");
   await a.waitForSelector("#files tbody tr", { state: "detached" });
-  ok((await a.textContent("#count")).trim() === "0", "no files counted");
+  await a.waitForFunction(() => document.getElementById("count")?.textContent === "0", null, { timeout: 10_000 })
+    .catch(async () => ok(false, `no files counted (${await a.textContent("#count")})`));
 
   // Delete the bucket (typed confirmation).
   await a.fill("#confirm-id", "wrong");
