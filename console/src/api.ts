@@ -56,8 +56,9 @@ export function resolve(url: string): string {
   return new URL(url, apiBase + "/").toString();
 }
 
-let onExpired: () => void = () => {};
-export function whenExpired(f: () => void): void {
+let onExpired: (ended: Session) => void = () => {};
+/** `f` runs when the API refuses the session's credential (401): the session has ended. */
+export function whenExpired(f: (ended: Session) => void): void {
   onExpired = f;
 }
 
@@ -142,7 +143,7 @@ export async function call<T = unknown>(
   const res = await fetch(url, init);
   if (res.status === 401 && s) {
     saveSession(null);
-    onExpired();
+    onExpired(s);
     throw await errorOf(res);
   }
   if (!res.ok) throw await errorOf(res);

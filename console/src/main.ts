@@ -10,7 +10,7 @@ import { type Me, header, me, setMe } from "./who";
 
 const main = () => document.getElementById("main") as HTMLElement;
 
-const signIn = (reason = "", alert = false) => signInView(main(), start, reason, alert);
+const signIn = (reason = "", alert = false, withKey = false) => signInView(main(), start, reason, alert, withKey);
 
 function signOut(): void {
   saveSession(null);
@@ -32,7 +32,8 @@ async function route(): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  if (!loadSession()) return signIn();
+  const session = loadSession();
+  if (!session) return signIn();
   let info;
   try {
     info = await call<{ user?: Me }>("GET", "/v1/");
@@ -42,17 +43,19 @@ async function start(): Promise<void> {
   }
   if (!info.body.user) {
     saveSession(null);
-    return signIn("That credential was not accepted.", true);
+    return signIn("That credential was not accepted.", true, session.kind === "key");
   }
   setMe(info.body.user);
   await header(info.body.user, signOut);
   await route();
 }
 
-whenExpired(() => {
+whenExpired((ended) => {
   const was = me;
   setMe(null);
-  void (was ? signIn("Your session expired: sign in again.", true) : signIn("That credential was not accepted.", true));
+  const withKey = ended.kind === "key";
+  const reason = !was ? "That credential was not accepted." : withKey ? "The API key was refused (revoked or expired): sign in again." : "Your session expired: sign in again.";
+  void signIn(reason, true, withKey);
 });
 window.addEventListener("hashchange", () => {
   if (me) void route();

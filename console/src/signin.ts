@@ -12,8 +12,8 @@ interface SignIn {
 const KEY_SHAPE = /^bk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;
 
 /** The sign-in form in `root`; `done` runs once a credential is saved. `alert`: the reason is a
- * refusal (announced at once), not a notice. */
-export async function signInView(root: HTMLElement, done: () => Promise<void>, reason = "", alert = false): Promise<void> {
+ * refusal (announced at once), not a notice; `withKey`: the API key is the way chosen first. */
+export async function signInView(root: HTMLElement, done: () => Promise<void>, reason = "", alert = false, withKey = false): Promise<void> {
   document.getElementById("who")?.replaceChildren();
   let auth: SignIn | undefined;
   const error = h("p", { id: "signin-error", class: "error", role: "alert" });
@@ -31,8 +31,8 @@ export async function signInView(root: HTMLElement, done: () => Promise<void>, r
   const byKey = h("fieldset", { id: "by-key", class: "plain" }, h("legend", { class: "sr" }, "API key"),
     h("label", { for: "apikey" }, "API key"), key,
     h("p", { id: "apikey-hint", class: "muted" }, "The secret shown once when the key was made: bk_<16 hex>_<43 characters>."));
-  const usePassword = h("input", { type: "radio", name: "method", id: "m-password", value: "password", checked: !!cognito });
-  const useKey = h("input", { type: "radio", name: "method", id: "m-key", value: "key", checked: !cognito });
+  const usePassword = h("input", { type: "radio", name: "method", id: "m-password", value: "password", checked: !!cognito && !withKey });
+  const useKey = h("input", { type: "radio", name: "method", id: "m-key", value: "key", checked: !cognito || withKey });
   // The chosen way's fields are shown and required; the other's are disabled (so neither
   // validated nor sent).
   const choose = () => {

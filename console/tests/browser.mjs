@@ -361,6 +361,7 @@ try {
   await d.reload();
   await d.waitForSelector("#apikey");
   ok((await d.textContent("main")).includes("not accepted"), "a revoked key signs in no more");
+  ok(await d.isHidden("#user"), "the key's way is the one offered again");
   await a.goto(bucketUrl);
   await a.waitForSelector("#bucket-title");
 
