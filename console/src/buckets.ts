@@ -1,6 +1,7 @@
 // The bucket list (pages of 50, "load more", filter by title or id) and the create form.
 import { type Page, call } from "./api";
 import { bytes, h, mount, showError, toast } from "./dom";
+import { mayCreateBuckets, me } from "./who";
 
 /** The address of a bucket's page (its own: reload, back and a shared link show it). */
 export const bucketHref = (id: string) => `#/b/${encodeURIComponent(id)}`;
@@ -76,7 +77,8 @@ export async function bucketsView(root: HTMLElement): Promise<void> {
   );
   mount(root,
     h("h1", {}, "Buckets"),
-    create,
+    // Offered only to who may create: a scoped key never may, whatever privileges it holds.
+    ...(mayCreateBuckets(me) ? [create] : []),
     h("section", { class: "card" },
       h("div", { class: "row" }, h("label", { for: "filter" }, "Filter"), filter),
       h("div", { class: "scroll" },

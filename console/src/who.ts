@@ -7,7 +7,17 @@ export interface Me {
   id: string;
   principals: string[];
   privileges?: string[];
+  /** Absent for a key with a bucket scope (it reaches only its scope). */
   bucket?: string;
+  /** Present when an API key signed in: its id and, when scoped, its buckets. */
+  key?: { id: string; principal: string; buckets?: { id: string; access: "read" | "write" }[] };
+}
+
+/** Whether the caller may create buckets: `create_buckets` (or `admin`), and not a scoped key,
+ *  which the server refuses whatever it holds. */
+export function mayCreateBuckets(m: Me | null): boolean {
+  const p = m?.privileges ?? [];
+  return (p.includes("create_buckets") || p.includes("admin")) && !m?.key?.buckets;
 }
 export let me: Me | null = null;
 export function setMe(m: Me | null): void {
@@ -22,7 +32,7 @@ async function displayName(m: Me): Promise<string> {
     const named = NAME_CLAIMS.map((k) => claims[k]).find((v) => typeof v === "string" && v);
     return (named as string | undefined) ?? m.id;
   }
-  const keyId = m.principals.find((p) => p.startsWith("key:"))?.slice(4);
+  const keyId = m.key?.id;
   if (!keyId) return m.id;
   try {
     const k = (await call<{ data: { title: string } }>("GET", `/v1/keys/${enc(keyId)}`)).body.data;

@@ -349,6 +349,7 @@ try {
   ok((await d.textContent("#who-name")).includes(`bk_${secret.slice(3, 19)}`), `the key shown by its prefix (${await d.textContent("#who-name")})`);
   await d.waitForSelector(`#bucket-table a[href="#/b/${encodeURIComponent(id)}"]`);
   ok((await d.$$eval("#bucket-table tbody tr", (r) => r.length)) === 1, "a scoped key lists its scope only");
+  ok((await d.locator("#new-title").count()) === 0, "a scoped key is not offered to create a bucket (the server would refuse)");
   await check(d, "signed-in-with-key");
 
   // Revoke it: the next request with it is refused.
