@@ -10,6 +10,8 @@
 #   make token HS256=1 SUB=alice PRIVILEGES=create_buckets,edit_buckets TTL=3600   an HS256 dev token
 #   make console        build the web console (console/dist) from its lockfile
 #   make browser        the console's browser tests (Playwright + Debian's chromium) on the local stack
+#   make docs           every shell example of README.md and docs/ run in a clean shell on the local stack
+#                       (DOCS=docs/api.md: one document)
 #   make kinto-history  kinto-http.py (PyPI, unmodified) reads a bucket's history on the local stack
 #   make stop           stop the ministack that `make local` started
 #   make status         whether the local stack runs (port, pid), and if not, why
@@ -280,6 +282,8 @@ check: $(LOCAL)/build.stamp
 	cargo fmt --all -- --check
 	$(HOST_PYTHON) $(ROOT)/infra/checks/module_cycles.py $(ROOT)/shared/src
 	$(HOST_PYTHON) $(ROOT)/infra/checks/layout_literals.py $(ROOT)
+	$(HOST_PYTHON) $(ROOT)/infra/checks/doc_examples.py --links
+	$(PY) $(ROOT)/infra/contract/iam_table.py --check
 	cargo clippy $(WORKSPACE) --all-targets -- -D warnings
 	$(PY) $(ROOT)/infra/contract/openapi.py $(LOCAL)/openapi.json
 	@cmp -s $(LOCAL)/openapi.json $(ROOT)/shared/openapi.json || { echo \
@@ -321,7 +325,18 @@ e2e:
 	cargo test $(WORKSPACE) --test e2e --test cascade --test deployment_settings -- --test-threads=4; \
 	$(MAKE) browser; \
 	$(MAKE) kinto-history; \
+	$(MAKE) docs; \
 	$(MAKE) load-check
+
+# Every shell example of README.md and docs/*.md, run as a reader would: each document in order,
+# in a clean shell of its own (infra/checks/doc_examples.py says what it holds), on the local
+# stack; a failing example fails. DOCS=docs/api.md runs one document. Needs .local/env (the
+# examples load it themselves, as the text tells a reader to).
+DOCS ?=
+.PHONY: docs
+docs:
+	@test -f $(LOCAL)/env || { echo "make docs needs the local stack (make local)" >&2; exit 1; }
+	$(HOST_PYTHON) $(ROOT)/infra/checks/doc_examples.py $(DOCS)
 
 # kinto-http.py (pinned, unmodified) against the local stack's history API: create_bucket,
 # patch_bucket, get_history (all, action="create", paged); run by make e2e. Needs .local/env.

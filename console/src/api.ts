@@ -56,8 +56,9 @@ export function resolve(url: string): string {
   return new URL(url, apiBase + "/").toString();
 }
 
-let onExpired: () => void = () => {};
-export function whenExpired(f: () => void): void {
+let onExpired: (ended: Session) => void = () => {};
+/** `f` runs when the API refuses the session's credential (401): the session has ended. */
+export function whenExpired(f: (ended: Session) => void): void {
   onExpired = f;
 }
 
@@ -130,16 +131,19 @@ export async function call<T = unknown>(
   if (s?.kind === "token" && s.expiresAt && s.expiresAt - Date.now() < 60_000) {
     s = (await refresh(s)) ?? s;
   }
-  const init: RequestInit = { method, headers: { ...authHeaders(s), ...headers } };
+  // no-store: the API's GETs carry Last-Modified without Cache-Control, which lets a browser
+  // reuse an answer heuristically (a bucket's counters seconds old); the page wants the truth.
+  const init: RequestInit = { method, headers: { ...authHeaders(s), ...headers }, cache: "no-store" };
   if (body !== undefined) {
     (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
     init.body = JSON.stringify(body);
   }
-  const url = path.startsWith("http") ? path : path.startsWith("/_aws/") ? resolve(path) : apiBase + path;
+  // A /v1 path is the API's; anything else the API answered (next_uri, status_uri) is resolved.
+  const url = path.startsWith("/v1") ? apiBase + path : resolve(path);
   const res = await fetch(url, init);
   if (res.status === 401 && s) {
     saveSession(null);
-    onExpired();
+    onExpired(s);
     throw await errorOf(res);
   }
   if (!res.ok) throw await errorOf(res);
@@ -148,3 +152,27 @@ export async function call<T = unknown>(
 }
 
 export const enc = encodeURIComponent;
+
+/** A page of a list: `data`, and `next_uri` (host-relative) while `has_more`. */
+export interface Page<T> {
+  data: T[];
+  has_more?: boolean;
+  next_uri?: string | null;
+}
+
+/** One page of a list: `url` is a /v1 path or a `next_uri` the API answered. */
+export async function page<T>(url: string): Promise<Page<T>> {
+  return (await call<Page<T>>("GET", url)).body;
+}
+
+/** The claims of the session's ID token (unverified: for display only), or null for a key. */
+export function tokenClaims(s: Session | null = loadSession()): Record<string, unknown> | null {
+  if (s?.kind !== "token") return null;
+  try {
+    const b64 = s.secret.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}

@@ -1,10 +1,12 @@
 // One bucket: its settings and counters, the data document, files, permissions, deletion.
 import { ApiError, call, enc } from "./api";
 import type { Bucket } from "./buckets";
-import { bytes, h, mount, toast } from "./dom";
+import { bytes, h, mount, showError, toast } from "./dom";
 import { filesPane } from "./files";
+import { historyPane } from "./history";
 import { jsonEditor } from "./json";
-import { showError } from "./main";
+import { sftpPane } from "./sftp";
+import { webhooksPane } from "./webhooks";
 
 interface Envelope {
   data: Bucket;
@@ -15,15 +17,32 @@ export async function bucketView(root: HTMLElement, id: string): Promise<void> {
   const path = `/v1/buckets/${enc(id)}`;
   const { body } = await call<Envelope>("GET", path);
   const b = body.data;
-  mount(root,
-    h("p", {}, h("a", { href: "#/" }, "← All buckets")),
-    h("h1", { id: "bucket-title" }, `${b.icon ?? ""} ${b.title || b.id}`.trim()),
+  const panes = [
     settingsPane(path, body),
     dataPane(path),
     filesPane(path),
     permissionsPane(path, body),
+    webhooksPane(path),
+    sftpPane(path),
+    historyPane(path),
     dangerPane(path, b),
+  ];
+  mount(root,
+    h("p", {}, h("a", { href: "#/" }, "← All buckets")),
+    h("h1", { id: "bucket-title" }, `${b.icon ?? ""} ${b.title || b.id}`.trim()),
+    sectionsNav(panes),
+    ...panes,
   );
+}
+
+/** Buttons to each pane (not links: the address's hash is the route). */
+function sectionsNav(panes: HTMLElement[]): HTMLElement {
+  return h("nav", { class: "sections", "aria-label": "Parts of this bucket" },
+    ...panes.map((p) => {
+      const heading = p.querySelector("h2") as HTMLElement;
+      heading.tabIndex = -1;
+      return h("button", { type: "button", class: "link", onclick: () => { heading.scrollIntoView(); heading.focus(); } }, heading.textContent ?? "");
+    }));
 }
 
 function settingsPane(path: string, env: Envelope): HTMLElement {
@@ -127,29 +146,37 @@ function dataPane(path: string): HTMLElement {
   );
 }
 
+type Acl = Envelope["permissions"];
+const PERMS = ["read", "write"] as const;
+
+/** The read and write lists as the server keeps them: every change shows the server's answer
+ * (it keeps the creator a writer, drops duplicates), never the form's own idea of it. */
 function permissionsPane(path: string, env: Envelope): HTMLElement {
-  const lists = { read: [...(env.permissions.read ?? [])], write: [...(env.permissions.write ?? [])] };
+  let kept: Acl = env.permissions;
   const body = h("div");
   const principal = h("input", { id: "principal-new", placeholder: "user:<sub>, key:<id>, system.Authenticated" });
-  const which = h("select", { id: "principal-list", "aria-label": "Permission" }, h("option", { value: "read" }, "read"), h("option", { value: "write" }, "write"));
-  const put = async () => {
+  const which = h("select", { id: "principal-list", "aria-label": "Permission" }, ...PERMS.map((k) => h("option", { value: k }, k)));
+  const listOf = (acl: Acl, k: (typeof PERMS)[number]) => acl[k] ?? [];
+  const put = async (asked: Acl) => {
     try {
-      await call("PATCH", path, { permissions: lists });
-      toast("Permissions saved");
+      kept = (await call<Envelope>("PATCH", path, { permissions: asked })).body.permissions;
+      const same = PERMS.every((k) => JSON.stringify(listOf(kept, k)) === JSON.stringify(listOf(asked, k)));
+      toast(same ? "Permissions saved" : "Permissions saved: shown as the server kept them");
     } catch (e) {
       showError(e);
+      kept = await call<Envelope>("GET", path).then((r) => r.body.permissions, () => kept);
     }
     render();
   };
   const render = () =>
     body.replaceChildren(
-      ...(["read", "write"] as const).map((k) =>
+      ...PERMS.map((k) =>
         h("div", {},
           h("h3", {}, k),
           h("ul", { class: "principals", id: `perm-${k}` },
-            ...lists[k].map((p) =>
+            ...listOf(kept, k).map((p) =>
               h("li", {}, h("span", { class: "mono" }, p), " ",
-                h("button", { type: "button", "aria-label": `Remove ${p} from ${k}`, onclick: () => { lists[k] = lists[k].filter((x) => x !== p); void put(); } }, "Remove")),
+                h("button", { type: "button", "aria-label": `Remove ${p} from ${k}`, onclick: () => void put({ ...kept, [k]: listOf(kept, k).filter((x) => x !== p) }) }, "Remove")),
             ),
           ),
         ),
@@ -166,11 +193,10 @@ function permissionsPane(path: string, env: Envelope): HTMLElement {
     h("form", { class: "row", onsubmit: (ev: Event) => {
       ev.preventDefault();
       const p = principal.value.trim();
-      const k = which.value as "read" | "write";
-      if (!p || lists[k].includes(p)) return;
-      lists[k].push(p);
+      const k = which.value as (typeof PERMS)[number];
+      if (!p) return;
       principal.value = "";
-      void put();
+      void put({ ...kept, [k]: [...listOf(kept, k), p] });
     } },
       h("label", { for: "principal-new" }, "Principal"), principal, which,
       h("button", { type: "submit", id: "principal-add" }, "Add")),

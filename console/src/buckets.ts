@@ -1,7 +1,10 @@
 // The bucket list (pages of 50, "load more", filter by title or id) and the create form.
-import { call, resolve } from "./api";
-import { bytes, h, mount, toast } from "./dom";
-import { showError } from "./main";
+import { type Page, call } from "./api";
+import { bytes, h, mount, showError, toast } from "./dom";
+import { mayCreateBuckets, me } from "./who";
+
+/** The address of a bucket's page (its own: reload, back and a shared link show it). */
+export const bucketHref = (id: string) => `#/b/${encodeURIComponent(id)}`;
 
 export interface Bucket {
   id: string;
@@ -13,11 +16,6 @@ export interface Bucket {
   total_bytes?: number;
   last_modified?: number;
   limits?: Record<string, unknown> | null;
-}
-interface Page<T> {
-  data: T[];
-  has_more: boolean;
-  next_uri?: string | null;
 }
 
 export async function bucketsView(root: HTMLElement): Promise<void> {
@@ -33,7 +31,7 @@ export async function bucketsView(root: HTMLElement): Promise<void> {
         .filter((b) => !q || b.id.toLowerCase().includes(q) || (b.title ?? "").toLowerCase().includes(q))
         .map((b) =>
           h("tr", {},
-            h("td", {}, h("a", { href: `#/b/${encodeURIComponent(b.id)}` }, `${b.icon ?? ""} ${b.title || b.id}`.trim())),
+            h("td", {}, h("a", { href: bucketHref(b.id) }, `${b.icon ?? ""} ${b.title || b.id}`.trim())),
             h("td", { class: "mono" }, b.id),
             h("td", {}, b.active === false ? "inactive" : "active"),
             h("td", { class: "num" }, String(b.file_count ?? 0)),
@@ -44,7 +42,7 @@ export async function bucketsView(root: HTMLElement): Promise<void> {
   };
   const load = async () => {
     if (!next) return;
-    const page = (await call<Page<Bucket>>("GET", next.startsWith("/v1") ? next : resolve(next))).body;
+    const page = (await call<Page<Bucket>>("GET", next)).body;
     loaded = loaded.concat(page.data);
     next = page.has_more && page.next_uri ? page.next_uri : null;
     more.hidden = !next;
@@ -64,7 +62,7 @@ export async function bucketsView(root: HTMLElement): Promise<void> {
         if (icon.value) data.icon = icon.value;
         const b = (await call<{ data: Bucket }>("POST", "/v1/buckets", { data })).body.data;
         toast(`Created ${b.id}`);
-        location.hash = `#/b/${encodeURIComponent(b.id)}`;
+        location.hash = bucketHref(b.id);
       } catch (e) {
         showError(e);
       }
@@ -79,7 +77,8 @@ export async function bucketsView(root: HTMLElement): Promise<void> {
   );
   mount(root,
     h("h1", {}, "Buckets"),
-    create,
+    // Offered only to who may create: a scoped key never may, whatever privileges it holds.
+    ...(mayCreateBuckets(me) ? [create] : []),
     h("section", { class: "card" },
       h("div", { class: "row" }, h("label", { for: "filter" }, "Filter"), filter),
       h("div", { class: "scroll" },

@@ -59,3 +59,46 @@ export function bytes(n: number): string {
 export function when(ms: number | undefined): string {
   return ms ? new Date(ms).toLocaleString() : "";
 }
+
+/** An error (the API's `message`, see api.ts) announced in the live region. */
+export function showError(e: unknown): void {
+  toast(e instanceof Error ? e.message : String(e), true);
+}
+
+/** A button that copies `text()` to the clipboard and says so. */
+export function copyButton(text: () => string, label: string, id?: string, visible = "Copy"): HTMLButtonElement {
+  return h("button", {
+    type: "button", id, "aria-label": label,
+    onclick: () => navigator.clipboard.writeText(text()).then(() => toast("Copied"), () => toast("Copying was refused: select the text and copy it", true)),
+  }, visible);
+}
+
+/** A secret the API shows once (a key's, a webhook's): the value, a copy button, and a button
+ * that hides it for good. Focus moves to it so that a screen reader reads it at once. */
+export function secretOnce(id: string, title: string, secret: string): HTMLElement {
+  const box: HTMLElement = h("div", { class: "secret", id, role: "region", "aria-labelledby": `${id}-h`, tabindex: -1 },
+    h("h3", { id: `${id}-h` }, title),
+    h("p", {}, "Copy it now: it is shown this once (only a hash or the signing copy is kept)."),
+    h("div", { class: "row" },
+      h("code", { class: "mono", id: `${id}-value` }, secret),
+      copyButton(() => secret, `Copy the secret of ${title}`, `${id}-copy`),
+      h("button", { type: "button", onclick: () => box.remove() }, "I have copied it")),
+  );
+  queueMicrotask(() => box.focus());
+  return box;
+}
+
+/** A labelled form control: the label, then the control (ids tie them). */
+export function field(label: string, control: HTMLElement): HTMLElement {
+  return h("span", { class: "field" }, h("label", { for: control.id }, label), control);
+}
+
+/** Checkboxes of a fixed set, in a fieldset with its legend. */
+export function checkboxes(name: string, legend: string, values: readonly string[], checked: readonly string[] = []): { root: HTMLElement; values(): string[] } {
+  const boxes = values.map((v) => h("input", { type: "checkbox", name, value: v, id: `${name}-${v}`, defaultChecked: checked.includes(v) }));
+  return {
+    root: h("fieldset", { class: "checks" }, h("legend", {}, legend),
+      ...boxes.map((b) => h("label", { for: b.id }, b, ` ${b.value}`))),
+    values: () => boxes.filter((b) => b.checked).map((b) => b.value),
+  };
+}

@@ -1,8 +1,8 @@
 // Files: drop or pick many, each uploaded straight to S3 with its grant (XMLHttpRequest for
 // progress), multipart for large ones, the fate polled from status_uri; a paged list (glob).
 import { ApiError, call, enc, resolve } from "./api";
-import { bytes, h, toast, when } from "./dom";
-import { showError } from "./main";
+import { bytes, copyButton, h, showError, toast, when } from "./dom";
+import { showVersions } from "./versions";
 
 interface FileRec {
   name: string;
@@ -77,6 +77,7 @@ export function filesPane(path: string): HTMLElement {
   const queue = h("ul", { class: "queue", id: "queue", "aria-live": "polite" });
   const total = h("progress", { id: "total", max: 1, value: 0, hidden: true, "aria-label": "Total upload progress" });
   const picker = h("input", { id: "picker", type: "file", multiple: true, class: "sr", tabindex: -1, "aria-label": "Choose files to upload" });
+  const versions = h("div", { id: "versions-slot" });
   let known = new Set<string>();
   let next: string | null = null;
 
@@ -88,7 +89,8 @@ export function filesPane(path: string): HTMLElement {
       h("td", {}, when(f.last_modified)),
       h("td", { class: "mono" }, f.uploaded_by ?? ""),
       h("td", { class: "actions" },
-        f.permalink ? h("button", { type: "button", "aria-label": `Copy the permalink of ${f.name}`, onclick: () => navigator.clipboard.writeText(f.permalink!).then(() => toast("Permalink copied"), () => toast(f.permalink!)) }, "Permalink") : null,
+        f.permalink ? copyButton(() => f.permalink!, `Copy the permalink of ${f.name}`, undefined, "Permalink") : null,
+        h("button", { type: "button", "aria-label": `Versions of ${f.name}`, onclick: () => showVersions(versions, `${path}/files`, f.name, () => Promise.all([list(true), counters()]).then(() => {})) }, "Versions"),
         h("button", { type: "button", class: "danger", "aria-label": `Delete ${f.name}`, onclick: () => remove(f.name) }, "Delete")),
     );
   // The bucket's counters in the settings pane follow uploads and deletes.
@@ -196,6 +198,6 @@ export function filesPane(path: string): HTMLElement {
         h("caption", { class: "sr" }, "Files"),
         h("thead", {}, h("tr", {}, ...["Name", "Size", "Type", "Modified", "Uploader", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
         rows)),
-    more,
+    more, versions,
   );
 }

@@ -1,84 +1,28 @@
-// The console: hash routes (#/ buckets, #/b/<id> one bucket), rendered with dom.ts.
-import { ApiError, apiBase, call, loadSession, saveSession, signInPassword, whenExpired } from "./api";
+// The console: hash routes (#/ buckets, #/b/<id> one bucket, #/keys API keys), rendered with
+// dom.ts. Every page state has its own address: reload, back and a shared link show it again.
+import { ApiError, apiBase, call, loadSession, saveSession, whenExpired } from "./api";
 import { bucketView } from "./bucket";
 import { bucketsView } from "./buckets";
-import { h, mount, toast } from "./dom";
-
-interface SignIn {
-  type: string;
-  endpoint?: string;
-  client_id?: string;
-  flows?: string[];
-}
-export interface Me {
-  id: string;
-  principals: string[];
-}
-export let me: Me | null = null;
+import { h, mount, showError } from "./dom";
+import { keysView } from "./keys";
+import { signInView } from "./signin";
+import { type Me, header, me, setMe } from "./who";
 
 const main = () => document.getElementById("main") as HTMLElement;
 
-export function showError(e: unknown): void {
-  toast(e instanceof Error ? e.message : String(e), true);
-}
+const signIn = (reason = "", alert = false, withKey = false) => signInView(main(), start, reason, alert, withKey);
 
-async function signInView(reason = ""): Promise<void> {
-  document.getElementById("who")?.replaceChildren();
-  let auth: SignIn | undefined;
-  try {
-    auth = (await call<{ auth?: SignIn }>("GET", "/v1/")).body.auth;
-  } catch (e) {
-    showError(e);
-  }
-  const user = h("input", { id: "user", name: "username", autocomplete: "username", required: true });
-  const pass = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true });
-  const key = h("input", { id: "apikey", name: "apikey", autocomplete: "off", placeholder: "bk_…" });
-  const cognito = auth?.type === "cognito" && auth.endpoint && auth.client_id;
-  const form = h(
-    "form",
-    {
-      class: "card signin",
-      onsubmit: async (ev: Event) => {
-        ev.preventDefault();
-        try {
-          if (key.value.trim()) {
-            saveSession({ kind: "key", secret: key.value.trim() });
-          } else if (cognito) {
-            saveSession(await signInPassword(auth!.endpoint!, auth!.client_id!, user.value, pass.value));
-          }
-          await start();
-        } catch (e) {
-          saveSession(null);
-          showError(e);
-        }
-      },
-    },
-    h("h1", {}, "Sign in"),
-    reason ? h("p", { class: "notice" }, reason) : null,
-    cognito
-      ? [h("label", { for: "user" }, "User name"), user, h("label", { for: "password" }, "Password"), pass]
-      : h("p", {}, "This deployment has no password sign-in: use an API key."),
-    h("details", {}, h("summary", {}, "Or use an API key"), h("label", { for: "apikey" }, "API key"), key),
-    h("button", { type: "submit", class: "primary" }, "Sign in"),
-  );
-  if (!cognito) user.required = pass.required = false;
-  mount(main(), form);
-  (cognito ? user : key).focus();
-}
-
-function header(): void {
-  const who = document.getElementById("who");
-  if (!who || !me) return;
-  who.replaceChildren(
-    h("span", { id: "principal", title: "Your principal (share buckets with it)" }, me.id),
-    h("button", { type: "button", id: "signout", onclick: () => { saveSession(null); me = null; void signInView("Signed out."); } }, "Sign out"),
-  );
+function signOut(): void {
+  saveSession(null);
+  setMe(null);
+  void signIn("Signed out.");
 }
 
 async function route(): Promise<void> {
   const hash = location.hash.replace(/^#\/?/, "");
   try {
     if (hash.startsWith("b/")) await bucketView(main(), decodeURIComponent(hash.slice(2)));
+    else if (hash === "keys") await keysView(main());
     else await bucketsView(main());
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
@@ -88,28 +32,38 @@ async function route(): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  if (!loadSession()) return signInView();
+  const session = loadSession();
+  if (!session) return signIn();
+  let info;
   try {
-    const info = await call<{ user?: Me }>("GET", "/v1/");
-    if (!info.body.user) {
-      saveSession(null);
-      return signInView("That credential was not accepted.");
-    }
-    me = info.body.user;
+    info = await call<{ user?: Me }>("GET", "/v1/");
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) showError(e);
     return;
   }
-  header();
+  if (!info.body.user) {
+    saveSession(null);
+    return signIn("That credential was not accepted.", true, session.kind === "key");
+  }
+  setMe(info.body.user);
+  await header(info.body.user, signOut);
   await route();
 }
 
-whenExpired(() => {
-  me = null;
-  void signInView("Your session expired: sign in again.");
+whenExpired((ended) => {
+  const was = me;
+  setMe(null);
+  const withKey = ended.kind === "key";
+  const reason = !was ? "That credential was not accepted." : withKey ? "The API key was refused (revoked or expired): sign in again." : "Your session expired: sign in again.";
+  void signIn(reason, true, withKey);
 });
 window.addEventListener("hashchange", () => {
   if (me) void route();
+});
+// The skip link moves focus without touching the address (a hash would be a route).
+document.querySelector(".skip")?.addEventListener("click", (e) => {
+  e.preventDefault();
+  main().focus();
 });
 document.title = `Buckets console · ${new URL(apiBase).host}`;
 void start();

@@ -178,8 +178,15 @@ schemas = {
                                                                   "multipart_plan_ttl": {"type": "integer", "minimum": 0, "description": "Seconds a multipart plan stays open."}}}}},
             "capabilities": {"type": "object", "additionalProperties": {"type": "object"}},
             "auth": ref("SignIn"),
-            "user": {"type": "object", "required": ["id", "principals", "bucket"],
-                     "properties": {"id": {"type": "string"}, "principals": principals, "privileges": {"type": "array", "items": {"type": "string"}}, "bucket": {"type": "string"}}}}},
+            "user": {"type": "object", "required": ["id", "principals", "privileges"],
+                     "description": "Who the caller is. `bucket`: the caller's personal bucket (`/v1/buckets/default`), absent for a key with a bucket scope "
+                                    "(it reaches only its scope). `key`: present when an API key authenticated the call.",
+                     "properties": {"id": {"type": "string"}, "principals": principals, "privileges": {"type": "array", "items": {"type": "string"}}, "bucket": {"type": "string"},
+                                    "key": {"type": "object", "required": ["id", "principal"], "additionalProperties": False,
+                                            "properties": {"id": {"type": "string"}, "principal": {"type": "string"},
+                                                           "buckets": {"type": "array", "description": "The key's scope; absent: every bucket its owner reaches.",
+                                                                       "items": {"type": "object", "required": ["id", "access"], "additionalProperties": False,
+                                                                                 "properties": {"id": {"type": "string"}, "access": {"enum": ["read", "write"]}}}}}}}}}},
     "SignIn": {
         "type": "object", "required": ["type", "api_keys"], "additionalProperties": False,
         "description": "How a client signs in. `cognito`: InitiateAuth on `endpoint` with `client_id` (a public app client, no secret) and one of `flows`; "

@@ -110,6 +110,14 @@ def cognito_main(args) -> int:
     return 0
 
 
+def known_privileges() -> list[str]:
+    """The privileges the API knows, from its contract (shared/openapi.json: a key's
+    `privileges`), so this script keeps no list of its own."""
+    contract = json.loads((Path(__file__).resolve().parents[2] / "shared" / "openapi.json").read_text())
+    key_in = contract["components"]["schemas"]["KeyIn"]["oneOf"][0]
+    return key_in["properties"]["privileges"]["items"]["enum"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sub", default="dev")
@@ -135,6 +143,12 @@ def main() -> int:
         print("mint_token: --sub must not be empty", file=sys.stderr)
         return 2
     privileges = [p.strip() for p in args.privileges.split(",") if p.strip()]
+    known = known_privileges()
+    unknown = [p for p in privileges if p not in known]
+    if unknown:
+        print(f"mint_token: unknown privilege(s) {', '.join(unknown)}: one of {', '.join(known)}",
+              file=sys.stderr)
+        return 2
     print(mint(secret, args.sub, privileges, args.ttl, args.iss, args.aud))
     return 0
 

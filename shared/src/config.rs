@@ -1,5 +1,5 @@
 //! Deployment settings, read once at Lambda init from the environment (no network).
-//! Every setting, its variable and its default is listed in the README.
+//! Every setting, its variable and its default is listed in docs/configuration.md.
 
 use crate::domain::multipart::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MIB, MIN_PART_SIZE};
 use crate::domain::pagination::CursorKeys;

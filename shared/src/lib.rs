@@ -48,7 +48,7 @@
 //!   variant there, decoded in `aws::dynamodb::stream` and reported by `memory::journal`,
 //!   and the activity function's stream filter in the template, which
 //!   `aws::dynamodb::stream`'s test keeps in step with what is decoded); its payload in the
-//!   README's webhooks section; a route test that drives it from a write
+//!   docs/api.md's webhooks section; a route test that drives it from a write
 //!   (`tests/routes/stream.rs`).
 //! - **A new trigger** (a new event source for a function): its glue in `aws::lambda` (one
 //!   file per function: it tells the events apart and decodes them with the adapter that
@@ -64,7 +64,7 @@
 //!   nested objects too) and close its schema in the OpenAPI document
 //!   (`additionalProperties: false`).
 //! - **A new setting**: `config::Settings` (read once at init), the template parameter, the
-//!   README's settings table.
+//!   docs/configuration.md's settings table.
 
 pub use rules;
 

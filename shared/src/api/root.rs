@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::api::error::ApiError;
 use crate::config::AuthSettings;
 use crate::domain::ids;
+use crate::domain::keys::key_principal;
 use crate::ports::BucketStore;
 
 use super::app::App;
@@ -113,11 +114,11 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
         "capabilities": {
             "default_bucket": {
                 "description": "The personal bucket of every authenticated user, at /v1/buckets/default.",
-                "url": "README.md#default-bucket",
+                "url": "docs/api.md#default-bucket",
             },
             "permissions": {
                 "description": "Per-bucket read and write principal lists.",
-                "url": "README.md#permissions",
+                "url": "docs/api.md#permissions",
             },
         },
     });
@@ -126,8 +127,22 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
             "id": user,
             "principals": identity.principals(),
             "privileges": identity.privileges,
-            "bucket": ids::default_bucket_id(&user),
         });
+        // A scoped key reaches only its scope: its owner's personal bucket is not its own.
+        if !identity.is_scoped() {
+            body["user"]["bucket"] = json!(ids::default_bucket_id(&user));
+        }
+        if let Some(key) = &identity.key {
+            let mut shown = json!({"id": key.id, "principal": key_principal(&key.id)});
+            if let Some(scope) = &key.buckets {
+                // The incarnation (generation) stays the server's: ids and access are the scope.
+                shown["buckets"] = scope
+                    .iter()
+                    .map(|s| json!({"id": s.id, "access": s.access}))
+                    .collect();
+            }
+            body["user"]["key"] = shown;
+        }
     }
     Ok(Response::json(200, body as Value))
 }

@@ -95,6 +95,14 @@ pub async fn serve<A: Area>(area: &A, req: &Request) -> Response {
         }
         Ok(route) => area.answer(route, req).await.unwrap_or_else(Response::from),
     };
+    // Answers depend on who asks and change with every write: a browser (or any cache) keeps
+    // one only to revalidate it (`If-None-Match` → `304`), never to serve it as is. Routes
+    // that must not be stored at all (a key's secret, a presigned redirect) say `no-store`.
+    let answer = if answer.header("cache-control").is_none() {
+        answer.with_header("Cache-Control", "no-cache")
+    } else {
+        answer
+    };
     if head { answer.without_body() } else { answer }
 }
 

@@ -70,6 +70,10 @@ impl Route for Single {
             ["v1", "keys", ""] => Single::Redirect(Some("/v1/keys")),
             ["v1", "keys", id] => Single::Key(id.to_string()),
             ["v1", ..] => return None,
+            // The console's own routes (`/console`, `/console/{proxy+}`) are the console
+            // function's; `/console/` (an empty `{proxy+}`, which API Gateway's greedy variable
+            // does not match) comes here, and goes to the console's page, not to `/v1/console/`.
+            ["console", ""] => Single::Redirect(Some("/console/index.html")),
             // Kinto redirects unprefixed paths.
             _ => Single::Redirect(None),
         })
@@ -322,6 +326,10 @@ mod tests {
             Some(Entry::Single(Single::Bucket("b1".into())))
         );
         assert_eq!(parse::<Single>("/buckets"), Some(Single::Redirect(None)));
+        assert_eq!(
+            parse::<Single>("/console/"),
+            Some(Single::Redirect(Some("/console/index.html")))
+        );
         assert_eq!(parse::<Single>("/v1/nothing"), None);
         assert_eq!(
             parse::<Files>("/v1/buckets/b1/files/a.csv/versions/v1/restore"),

@@ -160,6 +160,15 @@ pub struct MultipartGrant {
 }
 
 impl Grant {
+    /// Who the file shows as its uploader (and its history entry as the actor): the key's
+    /// `key:<id>` when a key asked for the upload, as for every write a key makes; else the
+    /// user (or `system.Everyone`).
+    pub fn acting_principal(&self) -> String {
+        self.via_key
+            .as_deref()
+            .map_or_else(|| self.uploaded_by.clone(), super::keys::key_principal)
+    }
+
     /// Who asked for the upload: the upload event re-checks the bucket's ACL with its
     /// principals (the uploader's, and the key's own when a key asked) and its key chain.
     pub fn origin(&self) -> super::origin::Origin {

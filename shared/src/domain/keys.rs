@@ -254,7 +254,10 @@ pub fn parse_new_key(body: Option<Value>, now_ms: i64) -> Result<NewKey, RuleErr
                 RuleError::invalid("expires_at", "must be a time in epoch milliseconds")
             })?;
             if at <= now_ms {
-                return Err(RuleError::invalid("expires_at", "must be in the future"));
+                return Err(RuleError::invalid(
+                    "expires_at",
+                    "must be in the future (milliseconds since the Unix epoch, not seconds)",
+                ));
             }
             if at > now_ms + MAX_EXPIRY_MS {
                 return Err(RuleError::invalid("expires_at", "must be within ten years"));

@@ -11,7 +11,7 @@
 //! (the key and the key that made it exist and have not expired; `service::keys`). What
 //! cannot: a global privilege, which lives in the maker's tokens. A grant made through one is
 //! honoured only for its URL's lifetime; a webhook or SFTP user made through one lives while its
-//! key chain does (a signed-in privileged maker's cannot be re-checked: see the README).
+//! key chain does (a signed-in privileged maker's cannot be re-checked: see docs/security.md).
 
 use serde::{Deserialize, Serialize};
 

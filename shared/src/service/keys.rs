@@ -4,8 +4,9 @@
 use super::Services;
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
-use crate::domain::access::{ADMIN, CREATE_KEYS, Identity};
+use crate::domain::access::{ADMIN, CREATE_BUCKETS, CREATE_KEYS, Identity};
 use crate::domain::bucket::Bucket;
+use crate::domain::error::RuleError;
 use crate::domain::keys::{
     self, Access, ApiKey, NewKey, ScopedBucket, generate_secret, key_principal, secret_key_id,
     secret_matches,
@@ -122,7 +123,19 @@ impl<S: BucketStore, O> Services<S, O> {
                 )));
             }
         }
-        let buckets = self.resolve_scope(identity, new.buckets).await?;
+        let buckets = self
+            .resolve_scope(identity, &new.privileges, new.buckets)
+            .await?;
+        if buckets.is_some() && new.privileges.iter().any(|p| p == CREATE_BUCKETS) {
+            // `may_create` refuses every scoped caller: such a key would carry a privilege it
+            // can never use. Refused here, where the mistake is made, not at each use.
+            return Err(RuleError::invalid(
+                "privileges",
+                "a key with a bucket scope creates no bucket (it could not reach what it \
+                 created): drop create_buckets, or the scope",
+            )
+            .into());
+        }
         let expires_at = self.capped_expiry(identity, new.expires_at).await?;
         // Counted last (the cheap refusals come first): the early refusal. The store checks the
         // count again in the write, which is what holds against creations sent at once.
@@ -168,15 +181,25 @@ impl<S: BucketStore, O> Services<S, O> {
     }
 
     /// The scope of a new key: each bucket resolved to the incarnation it is now, which the
-    /// caller must reach with the access asked for. A scoped caller's key is scoped too:
-    /// without `buckets` it gets the caller's scope.
+    /// caller must reach with the access asked for, and which the key itself will reach (its
+    /// owner's principals with the key's own `privileges`: a creator who reaches a bucket only
+    /// through a privilege the key does not get would make a key that answers 403 on every
+    /// use). A scoped caller's key is scoped too: without `buckets` it gets the caller's scope.
     async fn resolve_scope(
         &self,
         identity: &Identity,
+        privileges: &[String],
         wanted: Option<Vec<keys::WantedScope>>,
     ) -> Result<Option<Vec<ScopedBucket>>> {
         let Some(wanted) = wanted else {
             return Ok(identity.key.as_ref().and_then(|k| k.buckets.clone()));
+        };
+        // What the key will be: its owner's principals (its own `key:<id>` is named in no ACL
+        // yet) and its own privileges, unscoped here since the scope is what is checked.
+        let as_key = Identity {
+            sub: identity.sub.clone(),
+            privileges: privileges.to_vec(),
+            key: None,
         };
         let mut scope = Vec::with_capacity(wanted.len());
         for w in wanted {
@@ -187,11 +210,31 @@ impl<S: BucketStore, O> Services<S, O> {
                     bucket.id
                 )));
             }
-            if scope.iter().any(|s: &ScopedBucket| s.id == bucket.id) {
-                return Err(Error::Rule(crate::domain::error::RuleError::invalid(
+            let (reaches, verb) = match w.access {
+                Access::Read => (as_key.may_read(&bucket), "read"),
+                Access::Write => (as_key.may_write(&bucket), "write"),
+            };
+            if !reaches {
+                let through = identity
+                    .privileges
+                    .iter()
+                    .filter(|p| !privileges.contains(p))
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(RuleError::invalid(
                     "buckets",
-                    "names a bucket twice",
-                )));
+                    format!(
+                        "the key could not {verb} bucket {:?}: you reach it only through your \
+                         privileges ({through}), which the key does not get; give the key the \
+                         privilege in `privileges`, or have the bucket's permissions name you",
+                        bucket.id
+                    ),
+                )
+                .into());
+            }
+            if scope.iter().any(|s: &ScopedBucket| s.id == bucket.id) {
+                return Err(RuleError::invalid("buckets", "names a bucket twice").into());
             }
             scope.push(ScopedBucket {
                 id: bucket.id,

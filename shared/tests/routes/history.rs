@@ -89,7 +89,7 @@ async fn history_is_newest_first_filtered_paged_and_readable_by_readers_only() {
 
     let all = alice.get("/v1/buckets/b1/history").await.expect(200).json();
     assert_eq!(all["data"].as_array().unwrap().len(), 7);
-    assert_eq!(all["data"][0]["uri"], "/buckets/b1/files/f4%2Ecsv");
+    assert_eq!(all["data"][0]["uri"], "/buckets/b1/files/f4.csv");
     assert_eq!(all["data"][6]["action"], "create");
     assert_eq!(all["data"][6]["resource_name"], "bucket");
     assert_eq!(all["data"][5]["user_id"], "key:k1");
@@ -142,8 +142,8 @@ async fn history_is_newest_first_filtered_paged_and_readable_by_readers_only() {
         assert_eq!(page["has_more"], next.is_some());
     }
     assert_eq!(seen.len(), 5);
-    assert_eq!(seen[0], "/buckets/b1/files/f4%2Ecsv");
-    assert_eq!(seen[4], "/buckets/b1/files/f0%2Ecsv");
+    assert_eq!(seen[0], "/buckets/b1/files/f4.csv");
+    assert_eq!(seen[4], "/buckets/b1/files/f0.csv");
 
     // Readers read it; others get 403 (never 404), anonymous 401.
     env.user("bob", &[])

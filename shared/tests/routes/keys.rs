@@ -227,7 +227,7 @@ async fn a_scope_narrows_a_key_to_its_buckets_and_their_incarnation() {
     alice.create_bucket("b3", &json!({})).await;
     let (_, reader) = new_key(
         &alice,
-        json!({"title": "r", "privileges": ["create_buckets"], "buckets": [{"id": "b1", "access": "read"}]}),
+        json!({"title": "r", "buckets": [{"id": "b1", "access": "read"}]}),
     )
     .await;
     let reader = env.keyed(&reader);
@@ -306,6 +306,68 @@ async fn a_scope_narrows_a_key_to_its_buckets_and_their_incarnation() {
         json!({"title": "x", "buckets": [{"id": "bobs", "access": "read"}]}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn key_requests_that_could_never_work_are_refused_when_made() {
+    let env = Env::new();
+    let bob = env.user("bob", CREATOR);
+    bob.create_bucket("bobs", &json!({})).await;
+    // Carol edits every bucket through her privilege; bob's ACL does not name her. A key
+    // scoped to bob's bucket without that privilege would answer 403 on every use.
+    let carol = env.user("carol", &["edit_buckets"]);
+    carol.get("/v1/buckets/bobs").await.expect(200);
+    let refused = carol
+        .post(
+            "/v1/keys",
+            &json!({"title": "job", "buckets": [{"id": "bobs", "access": "write"}]}),
+        )
+        .await
+        .expect_invalid(400, "body", "buckets");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("edit_buckets"), "{message}");
+    // Given the privilege, the same scope works.
+    let (_, secret) = new_key(
+        &carol,
+        json!({"title": "job", "privileges": ["edit_buckets"], "buckets": [{"id": "bobs", "access": "write"}]}),
+    )
+    .await;
+    env.keyed(&secret)
+        .put("/v1/buckets/bobs/data", &json!({"data": {"k": 1}}))
+        .await
+        .expect(200);
+    // Or named in the bucket's permissions: no privilege needed.
+    bob.patch(
+        "/v1/buckets/bobs",
+        "application/json",
+        &json!({"permissions": {"read": ["user:carol"]}}),
+    )
+    .await
+    .expect(200);
+    let (_, reader) = new_key(
+        &carol,
+        json!({"title": "read", "buckets": [{"id": "bobs", "access": "read"}]}),
+    )
+    .await;
+    env.keyed(&reader).get("/v1/buckets/bobs").await.expect(200);
+
+    // A scoped key creates no bucket: `create_buckets` with a scope is refused, not kept.
+    bob.post(
+        "/v1/keys",
+        &json!({"title": "x", "privileges": ["create_buckets"], "buckets": [{"id": "bobs", "access": "read"}]}),
+    )
+    .await
+    .expect_invalid(400, "body", "privileges");
+    // A scoped key with create_keys makes keys with its own scope: the same rule holds.
+    let (_, maker) = new_key(
+        &bob,
+        json!({"title": "m", "privileges": ["create_keys"], "buckets": [{"id": "bobs", "access": "write"}]}),
+    )
+    .await;
+    env.keyed(&maker)
+        .post("/v1/keys", &json!({"title": "child"}))
+        .await
+        .expect(201);
 }
 
 #[tokio::test]

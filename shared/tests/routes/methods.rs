@@ -135,6 +135,28 @@ async fn head_is_get_without_the_body_on_every_get_route_and_405_elsewhere() {
     }
 }
 
+/// Every answer says how it may be cached: revalidated each time (`no-cache`), or never
+/// stored when it holds a secret or a presigned URL (`no-store`). A browser never shows an
+/// old page of a bucket as if it were current.
+#[tokio::test]
+async fn every_get_answer_is_revalidated_or_never_stored() {
+    let env = sftp_env();
+    let alice = env.user("alice", CREATOR);
+    for (path, allow) in every_route(&env).await {
+        if !allow.starts_with("GET") {
+            continue;
+        }
+        let get = alice.get(&path).await;
+        let cache = get.header("cache-control");
+        assert!(
+            matches!(cache.as_deref(), Some("no-cache" | "no-store")),
+            "GET {path}: Cache-Control {cache:?}"
+        );
+    }
+    let created = alice.post("/v1/keys", &json!({"title": "k"})).await.expect(201);
+    assert_eq!(created.header("cache-control").as_deref(), Some("no-store"));
+}
+
 #[tokio::test]
 async fn a_batch_sub_request_is_refused_as_its_route_would_be() {
     let env = Env::new();

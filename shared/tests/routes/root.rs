@@ -42,6 +42,36 @@ async fn server_info_anonymous_and_authenticated() {
     assert_eq!(default["data"]["id"], reported.as_str());
 }
 
+/// A key sees itself in `user.key` (what `buckets whoami` shows); a scoped key is not told of
+/// its owner's personal bucket, which it cannot reach.
+#[tokio::test]
+async fn server_info_shows_the_key_and_its_scope() {
+    let env = Env::new();
+    let alice = env.user("alice", CREATOR);
+    alice.create_bucket("b1", &json!({})).await;
+    let (id, scoped) = crate::keys::new_key(
+        &alice,
+        json!({"title": "job", "buckets": [{"id": "b1", "access": "write"}]}),
+    )
+    .await;
+    let info = env.keyed(&scoped).get("/v1/").await.expect(200).json();
+    assert_eq!(info["user"]["id"], alice.principal());
+    assert_eq!(
+        info["user"]["key"],
+        json!({"id": id, "principal": format!("key:{id}"), "buckets": [{"id": "b1", "access": "write"}]})
+    );
+    assert!(info["user"].get("bucket").is_none(), "{info}");
+    let (id, whole) = crate::keys::new_key(&alice, json!({"title": "all"})).await;
+    let info = env.keyed(&whole).get("/v1/").await.expect(200).json();
+    assert_eq!(
+        info["user"]["key"],
+        json!({"id": id, "principal": format!("key:{id}")})
+    );
+    assert!(info["user"]["bucket"].is_string(), "{info}");
+    let info = alice.get("/v1/").await.expect(200).json();
+    assert!(info["user"].get("key").is_none(), "{info}");
+}
+
 #[tokio::test]
 async fn server_info_says_how_to_sign_in() {
     let api_keys = json!({

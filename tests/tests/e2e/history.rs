@@ -330,3 +330,51 @@ fn readers_see_no_webhook_token_and_no_other_bucket_of_a_key() {
         assert_eq!(page["data"][0]["user_id"], "system.Unknown", "{who}");
     }
 }
+
+/// What a key does is the key's in the history and on the file it uploaded, on the stack (the
+/// DynamoDB adapter writes who made each bucket revision; a bucket update once kept its
+/// creator's name there).
+#[test]
+fn a_keys_bucket_update_and_upload_name_the_key() {
+    let alice = Caller::user("alice", &["create_buckets"]);
+    let id = unique("hk-");
+    alice.create_bucket(&id, &json!({}));
+    let key = alice
+        .post(
+            "/v1/keys",
+            &json!({"title": "job", "buckets": [{"id": id, "access": "write"}]}),
+        )
+        .expect(201)
+        .json();
+    let key_principal = key["data"]["principal"].as_str().unwrap().to_string();
+    let job = Caller::with_token(key["secret"].as_str().unwrap().to_string());
+    job.patch(
+        &format!("/v1/buckets/{id}"),
+        "application/json",
+        &json!({"data": {"title": "by the job"}}),
+    )
+    .expect(200);
+    let file = job.upload(&id, "out.csv", b"a,b\n", "text/csv");
+    assert_eq!(file["uploaded_by"], key_principal.as_str(), "{file}");
+
+    let entries = wait_for_entries(&alice, &id, 4);
+    let who: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["resource_name"].as_str().unwrap().to_string(),
+                e["user_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("file".to_string(), key_principal.clone()),
+            ("bucket".to_string(), key_principal.clone()),
+            ("key".to_string(), alice.principal()),
+            ("bucket".to_string(), alice.principal()),
+        ],
+        "{entries:#?}"
+    );
+}

@@ -180,7 +180,7 @@ impl BucketStore for DynamoStore {
             .set_key(Some(keys::bucket(&new.id)))
             .update_expression(
                 "SET attrs = :attrs, active = :active, acl = :acl, revision = :rev, \
-                 last_modified = :lm",
+                 last_modified = :lm, #by = :by",
             )
             .condition_expression("revision = :old_rev AND gen = :gen")
             .expression_attribute_values(":attrs", json(&new.attrs))
@@ -188,6 +188,10 @@ impl BucketStore for DynamoStore {
             .expression_attribute_values(":acl", json(&new.permissions))
             .expression_attribute_values(":rev", n(new.revision))
             .expression_attribute_values(":lm", n(new.last_modified))
+            // Who made this revision: the history's `user_id` of the update (`by` is a
+            // reserved word of DynamoDB's expressions).
+            .expression_attribute_names("#by", "by")
+            .expression_attribute_values(":by", s(&new.modified_by))
             .expression_attribute_values(":old_rev", n(old.revision))
             .expression_attribute_values(":gen", s(&old.generation))
             .build()

@@ -164,7 +164,7 @@ fn file_data(r: &FileRecord) -> Map<String, Value> {
     }
     data.insert("version_id".into(), json!(r.version_id));
     data.insert("size".into(), json!(r.size));
-    data.insert("modified".into(), json!(r.modified));
+    data.insert("last_modified".into(), json!(r.modified));
     data
 }
 

@@ -189,8 +189,16 @@ impl HistoryEntry {
     }
 }
 
+/// What a file's name keeps as is in an entry's `uri`: RFC 3986's unreserved characters (every
+/// normalized name is made of them), the rest percent-encoded.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn file_uri(id: &str, name: &str) -> String {
-    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    let encoded = percent_encoding::utf8_percent_encode(name, PATH_SEGMENT);
     format!("/buckets/{id}/files/{encoded}")
 }
 

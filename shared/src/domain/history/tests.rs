@@ -258,7 +258,7 @@ fn data_file_and_deletion_entries() {
     let up = entry_of(&change(file_change(None, Some(file("u1"))))).unwrap();
     assert_eq!(
         (up.action.as_str(), up.uri.as_str()),
-        ("create", "/buckets/b1/files/a%20b%2Ecsv")
+        ("create", "/buckets/b1/files/a%20b.csv")
     );
     assert_eq!(up.target["data"]["size"], 3);
     assert_eq!(up.user_id, "user:c");

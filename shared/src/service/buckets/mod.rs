@@ -22,6 +22,8 @@ pub use collection::{DELETE_ALL_BUDGET, DeletedBuckets};
 
 const BUSY: &str = "The bucket is being written concurrently; retry";
 const NEEDS_CREATE: &str = "Creating buckets needs the create_buckets privilege.";
+const SCOPED_CREATES_NONE: &str =
+    "An API key with a bucket scope creates no bucket (it could not reach what it created).";
 
 impl<S: BucketStore, O> Services<S, O> {
     /// Creates a bucket (`data.id`, or a generated id). Kinto: a POST naming an existing id the
@@ -38,7 +40,14 @@ impl<S: BucketStore, O> Services<S, O> {
         let given_id = body.given_id()?;
         if given_id.is_none() && !identity.may_create() {
             // A generated id names no existing bucket: the precise reason leaks nothing.
-            return Err(Error::Forbidden(NEEDS_CREATE.into()));
+            return Err(Error::Forbidden(
+                if identity.is_scoped() {
+                    SCOPED_CREATES_NONE
+                } else {
+                    NEEDS_CREATE
+                }
+                .into(),
+            ));
         }
         on_conflict(WRITE_ATTEMPTS, BUSY, || async {
             // A generated id that collided is drawn again; a given one is read again.

@@ -306,7 +306,7 @@ impl<S: BucketStore + FileStore + CascadeStore, O: ObjectStore> Services<S, O> {
             sha256: a.meta.sha256.clone().or(grant.sha256.clone()),
             // Never before the file it replaces (S3's order decided; clocks may differ).
             modified: existing.map_or(written_at, |e| written_at.max(e.modified)),
-            uploaded_by: grant.uploaded_by.clone(),
+            uploaded_by: grant.acting_principal(),
             hash: existing
                 .map(|e| e.hash.clone())
                 .unwrap_or_else(random_token),
