@@ -1,7 +1,7 @@
 //! `buckets whoami`: who the commands act as. `GET /v1/` answers the caller's user, principals
-//! and privileges; a key's own record (`GET /v1/keys/{id}`) adds its title, scope and expiry
-//! when the key may read it (a key holding `create_keys`; any other key is not shown its own
-//! record, and its scope is then said to be unknown).
+//! and privileges, and for a key its id and scope (`user.key`); the key's own record
+//! (`GET /v1/keys/{id}`) adds its title and expiry when the key may read it (a key holding
+//! `create_keys`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -40,11 +40,13 @@ pub(super) fn whoami(api: &Api, out: &Out) -> Result<(), Failure> {
             format!("not signed in to {}: {HOW_TO_SIGN_IN}", api.base),
         ));
     };
-    let key_id = user["principals"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|p| p.as_str()?.strip_prefix("key:"));
+    let key_id = user["key"]["id"].as_str().or_else(|| {
+        user["principals"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|p| p.as_str()?.strip_prefix("key:"))
+    });
     let mut who = json!({
         "url": api.base,
         "user": user,
@@ -57,27 +59,24 @@ pub(super) fn whoami(api: &Api, out: &Out) -> Result<(), Failure> {
     match (api.credential(), key_id) {
         (Credential::ApiKey(_), Some(key)) => {
             who["credential"]["type"] = json!("api_key");
-            rows.push((
-                "credential".into(),
-                format!("API key {key}, from {}", api.source),
-            ));
+            let from = format!("API key {key}, from {}", api.source);
+            rows.push(("credential".into(), from));
             let record = api
                 .raw("GET", &format!("/v1/keys/{key}"), None, &[])
                 .ok()
                 .filter(|a| a.status == 200)
                 .map(|a| a.body["data"].clone());
-            match &record {
-                Some(k) => rows.extend([
-                    ("title".into(), text(&k["title"], "")),
-                    ("scope".into(), scope(&k["buckets"], id)),
-                    ("expires".into(), time_or(&k["expires_at"], "never")),
-                ]),
-                None => rows.push((
-                    "scope".into(),
-                    "unknown: a key reads its own record only when it holds create_keys".into(),
-                )),
+            let known = record.clone().unwrap_or_else(|| user["key"].clone());
+            rows.push(("scope".into(), scope(&known, id)));
+            if let Some(k) = &record {
+                rows.push(("title".into(), text(&k["title"], "")));
+                rows.push(("expires".into(), time_or(&k["expires_at"], "never")));
             }
-            who["key"] = record.unwrap_or_else(|| json!({"id": key}));
+            who["key"] = if known.is_object() {
+                known
+            } else {
+                json!({"id": key})
+            };
         }
         (Credential::Token(jwt), _) => {
             let claims = token_claims(jwt);
@@ -104,12 +103,13 @@ pub(super) fn whoami(api: &Api, out: &Out) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A key's scope: its buckets, or all that `owner` reaches.
-fn scope(buckets: &Value, owner: &str) -> String {
-    if buckets.is_array() {
-        super::keys::scope(buckets)
-    } else {
-        format!("every bucket {owner} reaches")
+/// A key's scope: its buckets, or all that `owner` reaches (unknown from an API whose
+/// `GET /v1/` does not describe the key, when the key may not read its own record).
+fn scope(key: &Value, owner: &str) -> String {
+    match &key["buckets"] {
+        Value::Array(_) => super::keys::scope(&key["buckets"]),
+        _ if key.is_object() => format!("every bucket {owner} reaches"),
+        _ => "unknown: a key reads its own record only when it holds create_keys".into(),
     }
 }
 

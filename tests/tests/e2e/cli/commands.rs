@@ -45,6 +45,9 @@ fn whoami_says_who_with_which_credential_and_fails_clearly_without_one() {
         "{table}"
     );
     assert!(table.contains(&alice.principal()), "{table}");
+    // Its scope, from `GET /v1/`'s `user.key`.
+    assert!(table.contains(&format!("scope:            {id}:write")), "{table}");
+    assert_eq!(who["user"]["key"]["buckets"], json!([{"id": id, "access": "write"}]));
 
     // A key that may read its own record (it holds create_keys) shows its scope.
     let maker = alice
