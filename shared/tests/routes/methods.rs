@@ -153,7 +153,10 @@ async fn every_get_answer_is_revalidated_or_never_stored() {
             "GET {path}: Cache-Control {cache:?}"
         );
     }
-    let created = alice.post("/v1/keys", &json!({"title": "k"})).await.expect(201);
+    let created = alice
+        .post("/v1/keys", &json!({"title": "k"}))
+        .await
+        .expect(201);
     assert_eq!(created.header("cache-control").as_deref(), Some("no-store"));
 }
 
