@@ -216,7 +216,7 @@ LOCAL_PARAMETERS ?=
 .PHONY: cli
 cli:
 	cd $(ROOT) && cargo build --release -p buckets-cli
-	@echo "the command line: $(ROOT)/target/release/buckets (buckets --help)"
+	@echo "the command line: $${CARGO_TARGET_DIR:-$(ROOT)/target}/release/buckets (buckets --help)"
 
 # Deploys the dev build of the functions (LOCAL_BUILD=release: the release build; LAMBDA_DIR:
 # prebuilt ones); `sam build` (run by deploy.py) copies those bootstraps (LAMBDA_DIR), no cargo.

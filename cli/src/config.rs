@@ -3,6 +3,7 @@
 //! that `buckets login` writes (`$BUCKETS_CONFIG`, else `$XDG_CONFIG_HOME/buckets/config.json`,
 //! else `~/.config/buckets/config.json`; mode 0600).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -75,6 +76,29 @@ pub struct Given {
 pub const HOW_TO_SIGN_IN: &str = "run `buckets login --url URL` (a person), or set \
 BUCKETS_API_KEY (a job's key) or BUCKETS_TOKEN; --anonymous reads what everyone may read";
 
+/// The API's base URL as given, checked before anything is sent: an absolute `http(s)` URL,
+/// without the `/v1` every route adds (a base ending in `/v1` would answer 404 to everything).
+pub fn checked_url(url: &str) -> Result<String, Failure> {
+    let base = url.trim_end_matches('/');
+    let host = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"))
+        .map(|rest| rest.split('/').next().unwrap_or(""));
+    if host.is_none_or(str::is_empty) {
+        return Err(Failure::usage(format!(
+            "the API URL {url:?} is not an absolute http(s) URL (e.g. https://api.example.com, \
+             or $BUCKETS_API_URL of the local stack)"
+        )));
+    }
+    if base.ends_with("/v1") {
+        return Err(Failure::usage(format!(
+            "the API URL {url:?} ends with /v1: give the API's base URL, without /v1 (every \
+             command adds it)"
+        )));
+    }
+    Ok(base.to_string())
+}
+
 /// The API client for the flags given. A command without a credential fails (exit 3) unless
 /// `--anonymous` says that is meant.
 pub fn connect(given: Given) -> Result<Api, Failure> {
@@ -91,6 +115,7 @@ pub fn connect_with(given: Given, mut cfg: Value) -> Result<Api, Failure> {
                 "no API URL: give --url, set BUCKETS_URL, or run `buckets login --url …`",
             )
         })?;
+    let url = checked_url(&url)?;
     let from_flag = |var: &str, flag: &str, v: &str| {
         if std::env::var(var).is_ok_and(|e| e == v) {
             var.to_string()
@@ -224,7 +249,8 @@ pub fn login(
     password: Option<String>,
     api_key: Option<String>,
 ) -> Result<Value, Failure> {
-    let mut cfg = json!({"url": url.trim_end_matches('/')});
+    let url = &checked_url(url)?;
+    let mut cfg = json!({"url": url});
     if let Some(key) = api_key {
         cfg["api_key"] = json!(key);
         write_config(&cfg)?;
@@ -240,14 +266,24 @@ pub fn login(
             auth["type"]
         )));
     };
+    // Prompts need a terminal: piped in, a password would be read as the user name.
+    let interactive = std::io::stdin().is_terminal();
+    let not_interactive = |what: &str| {
+        Failure::usage(format!(
+            "no {what} given and no terminal to ask on: give --user, and the password with \
+             --password-stdin or BUCKETS_PASSWORD"
+        ))
+    };
     let user = match user {
         Some(u) => u,
-        None => prompt("user name: ")?,
+        None if interactive => prompt("user name: ")?,
+        None => return Err(not_interactive("user name")),
     };
     let password = match password {
         Some(p) => p,
-        None => rpassword::prompt_password("password: ")
+        None if interactive => rpassword::prompt_password("password: ")
             .map_err(|e| Failure::io("reading the password", e))?,
+        None => return Err(not_interactive("password")),
     };
     let result = initiate_auth(
         endpoint,

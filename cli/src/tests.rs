@@ -276,3 +276,33 @@ fn a_key_a_token_or_the_cached_sign_in_is_used_and_its_source_named() {
     assert!(matches!(api.credential(), crate::api::Credential::Token(t) if t == "t"));
     assert!(api.source.starts_with("the config file"), "{}", api.source);
 }
+
+/// A wrong API URL is refused before anything is sent, with what to give instead (exit 2):
+/// not a URL at all, or the base with `/v1` (every route would be a 404).
+#[test]
+fn an_api_url_that_cannot_work_is_refused_with_the_reason() {
+    use crate::config::checked_url;
+    assert_eq!(
+        checked_url("http://127.0.0.1:4566/_aws/execute-api/x/$default/").unwrap(),
+        "http://127.0.0.1:4566/_aws/execute-api/x/$default"
+    );
+    assert_eq!(
+        checked_url("https://api.example.com").unwrap(),
+        "https://api.example.com"
+    );
+    for (bad, says) in [
+        ("", "not an absolute http(s) URL"),
+        ("api.example.com", "not an absolute http(s) URL"),
+        ("https://", "not an absolute http(s) URL"),
+        ("https://api.example.com/v1", "without /v1"),
+        ("https://api.example.com/v1/", "without /v1"),
+    ] {
+        let refused = checked_url(bad).unwrap_err();
+        assert_eq!(refused.exit, crate::failure::Exit::Usage, "{bad:?}");
+        assert!(
+            refused.message.contains(says),
+            "{bad:?}: {}",
+            refused.message
+        );
+    }
+}
