@@ -170,8 +170,9 @@ chromium:
 	@command -v chromium >/dev/null || { echo "installing Debian's chromium (apt-get)"; \
 	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get install -y --no-install-recommends chromium; }
 
-# Playwright (playwright-core, pinned) + axe-core on the local stack: sign in, buckets, data,
-# conflicts, files, sharing; screenshots in .local/console/screens/. Needs .local/env.
+# Playwright (playwright-core, pinned) + axe-core on the local stack: sign in (user and password,
+# an API key alone), buckets, data, conflicts, files, versions, sharing, API keys, webhooks and
+# deliveries, SFTP users, history; screenshots in .local/console/screens/. Needs .local/env.
 .PHONY: browser
 browser: console chromium
 	@test -f $(LOCAL)/env || { echo "make browser needs the local stack (make local)" >&2; exit 1; }

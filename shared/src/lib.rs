@@ -65,6 +65,11 @@
 //!   (`additionalProperties: false`).
 //! - **A new setting**: `config::Settings` (read once at init), the template parameter, the
 //!   docs/configuration.md's settings table.
+//! - **Anything a user does or reads** (a route, a field, a CLI command, a console pane): its
+//!   reference in `docs/` (the API's in `docs/api.md`, the CLI's in `docs/cli.md`), and a task a
+//!   newcomer comes for gets a short guide in `README.md`. Shell examples there are run by
+//!   `make docs` (`infra/checks/doc_examples.py`) in a clean shell: an example must work as
+//!   printed, or say why not with `<!-- not run: … -->`.
 
 pub use rules;
 
