@@ -105,15 +105,8 @@ pub enum Command {
     Create {
         /// The new bucket's id (letters, digits, `-`, `_`); default: one generated.
         id: Option<String>,
-        /// A title people see.
-        #[arg(long)]
-        title: Option<String>,
-        /// An icon (an emoji or a short text).
-        #[arg(long)]
-        icon: Option<String>,
-        /// Free notes about the bucket.
-        #[arg(long)]
-        notes: Option<String>,
+        #[command(flatten)]
+        attributes: Attributes,
     },
     /// Show a bucket: its attributes and permissions.
     #[command(after_help = ex::INFO)]
@@ -126,15 +119,8 @@ pub enum Command {
     Edit {
         /// The bucket's id.
         bucket: String,
-        /// A new title.
-        #[arg(long)]
-        title: Option<String>,
-        /// A new icon.
-        #[arg(long)]
-        icon: Option<String>,
-        /// New notes.
-        #[arg(long)]
-        notes: Option<String>,
+        #[command(flatten)]
+        attributes: Attributes,
         /// Turn the bucket on or off (an inactive bucket grants no uploads or downloads).
         #[arg(long, value_name = "true|false")]
         active: Option<bool>,
@@ -305,4 +291,29 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
         .filter(|n| *n > 0)
         .and_then(|n| n.checked_mul(mult))
         .ok_or_else(|| format!("{s:?} is not a rate such as 500K or 10M"))
+}
+
+/// The attributes people give a bucket, when creating it or changing it.
+#[derive(clap::Args, Debug)]
+pub struct Attributes {
+    /// The title people see.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// An icon (an emoji or a short text).
+    #[arg(long)]
+    pub icon: Option<String>,
+    /// Free notes about the bucket.
+    #[arg(long)]
+    pub notes: Option<String>,
+}
+
+impl Attributes {
+    /// The attributes given, as the bucket's `data` fields (those left out are not sent).
+    pub fn fields(self) -> [(&'static str, Option<String>); 3] {
+        [
+            ("title", self.title),
+            ("icon", self.icon),
+            ("notes", self.notes),
+        ]
+    }
 }

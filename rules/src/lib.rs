@@ -9,6 +9,7 @@
 //! | [`multipart`] | S3's multipart bounds and the plan of a large file (part size, count, pages) |
 //! | [`glob`] | glob semantics (globset, `*` by default) and the bounds on a glob |
 //! | [`requests`] | how many files or parts one request names |
+//! | [`time`] | times in milliseconds since the epoch written and read as RFC 3339 UTC |
 //!
 //! Nothing here does I/O; errors are the reason as text (the service's domain wraps it in a
 //! `RuleError` naming the field, the CLI in its usage error).
@@ -18,3 +19,4 @@ pub mod glob;
 pub mod multipart;
 pub mod names;
 pub mod requests;
+pub mod time;

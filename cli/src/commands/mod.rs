@@ -80,31 +80,21 @@ pub fn run(api: &Api, command: Command, out: &Out) -> Result<(), Failure> {
     match command {
         Command::Whoami => whoami::whoami(api, out),
         Command::Ls { limit } => buckets::ls(api, limit, out),
-        Command::Create {
-            id,
-            title,
-            icon,
-            notes,
-        } => buckets::create(
-            api,
-            id,
-            fields([("title", title), ("icon", icon), ("notes", notes)]),
-            out,
-        ),
+        Command::Create { id, attributes } => {
+            buckets::create(api, id, fields(attributes.fields()), out)
+        }
         Command::Info { bucket } => {
             out.show(&api.get(&bucket_path(&bucket))?.body);
             Ok(())
         }
         Command::Edit {
             bucket,
-            title,
-            icon,
-            notes,
+            attributes,
             active,
             add_reader,
             add_writer,
         } => {
-            let mut data = fields([("title", title), ("icon", icon), ("notes", notes)]);
+            let mut data = fields(attributes.fields());
             if let Some(a) = active {
                 data["active"] = json!(a);
             }

@@ -1,6 +1,6 @@
 //! Times as the API keeps them (ms since the epoch, UTC) and as people write and read them:
 //! `2026-12-07T11:53:54Z` in tables; `--since 2026-12-07`, `--since 2h` (two hours ago) or
-//! plain milliseconds in options.
+//! plain milliseconds in options. Dates are the service's own rules (`rules::time`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,14 +15,7 @@ pub fn now_ms() -> i64 {
 
 /// `ms` as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
 pub fn format_ms(ms: i64) -> String {
-    let (days, rest) = (ms.div_euclid(MS_PER_DAY), ms.rem_euclid(MS_PER_DAY) / 1000);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    rules::time::rfc3339_seconds(ms)
 }
 
 /// A duration such as `90s`, `30m`, `2h`, `7d`, `2w`, in ms.
@@ -58,56 +51,7 @@ pub fn parse_time(s: &str, now: i64, ago: bool) -> Result<i64, String> {
     if ago && let Some(d) = parse_duration(s) {
         return Ok(now - d);
     }
-    parse_utc(s).ok_or_else(bad)
-}
-
-fn parse_utc(s: &str) -> Option<i64> {
-    let s = s.strip_suffix('Z').unwrap_or(s);
-    let (date, time) = match s.split_once(['T', ' ']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (s, None),
-    };
-    let num = |p: &str, len: usize| (p.len() == len).then(|| p.parse::<i64>().ok())?;
-    let mut d = date.split('-');
-    let (y, m, day) = (num(d.next()?, 4)?, num(d.next()?, 2)?, num(d.next()?, 2)?);
-    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let mut secs = 0;
-    if let Some(t) = time {
-        let parts: Vec<&str> = t.split(':').collect();
-        if !(2..=3).contains(&parts.len()) {
-            return None;
-        }
-        let limits = [24, 60, 60];
-        for (i, p) in parts.iter().enumerate() {
-            let v = num(p, 2).filter(|v| *v < limits[i])?;
-            secs += v * [3600, 60, 1][i];
-        }
-    }
-    Some(days_from_civil(y, m, day) * MS_PER_DAY + secs * 1000)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    rules::time::parse_utc_ms(s).ok_or_else(bad)
 }
 
 #[cfg(test)]
