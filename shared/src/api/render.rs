@@ -85,6 +85,7 @@ pub fn render_download(req: &Request, download: Download) -> Response {
             200,
             json!({"url": download.url, "expires_at": download.expires_at}),
         )
+        .with_header("Cache-Control", "no-store")
     } else {
         Response::redirect(302, download.url).with_header("Cache-Control", "no-store")
     }

@@ -96,12 +96,16 @@ pub async fn serve<A: Area>(area: &A, req: &Request) -> Response {
         Ok(route) => area.answer(route, req).await.unwrap_or_else(Response::from),
     };
     // Answers depend on who asks and change with every write: a browser (or any cache) keeps
-    // one only to revalidate it (`If-None-Match` → `304`), never to serve it as is. Routes
-    // that must not be stored at all (a key's secret, a presigned redirect) say `no-store`.
-    let answer = if answer.header("cache-control").is_none() {
+    // a read only to revalidate it (`If-None-Match` → `304`), never to serve it as is. The
+    // answer to a write is never stored: it may hold a secret (a key's, a webhook's) or
+    // presigned URLs (grants, parts, fetch), capabilities until they expire. A read that
+    // holds one (a download's URL as JSON) says `no-store` itself.
+    let answer = if answer.header("cache-control").is_some() {
+        answer
+    } else if matches!(req.method, Method::GET | Method::HEAD) {
         answer.with_header("Cache-Control", "no-cache")
     } else {
-        answer
+        answer.with_header("Cache-Control", "no-store")
     };
     if head { answer.without_body() } else { answer }
 }

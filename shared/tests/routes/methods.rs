@@ -158,6 +158,26 @@ async fn every_get_answer_is_revalidated_or_never_stored() {
         .await
         .expect(201);
     assert_eq!(created.header("cache-control").as_deref(), Some("no-store"));
+    // A write's answer may hold presigned URLs (a grant) or a secret (a webhook's): never
+    // stored. So is a download's presigned URL answered as JSON.
+    let grant = alice
+        .grant("b1", &[("c.txt", 3, "text/plain")])
+        .await
+        .expect(201);
+    assert_eq!(grant.header("cache-control").as_deref(), Some("no-store"));
+    let hook = alice
+        .post(
+            "/v1/buckets/b1/webhooks",
+            &json!({"url": "https://hooks.example.com/x", "events": ["file.uploaded"]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(hook.header("cache-control").as_deref(), Some("no-store"));
+    let url = alice
+        .get("/v1/buckets/b1/files/a.txt?json")
+        .await
+        .expect(200);
+    assert_eq!(url.header("cache-control").as_deref(), Some("no-store"));
 }
 
 #[tokio::test]
