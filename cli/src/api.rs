@@ -1,5 +1,5 @@
 //! The HTTP side: one agent for the API and for presigned S3 URLs, the credential, the error
-//! envelope turned into a `Failure`, and the URL rule of the README ("URLs in answers").
+//! envelope turned into a `Failure`, and the URL rule of docs/api.md ("URLs in answers").
 
 use std::io::Read;
 use std::time::Duration;
@@ -72,7 +72,7 @@ impl Api {
         &self.agent
     }
 
-    /// Resolves a URL the API answered against `<base>/` (RFC 3986, as the README says):
+    /// Resolves a URL the API answered against `<base>/` (RFC 3986, as docs/api.md says):
     /// absolute as is, `/…` on the base's origin, anything else relative to the base.
     pub fn resolve(&self, url: &str) -> String {
         if url.contains("://") {

@@ -1,5 +1,5 @@
 //! What a command can fail with, and the exit code each failure maps to (documented in the
-//! README's "Command line" section and in `buckets --help`).
+//! docs/cli.md (Exit codes) and in `buckets --help`).
 
 use std::fmt;
 

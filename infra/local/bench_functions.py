@@ -328,7 +328,7 @@ FLOORS = {
     # `last_used` is written at most once a minute per key, so well under 1 % of requests.
     "get bucket (API key)": {"dynamodb:GetItem": 2, "dynamodb:UpdateItem": 0.01},
     # One Query per principal partition (merged), then the page's buckets in one BatchGetItem
-    # (README: index entries hold ids only, so uploads do not rewrite one entry per principal).
+    # (docs/performance.md: index entries hold ids only, so uploads do not rewrite one entry per principal).
     "list a page of 100": {"dynamodb:Query": 3, "dynamodb:BatchGetItem": 1},
     "patch bucket": {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1},
     # The bucket, then the upload grant (conditional on the incarnation being live); signing

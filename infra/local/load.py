@@ -103,7 +103,7 @@ class Http:
         self.timeout = timeout
 
     def resolve(self, url: str) -> str:
-        """The README's one rule: absolute as is, host-relative from the origin, else from the base."""
+        """The one URL rule (docs/api.md): absolute as is, host-relative from the origin, else from the base."""
         if "://" in url:
             return url
         if url.startswith("/"):
