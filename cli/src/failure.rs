@@ -1,5 +1,5 @@
-//! What a command can fail with, and the exit code each failure maps to (documented in the
-//! docs/cli.md (Exit codes) and in `buckets --help`).
+//! What a command can fail with, and the exit code each failure maps to (documented in
+//! docs/cli.md, "Exit codes", and in `buckets --help`).
 
 use std::fmt;
 
