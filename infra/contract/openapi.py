@@ -201,7 +201,7 @@ schemas = {
             "endpoint": {"type": "string", "format": "uri", "description": "The cognito-idp endpoint to call InitiateAuth on."},
             "flows": {"type": "array", "items": {"enum": ["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"]}},
             "api_keys": {"type": "object", "required": ["headers", "url"], "additionalProperties": False,
-                         "properties": {"headers": {"type": "array", "items": {"type": "string"}}, "url": {"type": "string"}}}}},
+                         "properties": {"headers": {"type": "array", "items": {"type": "string"}}, "url": {"type": "string", "format": "uri", "description": "Where keys are made: `POST` (absolute)."}}}}},
     "DataDocument": {"type": "object", "required": ["data"], "additionalProperties": False,
                      "properties": {"data": {"type": "object", "description": "The bucket's JSON data document."}}},
     "DataIn": closed({"data": {"type": "object", "description": "The document: any JSON object (at most 32 levels deep)."}}, ["data"]),

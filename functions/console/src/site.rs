@@ -103,11 +103,13 @@ pub fn answer(assets: &[Asset], headers: &Headers, method: &str, path: &str) -> 
     };
     if rest.is_empty() {
         // Relative, so it also works under the local `/_aws/execute-api/<id>/$default` prefix.
-        // To index.html rather than `console/`: ministack sends `/console/` (an empty
-        // `{proxy+}`) to the `$default` route, which redirects it to `/v1`.
+        // To index.html rather than `console/`: `/console/` (an empty `{proxy+}`) goes to
+        // the `$default` route (the buckets function sends it here too). An empty body says
+        // what it is: API Gateway would call it `application/json`.
         return response(headers, StatusCode::PERMANENT_REDIRECT)
             .header("Location", "console/index.html")
             .header("Cache-Control", "no-store")
+            .header("Content-Type", "text/plain; charset=utf-8")
             .body(Body::Empty)
             .expect("valid response");
     }
@@ -221,6 +223,7 @@ mod tests {
         let r = get("/console");
         assert_eq!(r.status(), 308);
         assert_eq!(header(&r, "location"), "console/index.html");
+        assert_eq!(header(&r, "content-type"), "text/plain; charset=utf-8");
         let post = answer(TABLE, &Headers::new(""), "POST", "/console/");
         assert_eq!(post.status(), 405);
         assert_eq!(header(&post, "allow"), "GET, HEAD");

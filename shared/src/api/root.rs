@@ -110,7 +110,7 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
                 "multipart_plan_ttl": app.settings().multipart.plan_ttl_secs,
             },
         },
-        "auth": sign_in(&app.settings().auth),
+        "auth": sign_in(&app.settings().auth, &req.base_url),
         "capabilities": {
             "default_bucket": {
                 "description": "The personal bucket of every authenticated user, at /v1/buckets/default.",
@@ -150,7 +150,7 @@ async fn root<S: BucketStore, O>(app: &App<S, O>, req: &Request) -> Result<Respo
 /// How to sign in (`auth` of `GET /v1/`), for a CLI or a web console to discover: the identity
 /// provider when one is configured (`cognito` adds what InitiateAuth needs), else `jwt` (tokens
 /// signed with keys the deployment was given). API keys work whatever the provider.
-fn sign_in(auth: &AuthSettings) -> Value {
+fn sign_in(auth: &AuthSettings, base_url: &str) -> Value {
     let provider = match (&auth.sign_in.provider, &auth.jwks_url) {
         (Some(p), _) => p.as_str(),
         (None, Some(_)) => "oidc",
@@ -160,7 +160,7 @@ fn sign_in(auth: &AuthSettings) -> Value {
         "type": provider,
         "api_keys": {
             "headers": ["Authorization: Bearer bk_…", "X-API-Key: bk_…"],
-            "url": "/v1/keys",
+            "url": format!("{base_url}/v1/keys"),
         },
     });
     let mut set = |name: &str, value: &Option<String>| {

@@ -4,7 +4,9 @@
 use super::Services;
 use super::error::{Error, Result};
 use super::retry::{WRITE_ATTEMPTS, on_conflict};
-use crate::domain::access::{ADMIN, CREATE_BUCKETS, CREATE_KEYS, Identity};
+use crate::domain::access::{
+    ADMIN, CREATE_BUCKETS, CREATE_KEYS, DELETE_BUCKETS, EDIT_BUCKETS, Identity,
+};
 use crate::domain::bucket::Bucket;
 use crate::domain::error::RuleError;
 use crate::domain::keys::{
@@ -20,6 +22,57 @@ pub use crate::domain::keys::MAX_KEYS_PER_OWNER;
 /// Compared with when no key has the presented id, so an unknown key costs the same hash and
 /// comparison as a known one with a wrong secret.
 const NO_KEY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Refuses a scope entry the new key itself would not reach: a key acts as its owner's
+/// principals (its own `key:<id>` is named in no ACL yet) with its own `privileges`, so a
+/// creator who reaches `bucket` only through a privilege the key does not get, or only
+/// because the ACL names the creating key, would make a key that answers 403 on every use.
+fn refuse_unreachable(
+    creator: &Identity,
+    privileges: &[String],
+    bucket: &Bucket,
+    access: Access,
+) -> Result<()> {
+    let as_key = Identity {
+        sub: creator.sub.clone(),
+        privileges: privileges.to_vec(),
+        key: None,
+    };
+    let (reaches, verb) = match access {
+        Access::Read => (as_key.may_read(bucket), "read"),
+        Access::Write => (as_key.may_write(bucket), "write"),
+    };
+    if reaches {
+        return Ok(());
+    }
+    let through_acl = |principals: &[String]| match access {
+        Access::Read => bucket.permissions.can_read(principals),
+        Access::Write => bucket.permissions.can_write(principals),
+    };
+    let why = match creator.key_principal() {
+        Some(maker) if through_acl(std::slice::from_ref(&maker)) => format!(
+            "its permissions name {maker}, the key making this one, not its owner; have them \
+             name the owner, or the new key itself once made"
+        ),
+        _ => {
+            // The smallest privilege that reaches it: writing takes edit_buckets; reading
+            // either, whichever the creator holds.
+            let needed = match access {
+                Access::Read if !creator.has(EDIT_BUCKETS) => DELETE_BUCKETS,
+                _ => EDIT_BUCKETS,
+            };
+            format!(
+                "you reach it only through a privilege, which the key does not get; give the \
+                 key {needed:?} in `privileges`, or have the bucket's permissions name you"
+            )
+        }
+    };
+    Err(RuleError::invalid(
+        "buckets",
+        format!("the key could not {verb} bucket {:?}: {why}", bucket.id),
+    )
+    .into())
+}
 
 /// The one answer for a key that is malformed, unknown, revoked, expired or wrong.
 fn bad_key() -> Error {
@@ -192,14 +245,17 @@ impl<S: BucketStore, O> Services<S, O> {
         wanted: Option<Vec<keys::WantedScope>>,
     ) -> Result<Option<Vec<ScopedBucket>>> {
         let Some(wanted) = wanted else {
-            return Ok(identity.key.as_ref().and_then(|k| k.buckets.clone()));
-        };
-        // What the key will be: its owner's principals (its own `key:<id>` is named in no ACL
-        // yet) and its own privileges, unscoped here since the scope is what is checked.
-        let as_key = Identity {
-            sub: identity.sub.clone(),
-            privileges: privileges.to_vec(),
-            key: None,
+            let inherited = identity.key.as_ref().and_then(|k| k.buckets.clone());
+            for s in inherited.iter().flatten() {
+                // A bucket of the maker's scope that is gone (or re-created) is out of both
+                // scopes already; one that lives must be reachable by the new key too.
+                if let Some(bucket) = self.store.get(&s.id).await?
+                    && bucket.generation == s.generation
+                {
+                    refuse_unreachable(identity, privileges, &bucket, s.access)?;
+                }
+            }
+            return Ok(inherited);
         };
         let mut scope = Vec::with_capacity(wanted.len());
         for w in wanted {
@@ -210,29 +266,7 @@ impl<S: BucketStore, O> Services<S, O> {
                     bucket.id
                 )));
             }
-            let (reaches, verb) = match w.access {
-                Access::Read => (as_key.may_read(&bucket), "read"),
-                Access::Write => (as_key.may_write(&bucket), "write"),
-            };
-            if !reaches {
-                let through = identity
-                    .privileges
-                    .iter()
-                    .filter(|p| !privileges.contains(p))
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(RuleError::invalid(
-                    "buckets",
-                    format!(
-                        "the key could not {verb} bucket {:?}: you reach it only through your \
-                         privileges ({through}), which the key does not get; give the key the \
-                         privilege in `privileges`, or have the bucket's permissions name you",
-                        bucket.id
-                    ),
-                )
-                .into());
-            }
+            refuse_unreachable(identity, privileges, &bucket, w.access)?;
             if scope.iter().any(|s: &ScopedBucket| s.id == bucket.id) {
                 return Err(RuleError::invalid("buckets", "names a bucket twice").into());
             }

@@ -358,6 +358,45 @@ async fn key_requests_that_could_never_work_are_refused_when_made() {
     )
     .await
     .expect_invalid(400, "body", "privileges");
+    // A key made by a key inherits its scope: the rule holds for the inherited scope too.
+    let (_, editor_key) = new_key(
+        &carol,
+        json!({"title": "m", "privileges": ["edit_buckets", "create_keys"], "buckets": [{"id": "bobs", "access": "write"}]}),
+    )
+    .await;
+    let editor_key = env.keyed(&editor_key);
+    editor_key
+        .post("/v1/keys", &json!({"title": "child"}))
+        .await
+        .expect_invalid(400, "body", "buckets");
+    editor_key
+        .post(
+            "/v1/keys",
+            &json!({"title": "child", "privileges": ["edit_buckets"]}),
+        )
+        .await
+        .expect(201);
+    // A bucket whose permissions name the creating key, not its owner: a key that key makes
+    // acts as the owner, whom they do not name.
+    let dave = env.user("dave", &[]);
+    let (dave_key_id, dave_key) =
+        new_key(&dave, json!({"title": "d", "privileges": ["create_keys"]})).await;
+    bob.create_bucket(
+        "named",
+        &json!({"permissions": {"read": [format!("key:{dave_key_id}")]}}),
+    )
+    .await;
+    let refused = env
+        .keyed(&dave_key)
+        .post(
+            "/v1/keys",
+            &json!({"title": "c", "buckets": [{"id": "named", "access": "read"}]}),
+        )
+        .await
+        .expect_invalid(400, "body", "buckets");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains(&format!("key:{dave_key_id}")), "{message}");
+
     // A scoped key with create_keys makes keys with its own scope: the same rule holds.
     let (_, maker) = new_key(
         &bob,

@@ -76,7 +76,9 @@ async fn server_info_shows_the_key_and_its_scope() {
 async fn server_info_says_how_to_sign_in() {
     let api_keys = json!({
         "headers": ["Authorization: Bearer bk_…", "X-API-Key: bk_…"],
-        "url": "/v1/keys",
+        // Absolute, as every URL the API answers (resolved against the base, "/v1/keys" would
+        // lose the stage's path).
+        "url": format!("{BASE_URL}/v1/keys"),
     });
     // No identity provider: tokens signed with the deployment's own keys.
     let info = Env::new().anonymous().get("/v1/").await.expect(200).json();
