@@ -284,7 +284,7 @@ check: $(LOCAL)/build.stamp
 	$(HOST_PYTHON) $(ROOT)/infra/checks/module_cycles.py $(ROOT)/shared/src
 	$(HOST_PYTHON) $(ROOT)/infra/checks/layout_literals.py $(ROOT)
 	$(HOST_PYTHON) $(ROOT)/infra/checks/doc_examples.py --links
-	$(PY) $(ROOT)/infra/contract/iam_table.py --check
+	$(PY) $(ROOT)/infra/contract/template_docs.py --check
 	cargo clippy $(WORKSPACE) --all-targets -- -D warnings
 	$(PY) $(ROOT)/infra/contract/openapi.py $(LOCAL)/openapi.json
 	@cmp -s $(LOCAL)/openapi.json $(ROOT)/shared/openapi.json || { echo \

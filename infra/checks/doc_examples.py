@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -60,11 +62,20 @@ def blocks(path: Path) -> list[Block]:
     out: list[Block] = []
     lines = path.read_text().split("\n")
     i = 0
+    in_comment = False
     while i < len(lines):
         m = FENCE.match(lines[i])
         if not m:
+            # A block inside an HTML comment would run unseen by a reader: refused.
+            line = lines[i]
+            if "<!--" in line and "-->" not in line.split("<!--", 1)[1]:
+                in_comment = True
+            elif in_comment and "-->" in line:
+                in_comment = False
             i += 1
             continue
+        if in_comment:
+            raise SystemExit(f"{rel(path)}:{i + 1}: a code block inside an HTML comment")
         fence, language = m.group(1), m.group(2).lower()
         start = i
         body: list[str] = []
@@ -155,12 +166,12 @@ def clean_environment(home: str) -> dict[str, str]:
 def script_of(path: Path, runnable: list[Block]) -> str:
     parts = [
         "set -euo pipefail",
-        f"cd {ROOT}",
+        f"cd {shlex.quote(str(ROOT))}",
         'trap \'echo "doc example failed: $__block (line $((LINENO - __start)) of the block)" >&2\' ERR',
     ]
     for b in runnable:
-        where = f"{rel(path)}:{b.line}"
-        parts.append(f'__block="{where}"; __start=$LINENO; echo "--- {where}" >&2')
+        where = shlex.quote(f"{rel(path)}:{b.line}")
+        parts.append(f'__block={where}; __start=$LINENO; echo "--- $__block" >&2')
         parts.append(b.text)
     return "\n".join(parts) + "\n"
 
@@ -173,19 +184,30 @@ def run(path: Path) -> bool:
         script = Path(home) / "examples.sh"
         script.write_text(script_of(path, runnable))
         print(f"doc examples: {rel(path)}: {len(runnable)} blocks", flush=True)
+        # Its own process group: what an example leaves running (a receiver started with `&`
+        # and not stopped, a hung command) is stopped with it.
+        shell = subprocess.Popen(
+            ["bash", "--noprofile", "--norc", str(script)],
+            env=clean_environment(home),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
-            done = subprocess.run(
-                ["bash", "--noprofile", "--norc", str(script)],
-                env=clean_environment(home),
-                cwd=ROOT,
-                timeout=TIMEOUT_S,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+            transcript, _ = shell.communicate(timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            os.killpg(shell.pid, signal.SIGKILL)
+            shell.communicate()
             print(f"doc examples: {rel(path)}: timed out after {TIMEOUT_S} s", file=sys.stderr)
             return False
+        finally:
+            try:
+                os.killpg(shell.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        done = subprocess.CompletedProcess(shell.args, shell.returncode, transcript)
     if done.returncode != 0:
         # The whole transcript: what the reader would have seen up to the failure.
         sys.stderr.write(done.stdout)

@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""The table of what each function may do, read from the template (its one owner).
+"""What the documents say of the template, kept to the template (its one owner of these facts).
 
-Writes the table between `<!-- iam-table:begin -->` and `<!-- iam-table:end -->` of
-docs/security.md; `--check` fails instead when the document is not what the template says (run
-by `make check`). Each function of the template is one row: its DynamoDB, S3 and other actions,
-from its SAM `Policies` or from the IAM role it names.
+- The table of what each function may do: written between `<!-- iam-table:begin -->` and
+  `<!-- iam-table:end -->` of docs/security.md. Each function of the template is one row: its
+  DynamoDB, S3 and other actions, from its SAM `Policies` or from the IAM role it names.
+- The parameters: every parameter of the template has its row in docs/configuration.md's table
+  (written by hand: what each means needs more than the template's Description), and no row
+  names a parameter the template lacks.
 
-    iam_table.py [--check] [DOC]
+`--check` writes nothing and fails when either is not what the template says (run by
+`make check`).
+
+    template_docs.py [--check]
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 DOC = ROOT / "docs" / "security.md"
+PARAMETERS_DOC = ROOT / "docs" / "configuration.md"
 BEGIN, END = "<!-- iam-table:begin -->", "<!-- iam-table:end -->"
 
 
@@ -94,24 +101,32 @@ def table() -> str:
     return "\n".join(lines)
 
 
+def parameter_problems(template: dict) -> list[str]:
+    listed = set(re.findall(r"^\| `(\w+)` \|", PARAMETERS_DOC.read_text(), re.M))
+    declared = set(template["Parameters"])
+    doc = PARAMETERS_DOC.relative_to(ROOT)
+    return [f"{doc}: no row for the template's parameter {n}" for n in sorted(declared - listed)] + [
+        f"{doc}: a row for {n}, which the template does not declare" for n in sorted(listed - declared)
+    ]
+
+
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    paths = [a for a in argv if not a.startswith("--")]
-    doc = Path(paths[0]) if paths else DOC
-    text = doc.read_text()
+    text = DOC.read_text()
     if BEGIN not in text or END not in text:
-        print(f"{doc}: no {BEGIN} … {END} markers", file=sys.stderr)
+        print(f"{DOC}: no {BEGIN} … {END} markers", file=sys.stderr)
         return 1
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     new = f"{head}{BEGIN}\n{table()}\n{END}{tail}"
-    if check:
-        if new != text:
-            print(f"{doc}: the IAM table is not the template's; run infra/contract/iam_table.py", file=sys.stderr)
-            return 1
-        return 0
-    doc.write_text(new)
-    return 0
+    problems = parameter_problems(yaml.load(TEMPLATE.read_text(), Loader=Loader))
+    if check and new != text:
+        problems.append(f"{DOC.relative_to(ROOT)}: the IAM table is not the template's; run infra/contract/template_docs.py")
+    elif not check:
+        DOC.write_text(new)
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
