@@ -11,7 +11,7 @@ mod keys;
 mod users;
 mod webhooks;
 mod whoami;
-pub use cp::cp;
+pub use cp::{Job as CpJob, cp};
 pub use data::DataOp;
 pub use history::HistoryArgs;
 pub use keys::KeyOp;

@@ -9,6 +9,7 @@
 
 mod columns;
 mod render;
+pub mod safe;
 pub mod time;
 pub mod words;
 
@@ -66,7 +67,7 @@ impl Out {
 
     pub fn render_line(&self, v: &Value, for_people: &str, for_programs: &str) -> String {
         let line = match self.format {
-            Format::Json => return format!("{v}\n"),
+            Format::Json => return format!("{}\n", safe::json(v, false)),
             Format::Table => for_people,
             Format::Tsv => for_programs,
         };
@@ -79,10 +80,7 @@ impl Out {
 
     /// A document (the data document): JSON, indented unless `--output json`.
     pub fn document(&self, v: &Value) {
-        emit(&match self.format {
-            Format::Json => format!("{v}\n"),
-            _ => format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()),
-        });
+        emit(&format!("{}\n", safe::json(v, !self.json())));
     }
 
     /// One object: JSON; a two-column table of its fields (flattened: `permissions.read`;
@@ -98,10 +96,8 @@ impl Out {
 
     pub fn render_show(&self, v: &Value, rows: &[(String, String)]) -> String {
         match self.format {
-            Format::Json => format!("{v}\n"),
-            _ if self.piped_default => {
-                format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default())
-            }
+            Format::Json => format!("{}\n", safe::json(v, false)),
+            _ if self.piped_default => format!("{}\n", safe::json(v, true)),
             Format::Table => render::fields_table(rows),
             Format::Tsv => render::fields_tsv(rows),
         }
@@ -115,7 +111,7 @@ impl Out {
 
     pub fn render_list(&self, items: &[Value], cols: &[Col], noun: &str) -> String {
         match self.format {
-            Format::Json => format!("{}\n", Value::Array(items.to_vec())),
+            Format::Json => format!("{}\n", safe::json(&Value::Array(items.to_vec()), false)),
             Format::Table if items.is_empty() => format!("{}\n", words::many(0, noun)),
             Format::Table => format!(
                 "{}\n{}\n",
