@@ -6,6 +6,9 @@
 //! When stdout is not a terminal and no format was asked for, every command prints what it
 //! printed before `--output` existed: lists as tab-separated lines, a single object (`info`,
 //! `whoami`, `webhooks get`) as indented JSON.
+//!
+//! Whatever the API answered reaches the terminal without control or format characters
+//! (`safe`): as spaces in tables, tsv and lines, escaped in JSON.
 
 mod columns;
 mod render;
@@ -74,7 +77,7 @@ impl Out {
         if line.is_empty() {
             String::new()
         } else {
-            format!("{line}\n")
+            format!("{}\n", safe::lines(line))
         }
     }
 
@@ -83,8 +86,8 @@ impl Out {
         emit(&format!("{}\n", safe::json(v, !self.json())));
     }
 
-    /// One object: JSON; a two-column table of its fields (flattened: `permissions.read`;
-    /// those of `data` without the prefix); `field<TAB>value` lines.
+    /// One object: JSON; a two-column table of its fields (flattened as `render::fields` says:
+    /// `permissions.read`, `data.title`); `field<TAB>value` lines.
     pub fn show(&self, v: &Value) {
         emit(&self.render_show(v, &render::fields(v)));
     }

@@ -21,8 +21,24 @@ fn unsafe_char(c: char) -> bool {
 /// `s` with every such character (tab, newline, escape, a bidi override …) as a space: one
 /// line of the columns it was put in.
 pub fn one_line(s: &str) -> String {
+    spaces_but(s, &[])
+}
+
+/// `s`, a message of lines (a tab or a newline kept), with every other such character as a
+/// space.
+pub fn lines(s: &str) -> String {
+    spaces_but(s, &['\n', '\t'])
+}
+
+fn spaces_but(s: &str, kept: &[char]) -> String {
     s.chars()
-        .map(|c| if unsafe_char(c) { ' ' } else { c })
+        .map(|c| {
+            if unsafe_char(c) && !kept.contains(&c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -60,6 +76,7 @@ mod tests {
         let s = "a\u{1b}]0;pwned\u{7}b\u{9b}c\u{7f}d\u{202e}e\u{2066}f\u{200b}g\u{feff}h\u{2028}i";
         assert_eq!(one_line(s), "a ]0;pwned b c d e f g h i");
         assert_eq!(one_line("Reports 📊 été"), "Reports 📊 été");
+        assert_eq!(lines("id\tsecret\nnext\u{1b}[2J"), "id\tsecret\nnext [2J");
     }
 
     #[test]
