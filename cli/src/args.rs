@@ -114,7 +114,7 @@ pub enum Command {
         /// The bucket's id.
         bucket: String,
     },
-    /// Change a bucket's attributes, or add readers and writers.
+    /// Change a bucket's attributes, or add and remove readers and writers (in one change).
     #[command(after_help = ex::EDIT)]
     Edit {
         /// The bucket's id.
@@ -124,12 +124,8 @@ pub enum Command {
         /// Turn the bucket on or off (an inactive bucket grants no uploads or downloads).
         #[arg(long, value_name = "true|false")]
         active: Option<bool>,
-        /// A principal who may read it (`user:bob`, `key:<id>`, `system.Authenticated`); repeatable.
-        #[arg(long = "add-reader", value_name = "PRINCIPAL")]
-        add_reader: Vec<String>,
-        /// A principal who may write it; repeatable.
-        #[arg(long = "add-writer", value_name = "PRINCIPAL")]
-        add_writer: Vec<String>,
+        #[command(flatten)]
+        access: Access,
     },
     /// Delete a bucket, its data, files, webhooks and SFTP users.
     #[command(after_help = ex::RM)]
@@ -316,4 +312,21 @@ impl Attributes {
             ("notes", self.notes),
         ]
     }
+}
+
+/// Readers and writers a bucket's edit adds or takes off its lists.
+#[derive(clap::Args, Debug, Default)]
+pub struct Access {
+    /// A principal who may read it (`user:bob`, `key:<id>`, `system.Authenticated`); repeatable.
+    #[arg(long = "add-reader", value_name = "PRINCIPAL")]
+    pub add_reader: Vec<String>,
+    /// A principal who may write it; repeatable.
+    #[arg(long = "add-writer", value_name = "PRINCIPAL")]
+    pub add_writer: Vec<String>,
+    /// A principal who may no longer read it (one not in the list is no error); repeatable.
+    #[arg(long = "remove-reader", value_name = "PRINCIPAL")]
+    pub remove_reader: Vec<String>,
+    /// A principal who may no longer write it (the bucket's owner always stays); repeatable.
+    #[arg(long = "remove-writer", value_name = "PRINCIPAL")]
+    pub remove_writer: Vec<String>,
 }

@@ -3,7 +3,7 @@
 //! that `buckets login` writes (`$BUCKETS_CONFIG`, else `$XDG_CONFIG_HOME/buckets/config.json`,
 //! else `~/.config/buckets/config.json`; mode 0600).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -44,15 +44,10 @@ pub fn write_config(cfg: &Value) -> Result<(), Failure> {
         std::fs::create_dir_all(dir).map_err(|e| Failure::io("config directory", e))?;
     }
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(cfg).unwrap())
+    // It holds a refresh token or a key: only its owner reads it, from its first byte on.
+    crate::fresh::file(&tmp, 0o600)
+        .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(cfg).unwrap()))
         .map_err(|e| Failure::io("config file", e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // It holds a refresh token: only its owner reads it.
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| Failure::io("config file", e))?;
-    }
     std::fs::rename(&tmp, &path).map_err(|e| Failure::io("config file", e))
 }
 
@@ -77,14 +72,14 @@ pub const HOW_TO_SIGN_IN: &str = "run `buckets login --url URL` (a person), or s
 BUCKETS_API_KEY (a job's key) or BUCKETS_TOKEN; --anonymous reads what everyone may read";
 
 /// The API's base URL as given, checked before anything is sent: an absolute `http(s)` URL,
-/// without the `/v1` every route adds (a base ending in `/v1` would answer 404 to everything).
+/// without the `/v1` every route adds (a base ending in `/v1` would answer 404 to everything),
+/// and `https` unless the API is on this machine (`cleartext_refused`).
 pub fn checked_url(url: &str) -> Result<String, Failure> {
     let base = url.trim_end_matches('/');
-    let host = base
-        .strip_prefix("https://")
-        .or_else(|| base.strip_prefix("http://"))
-        .map(|rest| rest.split('/').next().unwrap_or(""));
-    if host.is_none_or(str::is_empty) {
+    let absolute = base.parse::<http::Uri>().is_ok_and(|u| {
+        matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty())
+    });
+    if !absolute {
         return Err(Failure::usage(format!(
             "the API URL {url:?} is not an absolute http(s) URL (e.g. https://api.example.com, \
              or $BUCKETS_API_URL of the local stack)"
@@ -96,7 +91,32 @@ pub fn checked_url(url: &str) -> Result<String, Failure> {
              command adds it)"
         )));
     }
+    cleartext_refused("the API URL", base)?;
     Ok(base.to_string())
+}
+
+/// A plain `http://` URL that a key, a token or a password would be sent to is refused (exit 2)
+/// unless its host is this machine (`127.0.0.0/8`, `localhost`, `[::1]`: the local stack).
+pub fn cleartext_refused(what: &str, url: &str) -> Result<(), Failure> {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return Err(Failure::usage(format!("{what} {url:?} is not a URL")));
+    };
+    if uri.scheme_str() == Some("https") || uri.host().is_some_and(loopback) {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{what} {url} is not https: the key, token or password sent to it would cross the \
+         network readable by anyone on the way; use https (plain http only reaches this \
+         machine: 127.0.0.1, localhost, [::1])"
+    )))
+}
+
+fn loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The API client for the flags given. A command without a credential fails (exit 3) unless
@@ -201,8 +221,10 @@ fn store_tokens(cfg: &mut Value, result: &Value) {
     }
 }
 
-/// One call of Cognito's `InitiateAuth` (the sign-in `GET /v1/` advertises).
+/// One call of Cognito's `InitiateAuth` (the sign-in `GET /v1/` advertises), over https
+/// unless on this machine.
 fn initiate_auth(endpoint: &str, body: Value) -> Result<Value, Failure> {
+    cleartext_refused("the sign-in endpoint", endpoint)?;
     let req = http::Request::builder()
         .method("POST")
         .uri(endpoint)
@@ -266,6 +288,8 @@ pub fn login(
             auth["type"]
         )));
     };
+    // Before the password is asked for: it would go there.
+    cleartext_refused("the sign-in endpoint this API advertises", endpoint)?;
     // Prompts need a terminal: piped in, a password would be read as the user name.
     let interactive = std::io::stdin().is_terminal();
     let not_interactive = |what: &str| {

@@ -55,6 +55,7 @@ Examples:
   buckets edit reports --title 'Reports 2026' --notes 'nightly exports'
   buckets edit reports --add-reader user:bob --add-writer key:3f0c9a1b2c3d4e5f
   buckets edit reports --add-reader system.Authenticated
+  buckets edit reports --remove-reader system.Authenticated --remove-writer user:bob
   buckets edit reports --active false";
 
 pub const RM: &str = "\
@@ -70,7 +71,9 @@ pub const CP: &str = "\
 Examples:
   buckets cp ./rain.csv reports:                  upload (the file keeps its name)
   buckets cp reports:rain.csv ./rain.csv          download, verified
-  buckets cp reports:rain.csv downloads/          into a directory";
+  buckets cp reports:rain.csv downloads/          into a directory
+  buckets cp reports:rain.csv - | head            to stdout
+  some-job | buckets cp - reports:out.csv         stdin as reports:out.csv";
 
 pub const RM_FILE: &str = "\
 Examples:

@@ -54,9 +54,10 @@ pub fn fetch(api: &Api, args: FetchArgs, mode: Mode) -> Result<(), Failure> {
     let mut todo: Vec<Value> = Vec::new();
     for (f, same) in files.iter().zip(present) {
         if same {
-            summary
-                .unchanged
-                .push(f["name"].as_str().unwrap_or_default().to_string());
+            summary.keep(
+                f["name"].as_str().unwrap_or_default(),
+                f["size"].as_u64().unwrap_or(0),
+            );
         } else {
             todo.push(f.clone());
         }
@@ -119,7 +120,7 @@ pub fn fetch(api: &Api, args: FetchArgs, mode: Mode) -> Result<(), Failure> {
 }
 
 fn write_data(data: &Value, args: &FetchArgs, dir: &Path) -> Result<(), Failure> {
-    let pretty = serde_json::to_string_pretty(data).unwrap() + "\n";
+    let pretty = crate::output::safe::json(data, true) + "\n";
     let target = match (&args.data_out, &args.dir) {
         (Some(p), _) if p.as_os_str() == "-" => None,
         (Some(p), _) => Some(p.clone()),
@@ -138,7 +139,7 @@ fn write_data(data: &Value, args: &FetchArgs, dir: &Path) -> Result<(), Failure>
 
 /// The API's names are normalized (no `/`, no `..`): anything else is refused, never written
 /// outside the directory.
-fn safe_dest(dir: &Path, name: &str) -> Option<PathBuf> {
+pub fn safe_dest(dir: &Path, name: &str) -> Option<PathBuf> {
     let plain = !name.is_empty()
         && !name.contains(['/', '\\'])
         && name != "."

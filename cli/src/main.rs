@@ -10,6 +10,7 @@ mod config;
 mod examples;
 mod failure;
 mod fetch;
+mod fresh;
 mod output;
 mod pool;
 mod progress;
@@ -133,7 +134,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             from,
             to,
             limit_rate,
-        } => commands::cp(&connect()?, &from, &to, &out, mode, limit_rate),
+        } => {
+            let api = connect()?;
+            let job = commands::CpJob {
+                api: &api,
+                out: &out,
+                mode,
+                limit_rate,
+            };
+            commands::cp(&job, &from, &to)
+        }
         other => commands::run(&connect()?, other, &out),
     }
 }

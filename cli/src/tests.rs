@@ -306,3 +306,44 @@ fn an_api_url_that_cannot_work_is_refused_with_the_reason() {
         );
     }
 }
+
+/// A key, a token or a password never crosses the network in cleartext: plain http is for a
+/// stack on this machine only (exit 2, saying why), for the API and the sign-in endpoint alike.
+#[test]
+fn plain_http_is_refused_unless_the_host_is_this_machine() {
+    use crate::config::{checked_url, cleartext_refused};
+    for local in [
+        "http://127.0.0.1:4566/_aws/execute-api/x/$default",
+        "http://localhost:8080",
+        "http://LOCALHOST",
+        "http://[::1]:4566/",
+        "http://127.5.6.7/api",
+        "https://api.example.com",
+    ] {
+        assert!(checked_url(local).is_ok(), "{local}");
+        assert!(
+            cleartext_refused("the sign-in endpoint", local).is_ok(),
+            "{local}"
+        );
+    }
+    for remote in [
+        "http://api.example.com",
+        "http://10.0.0.5:4566",
+        "http://127.0.0.1.example.com/",
+        "http://localhost.example.com",
+        "http://[::2]/",
+    ] {
+        let refused = checked_url(remote).unwrap_err();
+        assert_eq!(refused.exit, Exit::Usage, "{remote}");
+        assert!(
+            refused.message.contains("is not https")
+                && refused.message.contains("readable by anyone"),
+            "{remote}: {}",
+            refused.message
+        );
+        assert!(
+            cleartext_refused("the sign-in endpoint", remote).is_err(),
+            "{remote}"
+        );
+    }
+}

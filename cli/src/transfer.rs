@@ -185,10 +185,7 @@ pub fn download(
             return Err(format!("S3 answered {status}"));
         }
         let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
-        let mut out = std::io::BufWriter::with_capacity(
-            BUF,
-            File::create(&partial).map_err(|e| format!("cannot write: {e}"))?,
-        );
+        let mut out = std::io::BufWriter::with_capacity(BUF, new_partial(&partial)?);
         let mut hasher = Hasher::new(part_size);
         write_hashed(&mut reader, &mut out, |b| hasher.update(b), bar, progress)?;
         let got = hasher.finish();
@@ -225,15 +222,15 @@ pub fn download_parts(
 ) -> Result<(), String> {
     let partial = partial_path(dest);
     let result = (|| {
-        File::create(&partial)
-            .and_then(|f| f.set_len(size))
+        let file = new_partial(&partial)?;
+        file.set_len(size)
             .map_err(|e| format!("cannot write: {e}"))?;
         let offsets: Vec<u64> = (0..size.div_ceil(part_size))
             .map(|n| n * part_size)
             .collect();
         let parts = crate::pool::run(&offsets, parallel, |&offset| {
             let len = part_size.min(size - offset);
-            download_range(api, url, &partial, offset, len, bar, progress)
+            download_range(api, url, &file, offset, len, bar, progress)
         });
         let parts: Vec<String> = parts.into_iter().collect::<Result<_, _>>()?;
         if crate::checksum::composite(&parts) != canonical(sha256) {
@@ -248,11 +245,12 @@ pub fn download_parts(
 }
 
 /// One part of `download_parts`: bytes `offset..offset+len` of `url` into the same bytes of
-/// `partial`; answers the part's base64 SHA-256.
+/// `partial` (the file made for this download, written through its handle, never reopened by
+/// name); answers the part's base64 SHA-256.
 fn download_range(
     api: &Api,
     url: &str,
-    partial: &Path,
+    partial: &File,
     offset: u64,
     len: u64,
     bar: &FileBar,
@@ -269,13 +267,13 @@ fn download_range(
     if status != 206 {
         return Err(format!("S3 answered {status} to a ranged GET"));
     }
-    let mut file = File::options()
-        .write(true)
-        .open(partial)
-        .map_err(|e| format!("cannot write: {e}"))?;
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| format!("cannot write: {e}"))?;
-    let mut out = std::io::BufWriter::with_capacity(BUF, file);
+    let mut out = std::io::BufWriter::with_capacity(
+        BUF,
+        At {
+            file: partial,
+            offset,
+        },
+    );
     let mut reader = resp.body_mut().with_config().limit(len).reader();
     let mut hasher = sha2::Sha256::new();
     let got = write_hashed(&mut reader, &mut out, |b| hasher.update(b), bar, progress)?;
@@ -284,6 +282,27 @@ fn download_range(
     }
     use base64::Engine;
     Ok(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+}
+
+/// Writes to a file from `offset` on, through a handle the threads share (positioned writes:
+/// no seek, so no thread moves another's place).
+struct At<'a> {
+    file: &'a File,
+    offset: u64,
+}
+
+impl Write for At<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::write_at(self.file, buf, self.offset)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_write(self.file, buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Copies a download's body to `out` through one buffer, feeding each chunk to `hash` and to
@@ -315,6 +334,12 @@ fn write_hashed(
     Ok(got)
 }
 
+/// A download's partial file, made anew (`fresh::file`: a stale one or a planted link is
+/// neither reused nor followed).
+fn new_partial(partial: &Path) -> Result<File, String> {
+    crate::fresh::file(partial, 0o666).map_err(|e| format!("cannot write: {e}"))
+}
+
 /// Where a download is written before it is verified: hidden, beside its destination.
 pub fn partial_path(dest: &Path) -> std::path::PathBuf {
     let name = dest
@@ -328,19 +353,35 @@ pub fn partial_path(dest: &Path) -> std::path::PathBuf {
 /// `--json`; exit 1 when any file was refused or failed.
 #[derive(Default)]
 pub struct Summary {
+    /// `{name, size}` of each file moved, and of each left as it was (the same shape).
     pub moved: Vec<Value>,
-    pub unchanged: Vec<String>,
+    pub unchanged: Vec<Value>,
     pub refused: Vec<Value>,
     pub failed: Vec<Value>,
     pub data: Option<Value>,
 }
 
 impl Summary {
+    pub fn keep(&mut self, name: &str, size: u64) {
+        self.unchanged.push(json!({"name": name, "size": size}));
+    }
     pub fn refuse(&mut self, name: &str, reason: &str) {
         self.refused.push(json!({"name": name, "reason": reason}));
     }
     pub fn fail(&mut self, name: &str, error: &str) {
         self.failed.push(json!({"name": name, "error": error}));
+    }
+
+    /// `{moved, unchanged, refused, failed, data?}`: what `--json` prints.
+    fn json(&self) -> Value {
+        let mut out = json!({
+            "moved": self.moved, "unchanged": self.unchanged,
+            "refused": self.refused, "failed": self.failed,
+        });
+        if let Some(d) = &self.data {
+            out["data"] = d.clone();
+        }
+        out
     }
 
     /// Prints it; answers the failure to exit with, if any.
@@ -370,14 +411,7 @@ impl Summary {
         ));
         let problems = self.refused.len() + self.failed.len();
         if json_out {
-            let mut out = json!({
-                "moved": self.moved, "unchanged": self.unchanged,
-                "refused": self.refused, "failed": self.failed,
-            });
-            if let Some(d) = self.data {
-                out["data"] = d;
-            }
-            println!("{out}");
+            println!("{}", crate::output::safe::json(&self.json(), false));
         }
         if problems > 0 {
             Err(Failure::new(
@@ -387,5 +421,26 @@ impl Summary {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moved_and_unchanged_files_are_reported_in_one_shape() {
+        let mut s = Summary::default();
+        s.moved.push(json!({"name": "a.csv", "size": 3}));
+        s.keep("b.csv", 5);
+        s.refuse("c.csv", "too large");
+        let v = s.json();
+        assert_eq!(v["unchanged"], json!([{"name": "b.csv", "size": 5}]));
+        assert_eq!(v["moved"][0]["name"], "a.csv");
+        assert_eq!(v["refused"][0]["name"], "c.csv");
+        assert_eq!(v["failed"], json!([]));
+        assert!(v.get("data").is_none());
+        s.data = Some(json!({"rows": 2}));
+        assert_eq!(s.json()["data"], json!({"rows": 2}));
     }
 }

@@ -11,7 +11,7 @@ mod keys;
 mod users;
 mod webhooks;
 mod whoami;
-pub use cp::cp;
+pub use cp::{Job as CpJob, cp};
 pub use data::DataOp;
 pub use history::HistoryArgs;
 pub use keys::KeyOp;
@@ -91,14 +91,13 @@ pub fn run(api: &Api, command: Command, out: &Out) -> Result<(), Failure> {
             bucket,
             attributes,
             active,
-            add_reader,
-            add_writer,
+            access,
         } => {
             let mut data = fields(attributes.fields());
             if let Some(a) = active {
                 data["active"] = json!(a);
             }
-            buckets::edit(api, &bucket, data, [add_reader, add_writer], out)
+            buckets::edit(api, &bucket, &data, &access, out)
         }
         Command::Rm { bucket, yes } => buckets::rm(api, &bucket, yes, out),
         Command::Empty {

@@ -13,7 +13,7 @@ pub enum UserOp {
         /// The bucket's id.
         bucket: String,
     },
-    /// Add an SFTP user with public keys; prints its login and host.
+    /// Add an SFTP user with public keys; prints the `sftp` command that signs it in.
     #[command(after_help = "Examples:
   buckets users add reports partner --key ~/.ssh/id_ed25519.pub
   buckets users add reports uploader --key keys.pub --access write")]
@@ -81,10 +81,9 @@ pub(super) fn users(api: &Api, op: UserOp, out: &Out) -> Result<(), Failure> {
                 .body;
             out.print(
                 &a,
-                &format!(
-                    "sftp login {} at {}",
+                &sftp_command(
                     a["data"]["login"].as_str().unwrap_or(""),
-                    a["data"]["host"].as_str().unwrap_or("")
+                    a["data"]["host"].as_str().unwrap_or(""),
                 ),
             );
         }
@@ -105,4 +104,48 @@ pub(super) fn users(api: &Api, op: UserOp, out: &Out) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The command that signs `login` in at `host` (`host:port`; `-P` unless the port is 22):
+/// `sftp -P 2222 reports.partner@127.0.0.1`.
+fn sftp_command(login: &str, host: &str) -> String {
+    let (name, port) = match host.rsplit_once(':') {
+        // A port, not a bare IPv6 address (`::1`); `[::1]:2222` has one.
+        Some((name, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (name.ends_with(']') || !name.contains(':')) =>
+        {
+            (name, Some(port))
+        }
+        _ => (host, None),
+    };
+    match port {
+        Some(p) if p != "22" => format!("sftp -P {p} {login}@{name}"),
+        _ => format!("sftp {login}@{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_is_the_sftp_command_that_works() {
+        let cmd = |host| sftp_command("reports.partner", host);
+        assert_eq!(
+            cmd("127.0.0.1:2222"),
+            "sftp -P 2222 reports.partner@127.0.0.1"
+        );
+        assert_eq!(
+            cmd("s-1234.server.transfer.us-east-1.amazonaws.com"),
+            "sftp reports.partner@s-1234.server.transfer.us-east-1.amazonaws.com"
+        );
+        assert_eq!(
+            cmd("sftp.example.com:22"),
+            "sftp reports.partner@sftp.example.com"
+        );
+        assert_eq!(cmd("[::1]:2222"), "sftp -P 2222 reports.partner@[::1]");
+        assert_eq!(cmd("::1"), "sftp reports.partner@::1");
+    }
 }

@@ -10,7 +10,6 @@ use super::*;
 use crate::api::Credential;
 use crate::config::HOW_TO_SIGN_IN;
 use crate::failure::Exit;
-use crate::output::time::format_ms;
 
 /// The claims of a JWT that say who and until when (the signature is the API's to check).
 fn token_claims(jwt: &str) -> Value {
@@ -70,7 +69,7 @@ pub(super) fn whoami(api: &Api, out: &Out) -> Result<(), Failure> {
             rows.push(("scope".into(), scope(&known, id)));
             if let Some(k) = &record {
                 rows.push(("title".into(), text(&k["title"], "")));
-                rows.push(("expires".into(), time_or(&k["expires_at"], "never")));
+                rows.push(("expires".into(), ms_or_never(&k["expires_at"])));
             }
             who["key"] = if known.is_object() {
                 known
@@ -85,22 +84,30 @@ pub(super) fn whoami(api: &Api, out: &Out) -> Result<(), Failure> {
             if let Some(name) = claims["name"].as_str() {
                 rows.push(("name".into(), name.into()));
             }
-            rows.push(("expires".into(), time_or(&claims["expires_at"], "never")));
+            rows.push(("expires".into(), ms_or_never(&claims["expires_at"])));
             who["token"] = claims;
         }
         _ => rows.push(("credential".into(), api.source.clone())),
     }
-    let user = &who["user"];
-    rows.extend([
+    rows.extend(what_it_may_do(&who["user"]));
+    out.show_rows(&who, &rows);
+    Ok(())
+}
+
+/// The user's privileges, principals and personal bucket (none for a scoped key: `GET /v1/`
+/// leaves `user.bucket` out, and so does this).
+fn what_it_may_do(user: &Value) -> Vec<(String, String)> {
+    let mut rows = vec![
         (
             "privileges".into(),
             none_or(&text(&user["privileges"], ", ")),
         ),
         ("principals".into(), text(&user["principals"], ", ")),
-        ("personal bucket".into(), text(&user["bucket"], "")),
-    ]);
-    out.show_rows(&who, &rows);
-    Ok(())
+    ];
+    if let Some(bucket) = user["bucket"].as_str().filter(|b| !b.is_empty()) {
+        rows.push(("personal bucket".into(), bucket.into()));
+    }
+    rows
 }
 
 /// A key's scope: its buckets, or all that `owner` reaches (unknown from an API whose
@@ -113,8 +120,11 @@ fn scope(key: &Value, owner: &str) -> String {
     }
 }
 
-fn time_or(ms: &Value, otherwise: &str) -> String {
-    ms.as_i64().map_or_else(|| otherwise.to_string(), format_ms)
+/// An expiry as the API gives it (ms since the epoch: a table shows the date, tsv the ms),
+/// or `never`.
+fn ms_or_never(ms: &Value) -> String {
+    ms.as_i64()
+        .map_or_else(|| "never".into(), |ms| ms.to_string())
 }
 
 fn none_or(s: &str) -> String {
@@ -122,5 +132,37 @@ fn none_or(s: &str) -> String {
         "none".into()
     } else {
         s.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Format;
+
+    #[test]
+    fn an_expiry_is_a_date_for_people_and_the_apis_ms_for_programs() {
+        let rows = vec![(
+            "expires".to_string(),
+            ms_or_never(&json!(1765101234120_i64)),
+        )];
+        let v = json!({"token": {"expires_at": 1765101234120_i64}});
+        let show = |f| Out::with_terminal(Some(f), true).render_show(&v, &rows);
+        assert_eq!(show(Format::Tsv), "expires\t1765101234120\n");
+        assert_eq!(show(Format::Table), "expires:  2025-12-07T09:53:54Z\n");
+        assert_eq!(ms_or_never(&Value::Null), "never");
+    }
+
+    #[test]
+    fn a_scoped_key_has_no_personal_bucket_line() {
+        let scoped = json!({"privileges": [], "principals": ["key:k1"]});
+        let names =
+            |u: &Value| -> Vec<String> { what_it_may_do(u).into_iter().map(|(k, _)| k).collect() };
+        assert_eq!(names(&scoped), ["privileges", "principals"]);
+        let person = json!({"privileges": ["create_keys"], "principals": [], "bucket": "u-alice"});
+        assert_eq!(
+            what_it_may_do(&person).last(),
+            Some(&("personal bucket".to_string(), "u-alice".to_string()))
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::safe::one_line;
 use super::time::format_ms;
 use super::words::bytes;
 
@@ -69,8 +70,8 @@ impl Col {
         item.pointer(self.field).unwrap_or(&Value::Null)
     }
 
-    /// The cell in a table: for a person (control characters, which would break the columns
-    /// or drive the terminal, shown as spaces).
+    /// The cell in a table: for a person (control and format characters, which would break
+    /// the columns or drive the terminal, shown as spaces).
     pub fn human(&self, item: &Value) -> String {
         let v = self.value(item);
         let cell = match (self.kind, v) {
@@ -82,8 +83,8 @@ impl Col {
         one_line(&cell)
     }
 
-    /// The cell in tab-separated output: the API's value (control characters, a tab or a
-    /// newline among them, as spaces: a row stays one line of the same columns).
+    /// The cell in tab-separated output: the API's value (control and format characters, a
+    /// tab or a newline among them, as spaces: a row stays one line of the same columns).
     pub fn raw(&self, item: &Value) -> String {
         let v = self.value(item);
         one_line(&match self.kind {
@@ -105,11 +106,4 @@ pub fn text(v: &Value, sep: &str) -> String {
             .join(sep),
         other => other.to_string(),
     }
-}
-
-/// `s` with every control character (tab, newline, escape …) as a space.
-pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }

@@ -6,9 +6,13 @@
 //! When stdout is not a terminal and no format was asked for, every command prints what it
 //! printed before `--output` existed: lists as tab-separated lines, a single object (`info`,
 //! `whoami`, `webhooks get`) as indented JSON.
+//!
+//! Whatever the API answered reaches the terminal without control or format characters
+//! (`safe`): as spaces in tables, tsv and lines, escaped in JSON.
 
 mod columns;
 mod render;
+pub mod safe;
 pub mod time;
 pub mod words;
 
@@ -66,27 +70,24 @@ impl Out {
 
     pub fn render_line(&self, v: &Value, for_people: &str, for_programs: &str) -> String {
         let line = match self.format {
-            Format::Json => return format!("{v}\n"),
+            Format::Json => return format!("{}\n", safe::json(v, false)),
             Format::Table => for_people,
             Format::Tsv => for_programs,
         };
         if line.is_empty() {
             String::new()
         } else {
-            format!("{line}\n")
+            format!("{}\n", safe::lines(line))
         }
     }
 
     /// A document (the data document): JSON, indented unless `--output json`.
     pub fn document(&self, v: &Value) {
-        emit(&match self.format {
-            Format::Json => format!("{v}\n"),
-            _ => format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()),
-        });
+        emit(&format!("{}\n", safe::json(v, !self.json())));
     }
 
-    /// One object: JSON; a two-column table of its fields (flattened: `permissions.read`;
-    /// those of `data` without the prefix); `field<TAB>value` lines.
+    /// One object: JSON; a two-column table of its fields (flattened as `render::fields` says:
+    /// `permissions.read`, `data.title`); `field<TAB>value` lines.
     pub fn show(&self, v: &Value) {
         emit(&self.render_show(v, &render::fields(v)));
     }
@@ -98,10 +99,8 @@ impl Out {
 
     pub fn render_show(&self, v: &Value, rows: &[(String, String)]) -> String {
         match self.format {
-            Format::Json => format!("{v}\n"),
-            _ if self.piped_default => {
-                format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default())
-            }
+            Format::Json => format!("{}\n", safe::json(v, false)),
+            _ if self.piped_default => format!("{}\n", safe::json(v, true)),
             Format::Table => render::fields_table(rows),
             Format::Tsv => render::fields_tsv(rows),
         }
@@ -115,7 +114,7 @@ impl Out {
 
     pub fn render_list(&self, items: &[Value], cols: &[Col], noun: &str) -> String {
         match self.format {
-            Format::Json => format!("{}\n", Value::Array(items.to_vec())),
+            Format::Json => format!("{}\n", safe::json(&Value::Array(items.to_vec()), false)),
             Format::Table if items.is_empty() => format!("{}\n", words::many(0, noun)),
             Format::Table => format!(
                 "{}\n{}\n",

@@ -4,7 +4,8 @@
 use comfy_table::{CellAlignment, Table, presets};
 use serde_json::Value;
 
-use super::columns::{Col, Kind, one_line, text};
+use super::columns::{Col, Kind, text};
+use super::safe::one_line;
 use super::time::format_ms;
 use super::words::bytes;
 
@@ -43,10 +44,18 @@ pub fn tsv(items: &[Value], cols: &[Col]) -> String {
         .collect()
 }
 
-/// An object's fields, flattened (`permissions.read`), those of its `data` without the prefix.
+/// An object's fields, flattened: `permissions.read`, `data.title`; an answer that holds only
+/// `data` (a key, a webhook) without the prefix. A name that is not a plain word (a dot, a
+/// bracket, a space …) is quoted as JSON (`data."permissions.write"`): no name a writer gives
+/// an attribute reads as another field.
 pub fn fields(v: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    flatten("", v, &mut out);
+    match v.as_object() {
+        Some(map) if map.len() == 1 && map.get("data").is_some_and(Value::is_object) => {
+            flatten("", &map["data"], &mut out)
+        }
+        _ => flatten("", v, &mut out),
+    }
     out
 }
 
@@ -54,16 +63,12 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(map) if !map.is_empty() => {
             for (k, child) in map {
+                let k = plain_or_quoted(k);
                 let name = match prefix {
-                    "" if k == "data" => String::new(),
-                    "" => k.clone(),
+                    "" => k,
                     p => format!("{p}.{k}"),
                 };
-                if name.is_empty() && !child.is_object() {
-                    out.push(("data".into(), text(child, ", ")));
-                } else {
-                    flatten(&name, child, out);
-                }
+                flatten(&name, child, out);
             }
         }
         Value::Array(items) if items.iter().any(Value::is_object) => {
@@ -75,11 +80,23 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A name as it is when it is a plain word (letters, digits, `_`, `-`), else as a JSON string.
+fn plain_or_quoted(k: &str) -> String {
+    let plain = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        k.to_string()
+    } else {
+        Value::String(k.to_string()).to_string()
+    }
+}
+
 /// Fields as a two-column table: `field:`, value (times and sizes for people).
 pub fn fields_table(rows: &[(String, String)]) -> String {
     let mut t = new_table();
     for (k, val) in rows {
-        t.add_row([format!("{k}:"), one_line(&for_people(k, val))]);
+        t.add_row([format!("{}:", one_line(k)), one_line(&for_people(k, val))]);
     }
     trimmed(&mut t) + "\n"
 }
@@ -87,7 +104,13 @@ pub fn fields_table(rows: &[(String, String)]) -> String {
 /// A field's value as a table shows it: the API's times (ms) as dates, byte counts in units.
 fn for_people(field: &str, val: &str) -> String {
     let name = field.rsplit('.').next().unwrap_or(field);
-    let times = ["created", "last_modified", "last_used", "replaced"];
+    let times = [
+        "created",
+        "expires",
+        "last_modified",
+        "last_used",
+        "replaced",
+    ];
     match val.parse::<u64>() {
         Ok(ms) if times.contains(&name) || name.ends_with("_at") => format_ms(ms as i64),
         Ok(n) if name == "size" || name.ends_with("bytes") => bytes(n),
@@ -98,7 +121,7 @@ fn for_people(field: &str, val: &str) -> String {
 /// Fields as `field<TAB>value` lines.
 pub fn fields_tsv(rows: &[(String, String)]) -> String {
     rows.iter()
-        .map(|(k, val)| format!("{k}\t{}\n", one_line(val)))
+        .map(|(k, val)| format!("{}\t{}\n", one_line(k), one_line(val)))
         .collect()
 }
 

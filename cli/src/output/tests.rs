@@ -70,12 +70,12 @@ fn without_a_format_a_terminal_gets_tables_and_a_pipe_what_it_got_before() {
     let on_terminal = Out::with_terminal(None, true);
     assert_eq!(on_terminal.format, Format::Table);
     let shown = on_terminal.render_show(&bucket, &render::fields(&bucket));
-    assert!(shown.contains("id:                 reports\n"), "{shown}");
+    assert!(shown.contains("data.id:            reports\n"), "{shown}");
     assert!(
-        shown.contains("created:            1970-01-01T00:00:00Z\n"),
+        shown.contains("data.created:       1970-01-01T00:00:00Z\n"),
         "{shown}"
     );
-    assert!(shown.contains("total_bytes:        2.0 KiB\n"), "{shown}");
+    assert!(shown.contains("data.total_bytes:   2.0 KiB\n"), "{shown}");
     assert!(
         shown.contains("permissions.write:  user:a, user:b"),
         "{shown}"
@@ -86,7 +86,10 @@ fn without_a_format_a_terminal_gets_tables_and_a_pipe_what_it_got_before() {
     assert_eq!(serde_json::from_str::<Value>(&legacy).unwrap(), bucket);
     assert!(legacy.contains("\n  "), "indented: {legacy}");
     let asked = out(Format::Tsv).render_show(&bucket, &render::fields(&bucket));
-    assert!(asked.starts_with("created\t0\nid\treports\n"), "{asked}");
+    assert!(
+        asked.starts_with("data.created\t0\ndata.id\treports\n"),
+        "{asked}"
+    );
     assert!(
         asked.contains("permissions.write\tuser:a, user:b\n"),
         "{asked}"
@@ -101,4 +104,38 @@ fn a_line_is_for_people_or_programs_and_json_is_the_answer() {
     assert_eq!(line(Format::Tsv), "bk_x\n");
     assert_eq!(line(Format::Json), "{\"secret\":\"bk_x\"}\n");
     assert_eq!(out(Format::Table).render_line(&v, "", ""), "");
+}
+
+/// A bucket's writer names its attributes: no name drives the reader's terminal, and none
+/// reads as one of the bucket's own fields (`permissions.write`).
+#[test]
+fn attribute_names_neither_drive_the_terminal_nor_pose_as_other_fields() {
+    let bucket = json!({
+        "data": {"id": "reports", "\u{1b}]0;pwned\u{7}x": 1, "permissions.write": ["user:eve"],
+                 "permissions": {"write": ["user:eve"]}, "t\u{202e}txt.exe": "a\u{9b}b"},
+        "permissions": {"read": [], "write": ["user:alice"]},
+    });
+    let rows = render::fields(&bucket);
+    let writers: Vec<&str> = rows
+        .iter()
+        .filter(|(k, _)| k == "permissions.write")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(writers, ["user:alice"], "{rows:?}");
+    for format in [Format::Table, Format::Tsv] {
+        let shown = out(format).render_show(&bucket, &rows);
+        assert!(
+            !shown.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']),
+            "{shown:?}"
+        );
+        assert!(shown.contains("data.\"permissions.write\""), "{shown}");
+        assert!(shown.contains("data.permissions.write"), "{shown}");
+        assert!(
+            shown.contains("data.\"\\u001b]0;pwned\\u0007x\""),
+            "{shown}"
+        );
+    }
+    // A key or a webhook (only `data`): its fields without the prefix.
+    let key = json!({"data": {"id": "k1", "title": "nightly"}});
+    assert_eq!(render::fields(&key)[0], ("id".into(), "k1".into()));
 }

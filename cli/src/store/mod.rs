@@ -123,7 +123,7 @@ pub fn store(
             *size == l.digests.size && sha.as_deref() == Some(&l.digests.recorded_form())
         });
         if same {
-            summary.unchanged.push(l.name.clone());
+            summary.keep(&l.name, l.digests.size);
         } else {
             to_send.push(l);
         }

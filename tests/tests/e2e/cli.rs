@@ -308,6 +308,20 @@ fn a_multipart_file_is_stored_and_fetched_byte_identical() {
         std::fs::read(&dest).unwrap() == body,
         "downloaded bytes differ"
     );
+    // `-`: the verified bytes on stdout, and nothing else there.
+    let out = job.run(&["cp", &format!("{id}:big.bin"), "-", "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout == body, "stdout differs from the file");
+    // `cp - BUCKET:NAME`: stdin becomes the file of that (normalized) name.
+    let mut up = job.command(&["cp", "-", &format!("{id}:From Stdin.txt"), "--quiet"]);
+    let mut child = up.stdin(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"piped\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(record(&alice, &id, "from_stdin.txt").unwrap()["size"], 6);
 }
 
 /// Waits until `check` is true (or panics after `secs`).
