@@ -114,7 +114,7 @@ export function webhooksPane(path: string): HTMLElement {
   void list.reload();
   return h("section", { class: "card", id: "webhooks-pane", "aria-labelledby": "webhooks-h" },
     h("h2", { id: "webhooks-h" }, "Webhooks"),
-    h("p", { class: "muted" }, "A webhook POSTs a signed event (Standard Webhooks) to a public https URL when something happens here; failed attempts are retried for a day. Writers of the bucket manage them."),
+    h("p", { class: "muted" }, "A webhook POSTs a signed event (Standard Webhooks) to a public https URL when something happens here; a failed one is tried again, up to 8 attempts over 27.6 hours. Writers of the bucket manage them."),
     list.root, deliveries, form, secret,
   );
 }
