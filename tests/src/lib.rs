@@ -248,6 +248,17 @@ impl Caller {
             .expect(201)
             .json()
     }
+
+    /// A new API key of this user that may write bucket `id` and nothing else: the `201`
+    /// answer (`data` and the `secret`, shown this once).
+    pub fn write_key(&self, id: &str) -> Value {
+        self.post(
+            "/v1/keys",
+            &json!({"title": "job", "buckets": [{"id": id, "access": "write"}]}),
+        )
+        .expect(201)
+        .json()
+    }
 }
 
 /// Runs a script of `infra/local/` with the build virtualenv's Python (it has boto3), for tests

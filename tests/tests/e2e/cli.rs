@@ -128,16 +128,7 @@ fn owner_with_key(prefix: &str) -> (Caller, String, String) {
     let alice = Caller::user(&unique("cli-"), CREATOR);
     let id = unique(prefix);
     alice.create_bucket(&id, &json!({}));
-    let key = alice
-        .post(
-            "/v1/keys",
-            &json!({"title": "job", "buckets": [{"id": id, "access": "write"}]}),
-        )
-        .expect(201)
-        .json()["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = alice.write_key(&id)["secret"].as_str().unwrap().to_string();
     (alice, id, key)
 }
 

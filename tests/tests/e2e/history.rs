@@ -339,13 +339,7 @@ fn a_keys_bucket_update_and_upload_name_the_key() {
     let alice = Caller::user("alice", &["create_buckets"]);
     let id = unique("hk-");
     alice.create_bucket(&id, &json!({}));
-    let key = alice
-        .post(
-            "/v1/keys",
-            &json!({"title": "job", "buckets": [{"id": id, "access": "write"}]}),
-        )
-        .expect(201)
-        .json();
+    let key = alice.write_key(&id);
     let key_principal = key["data"]["principal"].as_str().unwrap().to_string();
     let job = Caller::with_token(key["secret"].as_str().unwrap().to_string());
     job.patch(
